@@ -1,0 +1,48 @@
+# clinivox: the two commands a new user runs are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PIP_FLAGS := -q --disable-pip-version-check -c constraints.txt
+DEMO_DIR := demo_out
+
+.PHONY: demo test lint venv install-dev install-demo bench eval clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --disable-pip-version-check --upgrade "pip>=24" "setuptools<81" wheel
+
+# silero-vad ships the VAD as ONNX; its wheel declares torch, which clinivox never imports,
+# so it is installed without dependencies.
+$(VENV)/.stamp-demo: $(PY) pyproject.toml constraints.txt
+	$(PIP) install $(PIP_FLAGS) -e ".[tts]"
+	$(PIP) install -q --disable-pip-version-check --no-deps "silero-vad>=5.1"
+	touch $@
+
+$(VENV)/.stamp-dev: $(PY) pyproject.toml constraints.txt
+	$(PIP) install $(PIP_FLAGS) -e ".[dev]"
+	$(PIP) install -q --disable-pip-version-check --no-deps "silero-vad>=5.1"
+	touch $@ $(VENV)/.stamp-demo
+
+venv: $(VENV)/.stamp-dev
+
+demo: $(VENV)/.stamp-demo
+	$(PY) -m clinivox.testing.demo --output-dir $(DEMO_DIR)
+
+test: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check src tests bench
+	$(PY) -m pytest -q tests
+
+lint: $(VENV)/.stamp-dev
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff format --check src tests bench
+
+bench: $(VENV)/.stamp-dev
+	$(PY) bench/bench_transcribe.py
+
+eval: $(VENV)/.stamp-dev
+	$(VENV)/bin/clinivox eval asr --manifest ../shared/data/en_read_speech/manifest.jsonl
+
+clean:
+	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .ruff_cache

@@ -1,0 +1,46 @@
+"""Hallucination guards: repetition loops, compression ratio, no-speech gating."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+
+
+def compression_ratio(text: str) -> float:
+    """gzip compression ratio of `text`; above ~2.4 Whisper output is usually a loop."""
+    data = text.encode("utf-8")
+    if not data:
+        return 1.0
+    return len(data) / len(zlib.compress(data))
+
+
+def trim_repetitions(tokens: Sequence[int], max_repeats: int, max_ngram: int = 16) -> list[int]:
+    """Cut a run of an n-gram repeated back to back more than `max_repeats` times.
+
+    Whisper sometimes loops ("thank you. thank you. thank you. ..."). The tokens up to and
+    including the `max_repeats`-th occurrence are kept; everything after the loop is dropped,
+    because decoding after a loop rarely recovers.
+    """
+    toks = list(tokens)
+    n_tok = len(toks)
+    for n in range(1, min(max_ngram, n_tok // (max_repeats + 1)) + 1):
+        i = 0
+        while i + n * (max_repeats + 1) <= n_tok:
+            gram = toks[i:i + n]
+            count = 1
+            j = i + n
+            while j + n <= n_tok and toks[j:j + n] == gram:
+                count += 1
+                j += n
+            if count > max_repeats:
+                return toks[:i + n * max_repeats]
+            i += 1
+    return toks
+
+
+def is_silence(no_speech_prob: float, avg_logprob: float, no_speech_threshold: float | None,
+               log_prob_threshold: float | None) -> bool:
+    """Whisper's rule: high no-speech probability and a low-confidence decode mean silence."""
+    if no_speech_threshold is None or no_speech_prob <= no_speech_threshold:
+        return False
+    return log_prob_threshold is None or avg_logprob < log_prob_threshold

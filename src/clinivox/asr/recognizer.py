@@ -1,0 +1,272 @@
+"""`Recognizer`: the one entry point of batch recognition.
+
+    segments, info = Recognizer("tiny.en").transcribe("visit.wav")
+    for segment in segments:  # decoding happens as you iterate
+        print(segment.start_s, segment.text)
+
+Audio is decoded block by block, gated by VAD, packed into <= 30 s chunks of speech and
+decoded `batch_size` chunks at a time, so memory stays flat however long the file is.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from clinivox.asr.types import SAMPLE_RATE_HZ, Segment, TranscribeOptions, Word
+from clinivox.asr.whisper import CHUNK_SAMPLES, ChunkResult, WhisperEngine
+from clinivox.audio.decode import AudioSource, iter_audio, probe
+from clinivox.audio.vad import SileroVad, iter_speech
+from clinivox.errors import AudioTooLongError, EmptyAudioError, InputError
+
+
+@dataclass
+class TranscriptionInfo:
+    """Facts about one transcription. `language`, `speech_duration_s` and `duration_s` are
+    final once the segment iterator is exhausted (decoding is lazy)."""
+
+    language: str | None
+    language_probability: float
+    duration_s: float
+    speech_duration_s: float
+    model: str
+    device: str
+    compute_type: str
+    options: TranscribeOptions
+    channels: int = 1
+    _votes: Counter = field(default_factory=Counter, repr=False)
+
+
+@dataclass
+class _Chunk:
+    """Speech packed for one decode. pieces: (chunk_sample, file_sample, n_samples)."""
+
+    pieces: list[tuple[int, int, int]] = field(default_factory=list)
+    parts: list[np.ndarray] = field(default_factory=list)
+    n: int = 0
+
+    def add(self, file_start: int, audio: np.ndarray) -> None:
+        self.pieces.append((self.n, file_start, audio.shape[0]))
+        self.parts.append(audio)
+        self.n += audio.shape[0]
+
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self.parts) if len(self.parts) > 1 else self.parts[0]
+
+    def to_file_s(self, t_s: float, *, is_end: bool = False) -> float:
+        """Map a chunk-relative time to the file's timeline (gaps removed by VAD restored)."""
+        sample = t_s * SAMPLE_RATE_HZ
+        for c0, f0, n in self.pieces:
+            if (c0 <= sample < c0 + n) or (is_end and c0 < sample <= c0 + n):
+                return (f0 + sample - c0) / SAMPLE_RATE_HZ
+        c0, f0, n = self.pieces[-1] if sample >= self.pieces[-1][0] else self.pieces[0]
+        return (f0 + min(max(sample - c0, 0), n)) / SAMPLE_RATE_HZ
+
+
+def _array_blocks(audio: np.ndarray, block: int = 20 * SAMPLE_RATE_HZ) -> Iterator[np.ndarray]:
+    for i in range(0, audio.shape[0], block):
+        yield audio[i:i + block]
+
+
+def _fixed_windows(blocks: Iterable[np.ndarray]) -> Iterator[tuple[int, np.ndarray]]:
+    """VAD off: consecutive 30 s windows of the whole signal."""
+    buf = np.zeros(0, dtype=np.float32)
+    pos = 0
+    for b in blocks:
+        buf = np.concatenate([buf, b])
+        while buf.shape[0] >= CHUNK_SAMPLES:
+            yield pos, buf[:CHUNK_SAMPLES]
+            buf, pos = buf[CHUNK_SAMPLES:], pos + CHUNK_SAMPLES
+    if buf.shape[0]:
+        yield pos, buf
+
+
+class Recognizer:
+    """Speech to text with a Whisper model on CTranslate2.
+
+    model: "tiny.en" (default), "base", or a local CTranslate2 Whisper directory.
+    device: "auto" (CUDA when present), "cpu" or "cuda"; compute_type: "auto" (float16 on
+    CUDA, int8 on CPU) or any CTranslate2 type the device supports.
+    """
+
+    def __init__(self, model: str | os.PathLike | None = None, *, device: str = "auto",
+                 compute_type: str = "auto", cpu_threads: int = 0, num_workers: int = 1,
+                 vad_model: str | os.PathLike | None = None) -> None:
+        self.engine = WhisperEngine(model, device=device, compute_type=compute_type,
+                                    cpu_threads=cpu_threads, num_workers=num_workers)
+        self._vad_model = vad_model
+
+    @property
+    def model_name(self) -> str:
+        return self.engine.ref.name
+
+    def transcribe(
+        self,
+        audio: AudioSource | np.ndarray,
+        options: TranscribeOptions | Mapping[str, Any] | None = None,
+        *,
+        channel: int | None = None,
+        max_duration_s: float | None = None,
+    ) -> tuple[Iterator[Segment], TranscriptionInfo]:
+        """Transcribe a file, bytes, a file object or a `(samples,) float32` 16 kHz array.
+
+        Returns a lazy iterator of segments and the info. Header problems raise at once
+        (AudioDecodeError and subclasses); damage found mid-file raises while iterating.
+        `channel` transcribes one channel of a multi-channel file instead of the down-mix.
+        """
+        opts = self._options(options)
+        if isinstance(audio, np.ndarray):
+            arr = np.asarray(audio, dtype=np.float32)
+            if arr.ndim != 1:
+                raise InputError(f"audio array must be 1-D (samples,), got shape {arr.shape}")
+            if arr.shape[0] == 0:
+                raise EmptyAudioError("audio array holds zero samples")
+            if not np.all(np.isfinite(arr)):
+                raise InputError("audio array contains NaN or infinite values")
+            duration_s, channels = arr.shape[0] / SAMPLE_RATE_HZ, 1
+            blocks: Iterable[np.ndarray] = _array_blocks(arr)
+        else:
+            meta = probe(audio)
+            duration_s, channels = meta.duration_s or 0.0, meta.channels
+            if channel is not None:
+                if not 0 <= channel < meta.channels:
+                    raise InputError(f"channel {channel} out of range: the file has "
+                                     f"{meta.channels} channel(s)")
+                blocks = (b[:, channel] for b in iter_audio(audio, mono=False))
+            else:
+                blocks = iter_audio(audio)
+        if max_duration_s is not None and duration_s > max_duration_s:
+            raise AudioTooLongError(
+                f"audio is {duration_s:.0f} s long; the limit is {max_duration_s:.0f} s")
+        info = TranscriptionInfo(
+            language=opts.language if self.engine.multilingual else "en",
+            language_probability=1.0 if opts.language or not self.engine.multilingual else 0.0,
+            duration_s=duration_s, speech_duration_s=0.0, model=self.engine.ref.name,
+            device=self.engine.device, compute_type=self.engine.compute_type, options=opts,
+            channels=channels,
+        )
+        return self._segments(blocks, opts, info, channel), info
+
+    def transcribe_channels(self, audio: AudioSource,
+                            options: TranscribeOptions | Mapping[str, Any] | None = None
+                            ) -> tuple[list[Segment], TranscriptionInfo]:
+        """Transcribe each channel separately (e.g. one speaker per channel).
+
+        Returns all segments sorted by start time, each tagged with its channel.
+        """
+        meta = probe(audio)
+        segments: list[Segment] = []
+        info = None
+        for ch in range(meta.channels):
+            segs, info = self.transcribe(audio, options, channel=ch)
+            segments.extend(segs)
+        segments.sort(key=lambda s: (s.start_s, s.channel or 0))
+        segments = [Segment(**{**s.__dict__, "id": i}) for i, s in enumerate(segments)]
+        assert info is not None  # meta.channels >= 1 is checked by probe
+        return segments, info
+
+    @staticmethod
+    def _options(options: TranscribeOptions | Mapping[str, Any] | None) -> TranscribeOptions:
+        if options is None:
+            return TranscribeOptions()
+        if isinstance(options, TranscribeOptions):
+            options.validate()
+            return options
+        return TranscribeOptions.from_dict(options)
+
+    def _chunks(self, blocks: Iterable[np.ndarray], opts: TranscribeOptions,
+                info: TranscriptionInfo) -> Iterator[_Chunk]:
+        if opts.vad:
+            vad = SileroVad(self._vad_model)
+            pieces: Iterable[tuple[int, np.ndarray]] = (
+                (region.start, audio) for region, audio in
+                iter_speech(blocks, opts.vad_options, vad=vad)
+            )
+        else:
+            pieces = _fixed_windows(blocks)
+        chunk = _Chunk()
+        for start, audio in pieces:
+            if audio.shape[0] == 0:
+                continue
+            info.speech_duration_s += audio.shape[0] / SAMPLE_RATE_HZ
+            if chunk.n and chunk.n + audio.shape[0] > CHUNK_SAMPLES:
+                yield chunk
+                chunk = _Chunk()
+            chunk.add(start, audio[:CHUNK_SAMPLES])
+        if chunk.n:
+            yield chunk
+
+    def _segments(self, blocks: Iterable[np.ndarray], opts: TranscribeOptions,
+                  info: TranscriptionInfo, channel: int | None) -> Iterator[Segment]:
+        counter = _Counter(blocks)
+        next_id = 0
+        batch: list[_Chunk] = []
+
+        def run(batch: list[_Chunk]) -> Iterator[Segment]:
+            nonlocal next_id
+            results = self.engine.decode_batch([c.audio() for c in batch], opts)
+            for chunk, result in zip(batch, results, strict=True):
+                self._vote(info, result)
+                for seg in self._map(chunk, result, channel):
+                    yield Segment(**{**seg.__dict__, "id": next_id})
+                    next_id += 1
+
+        for chunk in self._chunks(counter, opts, info):
+            batch.append(chunk)
+            if len(batch) >= opts.batch_size:
+                yield from run(batch)
+                batch = []
+        if batch:
+            yield from run(batch)
+        info.duration_s = counter.samples / SAMPLE_RATE_HZ
+
+    @staticmethod
+    def _vote(info: TranscriptionInfo, result: ChunkResult) -> None:
+        if info.options.language is not None or result.language is None:
+            return
+        info._votes[result.language] += 1
+        lang, _ = info._votes.most_common(1)[0]
+        if lang != info.language:
+            info.language = lang
+        if result.language == info.language:
+            info.language_probability = max(info.language_probability,
+                                            result.language_probability)
+
+    @staticmethod
+    def _map(chunk: _Chunk, result: ChunkResult, channel: int | None) -> list[Segment]:
+        out = []
+        for s in result.segments:
+            words = tuple(
+                Word(chunk.to_file_s(w.start_s), chunk.to_file_s(w.end_s, is_end=True),
+                     w.word, w.probability)
+                for w in s.words
+            )
+            start = chunk.to_file_s(s.start_s)
+            end = chunk.to_file_s(s.end_s, is_end=True)
+            if words:
+                start, end = words[0].start_s, max(words[-1].end_s, words[0].start_s)
+            out.append(Segment(
+                id=0, start_s=start, end_s=max(end, start), text=s.text.strip(), words=words,
+                avg_logprob=result.avg_logprob, no_speech_prob=result.no_speech_prob,
+                compression_ratio=result.compression_ratio, temperature=result.temperature,
+                language=result.language, channel=channel,
+            ))
+        return out
+
+
+class _Counter:
+    """Pass blocks through while counting samples (the decoded duration)."""
+
+    def __init__(self, blocks: Iterable[np.ndarray]) -> None:
+        self._blocks = blocks
+        self.samples = 0
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for b in self._blocks:
+            self.samples += b.shape[0]
+            yield b

@@ -1,0 +1,134 @@
+"""Options and results of recognition: frozen dataclasses shared by every engine."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SAMPLE_RATE_HZ = 16_000
+
+COMPUTE_TYPES = ("default", "auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16",
+                 "int16", "float16", "bfloat16", "float32")
+
+
+@dataclass(frozen=True)
+class VadOptions:
+    """Voice-activity detection (Silero, ONNX) that gates the decoder."""
+
+    threshold: float = 0.5  # speech probability above which a 32 ms window is speech
+    neg_threshold: float | None = None  # probability below which speech ends (default threshold-0.15)
+    min_speech_ms: int = 250  # speech runs shorter than this are dropped
+    min_silence_ms: int = 500  # silence shorter than this does not split speech
+    speech_pad_ms: int = 200  # padding kept on both sides of each speech run
+    max_speech_s: float = 28.0  # a longer speech run is split at its quietest point
+
+    def validate(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"vad threshold must be in (0, 1), got {self.threshold}")
+        if self.neg_threshold is not None and not 0.0 < self.neg_threshold <= self.threshold:
+            raise ValueError("vad neg_threshold must be in (0, threshold]")
+        if min(self.min_speech_ms, self.min_silence_ms, self.speech_pad_ms) < 0:
+            raise ValueError("vad durations must be >= 0 ms")
+        if not 1.0 <= self.max_speech_s <= 30.0:
+            raise ValueError("vad max_speech_s must be within [1, 30] s (Whisper's window)")
+
+
+@dataclass(frozen=True)
+class TranscribeOptions:
+    """How to decode. Accept a dict at the boundary with `TranscribeOptions.from_dict`."""
+
+    language: str | None = None  # ISO code; None detects it per chunk (multilingual models)
+    task: str = "transcribe"  # "transcribe" or "translate" (to English)
+    beam_size: int = 5  # beam width; 1 is greedy
+    batch_size: int = 8  # VAD chunks decoded together
+    patience: float = 1.0  # beam-search patience factor
+    length_penalty: float = 1.0  # exponent of the length normalisation
+    temperatures: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # fallback schedule
+    compression_ratio_threshold: float | None = 2.4  # above this a decode counts as repetitive
+    log_prob_threshold: float | None = -1.0  # below this average log-prob a decode is retried
+    no_speech_threshold: float | None = 0.6  # with low log-prob, above this the chunk is silence
+    repetition_penalty: float = 1.0  # >1 penalises tokens already generated
+    no_repeat_ngram_size: int = 0  # forbid repeating n-grams of this size (0: off)
+    max_repeat_ngram: int = 4  # guard: a phrase repeated more than this many times is cut
+    initial_prompt: str | None = None  # text that conditions every chunk
+    word_timestamps: bool = True  # align words with the cross-attention heads
+    vad: bool = True  # gate the decoder with VAD (silence and noise give no text)
+    vad_options: VadOptions = field(default_factory=VadOptions)
+    normalize_loudness: bool = True  # bring each chunk to a target level before features
+    target_dbfs: float = -20.0  # RMS level that normalisation aims for
+    max_gain_db: float = 30.0  # normalisation never amplifies more than this
+    suppress_blank: bool = True  # suppress blank outputs at the start of sampling
+    prepend_punctuations: str = "\"'“¿([{-"  # punctuation merged into the next word
+    append_punctuations: str = "\"'.。,，!！?？:：”)]}、"  # punctuation merged into the previous word
+
+    def validate(self) -> None:
+        if self.task not in ("transcribe", "translate"):
+            raise ValueError(f"task must be 'transcribe' or 'translate', got {self.task!r}")
+        if self.beam_size < 1:
+            raise ValueError(f"beam_size must be >= 1, got {self.beam_size}")
+        if not 1 <= self.batch_size <= 256:
+            raise ValueError(f"batch_size must be within [1, 256], got {self.batch_size}")
+        if not self.temperatures or any(t < 0 for t in self.temperatures):
+            raise ValueError("temperatures must be a non-empty sequence of values >= 0")
+        if self.max_repeat_ngram < 1:
+            raise ValueError("max_repeat_ngram must be >= 1")
+        if self.max_gain_db < 0:
+            raise ValueError("max_gain_db must be >= 0")
+        self.vad_options.validate()
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> TranscribeOptions:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown transcribe option(s): {', '.join(unknown)}")
+        kwargs = dict(values)
+        if isinstance(kwargs.get("vad_options"), Mapping):
+            kwargs["vad_options"] = VadOptions(**kwargs["vad_options"])
+        if "temperatures" in kwargs:
+            t = kwargs["temperatures"]
+            kwargs["temperatures"] = (float(t),) if isinstance(t, int | float) else tuple(t)
+        opts = cls(**kwargs)
+        opts.validate()
+        return opts
+
+
+@dataclass(frozen=True)
+class Word:
+    start_s: float
+    end_s: float
+    word: str  # with its leading space, as the tokenizer produced it
+    probability: float
+
+
+@dataclass(frozen=True)
+class Segment:
+    id: int
+    start_s: float
+    end_s: float
+    text: str
+    words: tuple[Word, ...] = ()
+    avg_logprob: float = 0.0  # mean token log-probability of the decode it came from
+    no_speech_prob: float = 0.0  # probability of no speech in its chunk
+    compression_ratio: float = 1.0  # gzip ratio of its text; high means repetitive
+    temperature: float = 0.0  # temperature of the accepted decode
+    language: str | None = None
+    channel: int | None = None  # source channel when channels are transcribed separately
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "start_s": round(self.start_s, 3),
+            "end_s": round(self.end_s, 3),
+            "text": self.text,
+            "words": [
+                {"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3), "word": w.word,
+                 "probability": round(w.probability, 4)}
+                for w in self.words
+            ],
+            "avg_logprob": round(self.avg_logprob, 4),
+            "no_speech_prob": round(self.no_speech_prob, 4),
+            "language": self.language,
+            **({"channel": self.channel} if self.channel is not None else {}),
+        }

@@ -1,0 +1,343 @@
+"""Whisper on CTranslate2: batched decoding of speech chunks with guards and word timing.
+
+A chunk is up to 30 s of speech, possibly several VAD regions joined. The engine decodes a
+list of chunks at once and returns chunk-relative results; `Recognizer` maps them back to
+the timeline of the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from clinivox.asr.guards import compression_ratio, is_silence, trim_repetitions
+from clinivox.asr.models import ModelRef, resolve_model
+from clinivox.asr.types import TranscribeOptions
+from clinivox.audio.normalize import normalize_loudness
+from clinivox.errors import DeviceError, ModelNotFoundError
+
+log = logging.getLogger(__name__)
+
+SAMPLE_RATE_HZ = 16_000
+HOP_SAMPLES = 160
+CHUNK_SAMPLES = 30 * SAMPLE_RATE_HZ  # Whisper's fixed 30 s window
+N_FRAMES = CHUNK_SAMPLES // HOP_SAMPLES  # 3000 mel frames
+TIME_PER_TOKEN_S = 0.02  # one timestamp token and one encoder position = 20 ms
+MAX_LENGTH = 448  # decoder positions
+MEDIAN_FILTER_WIDTH = 7
+
+
+@dataclass
+class ChunkWord:
+    start_s: float  # chunk-relative
+    end_s: float
+    word: str
+    probability: float
+
+
+@dataclass
+class ChunkSegment:
+    start_s: float  # chunk-relative, from timestamp tokens (refined by words)
+    end_s: float
+    text: str
+    tokens: list[int]
+    words: list[ChunkWord] = field(default_factory=list)
+
+
+@dataclass
+class ChunkResult:
+    segments: list[ChunkSegment]
+    language: str | None
+    language_probability: float
+    avg_logprob: float
+    no_speech_prob: float
+    compression_ratio: float
+    temperature: float
+
+
+def pick_device(device: str = "auto", compute_type: str = "auto") -> tuple[str, str]:
+    """Choose device and compute type: CUDA float16 when a GPU is present, else CPU int8."""
+    import ctranslate2
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise DeviceError(f"unknown device {device!r}: use auto, cpu or cuda")
+    cuda_count = ctranslate2.get_cuda_device_count()
+    if device == "auto":
+        device = "cuda" if cuda_count > 0 else "cpu"
+    elif device == "cuda" and cuda_count == 0:
+        raise DeviceError("device cuda requested but no CUDA device is visible; use --device cpu")
+    if compute_type in ("auto", "default"):
+        compute_type = "float16" if device == "cuda" else "int8"
+    supported = ctranslate2.get_supported_compute_types(device)
+    if compute_type not in supported:
+        raise DeviceError(
+            f"compute type {compute_type!r} is not supported on {device} "
+            f"(supported: {', '.join(sorted(supported))})"
+        )
+    return device, compute_type
+
+
+class WhisperEngine:
+    """One loaded Whisper model. Thread-compatible; decode calls are serialised by the caller."""
+
+    def __init__(self, model: str | os.PathLike | None = None, *, device: str = "auto",
+                 compute_type: str = "auto", cpu_threads: int = 0, num_workers: int = 1,
+                 device_index: int = 0) -> None:
+        import ctranslate2
+        import tokenizers
+        from faster_whisper.feature_extractor import FeatureExtractor
+
+        self.ref: ModelRef = resolve_model(model)
+        self.device, self.compute_type = pick_device(device, compute_type)
+        threads = cpu_threads or (os.cpu_count() or 1)
+        try:
+            self.model = ctranslate2.models.Whisper(
+                str(self.ref.path), device=self.device, device_index=device_index,
+                compute_type=self.compute_type, intra_threads=threads, inter_threads=num_workers,
+            )
+        except RuntimeError as exc:
+            raise ModelNotFoundError(f"{self.ref.name}: cannot load model ({exc})") from None
+        self.multilingual = bool(self.model.is_multilingual)
+        self.hf_tokenizer = tokenizers.Tokenizer.from_file(str(self.ref.path / "tokenizer.json"))
+        self.n_mels = int(getattr(self.model, "n_mels", 80) or 80)
+        self.features = FeatureExtractor(feature_size=self.n_mels)
+        self._tokenizers: dict[tuple[str | None, str], object] = {}
+
+    # -- helpers -------------------------------------------------------------------------
+    def tokenizer(self, language: str | None, task: str):
+        from faster_whisper.tokenizer import Tokenizer
+
+        key = (language, task)
+        if key not in self._tokenizers:
+            lang = language if self.multilingual else "en"
+            self._tokenizers[key] = Tokenizer(self.hf_tokenizer, self.multilingual, task=task,
+                                              language=lang or "en")
+        return self._tokenizers[key]
+
+    def log_mel(self, audio: np.ndarray, options: TranscribeOptions) -> np.ndarray:
+        """`audio: (samples,) float32` (<= 30 s) -> `(n_mels, 3000) float32` log-mel."""
+        if options.normalize_loudness:
+            audio = normalize_loudness(audio, target_dbfs=options.target_dbfs,
+                                       max_gain_db=options.max_gain_db)
+        padded = np.zeros(CHUNK_SAMPLES, dtype=np.float32)
+        n = min(audio.shape[0], CHUNK_SAMPLES)
+        padded[:n] = audio[:n]
+        return self.features(padded, padding=0)[:, :N_FRAMES]
+
+    def _encode(self, feats: np.ndarray):
+        import ctranslate2
+
+        return self.model.encode(ctranslate2.StorageView.from_array(np.ascontiguousarray(feats)),
+                                 to_cpu=False)
+
+    def _prompt(self, tokenizer, options: TranscribeOptions) -> list[int]:
+        prompt: list[int] = []
+        if options.initial_prompt:
+            prev = tokenizer.encode(" " + options.initial_prompt.strip())
+            prompt = [tokenizer.sot_prev, *prev[-(MAX_LENGTH // 2 - 1):]]
+        return prompt + list(tokenizer.sot_sequence)
+
+    # -- decoding --------------------------------------------------------------------------
+    def decode_batch(self, chunks: list[np.ndarray],
+                     options: TranscribeOptions) -> list[ChunkResult]:
+        """Decode up to `batch_size` chunks. chunks: each `(samples,) float32`, <= 30 s."""
+        if not chunks:
+            return []
+        feats = np.stack([self.log_mel(c, options) for c in chunks])  # (B, n_mels, 3000)
+        encoded = self._encode(feats)
+        languages: list[tuple[str | None, float]] = []
+        if options.language is not None or not self.multilingual:
+            lang = options.language if self.multilingual else "en"
+            languages = [(lang, 1.0)] * len(chunks)
+        else:
+            for ranked in self.model.detect_language(encoded):
+                token, prob = ranked[0]
+                languages.append((token[2:-2], float(prob)))
+        results: list[ChunkResult | None] = [None] * len(chunks)
+        todo = list(range(len(chunks)))
+        for t_idx, temperature in enumerate(options.temperatures):
+            if not todo:
+                break
+            enc = encoded if t_idx == 0 else self._encode(feats[todo])
+            last = t_idx == len(options.temperatures) - 1
+            decoded = self._generate(enc, [languages[i] for i in todo], options, temperature)
+            retry = []
+            for i, (tokens, avg_logprob, no_speech_prob) in zip(todo, decoded, strict=True):
+                lang, lang_p = languages[i]
+                tok = self.tokenizer(lang, options.task)
+                text_tokens = [t for t in tokens if t < tok.eot]
+                text = tok.decode(text_tokens)
+                ratio = compression_ratio(text)
+                result = ChunkResult([], lang, lang_p, avg_logprob, no_speech_prob, ratio,
+                                     temperature)
+                silent = is_silence(no_speech_prob, avg_logprob, options.no_speech_threshold,
+                                    options.log_prob_threshold)
+                failed = (
+                    options.compression_ratio_threshold is not None
+                    and ratio > options.compression_ratio_threshold
+                ) or (options.log_prob_threshold is not None
+                      and avg_logprob < options.log_prob_threshold)
+                if silent:
+                    results[i] = result  # no segments: silence or non-speech
+                    continue
+                if failed and not last:
+                    retry.append(i)
+                    results[i] = results[i] or result  # keep the first try as a fallback
+                    continue
+                result.segments = self._split(tokens, tok, chunks[i].shape[0] / SAMPLE_RATE_HZ)
+                results[i] = result
+            todo = retry
+        done = [r for r in results if r is not None]
+        if options.word_timestamps:
+            self._align_words(encoded, chunks, done, options)
+        return done
+
+    def _generate(self, encoded, languages, options: TranscribeOptions,
+                  temperature: float) -> list[tuple[list[int], float, float]]:
+        prompts = [self._prompt(self.tokenizer(lang, options.task), options)
+                   for lang, _ in languages]
+        kwargs = dict(
+            max_length=MAX_LENGTH, return_scores=True, return_no_speech_prob=True,
+            suppress_blank=options.suppress_blank, suppress_tokens=[-1],
+            repetition_penalty=options.repetition_penalty,
+            no_repeat_ngram_size=options.no_repeat_ngram_size,
+            max_initial_timestamp_index=50,
+        )
+        if temperature > 0:
+            kwargs.update(beam_size=1, num_hypotheses=min(5, max(1, options.beam_size)),
+                          sampling_topk=0, sampling_temperature=temperature)
+        else:
+            kwargs.update(beam_size=options.beam_size, patience=options.patience,
+                          length_penalty=options.length_penalty)
+        out = []
+        for res in self.model.generate(encoded, prompts, **kwargs):
+            best = int(np.argmax(res.scores)) if temperature > 0 else 0
+            tokens = list(res.sequences_ids[best])
+            tokens = trim_repetitions(tokens, options.max_repeat_ngram)
+            seq_len = max(len(res.sequences_ids[best]), 1)
+            cum = res.scores[best] * (seq_len ** options.length_penalty)
+            out.append((tokens, float(cum / (seq_len + 1)), float(res.no_speech_prob)))
+        return out
+
+    @staticmethod
+    def _split(tokens: list[int], tok, duration_s: float) -> list[ChunkSegment]:
+        """Split decoded tokens into segments at timestamp-token pairs."""
+        ts_begin = tok.timestamp_begin
+        segments: list[ChunkSegment] = []
+        cur: list[int] = []
+        start: float | None = None
+        last_ts: float | None = None
+        for t in tokens:
+            if t >= ts_begin:
+                ts = (t - ts_begin) * TIME_PER_TOKEN_S
+                if cur:
+                    segments.append(ChunkSegment(start if start is not None else 0.0, ts,
+                                                 tok.decode(cur), cur))
+                    cur, start = [], None
+                else:
+                    start = ts
+                last_ts = ts
+            elif t < tok.eot:
+                if start is None:
+                    start = last_ts if last_ts is not None else 0.0
+                cur.append(t)
+        if cur:
+            segments.append(ChunkSegment(start or 0.0, duration_s, tok.decode(cur), cur))
+        segments = [s for s in segments if s.text.strip()]
+        for s in segments:
+            s.start_s = min(s.start_s, duration_s)
+            s.end_s = min(max(s.end_s, s.start_s), duration_s)
+        return segments
+
+    # -- word timestamps -----------------------------------------------------------------
+    def _align_words(self, encoded, chunks: list[np.ndarray], results: list[ChunkResult],
+                     options: TranscribeOptions) -> None:
+        if not any(r.segments for r in results):
+            return
+        text_tokens = []
+        for r in results:
+            toks = [t for s in r.segments for t in s.tokens]
+            text_tokens.append(toks)
+        tok0 = self.tokenizer(results[0].language, options.task)
+        sot = list(tok0.sot_sequence)
+        num_frames = [min(N_FRAMES, max(1, c.shape[0] // HOP_SAMPLES)) for c in chunks]
+        # align() needs one text per batch row; rows without text get a lone EOT.
+        aligned = self.model.align(encoded, sot, [t or [tok0.eot] for t in text_tokens],
+                                   num_frames, median_filter_width=MEDIAN_FILTER_WIDTH)
+        for r, toks, al in zip(results, text_tokens, aligned, strict=True):
+            if not toks:
+                continue
+            tok = self.tokenizer(r.language, options.task)
+            words = self._words_from_alignment(tok, toks, al, options)
+            self._assign_words(r.segments, words)
+
+    @staticmethod
+    def _words_from_alignment(tok, text_tokens: list[int], al,
+                              options: TranscribeOptions) -> list[tuple[ChunkWord, int]]:
+        words, word_tokens = tok.split_to_word_tokens(text_tokens + [tok.eot])
+        if len(word_tokens) <= 1:
+            return []
+        pairs = np.asarray(al.alignments, dtype=np.int64).reshape(-1, 2)
+        probs = np.asarray(al.text_token_probs, dtype=np.float64)
+        if pairs.shape[0] == 0:
+            return []
+        text_idx, time_idx = pairs[:, 0], pairs[:, 1]
+        jumps = np.pad(np.diff(text_idx), (1, 0), constant_values=1).astype(bool)
+        jump_times = time_idx[jumps] * TIME_PER_TOKEN_S
+        bounds = np.cumsum([0] + [len(t) for t in word_tokens[:-1]])
+        out: list[tuple[ChunkWord, int]] = []
+        for k, (w, wt) in enumerate(zip(words[:-1], word_tokens[:-1], strict=True)):
+            i, j = int(bounds[k]), int(bounds[k + 1])
+            if i >= len(jump_times):
+                break
+            start = float(jump_times[i])
+            end = float(jump_times[min(j, len(jump_times) - 1)])
+            p = float(np.mean(probs[i:j])) if j > i and probs.size >= j else 0.0
+            out.append((ChunkWord(start, max(end, start), w, p), len(wt)))
+        return _merge_punctuation(out, options.prepend_punctuations,
+                                  options.append_punctuations)
+
+    @staticmethod
+    def _assign_words(segments: list[ChunkSegment], words: list[tuple[ChunkWord, int]]) -> None:
+        wi = 0
+        for seg in segments:
+            need = len(seg.tokens)
+            got = 0
+            while wi < len(words) and got < need:
+                word, n_tok = words[wi]
+                if word.word.strip():
+                    seg.words.append(word)
+                got += n_tok
+                wi += 1
+            if seg.words:
+                seg.start_s = seg.words[0].start_s
+                seg.end_s = max(seg.words[-1].end_s, seg.start_s)
+
+
+def _merge_punctuation(words: list[tuple[ChunkWord, int]], prepended: str,
+                       appended: str) -> list[tuple[ChunkWord, int]]:
+    """Attach leading/trailing punctuation tokens to their neighbour words."""
+    out: list[tuple[ChunkWord, int]] = []
+    carry: tuple[str, int] | None = None
+    for w, n in words:
+        stripped = w.word.strip()
+        if carry is not None:
+            w = ChunkWord(w.start_s, w.end_s, carry[0] + w.word.lstrip(), w.probability)
+            n += carry[1]
+            carry = None
+        if out and stripped and all(ch in appended for ch in stripped) \
+                and not w.word.startswith(" "):
+            pw, pn = out[-1]
+            out[-1] = (ChunkWord(pw.start_s, pw.end_s, pw.word + w.word, pw.probability), pn + n)
+            continue
+        if stripped and all(ch in prepended for ch in stripped) and w.word.startswith(" ") \
+                and stripped == w.word.strip():
+            carry = (w.word, n)
+            continue
+        out.append((w, n))
+    if carry is not None:
+        out.append((ChunkWord(0.0, 0.0, carry[0], 0.0), carry[1]))
+    return out

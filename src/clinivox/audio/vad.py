@@ -1,0 +1,248 @@
+"""Silero voice-activity detection on onnxruntime (no torch), usable on a stream.
+
+`SileroVad` scores 32 ms windows; `SpeechSegmenter` turns the scores into padded speech
+regions as audio arrives, so a one-hour file is segmented without holding it in memory.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from clinivox.asr.types import VadOptions
+from clinivox.errors import ModelNotFoundError
+
+SAMPLE_RATE_HZ = 16_000
+WINDOW_SAMPLES = 512  # 32 ms at 16 kHz: the window Silero v5+ expects
+CONTEXT_SAMPLES = 64  # samples of the previous window prepended to each window
+WINDOW_S = WINDOW_SAMPLES / SAMPLE_RATE_HZ
+
+
+def find_silero_model(path: str | os.PathLike | None = None) -> Path:
+    """Locate the Silero ONNX file: an explicit path, the `silero-vad` package's data, or
+    the copy faster-whisper ships. The package is found without importing it (it imports torch).
+    """
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ModelNotFoundError(f"VAD model not found: {p}")
+        return p
+    spec = importlib.util.find_spec("silero_vad")
+    if spec is not None and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            candidate = Path(loc) / "data" / "silero_vad.onnx"
+            if candidate.is_file():
+                return candidate
+    spec = importlib.util.find_spec("faster_whisper")
+    if spec is not None and spec.submodule_search_locations:
+        for loc in spec.submodule_search_locations:
+            for candidate in sorted((Path(loc) / "assets").glob("silero_vad*.onnx")):
+                if candidate.name == "silero_vad_v6.onnx":
+                    continue  # split encoder/decoder layout, not the stateful model
+                return candidate
+    raise ModelNotFoundError(
+        "Silero VAD model not found: pip install --no-deps silero-vad (its ONNX file is used)"
+    )
+
+
+class SileroVad:
+    """Stateful Silero VAD. `probs = vad(audio)` for consecutive blocks of one stream.
+
+    audio: (samples,) float32 at 16 kHz, any length; leftover samples that do not fill a
+    512-sample window are kept for the next call. Returns (windows,) float32 probabilities.
+    """
+
+    def __init__(self, model_path: str | os.PathLike | None = None) -> None:
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        opts.inter_op_num_threads = 1
+        opts.intra_op_num_threads = 1
+        opts.log_severity_level = 3
+        self._session = ort.InferenceSession(str(find_silero_model(model_path)),
+                                             providers=["CPUExecutionProvider"],
+                                             sess_options=opts)
+        self._sr = np.array(SAMPLE_RATE_HZ, dtype=np.int64)
+        self.reset()
+
+    def reset(self) -> None:
+        self._state = np.zeros((2, 1, 128), dtype=np.float32)
+        self._context = np.zeros((1, CONTEXT_SAMPLES), dtype=np.float32)
+        self._leftover = np.zeros(0, dtype=np.float32)
+
+    def __call__(self, audio: np.ndarray) -> np.ndarray:
+        audio = np.concatenate([self._leftover, np.asarray(audio, dtype=np.float32)])
+        n = audio.shape[0] // WINDOW_SAMPLES
+        self._leftover = audio[n * WINDOW_SAMPLES:].copy()
+        probs = np.empty(n, dtype=np.float32)
+        run = self._session.run
+        for i in range(n):
+            window = audio[i * WINDOW_SAMPLES:(i + 1) * WINDOW_SAMPLES][None, :]
+            x = np.concatenate([self._context, window], axis=1)
+            out, self._state = run(None, {"input": x, "state": self._state, "sr": self._sr})
+            self._context = window[:, -CONTEXT_SAMPLES:]
+            probs[i] = out[0, 0]
+        return probs
+
+
+@dataclass(frozen=True)
+class SpeechRegion:
+    start: int  # first sample (16 kHz) of the padded region
+    end: int  # one past the last sample
+
+    @property
+    def duration_s(self) -> float:
+        return (self.end - self.start) / SAMPLE_RATE_HZ
+
+
+class SpeechSegmenter:
+    """Turns window probabilities into padded speech regions, incrementally.
+
+    Call `push(probs)` as scores arrive and `flush(total_samples)` at the end; both return
+    the regions that are final. A region never exceeds `max_speech_s`: a long run is cut at
+    its quietest recent window.
+    """
+
+    def __init__(self, options: VadOptions) -> None:
+        options.validate()
+        self.o = options
+        self.neg = options.neg_threshold if options.neg_threshold is not None \
+            else max(options.threshold - 0.15, 0.01)
+        w = WINDOW_SAMPLES
+        self.min_speech = options.min_speech_ms * SAMPLE_RATE_HZ // 1000
+        self.min_silence = options.min_silence_ms * SAMPLE_RATE_HZ // 1000
+        self.pad = options.speech_pad_ms * SAMPLE_RATE_HZ // 1000
+        self.max_speech = int(options.max_speech_s * SAMPLE_RATE_HZ) - 2 * self.pad
+        self.min_split_silence = 98 * SAMPLE_RATE_HZ // 1000
+        self._w = w
+        self._pos = 0  # sample index of the next window
+        self._start: int | None = None  # start of the open speech run
+        self._temp_end: int | None = None  # where the current silence began
+        self._split_at: int | None = None  # best split point seen in the open run
+        self._last_end = 0  # padded end of the last emitted region
+        self._raw: list[tuple[int, int]] = []  # unpadded runs waiting for padding
+
+    @property
+    def position(self) -> int:
+        """Sample index up to which windows have been scored."""
+        return self._pos
+
+    @property
+    def last_end(self) -> int:
+        """Padded end of the last emitted region."""
+        return self._last_end
+
+    @property
+    def open_start(self) -> int | None:
+        """Start of the speech run still open (its audio must be kept)."""
+        if self._raw:
+            return self._raw[0][0]
+        return self._start
+
+    def push(self, probs: Iterable[float]) -> list[SpeechRegion]:
+        for p in probs:
+            self._step(float(p))
+            self._pos += self._w
+        return self._emit(final=False)
+
+    def flush(self, total_samples: int) -> list[SpeechRegion]:
+        if self._start is not None:
+            end = total_samples
+            if end - self._start >= self.min_speech:
+                self._raw.append((self._start, end))
+            self._start = None
+        return self._emit(final=True, total=total_samples)
+
+    def _close(self, end: int) -> None:
+        if self._start is not None and end - self._start >= self.min_speech:
+            self._raw.append((self._start, end))
+        self._start, self._temp_end, self._split_at = None, None, None
+
+    def _step(self, p: float) -> None:
+        pos = self._pos
+        if self._start is None:
+            if p >= self.o.threshold:
+                self._start, self._temp_end, self._split_at = pos, None, None
+            return
+        if p >= self.o.threshold:
+            if self._temp_end is not None:
+                if pos - self._temp_end >= self.min_split_silence:
+                    self._split_at = self._temp_end  # a usable pause inside the run
+                self._temp_end = None
+        elif p < self.neg and self._temp_end is None:
+            self._temp_end = pos
+        if self._temp_end is not None and pos + self._w - self._temp_end >= self.min_silence:
+            self._close(self._temp_end)
+            return
+        if pos + self._w - self._start > self.max_speech:
+            if self._split_at is not None and self._split_at > self._start + self.min_speech:
+                cut = self._split_at
+            elif self._temp_end is not None:
+                cut = self._temp_end
+            else:
+                cut = pos + self._w
+            self._raw.append((self._start, cut))
+            self._start, self._split_at = (cut if cut <= pos else None), None
+            self._temp_end = None
+            if self._start is None and p >= self.o.threshold:
+                self._start = pos + self._w
+
+    def _emit(self, final: bool, total: int | None = None) -> list[SpeechRegion]:
+        out: list[SpeechRegion] = []
+        while self._raw:
+            start, end = self._raw[0]
+            nxt = self._raw[1][0] if len(self._raw) > 1 else self._start
+            if nxt is None and not final and self._pos < end + 2 * self.pad:
+                break  # the right pad may still overlap a run that starts soon
+            self._raw.pop(0)
+            pad_end = end + self.pad
+            if nxt is not None:
+                pad_end = min(pad_end, end + (nxt - end) // 2)
+            if total is not None:
+                pad_end = min(pad_end, total)
+            pad_start = max(start - self.pad, self._last_end)
+            self._last_end = pad_end
+            out.append(SpeechRegion(pad_start, pad_end))
+        return out
+
+
+def speech_regions(audio: np.ndarray, options: VadOptions | None = None,
+                   model_path: str | os.PathLike | None = None) -> list[SpeechRegion]:
+    """Speech regions of a whole `audio: (samples,) float32` array at 16 kHz."""
+    vad = SileroVad(model_path)
+    seg = SpeechSegmenter(options or VadOptions())
+    regions = seg.push(vad(audio))
+    regions += seg.flush(audio.shape[0])
+    return regions
+
+
+def iter_speech(blocks: Iterable[np.ndarray], options: VadOptions | None = None,
+                vad: SileroVad | None = None) -> Iterator[tuple[SpeechRegion, np.ndarray]]:
+    """Yield `(region, samples)` for each speech region of a stream of 16 kHz blocks.
+
+    Audio outside speech is dropped as soon as VAD has passed it: memory stays bounded.
+    """
+    vad = vad or SileroVad()
+    seg = SpeechSegmenter(options or VadOptions())
+    buf = np.zeros(0, dtype=np.float32)
+    buf_start = 0  # sample index of buf[0]
+    total = 0
+    for block in blocks:
+        buf = np.concatenate([buf, block]) if buf.size else np.asarray(block, np.float32)
+        total += block.shape[0]
+        for region in seg.push(vad(block)):
+            yield region, buf[region.start - buf_start:region.end - buf_start].copy()
+        # The next region starts no earlier than pad before the open run (or the VAD
+        # position) and never before the end of the last emitted region.
+        anchor = seg.open_start if seg.open_start is not None else seg.position
+        keep_from = max(buf_start, seg.last_end, anchor - seg.pad)
+        if keep_from > buf_start:
+            buf = buf[keep_from - buf_start:]
+            buf_start = keep_from
+    for region in seg.flush(total):
+        yield region, buf[region.start - buf_start:region.end - buf_start].copy()
