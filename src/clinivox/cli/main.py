@@ -1,0 +1,58 @@
+"""`clinivox` command: subcommands parse arguments, call the library and format results.
+
+Every ClinivoxError is mapped here, once, to a message on stderr and its exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from clinivox.errors import ClinivoxError
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from clinivox.cli import evaluate, transcribe
+
+    parser = argparse.ArgumentParser(prog="clinivox",
+                                     description="Speech recognition for clinical voice work.")
+    parser.add_argument("--version", action="version", version=_version())
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="log progress details (never transcripts or audio)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    transcribe.add_parser(sub)
+    evaluate.add_parser(sub)
+    return parser
+
+
+def _version() -> str:
+    from clinivox import __version__
+
+    return f"clinivox {__version__}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args) or 0)
+    except ClinivoxError as exc:
+        print(f"clinivox: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except ValueError as exc:  # invalid options, raised by the options' validate()
+        print(f"clinivox: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("clinivox: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

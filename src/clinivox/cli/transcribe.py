@@ -1,0 +1,108 @@
+"""`clinivox transcribe FILES...`"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from clinivox.errors import ClinivoxError
+
+FORMAT_CHOICES = ("txt", "json", "srt", "vtt", "all")
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("transcribe", help="transcribe audio files",
+                       description="Transcribe audio files (WAV, FLAC, MP3, OGG, M4A, ...).")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    add_model_args(p)
+    p.add_argument("--language", default=None, help="language code (default: detect)")
+    p.add_argument("--task", choices=("transcribe", "translate"), default="transcribe")
+    p.add_argument("--batch-size", type=int, default=8, help="speech chunks decoded together")
+    p.add_argument("--beam-size", type=int, default=5)
+    p.add_argument("--output-dir", type=Path, default=None,
+                   help="write <stem>.<format> files here (default: print text)")
+    p.add_argument("--output-format", choices=FORMAT_CHOICES, default="all")
+    p.add_argument("--split-channels", action="store_true",
+                   help="transcribe each channel separately (one speaker per channel)")
+    p.add_argument("--no-vad", action="store_true", help="decode all audio, without VAD gating")
+    p.add_argument("--vad-threshold", type=float, default=0.5)
+    p.add_argument("--no-word-timestamps", action="store_true")
+    p.add_argument("--initial-prompt", default=None)
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def add_model_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="tiny.en",
+                   help="tiny.en (default), base, or a CTranslate2 Whisper model directory")
+    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    p.add_argument("--compute-type", default="auto",
+                   help="auto (float16 on CUDA, int8 on CPU), int8, float16, float32, ...")
+    p.add_argument("--cpu-threads", type=int, default=0, help="0: all cores")
+
+
+def options_from_args(args: argparse.Namespace):
+    from clinivox.asr.types import TranscribeOptions, VadOptions
+
+    opts = TranscribeOptions(
+        language=args.language, task=args.task, beam_size=args.beam_size,
+        batch_size=args.batch_size, vad=not args.no_vad,
+        vad_options=VadOptions(threshold=args.vad_threshold),
+        word_timestamps=not args.no_word_timestamps, initial_prompt=args.initial_prompt,
+    )
+    opts.validate()
+    return opts
+
+
+def run(args: argparse.Namespace) -> int:
+    from clinivox.asr.recognizer import Recognizer
+    from clinivox.audio.decode import probe
+    from clinivox.cli.progress import audio_progress
+    from clinivox.io.writers import FORMATS, check_output_dir, transcript_dict, write_outputs
+
+    opts = options_from_args(args)
+    formats = FORMATS if args.output_format == "all" else (args.output_format,)
+    if args.output_dir is not None:
+        check_output_dir(args.output_dir)
+    recognizer = Recognizer(args.model, device=args.device, compute_type=args.compute_type,
+                            cpu_threads=args.cpu_threads)
+    failures: list[ClinivoxError] = []
+    durations = {}
+    for f in args.files:
+        try:
+            durations[f] = probe(f).duration_s or 0.0
+        except ClinivoxError:
+            durations[f] = 0.0
+    with audio_progress(disable=args.quiet or not sys.stderr.isatty()) as progress:
+        total = progress.add_task("transcribing", total=sum(durations.values()) or None)
+        done_s = 0.0
+        for f in args.files:
+            name = Path(f).name
+            progress.update(total, description=name)
+            try:
+                if args.split_channels:
+                    segments, info = recognizer.transcribe_channels(f, opts)
+                else:
+                    seg_iter, info = recognizer.transcribe(f, opts)
+                    segments = []
+                    for seg in seg_iter:
+                        segments.append(seg)
+                        progress.update(total, completed=done_s + seg.end_s)
+                doc = transcript_dict(segments, language=info.language,
+                                      duration_s=info.duration_s)
+                if args.output_dir is not None:
+                    write_outputs(args.output_dir, Path(f).stem, formats, segments, doc)
+                else:
+                    progress.console.print(f"[bold]{name}[/bold]") if len(args.files) > 1 \
+                        else None
+                    print(doc["text"], flush=True)
+            except ClinivoxError as exc:
+                failures.append(exc)
+                print(f"clinivox: error: {exc}", file=sys.stderr)
+            done_s += durations.get(f, 0.0)
+            progress.update(total, completed=done_s)
+    if failures:
+        print(f"clinivox: {len(failures)} of {len(args.files)} file(s) failed", file=sys.stderr)
+        return failures[0].exit_code
+    return 0

@@ -1,0 +1,1 @@
+"""Evaluation: WER/CER, medical-term recall, real-time factor, reports."""

@@ -1,0 +1,98 @@
+"""Write transcripts as txt, json, srt and vtt. Writes are atomic (temp file + rename)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from clinivox.asr.types import Segment
+from clinivox.errors import OutputError
+
+FORMATS = ("txt", "json", "srt", "vtt")
+
+
+def transcript_dict(segments: Sequence[Segment], *, language: str | None,
+                    duration_s: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON document: {"text", "language", "duration_s", "segments": [...]}."""
+    doc: dict[str, Any] = {
+        "text": " ".join(s.text for s in segments if s.text).strip(),
+        "language": language,
+        "duration_s": round(duration_s, 3),
+        "segments": [s.to_dict() for s in segments],
+    }
+    if extra:
+        doc.update(extra)
+    return doc
+
+
+def _timestamp(t_s: float, sep: str) -> str:
+    ms = max(0, int(round(t_s * 1000)))
+    h, ms = divmod(ms, 3_600_000)
+    m, ms = divmod(ms, 60_000)
+    s, ms = divmod(ms, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def to_srt(segments: Sequence[Segment]) -> str:
+    blocks = []
+    for i, s in enumerate(segments, start=1):
+        blocks.append(f"{i}\n{_timestamp(s.start_s, ',')} --> {_timestamp(s.end_s, ',')}\n"
+                      f"{s.text}\n")
+    return "\n".join(blocks)
+
+
+def to_vtt(segments: Sequence[Segment]) -> str:
+    blocks = ["WEBVTT\n"]
+    for s in segments:
+        blocks.append(f"{_timestamp(s.start_s, '.')} --> {_timestamp(s.end_s, '.')}\n{s.text}\n")
+    return "\n".join(blocks)
+
+
+def to_txt(segments: Sequence[Segment]) -> str:
+    return "\n".join(s.text for s in segments if s.text) + ("\n" if segments else "")
+
+
+def check_output_dir(out_dir: Path) -> None:
+    """Create `out_dir` if needed and prove it is writable, before any decoding starts."""
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=out_dir, prefix=".clinivox-write-test-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputError(f"output directory {out_dir} is not writable ({exc.strerror})") from None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path} ({exc.strerror})") from None
+
+
+def write_outputs(out_dir: Path, stem: str, formats: Sequence[str], segments: Sequence[Segment],
+                  doc: dict[str, Any]) -> list[Path]:
+    """Write `stem.<fmt>` for each format; returns the paths written."""
+    written = []
+    for fmt in formats:
+        path = out_dir / f"{stem}.{fmt}"
+        if fmt == "json":
+            text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+        elif fmt == "txt":
+            text = to_txt(segments)
+        elif fmt == "srt":
+            text = to_srt(segments)
+        elif fmt == "vtt":
+            text = to_vtt(segments)
+        else:
+            raise ValueError(f"unknown output format {fmt!r}")
+        _atomic_write(path, text)
+        written.append(path)
+    return written
