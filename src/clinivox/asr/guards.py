@@ -14,13 +14,21 @@ def compression_ratio(text: str) -> float:
     return len(data) / len(zlib.compress(data))
 
 
-def trim_repetitions(tokens: Sequence[int], max_repeats: int, max_ngram: int = 16) -> list[int]:
+def trim_repetitions(tokens: Sequence[int], max_repeats: int, max_ngram: int = 24,
+                     text_below: int | None = None) -> list[int]:
     """Cut a run of an n-gram repeated back to back more than `max_repeats` times.
 
     Whisper sometimes loops ("thank you. thank you. thank you. ..."). The tokens up to and
     including the `max_repeats`-th occurrence are kept; everything after the loop is dropped,
-    because decoding after a loop rarely recovers.
+    because decoding after a loop rarely recovers. With `text_below`, only tokens under that id
+    (text, not timestamps) are compared, so a sentence looping across segments is caught.
     """
+    if text_below is not None:
+        positions = [i for i, t in enumerate(tokens) if t < text_below]
+        kept = trim_repetitions([tokens[i] for i in positions], max_repeats, max_ngram)
+        if len(kept) == len(positions):
+            return list(tokens)
+        return list(tokens[:positions[len(kept)]])
     toks = list(tokens)
     n_tok = len(toks)
     for n in range(1, min(max_ngram, n_tok // (max_repeats + 1)) + 1):

@@ -59,6 +59,7 @@ class TranscribeOptions:
     normalize_loudness: bool = True  # bring each chunk to a target level before features
     target_dbfs: float = -20.0  # RMS level that normalisation aims for
     max_gain_db: float = 30.0  # normalisation never amplifies more than this
+    silence_dbfs: float = -60.0  # chunks quieter than this RMS level are silence, not decoded
     suppress_blank: bool = True  # suppress blank outputs at the start of sampling
     prepend_punctuations: str = "\"'“¿([{-"  # punctuation merged into the next word
     append_punctuations: str = "\"'.。,，!！?？:：”)]}、"  # punctuation merged into the previous word

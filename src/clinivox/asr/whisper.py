@@ -16,7 +16,7 @@ import numpy as np
 from clinivox.asr.guards import compression_ratio, is_silence, trim_repetitions
 from clinivox.asr.models import ModelRef, resolve_model
 from clinivox.asr.types import TranscribeOptions
-from clinivox.audio.normalize import normalize_loudness
+from clinivox.audio.normalize import normalize_loudness, rms_dbfs
 from clinivox.errors import DeviceError, ModelNotFoundError
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,17 @@ class WhisperEngine:
         """Decode up to `batch_size` chunks. chunks: each `(samples,) float32`, <= 30 s."""
         if not chunks:
             return []
+        # Near-silent chunks cannot hold speech: answer them without decoding, since Whisper
+        # invents text ("You", "Thank you.") on silence.
+        levels = [rms_dbfs(c) for c in chunks]
+        live = [i for i, level in enumerate(levels) if level > options.silence_dbfs]
+        if len(live) < len(chunks):
+            decoded = self.decode_batch([chunks[i] for i in live], options) if live else []
+            out = [ChunkResult([], options.language, 0.0, 0.0, 1.0, 1.0, 0.0)
+                   for _ in chunks]
+            for i, r in zip(live, decoded, strict=True):
+                out[i] = r
+            return out
         feats = np.stack([self.log_mel(c, options) for c in chunks])  # (B, n_mels, 3000)
         encoded = self._encode(feats)
         languages: list[tuple[str | None, float]] = []
@@ -157,6 +168,7 @@ class WhisperEngine:
                 token, prob = ranked[0]
                 languages.append((token[2:-2], float(prob)))
         results: list[ChunkResult | None] = [None] * len(chunks)
+        attempts: dict[int, list[tuple[ChunkResult, bool]]] = {}
         todo = list(range(len(chunks)))
         for t_idx, temperature in enumerate(options.temperatures):
             if not todo:
@@ -165,30 +177,39 @@ class WhisperEngine:
             last = t_idx == len(options.temperatures) - 1
             decoded = self._generate(enc, [languages[i] for i in todo], options, temperature)
             retry = []
-            for i, (tokens, avg_logprob, no_speech_prob) in zip(todo, decoded, strict=True):
+            for i, (tokens, avg_logprob, no_speech_prob, looped) in zip(todo, decoded,
+                                                                         strict=True):
                 lang, lang_p = languages[i]
                 tok = self.tokenizer(lang, options.task)
-                text_tokens = [t for t in tokens if t < tok.eot]
-                text = tok.decode(text_tokens)
+                text = tok.decode([t for t in tokens if t < tok.eot])
                 ratio = compression_ratio(text)
                 result = ChunkResult([], lang, lang_p, avg_logprob, no_speech_prob, ratio,
                                      temperature)
-                silent = is_silence(no_speech_prob, avg_logprob, options.no_speech_threshold,
-                                    options.log_prob_threshold)
-                failed = (
+                if is_silence(no_speech_prob, avg_logprob, options.no_speech_threshold,
+                              options.log_prob_threshold):
+                    results[i] = result  # no segments: silence or non-speech
+                    continue
+                result.segments = self._split(tokens, tok, chunks[i].shape[0] / SAMPLE_RATE_HZ)
+                failed = looped or (
                     options.compression_ratio_threshold is not None
                     and ratio > options.compression_ratio_threshold
                 ) or (options.log_prob_threshold is not None
                       and avg_logprob < options.log_prob_threshold)
-                if silent:
-                    results[i] = result  # no segments: silence or non-speech
+                if not failed:
+                    results[i] = result
                     continue
-                if failed and not last:
+                attempts.setdefault(i, []).append((result, looped))
+                if not last:
                     retry.append(i)
-                    results[i] = results[i] or result  # keep the first try as a fallback
                     continue
-                result.segments = self._split(tokens, tok, chunks[i].shape[0] / SAMPLE_RATE_HZ)
-                results[i] = result
+                # Every temperature failed: keep the most confident decode that did not
+                # loop; a chunk that loops at every temperature is hallucination.
+                clean = [r for r, was_loop in attempts[i] if not was_loop]
+                if clean:
+                    results[i] = max(clean, key=lambda r: r.avg_logprob)
+                else:
+                    result.segments = []
+                    results[i] = result
             todo = retry
         done = [r for r in results if r is not None]
         if options.word_timestamps:
@@ -196,7 +217,7 @@ class WhisperEngine:
         return done
 
     def _generate(self, encoded, languages, options: TranscribeOptions,
-                  temperature: float) -> list[tuple[list[int], float, float]]:
+                  temperature: float) -> list[tuple[list[int], float, float, bool]]:
         prompts = [self._prompt(self.tokenizer(lang, options.task), options)
                    for lang, _ in languages]
         kwargs = dict(
@@ -213,13 +234,15 @@ class WhisperEngine:
             kwargs.update(beam_size=options.beam_size, patience=options.patience,
                           length_penalty=options.length_penalty)
         out = []
+        eot = self.tokenizer(languages[0][0], options.task).eot
         for res in self.model.generate(encoded, prompts, **kwargs):
             best = int(np.argmax(res.scores)) if temperature > 0 else 0
-            tokens = list(res.sequences_ids[best])
-            tokens = trim_repetitions(tokens, options.max_repeat_ngram)
-            seq_len = max(len(res.sequences_ids[best]), 1)
+            raw = list(res.sequences_ids[best])
+            tokens = trim_repetitions(raw, options.max_repeat_ngram, text_below=eot)
+            seq_len = max(len(raw), 1)
             cum = res.scores[best] * (seq_len ** options.length_penalty)
-            out.append((tokens, float(cum / (seq_len + 1)), float(res.no_speech_prob)))
+            out.append((tokens, float(cum / (seq_len + 1)), float(res.no_speech_prob),
+                        len(tokens) < len(raw)))
         return out
 
     @staticmethod

@@ -209,9 +209,6 @@ def iter_audio(
                                         1 if mono else info.channels, dtype="float32",
                                         quality="HQ")
     total = 0
-    pending: list[np.ndarray] = []
-    pending_n = 0
-    target = max(1, int(block_s * sample_rate_hz))
 
     def emit(block: np.ndarray, last: bool) -> np.ndarray:
         if mono:
@@ -225,23 +222,14 @@ def iter_audio(
             raw = np.nan_to_num(raw, nan=0.0, posinf=1.0, neginf=-1.0)
         out = emit(raw, last=False)
         if out.shape[0]:
-            pending.append(out)
-            pending_n += out.shape[0]
-        if pending_n >= target:
-            merged = np.concatenate(pending) if len(pending) > 1 else pending[0]
-            total += merged.shape[0]
-            pending, pending_n = [], 0
-            yield merged
+            total += out.shape[0]
+            yield out
     if resampler is not None:
         tail = resampler.resample_chunk(
             np.zeros((0,) if mono else (0, info.channels), dtype=np.float32), last=True)
         if tail.shape[0]:
-            pending.append(tail.astype(np.float32, copy=False))
-            pending_n += tail.shape[0]
-    if pending_n:
-        merged = np.concatenate(pending) if len(pending) > 1 else pending[0]
-        total += merged.shape[0]
-        yield merged
+            total += tail.shape[0]
+            yield tail.astype(np.float32, copy=False)
     if total == 0:
         raise EmptyAudioError(f"{name}: the file holds no audio samples (zero length)")
 

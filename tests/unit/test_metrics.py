@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from clinivox.eval.metrics import edit_counts, error_counts, term_found, term_recall, wer
+
+words = st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=12)
+
+
+@given(words)
+def test_identical_is_zero(ref):
+    assert edit_counts(ref, ref).errors == 0
+
+
+@given(words, words)
+def test_counts_are_consistent(ref, hyp):
+    c = edit_counts(ref, hyp)
+    assert c.reference_length == len(ref)
+    assert len(hyp) == len(ref) - c.deletions + c.insertions
+    assert c.errors <= max(len(ref), len(hyp))
+
+
+def test_whisper_normaliser_is_applied():
+    assert wer("IF THE READER WILL EXCUSE ME", "If the reader will, excuse me.") == 0.0
+    assert wer("a b c", "a x c d") == 2 / 3
+
+
+def test_mandarin_uses_characters_without_punctuation():
+    c = error_counts("欢迎大家来体验", "欢迎大家，来体验。", "zh")
+    assert c.errors == 0 and c.reference_length == 7
+
+
+def test_term_boundary_at_start_only():
+    assert term_found("apixaban", "started Apixaban today")
+    assert term_found("pain", "painful")  # boundary at the start only
+    assert not term_found("pain", "spain")
+    assert term_recall(["heart failure", "warfarin"], "chronic heart failure") == (1, 2)
