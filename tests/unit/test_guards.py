@@ -46,3 +46,12 @@ def test_loop_across_timestamped_segments_is_cut():
     out = trim_repetitions(tokens, 4, text_below=ts)
     assert sum(t < ts for t in out) == 4 * len(sentence)
     assert out == tokens[: len(out)]
+
+
+def test_stock_phrase_dropped_only_with_evidence_of_silence():
+    from clinivox.asr.guards import is_hallucination
+
+    assert is_hallucination("Thank you.", 0.79, [0.06, 0.98], 0.6)
+    assert not is_hallucination("Thank you.", 0.02, [0.9, 0.95], 0.6)  # real speech
+    assert not is_hallucination("Start apixaban today.", 0.7, [0.9, 0.8, 0.9], 0.6)
+    assert is_hallucination("Start apixaban today.", 0.7, [0.2, 0.1, 0.3], 0.6)

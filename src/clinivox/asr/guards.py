@@ -52,3 +52,30 @@ def is_silence(no_speech_prob: float, avg_logprob: float, no_speech_threshold: f
     if no_speech_threshold is None or no_speech_prob <= no_speech_threshold:
         return False
     return log_prob_threshold is None or avg_logprob < log_prob_threshold
+
+
+# Phrases Whisper is known to produce on silence and noise (learnt from subtitle credits).
+# They are dropped only with evidence that the audio holds no speech.
+KNOWN_HALLUCINATIONS = frozenset({
+    "you", "thank you", "thank you very much", "thanks for watching",
+    "thank you for watching", "thanks for watching and see you next time",
+    "see you in the next video", "please subscribe", "bye", "oh", "so", "okay",
+    "subtitles by the amara org community", "i m sorry", "music", "applause",
+})
+
+
+def _plain(text: str) -> str:
+    return " ".join("".join(ch.lower() if ch.isalnum() else " " for ch in text).split())
+
+
+def is_hallucination(text: str, no_speech_prob: float, word_probs: Sequence[float],
+                     no_speech_threshold: float | None) -> bool:
+    """A segment that is one of Whisper's stock silence phrases, or a low-confidence segment
+    from a chunk the model itself thinks is silent."""
+    if no_speech_threshold is None:
+        return False
+    mean_p = sum(word_probs) / len(word_probs) if word_probs else 0.0
+    if _plain(text) in KNOWN_HALLUCINATIONS and (no_speech_prob > no_speech_threshold / 2
+                                                  or mean_p < 0.5):
+        return True
+    return no_speech_prob > no_speech_threshold and mean_p < 0.4

@@ -18,7 +18,7 @@ class VadOptions:
     """Voice-activity detection (Silero, ONNX) that gates the decoder."""
 
     threshold: float = 0.5  # speech probability above which a 32 ms window is speech
-    neg_threshold: float | None = None  # probability below which speech ends (default threshold-0.15)
+    neg_threshold: float | None = None  # speech ends below this (default: threshold - 0.15)
     min_speech_ms: int = 250  # speech runs shorter than this are dropped
     min_silence_ms: int = 500  # silence shorter than this does not split speech
     speech_pad_ms: int = 200  # padding kept on both sides of each speech run
@@ -62,7 +62,7 @@ class TranscribeOptions:
     silence_dbfs: float = -60.0  # chunks quieter than this RMS level are silence, not decoded
     suppress_blank: bool = True  # suppress blank outputs at the start of sampling
     prepend_punctuations: str = "\"'“¿([{-"  # punctuation merged into the next word
-    append_punctuations: str = "\"'.。,，!！?？:：”)]}、"  # punctuation merged into the previous word
+    append_punctuations: str = "\"'.。,，!！?？:：”)]}、"  # merged into the previous word
 
     def validate(self) -> None:
         if self.task not in ("transcribe", "translate"):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clinivox.asr.guards import compression_ratio, is_silence, trim_repetitions
+from clinivox.asr.guards import compression_ratio, is_hallucination, is_silence, trim_repetitions
 from clinivox.asr.models import ModelRef, resolve_model
 from clinivox.asr.types import TranscribeOptions
 from clinivox.audio.normalize import normalize_loudness, rms_dbfs
@@ -214,6 +214,10 @@ class WhisperEngine:
         done = [r for r in results if r is not None]
         if options.word_timestamps:
             self._align_words(encoded, chunks, done, options)
+            for r in done:
+                r.segments = [s for s in r.segments if not is_hallucination(
+                    s.text, r.no_speech_prob, [w.probability for w in s.words],
+                    options.no_speech_threshold)]
         return done
 
     def _generate(self, encoded, languages, options: TranscribeOptions,
@@ -300,7 +304,7 @@ class WhisperEngine:
     @staticmethod
     def _words_from_alignment(tok, text_tokens: list[int], al,
                               options: TranscribeOptions) -> list[tuple[ChunkWord, int]]:
-        words, word_tokens = tok.split_to_word_tokens(text_tokens + [tok.eot])
+        words, word_tokens = tok.split_to_word_tokens([*text_tokens, tok.eot])
         if len(word_tokens) <= 1:
             return []
         pairs = np.asarray(al.alignments, dtype=np.int64).reshape(-1, 2)

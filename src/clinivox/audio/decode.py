@@ -125,7 +125,7 @@ def _iter_soundfile(src: BinaryIO | str, info: AudioInfo, name: str,
                     block_frames: int) -> Iterator[np.ndarray]:
     import soundfile as sf
 
-    expected = int(round((info.duration_s or 0.0) * info.sample_rate_hz))
+    expected = round((info.duration_s or 0.0) * info.sample_rate_hz)
     decoded = 0
     try:
         with sf.SoundFile(src) as f:

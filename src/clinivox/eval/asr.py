@@ -126,7 +126,8 @@ def render_markdown(reports: list[SystemReport], meta: dict[str, Any]) -> str:
                      f"{_fmt(t['cer'])} | {_fmt(t['term_recall'])} | {_fmt(t['rtf'], False)} |")
     for r in reports:
         lines += ["", f"## {r.system}: per utterance", "",
-                  "| audio | dur s | errors/ref | rate | terms | hypothesis |", "|---|---|---|---|---|---|"]
+                  "| audio | dur s | errors/ref | rate | terms | hypothesis |",
+                  "|---|---|---|---|---|---|"]
         for u in r.utterances:
             hyp = u.error or u.hypothesis
             terms = f"{u.terms_found}/{u.terms_total}" if u.terms_total else "-"

@@ -30,7 +30,7 @@ def transcript_dict(segments: Sequence[Segment], *, language: str | None,
 
 
 def _timestamp(t_s: float, sep: str) -> str:
-    ms = max(0, int(round(t_s * 1000)))
+    ms = max(0, round(t_s * 1000))
     h, ms = divmod(ms, 3_600_000)
     m, ms = divmod(ms, 60_000)
     s, ms = divmod(ms, 1000)
