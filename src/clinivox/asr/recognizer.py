@@ -24,6 +24,9 @@ from clinivox.audio.decode import AudioSource, iter_audio, probe
 from clinivox.audio.vad import SileroVad, iter_speech
 from clinivox.errors import AudioTooLongError, EmptyAudioError, InputError
 
+MIN_TAIL_S = 1.0  # untranscribed speech at a chunk's end shorter than this is left alone
+MAX_TAIL_ROUNDS = 2  # follow-up decodes of untranscribed tails per batch
+
 
 @dataclass
 class TranscriptionInfo:
@@ -57,6 +60,17 @@ class _Chunk:
 
     def audio(self) -> np.ndarray:
         return np.concatenate(self.parts) if len(self.parts) > 1 else self.parts[0]
+
+    def tail(self, from_s: float) -> _Chunk | None:
+        """The speech of this chunk after chunk time `from_s`, as a new chunk."""
+        cut = int(from_s * SAMPLE_RATE_HZ)
+        out = _Chunk()
+        for (c0, f0, n), part in zip(self.pieces, self.parts, strict=True):
+            if c0 + n <= cut:
+                continue
+            skip = max(0, cut - c0)
+            out.add(f0 + skip, part[skip:])
+        return out if out.n else None
 
     def to_file_s(self, t_s: float, *, is_end: bool = False) -> float:
         """Map a chunk-relative time to the file's timeline (gaps removed by VAD restored)."""
@@ -209,12 +223,23 @@ class Recognizer:
 
         def run(batch: list[_Chunk]) -> Iterator[Segment]:
             nonlocal next_id
-            results = self.engine.decode_batch([c.audio() for c in batch], opts)
-            for chunk, result in zip(batch, results, strict=True):
-                self._vote(info, result)
-                for seg in self._map(chunk, result, channel):
-                    yield Segment(**{**seg.__dict__, "id": next_id})
-                    next_id += 1
+            segments: list[Segment] = []
+            for _ in range(MAX_TAIL_ROUNDS + 1):
+                results = self.engine.decode_batch([c.audio() for c in batch], opts)
+                tails: list[_Chunk] = []
+                for chunk, result in zip(batch, results, strict=True):
+                    self._vote(info, result)
+                    segments.extend(self._map(chunk, result, channel))
+                    tail = self._untranscribed_tail(chunk, result)
+                    if tail is not None:
+                        tails.append(tail)
+                if not tails:
+                    break
+                batch = tails
+            segments.sort(key=lambda s: s.start_s)
+            for seg in segments:
+                yield Segment(**{**seg.__dict__, "id": next_id})
+                next_id += 1
 
         for chunk in self._chunks(counter, opts, info):
             batch.append(chunk)
@@ -224,6 +249,17 @@ class Recognizer:
         if batch:
             yield from run(batch)
         info.duration_s = counter.samples / SAMPLE_RATE_HZ
+
+    @staticmethod
+    def _untranscribed_tail(chunk: _Chunk, result: ChunkResult) -> _Chunk | None:
+        """Whisper may stop before the end of a packed chunk, as it does before a window cut
+        in sequential decoding. Speech after the last segment is then decoded again."""
+        if not result.segments:
+            return None  # the model judged the chunk silent: nothing to seek to
+        end_s = max(s.end_s for s in result.segments)
+        if chunk.n / SAMPLE_RATE_HZ - end_s < MIN_TAIL_S:
+            return None
+        return chunk.tail(end_s)
 
     @staticmethod
     def _vote(info: TranscriptionInfo, result: ChunkResult) -> None:
