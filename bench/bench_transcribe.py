@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT.parent / "shared" / "data"
-RESULTS = ROOT / "bench" / "results"
+DATA = Path(os.environ.get("CLINIVOX_BENCH_DATA", ROOT.parent / "shared" / "data"))
+RESULTS = Path(os.environ.get("CLINIVOX_BENCH_RESULTS", ROOT / "bench" / "results"))
 SR = 16_000
 
 
@@ -154,11 +154,18 @@ def main() -> None:
     p.add_argument("--model", default="tiny.en")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--skip-hour", action="store_true")
+    p.add_argument("--render", type=Path, default=None,
+                   help="only render a results JSON into docs/benchmarks.md")
     p.add_argument("--with-fw-batched", action="store_true",
                    help="also run faster-whisper's own BatchedInferencePipeline (reference)")
     ns = p.parse_args()
     if ns.worker:
         worker(argparse.Namespace(**{**vars(ns), "system": ns.worker}))
+        return
+    if ns.render:
+        r = json.loads(ns.render.read_text())
+        update_doc(ROOT / "docs" / "benchmarks.md", f"transcribe-{r['device']}_{r['compute_type']}",
+                   render(r))
         return
 
     from rich.console import Console
@@ -167,7 +174,13 @@ def main() -> None:
     from clinivox.eval.asr import machine_description
 
     console = Console(stderr=True)
-    results: dict = {"machine": machine_description(), "device": ns.device,
+    machine = machine_description()
+    if ns.device == "cuda":
+        import ctranslate2
+
+        machine += f"; GPU: {os.environ.get('CLINIVOX_GPU_NAME', 'CUDA device')}"
+        machine += f", CTranslate2 {ctranslate2.__version__}"
+    results: dict = {"machine": machine, "device": ns.device,
                      "compute_type": ns.compute_type, "model": ns.model,
                      "batch_size": ns.batch_size, "date": time.strftime("%Y-%m-%d")}
     systems = ["clinivox", "faster-whisper"] + (["faster-whisper-batched"]
@@ -233,8 +246,8 @@ def render(r: dict) -> str:
                   f"**{c['rtf'] / f['rtf']:.3f}** (target <= 0.5); WER difference "
                   f"{100 * (c['wer'] - f['wer']):+.2f} points."]
     if "longform_1hour" in r:
-        lines.append(f"1-hour file: clinivox peak RSS **{r['longform_1hour']['clinivox']['peak_rss_mb']:.0f} MB** "
-                     "(target <= 1500 MB).")
+        rss = r["longform_1hour"]["clinivox"]["peak_rss_mb"]
+        lines.append(f"1-hour file: clinivox peak RSS **{rss:.0f} MB** (target <= 1500 MB).")
     return "\n".join(lines) + "\n"
 
 
