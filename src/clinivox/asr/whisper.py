@@ -85,7 +85,7 @@ class WhisperEngine:
 
     def __init__(self, model: str | os.PathLike | None = None, *, device: str = "auto",
                  compute_type: str = "auto", cpu_threads: int = 0, num_workers: int = 1,
-                 device_index: int = 0) -> None:
+                 device_index: int = 0, seed: int = 0) -> None:
         import ctranslate2
         import tokenizers
         from faster_whisper.feature_extractor import FeatureExtractor
@@ -100,6 +100,8 @@ class WhisperEngine:
             )
         except RuntimeError as exc:
             raise ModelNotFoundError(f"{self.ref.name}: cannot load model ({exc})") from None
+        # Temperature fallback samples: a fixed seed makes transcripts reproducible.
+        ctranslate2.set_random_seed(seed)
         self.multilingual = bool(self.model.is_multilingual)
         self.hf_tokenizer = tokenizers.Tokenizer.from_file(str(self.ref.path / "tokenizer.json"))
         self.n_mels = int(getattr(self.model, "n_mels", 80) or 80)
