@@ -1,0 +1,176 @@
+"""`AlertMonitor`: critical phrases in streaming hypotheses, negation-aware and deduplicated.
+
+Detection has two layers. The lexicon layer matches each category's paraphrase patterns and
+numeric rules; the semantic layer compares each clause with the category's example
+sentences through MiniLM embeddings, for wordings the lexicon does not list. Both skip a
+mention that is negated ("denies chest pain"), historical ("history of seizures") or
+hypothetical ("watch for anaphylaxis").
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from clinivox.alerts.categories import Category, builtin_categories
+from clinivox.nlp.negation import NEGATION_PRE, NON_ACUTE_PRE, _contains, _tokens, mention_context
+
+log = logging.getLogger(__name__)
+
+CLAUSE_SPLIT = re.compile(r"(?<=[.!?;])\s+|,\s+(?=(?:and |but |so |then )?[a-z])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class AlertOptions:
+    semantic: bool = True  # also match clauses to category examples with MiniLM
+    semantic_threshold: float = 0.72  # cosine similarity that counts as a match
+    dedup_window_s: float = 30.0  # a category does not alert again within this audio time
+    fire_on_partials: bool = True  # detect on partial hypotheses, not only finals
+
+    def validate(self) -> None:
+        if not 0.0 < self.semantic_threshold < 1.0:
+            raise ValueError("semantic_threshold must be in (0, 1)")
+        if self.dedup_window_s < 0:
+            raise ValueError("dedup_window_s must be >= 0")
+
+
+@dataclass(frozen=True)
+class Detection:
+    category: str
+    matched_text: str
+    method: str  # "lexicon", "rule" or "semantic"
+    score: float
+
+
+@dataclass(frozen=True)
+class Alert:
+    category: str
+    matched_text: str
+    method: str
+    score: float
+    source: str  # "partial" or "final"
+    utterance_id: int
+    audio_start_s: float  # the utterance's start in audio time
+    audio_end_s: float  # audio time up to which the hypothesis covers speech
+    emitted_s: float  # stream clock at emission
+    latency_s: float  # emitted_s - audio_end_s
+
+    def to_dict(self) -> dict:
+        return {"type": "alert", "category": self.category, "text": self.matched_text,
+                "method": self.method, "score": round(self.score, 3), "source": self.source,
+                "utterance_id": self.utterance_id,
+                "audio_start_s": round(self.audio_start_s, 3),
+                "audio_end_s": round(self.audio_end_s, 3),
+                "emitted_s": round(self.emitted_s, 3), "latency_s": round(self.latency_s, 3)}
+
+
+def _clean(text: str) -> str:
+    return text.replace("’", "'").replace("‘", "'")
+
+
+class AlertMonitor:
+    def __init__(self, categories: list[Category] | None = None,
+                 options: AlertOptions | None = None, encoder=None) -> None:
+        self.options = options or AlertOptions()
+        self.options.validate()
+        self.categories = categories if categories is not None else builtin_categories()
+        names = [c.name for c in self.categories]
+        if len(set(names)) != len(names):
+            raise ValueError("category names must be unique")
+        self._encoder = encoder
+        self._examples: np.ndarray | None = None
+        self._example_cat: list[str] = []
+        if self.options.semantic:
+            self._init_semantic()
+        self._last_alert: dict[str, float] = {}
+        self.alerts: list[Alert] = []
+
+    def _init_semantic(self) -> None:
+        examples = [(c.name, e) for c in self.categories for e in c.examples]
+        if not examples:
+            return
+        try:
+            if self._encoder is None:
+                from clinivox.nlp.embeddings import default_encoder
+
+                self._encoder = default_encoder()
+            self._examples = self._encoder.encode([e for _, e in examples])
+            self._example_cat = [c for c, _ in examples]
+        except Exception as exc:  # missing model package: lexicon layer still works
+            log.warning("semantic alert matching disabled: %s", exc)
+            self._examples = None
+
+    # -- detection (stateless) -----------------------------------------------------------
+    def detect(self, text: str) -> list[Detection]:
+        """Categories mentioned in `text`, best detection per category."""
+        text = _clean(text)
+        found: dict[str, Detection] = {}
+        for cat in self.categories:
+            det = self._lexical(cat, text)
+            if det is not None:
+                found[cat.name] = det
+        if self._examples is not None:
+            for det in self._semantic(text):
+                found.setdefault(det.category, det)
+        return list(found.values())
+
+    def _lexical(self, cat: Category, text: str) -> Detection | None:
+        for pattern in cat.compiled:
+            for m in pattern.finditer(text):
+                if not mention_context(text, m.start(), m.end()).suppressed:
+                    return Detection(cat.name, m.group(0), "lexicon", 1.0)
+        for regex, predicate in cat.rules:
+            for m in re.finditer(regex, text, re.IGNORECASE):
+                if predicate(m) and not mention_context(text, m.start(), m.end()).suppressed:
+                    return Detection(cat.name, m.group(0), "rule", 1.0)
+        return None
+
+    def _semantic(self, text: str) -> list[Detection]:
+        clauses = [c.strip(" ,.;!?") for c in CLAUSE_SPLIT.split(text)]
+        clauses = [c for c in clauses if len(c.split()) >= 3 and not self._negated_clause(c)]
+        if not clauses or self._examples is None or self._encoder is None:
+            return []
+        sims = self._encoder.encode(clauses) @ self._examples.T  # (clauses, examples)
+        out: dict[str, Detection] = {}
+        for i, clause in enumerate(clauses):
+            j = int(np.argmax(sims[i]))
+            score = float(sims[i, j])
+            if score >= self.options.semantic_threshold:
+                cat = self._example_cat[j]
+                if cat not in out or out[cat].score < score:
+                    out[cat] = Detection(cat, clause, "semantic", score)
+        return list(out.values())
+
+    def _negated_clause(self, clause: str) -> bool:
+        """A clause with a negation or non-acute trigger is not matched semantically, unless
+        a lexicon pattern (which may itself contain "not"/"no") claims the words."""
+        words = _tokens(clause)
+        if not any(_contains(words, t) for t in (*NEGATION_PRE, *NON_ACUTE_PRE)):
+            return False
+        for cat in self.categories:
+            for pattern in cat.compiled:
+                m = pattern.search(clause)
+                if m and not mention_context(clause, m.start(), m.end()).suppressed:
+                    return False
+        return True
+
+    # -- streaming -----------------------------------------------------------------------
+    def process(self, event) -> list[Alert]:
+        """Check one StreamEvent; returns new (deduplicated) alerts."""
+        if event.kind == "partial" and not self.options.fire_on_partials:
+            return []
+        new = []
+        for det in self.detect(event.text):
+            last = self._last_alert.get(det.category)
+            if last is not None and event.end_s - last < self.options.dedup_window_s:
+                continue
+            self._last_alert[det.category] = event.end_s
+            alert = Alert(det.category, det.matched_text, det.method, det.score, event.kind,
+                          event.utterance_id, event.start_s, event.end_s, event.emitted_s,
+                          event.latency_s)
+            new.append(alert)
+        self.alerts.extend(new)
+        return new

