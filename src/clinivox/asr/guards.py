@@ -68,12 +68,17 @@ def _plain(text: str) -> str:
     return " ".join("".join(ch.lower() if ch.isalnum() else " " for ch in text).split())
 
 
-def is_hallucination(text: str, no_speech_prob: float, word_probs: Sequence[float],
+def is_hallucination(text: str, no_speech_prob: float, word_probs: Sequence[float] | None,
                      no_speech_threshold: float | None) -> bool:
     """A segment that is one of Whisper's stock silence phrases, or a low-confidence segment
-    from a chunk the model itself thinks is silent."""
+    from a chunk the model itself thinks is silent. Without word probabilities (no word
+    timestamps) only the no-speech probability is used."""
     if no_speech_threshold is None:
         return False
+    if word_probs is None:
+        if _plain(text) in KNOWN_HALLUCINATIONS:
+            return no_speech_prob > no_speech_threshold / 2
+        return no_speech_prob > no_speech_threshold + 0.2
     mean_p = sum(word_probs) / len(word_probs) if word_probs else 0.0
     if _plain(text) in KNOWN_HALLUCINATIONS and (no_speech_prob > no_speech_threshold / 2
                                                   or mean_p < 0.5):

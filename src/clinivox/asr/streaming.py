@@ -38,6 +38,7 @@ class StreamingOptions:
     sample_rate_hz: int = SAMPLE_RATE_HZ  # rate of the audio the caller feeds
     partial_interval_s: float = 0.5  # re-decode the open utterance at most this often
     endpoint_silence_ms: int = 500  # silence that closes an utterance
+    speculative_ms: int = 200  # after this much silence the final is decoded ahead of time
     speech_pad_ms: int = 200  # audio kept before speech onset and after its end
     min_speech_ms: int = 200  # shorter bursts are ignored
     max_utterance_s: float = 25.0  # a longer utterance is finalised and a new one begins
@@ -57,6 +58,8 @@ class StreamingOptions:
             raise ValueError("max_utterance_s must be within 2-28 s (Whisper's window)")
         if self.agreement < 1:
             raise ValueError("agreement must be >= 1")
+        if not 0 <= self.speculative_ms <= self.endpoint_silence_ms:
+            raise ValueError("speculative_ms must be within [0, endpoint_silence_ms]")
 
 
 @dataclass(frozen=True)
@@ -168,6 +171,8 @@ class StreamingRecognizer:
         self._sim_clock = 0.0
         self.events: list[StreamEvent] = []
         self._finished = False
+        self._spec: tuple[int, int, int, list[tuple]] | None = None  # (utt id, start, end, ev)
+        self.speculative = self.s.speculative_ms * SAMPLE_RATE_HZ // 1000
         self.pad = self.s.speech_pad_ms * SAMPLE_RATE_HZ // 1000
         self.endpoint = self.s.endpoint_silence_ms * SAMPLE_RATE_HZ // 1000
         self.min_speech = self.s.min_speech_ms * SAMPLE_RATE_HZ // 1000
@@ -238,7 +243,9 @@ class StreamingRecognizer:
             events += self._step(float(p), self._vad_pos, win_end)
             self._vad_pos = win_end
         utt = self._utt
-        if utt is not None and utt.last_speech - utt.start >= self.min_speech:
+        # Partials only while speech goes on: in the trailing silence the final is coming.
+        if utt is not None and utt.last_speech - utt.start >= self.min_speech \
+                and self._silence < 3 * WINDOW_SAMPLES:
             interval = max(self.s.partial_interval_s, 2.0 * self._decode_cost_s)
             if (self._pos - utt.decoded_upto) / SAMPLE_RATE_HZ >= interval:
                 events += self._partial()
@@ -258,10 +265,17 @@ class StreamingRecognizer:
         if speech or (p >= self.s.vad_threshold - 0.15 and self._silence == 0):
             utt.last_speech = win_end
             self._silence = 0
+            self._spec = None  # speech resumed: a speculative final is stale
         else:
             self._silence += WINDOW_SAMPLES
+        valid = utt.last_speech - utt.start - self.pad >= self.min_speech
+        if (valid and self._spec is None and self.speculative <= self._silence < self.endpoint
+                and self._pos >= utt.last_speech + self.pad):
+            # Decode the final now, while the endpoint silence is still running out.
+            end = utt.last_speech + self.pad
+            self._spec = (utt.id, utt.start, end, self._decode_final(utt, end, utt.last_speech))
         if self._silence >= self.endpoint:
-            if utt.last_speech - utt.start - self.pad < self.min_speech:
+            if not valid:
                 self._utt = None  # a click or a breath: drop
                 return []
             return self._finalise(min(win_end, utt.last_speech + self.pad),
@@ -305,8 +319,14 @@ class StreamingRecognizer:
         utt = self._utt
         self._utt = None
         self._silence = 0
+        spec, self._spec = self._spec, None
         if utt is None:
             return []
+        if spec is not None and spec[0] == utt.id and spec[1] == utt.start and spec[2] == end:
+            return spec[3]
+        return self._decode_final(utt, end, speech_end)
+
+    def _decode_final(self, utt: _Utterance, end: int, speech_end: int) -> list[tuple]:
         audio = self._audio(utt.start, end)
         if audio.shape[0] < self.min_speech:
             return []
@@ -342,3 +362,44 @@ def latency_summary(events: list[StreamEvent]) -> dict[str, dict[str, float]]:
             out[kind] = {"count": int(lat.size), "p50_s": float(np.percentile(lat, 50)),
                          "p95_s": float(np.percentile(lat, 95)), "max_s": float(lat.max())}
     return out
+
+
+def feed_file(stream: StreamingRecognizer, source, *, chunk_ms: int = 100,
+              realtime: bool = False, on_event: Callable[[StreamEvent], None] | None = None
+              ) -> list[StreamEvent]:
+    """Feed a file to `stream` in `chunk_ms` chunks and finish it.
+
+    With `realtime` the chunks are paced by the wall clock (as a microphone would deliver
+    them); otherwise they are fed as fast as possible and the stream's simulated clock
+    gives the latencies a real-time feed would have.
+    """
+    from clinivox.audio.decode import iter_audio
+
+    if not 20 <= chunk_ms <= 500:
+        raise ValueError(f"chunk_ms must be within 20-500 ms, got {chunk_ms}")
+    n = SAMPLE_RATE_HZ * chunk_ms // 1000
+    events: list[StreamEvent] = []
+    t0 = time.monotonic()
+    fed = 0
+    pending = np.zeros(0, dtype=np.float32)
+
+    def emit(evs: list[StreamEvent]) -> None:
+        events.extend(evs)
+        if on_event is not None:
+            for e in evs:
+                on_event(e)
+
+    for block in iter_audio(source, sample_rate_hz=stream.s.sample_rate_hz):
+        pending = np.concatenate([pending, block]) if pending.size else block
+        while pending.shape[0] >= n:
+            chunk, pending = pending[:n], pending[n:]
+            fed += n
+            if realtime:
+                delay = fed / stream.s.sample_rate_hz - (time.monotonic() - t0)
+                if delay > 0:
+                    time.sleep(delay)
+            emit(stream.feed(chunk))
+    if pending.shape[0]:
+        emit(stream.feed(pending))
+    emit(stream.finish())
+    return events

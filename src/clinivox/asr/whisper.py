@@ -216,10 +216,10 @@ class WhisperEngine:
         done = [r for r in results if r is not None]
         if options.word_timestamps:
             self._align_words(encoded, chunks, done, options)
-            for r in done:
-                r.segments = [s for s in r.segments if not is_hallucination(
-                    s.text, r.no_speech_prob, [w.probability for w in s.words],
-                    options.no_speech_threshold)]
+        for r in done:
+            r.segments = [s for s in r.segments if not is_hallucination(
+                s.text, r.no_speech_prob, [w.probability for w in s.words] or None,
+                options.no_speech_threshold)]
         return done
 
     def _generate(self, encoded, languages, options: TranscribeOptions,

@@ -17,7 +17,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from clinivox.cli import evaluate, transcribe
+    from clinivox.cli import evaluate, stream, transcribe
 
     parser = argparse.ArgumentParser(prog="clinivox",
                                      description="Speech recognition for clinical voice work.")
@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     transcribe.add_parser(sub)
     evaluate.add_parser(sub)
+    stream.add_parsers(sub)
     return parser
 
 

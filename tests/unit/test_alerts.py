@@ -1,0 +1,134 @@
+"""Critical-alert detection: wordings, negation, non-acute context, dedup, custom categories."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from clinivox.alerts import AlertMonitor, AlertOptions, builtin_categories, load_categories
+from clinivox.asr.streaming import StreamEvent
+from clinivox.errors import InputError
+from clinivox.nlp.negation import mention_context
+
+
+@pytest.fixture(scope="module")
+def lexical():
+    return AlertMonitor(options=AlertOptions(semantic=False))
+
+
+@pytest.mark.parametrize("text, category", [
+    # wordings not in the shared streams
+    ("I can't feel a pulse, start CPR now", "cardiac_arrest"),
+    ("He's in VF, charge the defib", "cardiac_arrest"),
+    ("She has no signs of life", "cardiac_arrest"),
+    ("He has stopped breathing", "respiratory_arrest"),
+    ("She's apnoeic, bag her", "respiratory_arrest"),
+    ("Pressure is seventy over forty", "shock"),
+    ("BP 75/40 and she is mottled", "shock"),
+    ("We can't get a blood pressure on him", "shock"),
+    ("He is bleeding out from the groin", "hemorrhage"),
+    ("She has lost a lot of blood", "hemorrhage"),
+    ("Her lips and tongue are swelling up", "anaphylaxis"),
+    ("Get the EpiPen", "anaphylaxis"),
+    ("His speech is slurred and his face is drooping", "stroke"),
+    ("She suddenly can't lift her right arm", "stroke"),
+    ("He's fitting again", "seizure"),
+    ("She's been convulsing for five minutes", "seizure"),
+    ("He's choking on a piece of meat", "airway"),
+    ("There's stridor, get ready for intubation", "airway"),
+])
+def test_wordings_are_detected(lexical, text, category):
+    assert category in {d.category for d in lexical.detect(text)}
+
+
+@pytest.mark.parametrize("text", [
+    "No history of seizures.",
+    "He denies chest pain or any bleeding.",
+    "There's no evidence of a stroke on the scan.",
+    "She had a stroke two years ago.",
+    "Has he ever had a seizure?",
+    "Watch for signs of anaphylaxis after the first dose.",
+    "Blood pressure is one thirty over eighty.",
+    "I've got a mild headache and a runny nose.",
+    "Stroke was ruled out.",
+])
+def test_negated_historical_hypothetical_and_benign_do_not_alert(lexical, text):
+    assert lexical.detect(text) == []
+
+
+def test_positive_phrases_that_contain_negation_words():
+    assert not mention_context("She's not breathing", 6, 19).suppressed
+    m = AlertMonitor(options=AlertOptions(semantic=False))
+    assert {d.category for d in m.detect("There is no pulse")} == {"cardiac_arrest"}
+
+
+def _event(kind, text, end_s, utt=0):
+    return StreamEvent(kind, utt, text, text, end_s - 2.0, end_s, end_s + 0.3, 0.3)
+
+
+def test_deduplication_across_partials_finals_and_repeats(lexical):
+    lexical = AlertMonitor(options=AlertOptions(semantic=False, dedup_window_s=30.0))
+    assert len(lexical.process(_event("partial", "He's seizing", 10.0))) == 1
+    assert lexical.process(_event("partial", "He's seizing, time it", 10.5)) == []
+    assert lexical.process(_event("final", "He's seizing, time the seizure.", 11.0)) == []
+    assert lexical.process(_event("final", "Still seizing", 30.0, utt=1)) == []
+    again = lexical.process(_event("final", "He's seizing again", 45.0, utt=2))
+    assert [a.category for a in again] == ["seizure"]
+    alert = again[0]
+    assert alert.audio_end_s == 45.0 and alert.emitted_s == pytest.approx(45.3)
+    assert alert.latency_s == pytest.approx(0.3) and alert.source == "final"
+
+
+def test_partials_can_be_ignored():
+    m = AlertMonitor(options=AlertOptions(semantic=False, fire_on_partials=False))
+    assert m.process(_event("partial", "cardiac arrest", 5.0)) == []
+    assert len(m.process(_event("final", "cardiac arrest", 5.0))) == 1
+
+
+def test_custom_categories_from_toml_and_json(tmp_path):
+    toml = tmp_path / "cats.toml"
+    toml.write_text('[sepsis]\nphrases = ["septic", "sepsis six"]\n'
+                    'patterns = ["lactate (?:of |is )?[4-9]"]\nexamples = ["I think he is septic"]\n')
+    cats = load_categories(toml)
+    m = AlertMonitor(builtin_categories() + cats, AlertOptions(semantic=False))
+    assert {d.category for d in m.detect("Lactate is 6, start the sepsis six")} == {"sepsis"}
+    assert m.detect("No sign of sepsis") == []
+    js = tmp_path / "cats.json"
+    js.write_text(json.dumps({"fall": {"phrases": ["fell from a ladder"]}}))
+    assert load_categories(js)[0].name == "fall"
+
+
+@pytest.mark.parametrize("content, message", [
+    ("[sepsis]\nphrases = 'septic'\n", "must be a list"),
+    ("[Sepsis]\nphrases = ['x']\n", "lower_snake_case"),
+    ("[sepsis]\nwords = ['x']\n", "unknown field"),
+    ("[sepsis]\npatterns = ['(unclosed']\n", "invalid pattern"),
+    ("[sepsis\n", "not valid TOML"),
+    ("[sepsis]\n", "no phrases"),
+])
+def test_malformed_category_files(tmp_path, content, message):
+    p = tmp_path / "bad.toml"
+    p.write_text(content)
+    with pytest.raises(InputError, match=message):
+        load_categories(p)
+
+
+def test_semantic_layer_is_lazy_and_torch_free():
+    import sys
+
+    m = AlertMonitor(options=AlertOptions(semantic=True, semantic_threshold=0.6))
+    assert m._examples is not None and m._examples.shape[1] == 384
+    assert "torch" not in sys.modules
+    # A paraphrase with no lexicon pattern, matched by meaning alone.
+    dets = m.detect("I think she is having a heart attack and has collapsed completely")
+    assert all(d.method in ("semantic", "lexicon") for d in dets)
+
+
+def test_minilm_embeddings_rank_paraphrases_above_unrelated():
+    from clinivox.nlp.embeddings import default_encoder
+
+    v = default_encoder().encode(["He has gone into cardiac arrest", "His heart has stopped",
+                                  "I like the weather today"])
+    assert abs(float((v**2).sum(1)[0]) - 1.0) < 1e-4
+    assert v[0] @ v[1] > 0.5 > v[0] @ v[2]

@@ -1,0 +1,146 @@
+"""Streaming recogniser: events, endpointing, latency accounting and bad chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clinivox.asr.streaming import (
+    ChunkError,
+    StreamingOptions,
+    StreamingRecognizer,
+    common_prefix,
+    feed_file,
+    latency_summary,
+    to_float32,
+)
+from clinivox.eval.metrics import wer
+from clinivox.testing.synth import silence
+from tests.conftest import SENTENCES
+
+
+def feed(stream, audio, chunk=1600):
+    events = []
+    for i in range(0, audio.shape[0], chunk):
+        events += stream.feed(audio[i:i + chunk])
+    return events
+
+
+def test_partials_then_finals_per_utterance(recognizer, speech):
+    x = np.concatenate([silence(0.5), speech["clinic"], silence(1.5), speech["fox"],
+                        silence(1.5)])
+    stream = StreamingRecognizer(recognizer)
+    events = feed(stream, x) + stream.finish()
+    finals = [e for e in events if e.kind == "final"]
+    partials = [e for e in events if e.kind == "partial"]
+    assert len(finals) == 2
+    assert wer(SENTENCES["clinic"], finals[0].text) <= 0.2
+    assert wer(SENTENCES["fox"], finals[1].text) <= 0.2
+    assert partials and all(p.utterance_id in (0, 1) for p in partials)
+    # partials of an utterance come before its final, and timestamps are on the stream
+    first_final = events.index(finals[0])
+    assert any(e.kind == "partial" and e.utterance_id == 0 for e in events[:first_final])
+    assert 0.2 <= finals[0].start_s <= 0.6
+    assert finals[1].start_s > finals[0].end_s
+    words = finals[1].words
+    assert words and words[0].start_s >= finals[0].end_s
+    for e in events:
+        assert e.latency_s == pytest.approx(e.emitted_s - e.end_s)
+        assert e.emitted_s >= e.end_s - 1e-6
+    assert set(latency_summary(events)) == {"partial", "final"}
+
+
+def test_final_is_emitted_when_the_stream_ends_mid_utterance(recognizer, speech):
+    stream = StreamingRecognizer(recognizer)
+    cut = speech["weather"][: int(0.7 * speech["weather"].shape[0])]
+    events = feed(stream, np.concatenate([silence(0.3), cut]))
+    assert not any(e.kind == "final" for e in events)
+    finals = [e for e in stream.finish() if e.kind == "final"]
+    assert len(finals) == 1 and "bright" in finals[0].text.lower()
+    assert stream.finish() == []
+    with pytest.raises(ChunkError, match="finished"):
+        stream.feed(np.zeros(160, np.float32))
+
+
+def test_silence_gives_no_events(recognizer):
+    stream = StreamingRecognizer(recognizer)
+    assert feed(stream, silence(5.0)) + stream.finish() == []
+
+
+def test_pcm16_bytes_and_other_rates(recognizer, speech):
+    import soxr
+
+    x = np.concatenate([silence(0.3), speech["fox"], silence(1.0)])
+    x48 = soxr.resample(x, 16_000, 48_000).astype(np.float32)
+    pcm = (np.clip(x48, -1, 1) * 32767).astype("<i2").tobytes()
+    stream = StreamingRecognizer(recognizer, streaming=StreamingOptions(sample_rate_hz=48_000))
+    events = []
+    step = 4800 * 2  # 100 ms of 48 kHz PCM16
+    for i in range(0, len(pcm), step):
+        events += stream.feed(pcm[i:i + step], sample_rate_hz=48_000)
+    events += stream.finish()
+    finals = [e for e in events if e.kind == "final"]
+    assert finals and wer(SENTENCES["fox"], " ".join(f.text for f in finals)) <= 0.2
+
+
+@pytest.mark.parametrize("chunk, message", [
+    (np.zeros(100, dtype=np.int32), "unsupported chunk dtype"),
+    (np.zeros(100, dtype=np.complex64), "unsupported chunk dtype"),
+    (b"\x00\x01\x02", "odd byte count"),
+    (np.array([0.0, np.nan, 0.1], dtype=np.float32), "NaN"),
+    (np.zeros((100, 2), dtype=np.float32), "mono 1-D"),
+    ("not audio", "bytes or a numpy array"),
+])
+def test_bad_chunks_raise_clear_errors(recognizer, chunk, message):
+    stream = StreamingRecognizer(recognizer)
+    with pytest.raises(ChunkError, match=message):
+        stream.feed(chunk)
+    # the stream stays usable after a rejected chunk
+    assert stream.feed(np.zeros(1600, np.float32)) == []
+
+
+def test_sample_rate_mismatch(recognizer):
+    stream = StreamingRecognizer(recognizer)
+    with pytest.raises(ChunkError, match="does not match"):
+        stream.feed(np.zeros(800, np.float32), sample_rate_hz=8_000)
+
+
+def test_oversized_chunk(recognizer):
+    stream = StreamingRecognizer(recognizer)
+    with pytest.raises(ChunkError, match="longer than"):
+        stream.feed(np.zeros(31 * 16_000, np.float32))
+
+
+def test_int16_arrays_are_scaled():
+    assert to_float32(np.array([16384, -32768], np.int16)).tolist() == [0.5, -1.0]
+
+
+def test_local_agreement_prefix():
+    assert common_prefix(["the", "quick", "brown"], ["The", "quick,", "fox"]) == ["the", "quick"]
+
+
+def test_invalid_streaming_options():
+    with pytest.raises(ValueError):
+        StreamingOptions(endpoint_silence_ms=50).validate()
+    with pytest.raises(ValueError):
+        StreamingOptions(max_utterance_s=40).validate()
+
+
+def test_feed_file_and_alerts_end_to_end(recognizer, speech, tmp_path):
+    import soundfile as sf
+
+    from clinivox.alerts import AlertMonitor, AlertOptions
+    from clinivox.testing.synth import synthesize
+
+    x = np.concatenate([silence(0.5), speech["numbers"], silence(1.0),
+                        synthesize("He has stopped breathing, get the bag valve mask."),
+                        silence(1.0), synthesize("There is no history of seizures."),
+                        silence(1.0)])
+    path = tmp_path / "er.wav"
+    sf.write(path, x, 16_000)
+    monitor = AlertMonitor(options=AlertOptions(semantic=False))
+    stream = StreamingRecognizer(recognizer)
+    alerts = []
+    feed_file(stream, path, chunk_ms=100, on_event=lambda e: alerts.extend(monitor.process(e)))
+    assert [a.category for a in alerts] == ["respiratory_arrest"]
+    assert alerts[0].latency_s < 2.0
