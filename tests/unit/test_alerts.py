@@ -89,7 +89,8 @@ def test_partials_can_be_ignored():
 def test_custom_categories_from_toml_and_json(tmp_path):
     toml = tmp_path / "cats.toml"
     toml.write_text('[sepsis]\nphrases = ["septic", "sepsis six"]\n'
-                    'patterns = ["lactate (?:of |is )?[4-9]"]\nexamples = ["I think he is septic"]\n')
+                    'patterns = ["lactate (?:of |is )?[4-9]"]\n'
+                    'examples = ["I think he is septic"]\n')
     cats = load_categories(toml)
     m = AlertMonitor(builtin_categories() + cats, AlertOptions(semantic=False))
     assert {d.category for d in m.detect("Lactate is 6, start the sepsis six")} == {"sepsis"}
@@ -132,3 +133,34 @@ def test_minilm_embeddings_rank_paraphrases_above_unrelated():
                                   "I like the weather today"])
     assert abs(float((v**2).sum(1)[0]) - 1.0) < 1e-4
     assert v[0] @ v[1] > 0.5 > v[0] @ v[2]
+
+
+_UNITS = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+_TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+
+
+def _spoken(n: int, shorthand: bool) -> str:
+    hundreds, rest = divmod(n, 100)
+    tens, units = divmod(rest, 10)
+    low = " ".join(w for w in (_TENS[tens], _UNITS[units]) if w) if rest >= 20 else \
+        ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+         "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+         "eighteen", "nineteen"][rest]
+    if not hundreds:
+        return low
+    if shorthand and rest >= 10:
+        return f"{_UNITS[hundreds]} {low}"
+    return f"{_UNITS[hundreds]} hundred" + (f" and {low}" if low else "")
+
+
+def test_spoken_blood_pressure_numbers_parse():
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from clinivox.alerts.categories import _number
+
+    @given(st.integers(1, 299), st.booleans())
+    def check(n, shorthand):
+        assert _number(_spoken(n, shorthand)) == n
+
+    check()

@@ -45,6 +45,7 @@ class StreamingOptions:
     vad_threshold: float = 0.5  # Silero speech probability that opens an utterance
     partial_beam_size: int = 1  # partials decode greedily; finals use the options' beam
     agreement: int = 2  # hypotheses that must agree on a prefix for it to be stable
+    max_lag_s: float = 0.5  # under load (clock behind audio by more), partials are skipped
 
     def validate(self) -> None:
         if not 8_000 <= self.sample_rate_hz <= 192_000:
@@ -184,6 +185,12 @@ class StreamingRecognizer:
         """Audio received so far, in seconds."""
         return self._pos / SAMPLE_RATE_HZ
 
+    def _lag(self, t_start: float) -> float:
+        """How far the stream clock is behind the audio received, in seconds."""
+        if self._wall is not None:
+            return self._now() - self.audio_s
+        return self._sim_clock + (time.perf_counter() - t_start) - self.audio_s
+
     def _now(self) -> float:
         if self._wall is not None:
             return self._wall() - self._t0
@@ -234,6 +241,7 @@ class StreamingRecognizer:
         return out
 
     def _process(self, audio: np.ndarray) -> list[tuple]:
+        t_start = time.perf_counter()
         self._buf = np.concatenate([self._buf, audio]) if self._buf.size else audio.copy()
         self._pos += audio.shape[0]
         events: list[tuple] = []
@@ -243,10 +251,12 @@ class StreamingRecognizer:
             events += self._step(float(p), self._vad_pos, win_end)
             self._vad_pos = win_end
         utt = self._utt
-        # Partials only while speech goes on: in the trailing silence the final is coming.
+        # Partials only while speech goes on (in the trailing silence the final is coming)
+        # and while the stream keeps up: under load they are shed, finals never are.
+        lagging = self._lag(t_start) > self.s.max_lag_s
         if utt is not None and utt.last_speech - utt.start >= self.min_speech \
-                and self._silence < 3 * WINDOW_SAMPLES:
-            interval = max(self.s.partial_interval_s, 2.0 * self._decode_cost_s)
+                and self._silence < 3 * WINDOW_SAMPLES and not lagging:
+            interval = max(self.s.partial_interval_s, 1.5 * self._decode_cost_s)
             if (self._pos - utt.decoded_upto) / SAMPLE_RATE_HZ >= interval:
                 events += self._partial()
         self._trim()
