@@ -184,6 +184,32 @@ class Recognizer:
         assert info is not None  # meta.channels >= 1 is checked by probe
         return segments, info
 
+    # -- hooks for callers that schedule decoding themselves (the server's batcher) ---------
+    def plan(self, audio: AudioSource | np.ndarray,
+             options: TranscribeOptions | Mapping[str, Any] | None = None, *,
+             max_duration_s: float | None = None) -> tuple[list[_Chunk], TranscriptionInfo]:
+        """Decode and VAD-segment `audio` into speech chunks, without recognising them."""
+        segments, info = self.transcribe(audio, options, max_duration_s=max_duration_s)
+        segments.close()  # only the planning below is wanted, not the lazy decode
+        counter = _Counter(self._blocks_of(audio))
+        chunks = list(self._chunks(counter, info.options, info))
+        info.duration_s = counter.samples / SAMPLE_RATE_HZ
+        return chunks, info
+
+    @staticmethod
+    def _blocks_of(audio: AudioSource | np.ndarray) -> Iterable[np.ndarray]:
+        if isinstance(audio, np.ndarray):
+            return _array_blocks(np.asarray(audio, dtype=np.float32))
+        if hasattr(audio, "seek"):
+            audio.seek(0)
+        return iter_audio(audio)
+
+    def finish_chunk(self, chunk: _Chunk, result: ChunkResult,
+                     info: TranscriptionInfo) -> tuple[list[Segment], _Chunk | None]:
+        """Segments of one decoded chunk, and the untranscribed tail to decode again."""
+        self._vote(info, result)
+        return self._map(chunk, result, None), self._untranscribed_tail(chunk, result)
+
     @staticmethod
     def _options(options: TranscribeOptions | Mapping[str, Any] | None) -> TranscribeOptions:
         if options is None:

@@ -1,0 +1,1 @@
+"""The clinivox server: OpenAI-compatible REST, WebSocket streaming, persistence, auth."""

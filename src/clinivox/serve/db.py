@@ -1,0 +1,234 @@
+"""Persistence through SQLAlchemy: API keys, sessions, final segments, alerts, request metadata.
+
+SQLite (a file under the data directory) by default, PostgreSQL when a URL is given. The
+schema is created and upgraded by Alembic migrations (`serve/migrations`). Transcript text is
+stored only in `segments`; request metadata never holds text or audio.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import uuid
+from pathlib import Path
+
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text,
+                        create_engine, event, func, select)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
+
+KEY_PREFIX = "cvx_"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class ApiKey(Base):
+    __tablename__ = "api_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16), index=True)  # shown in listings
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the key
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class TranscriptSession(Base):
+    __tablename__ = "sessions"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True,
+                                    default=lambda: str(uuid.uuid4()))
+    kind: Mapped[str] = mapped_column(String(16))  # "stream" or "rest"
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open, done, error
+    model: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    audio_s: Mapped[float] = mapped_column(Float, default=0.0)
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class SegmentRow(Base):
+    __tablename__ = "segments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    idx: Mapped[int] = mapped_column(Integer)
+    start_s: Mapped[float] = mapped_column(Float)
+    end_s: Mapped[float] = mapped_column(Float)
+    text: Mapped[str] = mapped_column(Text)
+    words: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AlertRow(Base):
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("sessions.id"), index=True)
+    category: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    audio_start_s: Mapped[float] = mapped_column(Float)
+    audio_end_s: Mapped[float] = mapped_column(Float)
+    latency_s: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RequestLog(Base):
+    """Metadata of each request: never text, never audio."""
+
+    __tablename__ = "requests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    endpoint: Mapped[str] = mapped_column(String(100))
+    status: Mapped[int] = mapped_column(Integer)
+    duration_ms: Mapped[float] = mapped_column(Float)
+    audio_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    batched: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+def database_url(data_dir: Path, url: str | None) -> str:
+    if url:
+        return url
+    data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(data_dir / 'clinivox.db').resolve()}"
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url, future=True, pool_pre_ping=True)
+    if url.startswith("sqlite"):
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn, _record):  # durable, concurrent readers
+            cur = conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+    return engine
+
+
+def migrate(url: str) -> None:
+    """Create or upgrade the schema to the latest migration."""
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    command.upgrade(cfg, "head")
+
+
+class Store:
+    """Database operations used by the routes and the CLI. Each call is one transaction."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        migrate(url)
+        self.engine = make_engine(url)
+        self.Session = sessionmaker(self.engine, expire_on_commit=False)
+
+    # keys ------------------------------------------------------------------------------
+    @staticmethod
+    def hash_key(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    def create_key(self, name: str) -> tuple[ApiKey, str]:
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        row = ApiKey(name=name, prefix=key[:12], key_hash=self.hash_key(key))
+        with self.Session.begin() as s:
+            s.add(row)
+        return row, key
+
+    def list_keys(self) -> list[ApiKey]:
+        with self.Session() as s:
+            return list(s.scalars(select(ApiKey).order_by(ApiKey.id)))
+
+    def revoke_key(self, key_id: int) -> bool:
+        with self.Session.begin() as s:
+            row = s.get(ApiKey, key_id)
+            if row is None or row.revoked_at is not None:
+                return False
+            row.revoked_at = utcnow()
+            return True
+
+    def check_key(self, key: str) -> int | None:
+        """The key's id if it is valid and not revoked."""
+        with self.Session() as s:
+            row = s.scalar(select(ApiKey).where(ApiKey.key_hash == self.hash_key(key)))
+            if row is None or row.revoked_at is not None:
+                return None
+            return row.id
+
+    # sessions ------------------------------------------------------------------------------
+    def open_session(self, kind: str, model: str, key_id: int | None,
+                     language: str | None = None) -> str:
+        with self.Session.begin() as s:
+            row = TranscriptSession(kind=kind, model=model, key_id=key_id, language=language)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def add_segment(self, session_id: str, idx: int, start_s: float, end_s: float, text: str,
+                    words: list[dict]) -> None:
+        with self.Session.begin() as s:
+            s.add(SegmentRow(session_id=session_id, idx=idx, start_s=start_s, end_s=end_s,
+                             text=text, words=words))
+
+    def add_alert(self, session_id: str, alert: dict) -> None:
+        with self.Session.begin() as s:
+            s.add(AlertRow(session_id=session_id, category=alert["category"],
+                           text=alert["text"], audio_start_s=alert["audio_start_s"],
+                           audio_end_s=alert["audio_end_s"], latency_s=alert["latency_s"]))
+
+    def close_session(self, session_id: str, status: str, audio_s: float) -> None:
+        with self.Session.begin() as s:
+            row = s.get(TranscriptSession, session_id)
+            if row is not None:
+                row.status, row.audio_s, row.ended_at = status, audio_s, utcnow()
+
+    def log_request(self, endpoint: str, status: int, duration_ms: float,
+                    audio_s: float | None, key_id: int | None, batched: bool = False) -> None:
+        with self.Session.begin() as s:
+            s.add(RequestLog(endpoint=endpoint, status=status, duration_ms=duration_ms,
+                             audio_s=audio_s, key_id=key_id, batched=batched))
+
+    def list_sessions(self, limit: int = 100, key_id: int | None = None) -> list[dict]:
+        with self.Session() as s:
+            q = select(TranscriptSession, func.count(SegmentRow.id)).outerjoin(
+                SegmentRow, SegmentRow.session_id == TranscriptSession.id).group_by(
+                TranscriptSession.id).order_by(TranscriptSession.created_at.desc()).limit(limit)
+            return [_session_dict(row, n) for row, n in s.execute(q)]
+
+    def get_session(self, session_id: str) -> dict | None:
+        with self.Session() as s:
+            row = s.get(TranscriptSession, session_id)
+            if row is None:
+                return None
+            segs = list(s.scalars(select(SegmentRow).where(SegmentRow.session_id == session_id)
+                                  .order_by(SegmentRow.idx)))
+            alerts = list(s.scalars(select(AlertRow).where(AlertRow.session_id == session_id)
+                                    .order_by(AlertRow.id)))
+            d = _session_dict(row, len(segs))
+            d["segments"] = [{"idx": g.idx, "start_s": g.start_s, "end_s": g.end_s,
+                              "text": g.text, "words": g.words} for g in segs]
+            d["text"] = " ".join(g.text for g in segs)
+            d["alerts"] = [{"category": a.category, "text": a.text,
+                            "audio_start_s": a.audio_start_s, "audio_end_s": a.audio_end_s,
+                            "latency_s": a.latency_s} for a in alerts]
+            return d
+
+
+def _session_dict(row: TranscriptSession, n_segments: int) -> dict:
+    return {"id": row.id, "kind": row.kind, "status": row.status, "model": row.model,
+            "language": row.language, "audio_s": row.audio_s, "segments_count": n_segments,
+            "created_at": row.created_at.isoformat() + "Z",
+            "ended_at": row.ended_at.isoformat() + "Z" if row.ended_at else None}
+
+
+def dumps(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False)
