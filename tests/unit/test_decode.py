@@ -127,3 +127,10 @@ def test_empty_bytes():
 def test_wav_bytes_decode(audio_dir):
     data = (audio_dir / "fox_22050.wav").read_bytes()
     assert load_audio(data).shape[0] == load_audio(audio_dir / "fox_22050.wav").shape[0]
+
+
+def test_empty_file_object():
+    import io
+
+    with pytest.raises(EmptyAudioError):
+        load_audio(io.BytesIO(b""))

@@ -55,6 +55,13 @@ def _open_source(source: AudioSource) -> BinaryIO | str:
         if path.stat().st_size == 0:
             raise EmptyAudioError(f"{path.name}: file is empty (0 bytes)")
         return str(path)
+    if hasattr(source, "seek") and hasattr(source, "tell"):
+        pos = source.tell()
+        source.seek(0, io.SEEK_END)
+        empty = source.tell() == pos
+        source.seek(pos)
+        if empty:
+            raise EmptyAudioError("audio input is empty (0 bytes)")
     return source  # file-like
 
 

@@ -17,7 +17,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from clinivox.cli import evaluate, stream, transcribe
+    from clinivox.cli import evaluate, serve, stream, transcribe
 
     parser = argparse.ArgumentParser(prog="clinivox",
                                      description="Speech recognition for clinical voice work.")
@@ -28,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_parser(sub)
     evaluate.add_parser(sub)
     stream.add_parsers(sub)
+    serve.add_parsers(sub)
     return parser
 
 
