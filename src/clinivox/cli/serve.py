@@ -65,8 +65,8 @@ def run_serve(args: argparse.Namespace) -> int:
     settings = settings_from_args(args)
     settings.validate()
     app = create_app(settings)
-    print(f"clinivox: serving on http://{settings.host}:{settings.port}"
-          f"{' (insecure-local: no API key needed from loopback)' if settings.insecure_local else ''}",
+    note = " (insecure-local: no API key needed from loopback)" if settings.insecure_local else ""
+    print(f"clinivox: serving on http://{settings.host}:{settings.port}{note}",
           file=sys.stderr, flush=True)
     # access_log off: paths and status codes are counted in /metrics; nothing else logged
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
