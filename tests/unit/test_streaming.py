@@ -144,3 +144,16 @@ def test_feed_file_and_alerts_end_to_end(recognizer, speech, tmp_path):
     feed_file(stream, path, chunk_ms=100, on_event=lambda e: alerts.extend(monitor.process(e)))
     assert [a.category for a in alerts] == ["respiratory_arrest"]
     assert alerts[0].latency_s < 2.0
+
+
+def test_shared_gate_skips_partials_but_never_finals(recognizer, speech):
+    import threading
+
+    gate = threading.Semaphore(1)
+    stream = StreamingRecognizer(recognizer, gate=gate)
+    gate.acquire()  # another stream is decoding
+    x = np.concatenate([silence(0.3), speech["fox"]])
+    assert [e for e in feed(stream, x) if e.kind == "partial"] == []
+    gate.release()
+    finals = [e for e in feed(stream, silence(1.0)) + stream.finish() if e.kind == "final"]
+    assert len(finals) == 1 and wer(SENTENCES["fox"], finals[0].text) <= 0.2

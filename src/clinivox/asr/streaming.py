@@ -15,6 +15,7 @@ caller that waits for each call) unless a wall clock is given.
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -141,8 +142,12 @@ class StreamingRecognizer:
 
     def __init__(self, recognizer: Recognizer, options: TranscribeOptions | None = None,
                  streaming: StreamingOptions | None = None,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None,
+                 gate: threading.Semaphore | None = None) -> None:
+        """`gate`, shared by the streams of one process, gives finals priority: a final waits
+        for it, a partial is skipped while another decode holds it."""
         self.rec = recognizer
+        self._gate = gate
         self.options = options or TranscribeOptions()
         self.options.validate()
         self.s = streaming or StreamingOptions()
@@ -306,9 +311,15 @@ class StreamingRecognizer:
         if utt is None:
             return []
         audio = self._audio(utt.start, self._pos)
-        t = time.perf_counter()
-        results = self.rec.engine.decode_batch([audio], self._partial_opts)
-        self._decode_cost_s = time.perf_counter() - t
+        if self._gate is not None and not self._gate.acquire(blocking=False):
+            return []  # another stream is decoding: skip this partial, try at the next chunk
+        try:
+            t = time.perf_counter()
+            results = self.rec.engine.decode_batch([audio], self._partial_opts)
+            self._decode_cost_s = time.perf_counter() - t
+        finally:
+            if self._gate is not None:
+                self._gate.release()
         utt.decoded_upto = self._pos
         text = " ".join(s.text.strip() for r in results for s in r.segments).strip()
         words = text.split()
@@ -340,7 +351,11 @@ class StreamingRecognizer:
         audio = self._audio(utt.start, end)
         if audio.shape[0] < self.min_speech:
             return []
-        segments, _ = self.rec.transcribe(audio, self._final_opts)
+        if self._gate is not None:
+            with self._gate:
+                segments = list(self.rec.transcribe(audio, self._final_opts)[0])
+        else:
+            segments = list(self.rec.transcribe(audio, self._final_opts)[0])
         offset = utt.start / SAMPLE_RATE_HZ
         shifted = tuple(
             dataclasses.replace(

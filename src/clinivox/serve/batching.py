@@ -122,3 +122,48 @@ class DynamicBatcher:
                 self._on_batch(len(live))
             for j, r in zip(live, results, strict=True):
                 j.future.set_result(r)
+
+
+class BatchedEngine:
+    """The engine, seen through the batcher: `decode_batch` calls from many streams are
+    grouped into shared decode calls. Everything else is the wrapped engine's."""
+
+    def __init__(self, engine, batcher: DynamicBatcher, wait_s: float = 10.0) -> None:
+        self._engine = engine
+        self._batcher = batcher
+        self._wait_s = wait_s
+
+    def __getattr__(self, name: str):
+        return getattr(self._engine, name)
+
+    def decode_batch(self, chunks: list[np.ndarray], options: TranscribeOptions):
+        deadline = time.monotonic() + self._wait_s
+        while True:  # a stream waits for room rather than failing its final
+            try:
+                futures = self._batcher.submit_many(chunks, options)
+                break
+            except Overloaded:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        return [f.result() for f in futures]
+
+
+class QueueGate:
+    """A `StreamingRecognizer` gate for batched streams: partials are skipped while decode
+    jobs are queued (finals get the model first); finals never wait on it."""
+
+    def __init__(self, batcher: DynamicBatcher) -> None:
+        self._batcher = batcher
+
+    def acquire(self, blocking: bool = True) -> bool:
+        return blocking or self._batcher.depth == 0
+
+    def release(self) -> None:
+        pass
+
+    def __enter__(self) -> QueueGate:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass

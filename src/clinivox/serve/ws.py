@@ -84,8 +84,8 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                  language: str | None, want_alerts: bool) -> None:
     settings = state.settings
     store = state.store
-    stream = StreamingRecognizer(state.recognizer, TranscribeOptions(language=language),
-                                 streaming, clock=time.monotonic)
+    stream = StreamingRecognizer(state.stream_recognizer, TranscribeOptions(language=language),
+                                 streaming, clock=time.monotonic, gate=state.decode_gate)
     monitor = None
     if want_alerts:
         from clinivox.alerts import AlertMonitor
@@ -112,7 +112,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                 state.metrics.final_latency.observe(max(0.0, e.latency_s))
             await ws.send_text(json.dumps(payload, ensure_ascii=False))
             if monitor is not None:
-                for alert in monitor.process(e):
+                for alert in await asyncio.to_thread(monitor.process, e):
                     a = alert.to_dict()
                     await asyncio.to_thread(store.add_alert, session_id, a)
                     state.metrics.alerts.labels(alert.category).inc()
