@@ -31,19 +31,19 @@ def trim_repetitions(tokens: Sequence[int], max_repeats: int, max_ngram: int = 2
         return list(tokens[:positions[len(kept)]])
     toks = list(tokens)
     n_tok = len(toks)
+    # The loop whose (max_repeats+1)-th copy ends first decides the cut: cutting there
+    # leaves no complete loop of any n-gram size in the kept prefix.
+    best_end, best_cut = None, None
     for n in range(1, min(max_ngram, n_tok // (max_repeats + 1)) + 1):
-        i = 0
-        while i + n * (max_repeats + 1) <= n_tok:
+        for i in range(n_tok - n * (max_repeats + 1) + 1):
+            end = i + n * (max_repeats + 1)
+            if best_end is not None and end >= best_end:
+                break
             gram = toks[i:i + n]
-            count = 1
-            j = i + n
-            while j + n <= n_tok and toks[j:j + n] == gram:
-                count += 1
-                j += n
-            if count > max_repeats:
-                return toks[:i + n * max_repeats]
-            i += 1
-    return toks
+            if all(toks[i + j * n:i + (j + 1) * n] == gram for j in range(1, max_repeats + 1)):
+                best_end, best_cut = end, i + n * max_repeats
+                break
+    return toks if best_cut is None else toks[:best_cut]
 
 
 def is_silence(no_speech_prob: float, avg_logprob: float, no_speech_threshold: float | None,
