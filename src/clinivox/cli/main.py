@@ -17,7 +17,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from clinivox.cli import evaluate, serve, stream, transcribe
+    from clinivox.cli import evaluate, lexicon, serve, stream, transcribe
 
     parser = argparse.ArgumentParser(prog="clinivox",
                                      description="Speech recognition for clinical voice work.")
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_parser(sub)
     stream.add_parsers(sub)
     serve.add_parsers(sub)
+    lexicon.add_parsers(sub)
     return parser
 
 

@@ -1,0 +1,1 @@
+"""The medical layer: lexicon of drugs, diagnoses and clinical terms (more to come)."""

@@ -1,0 +1,226 @@
+"""The medical lexicon: drug names, ICD-10-CM diagnoses and clinical vocabulary.
+
+Built offline from data that PyPI packages ship: `drug-named-entity-recognition` (generic and
+brand names with their canonical ingredient) and `simple-icd-10-cm` (ICD-10-CM categories and
+subcategories), plus curated symptoms, procedures, anatomy, lab tests, abbreviations and a
+few Mandarin entries. British and American spellings are generated for every entry.
+Users add terms from a text or CSV file (`load_user_vocabulary`).
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import gzip
+import importlib.util
+import io
+import json
+import pickle
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from clinivox.errors import InputError
+from clinivox.medical.vocab_data import CLINICAL_TERMS, MANDARIN_TERMS
+
+CATEGORIES = ("drug", "diagnosis", "symptom", "procedure", "anatomy", "lab", "abbreviation",
+              "user")
+
+
+class VocabularyError(InputError):
+    """A user vocabulary file is malformed; the message names the line."""
+
+
+@dataclass(frozen=True)
+class LexiconEntry:
+    term: str  # the written form to recognise
+    canonical: str  # the preferred form (drug ingredient, diagnosis title, ...)
+    category: str  # one of CATEGORIES
+    code: str | None = None  # ICD-10-CM code, or the drug's ingredient
+    weight: float = 1.0  # boost weight for biasing
+    variants: tuple[str, ...] = ()  # other spoken or written forms
+    language: str = "en"
+
+
+@dataclass
+class Lexicon:
+    entries: list[LexiconEntry] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def by_category(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for e in self.entries:
+            out[e.category] = out.get(e.category, 0) + 1
+        return out
+
+    def extend(self, entries: Iterable[LexiconEntry]) -> None:
+        seen = {(e.term.lower(), e.category) for e in self.entries}
+        for e in entries:
+            key = (e.term.lower(), e.category)
+            if key not in seen:
+                seen.add(key)
+                self.entries.append(e)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with gzip.open(path, "wt", encoding="utf-8") as f:
+            for e in self.entries:
+                f.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return cls([LexiconEntry(**{**json.loads(line),
+                                        "variants": tuple(json.loads(line)["variants"])})
+                        for line in f if line.strip()])
+
+
+# -- British / American spelling -----------------------------------------------------------
+_BR_US = [("haemo", "hemo"), ("haema", "hema"), ("anaem", "anem"), ("oedem", "edem"),
+          ("oesoph", "esoph"), ("paed", "ped"), ("foet", "fet"), ("leukaem", "leukem"),
+          ("aemia", "emia"), ("tumour", "tumor"), ("ischaem", "ischem"), ("diarrhoea", "diarrhea"),
+          ("oestr", "estr"), ("orthopaed", "orthoped"), ("caesar", "cesar"), ("coeliac", "celiac"),
+          ("sulph", "sulf"), ("aluminium", "aluminum"), ("anaesth", "anesth"),
+          ("gynaec", "gynec"), ("dyspnoea", "dyspnea"), ("apnoea", "apnea"), ("ise", "ize")]
+
+
+def spelling_variants(term: str) -> set[str]:
+    """The other national spelling(s) of `term` ("haemorrhage" <-> "hemorrhage")."""
+    out = set()
+    low = term.lower()
+    for br, us in _BR_US[:-1]:
+        if br in low:
+            out.add(low.replace(br, us))
+        if us in low and br not in low:
+            out.add(low.replace(us, br))
+    return {v for v in out if v != low}
+
+
+# -- sources --------------------------------------------------------------------------------
+_PLAIN = re.compile(r"^[a-z][a-z' -]*[a-z]$")
+
+
+def _package_dir(name: str) -> Path:
+    spec = importlib.util.find_spec(name)
+    if spec is None or spec.origin is None:
+        raise InputError(f"lexicon source missing: pip install {name.replace('_', '-')}")
+    return Path(spec.origin).parent
+
+
+def drug_entries() -> Iterator[LexiconEntry]:
+    """Generic and brand names (MedlinePlus-derived), each with its canonical ingredient."""
+    path = _package_dir("drug_named_entity_recognition") / "drug_ner_dictionary.pkl.bz2"
+    # The package's own data file (it loads it the same way); no network, no user input.
+    data = pickle.load(bz2.open(path))
+    for variant, canon in data["drug_variant_to_canonical"].items():
+        name = variant.strip().lower()
+        if not (4 <= len(name) <= 40 and _PLAIN.match(name) and len(name.split()) <= 3):
+            continue
+        ingredient = canon[0] if isinstance(canon, list | tuple) and canon else str(canon)
+        yield LexiconEntry(name, ingredient, "drug", code=ingredient)
+
+
+def _clean_title(title: str) -> list[str]:
+    """Spoken forms of an ICD title: "Essential (primary) hypertension" -> both readings."""
+    title = title.strip().rstrip(".")
+    forms = {re.sub(r"\s*\([^)]*\)", "", title).strip()}
+    forms.add(re.sub(r"[()]", "", title))
+    out = []
+    for f in forms:
+        f = re.sub(r"\s+", " ", f).strip(" ,")
+        if 3 <= len(f) <= 80 and "," not in f and " and other " not in f.lower():
+            out.append(f.lower())
+    return sorted(set(out))
+
+
+def diagnosis_entries() -> Iterator[LexiconEntry]:
+    """ICD-10-CM categories and subcategories (3-4 characters) with their codes."""
+    import simple_icd_10_cm as cm
+
+    for code in cm.get_all_codes(False):
+        if "-" in code or len(code) not in (3, 4):
+            continue
+        title = cm.get_description(code)
+        forms = _clean_title(title)
+        for form in forms:
+            dotted = code if len(code) == 3 else f"{code[:3]}.{code[3:]}"
+            yield LexiconEntry(form, title, "diagnosis", code=dotted)
+
+
+def curated_entries() -> Iterator[LexiconEntry]:
+    for category, terms in CLINICAL_TERMS.items():
+        for term in terms:
+            written, _, spoken = term.partition("|")
+            variants = tuple(v.strip() for v in spoken.split(";") if v.strip())
+            yield LexiconEntry(written.strip().lower() if category != "abbreviation"
+                               else written.strip(), written.strip(), category,
+                               variants=variants)
+    for zh, en, category in MANDARIN_TERMS:
+        yield LexiconEntry(zh, en, category, language="zh")
+
+
+def build_lexicon(include_drugs: bool = True, include_diagnoses: bool = True) -> Lexicon:
+    lex = Lexicon()
+    sources: list[Iterable[LexiconEntry]] = [curated_entries()]
+    if include_drugs:
+        sources.append(drug_entries())
+    if include_diagnoses:
+        sources.append(diagnosis_entries())
+    for source in sources:
+        entries = []
+        for e in source:
+            extra = tuple(sorted(spelling_variants(e.term))) if e.language == "en" else ()
+            entries.append(LexiconEntry(e.term, e.canonical, e.category, e.code, e.weight,
+                                        tuple(dict.fromkeys(e.variants + extra)), e.language))
+        lex.extend(entries)
+    return lex
+
+
+# -- user vocabulary --------------------------------------------------------------------------
+def load_user_vocabulary(path: str | Path) -> list[LexiconEntry]:
+    """User terms from a text file (one term a line; `term | weight | variant; variant |
+    canonical`) or a CSV file (columns term, weight, variants, canonical; header optional).
+    Blank lines and lines starting with # are skipped. Errors name the line."""
+    path = Path(path)
+    if not path.is_file():
+        raise VocabularyError(f"vocabulary file not found: {path}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise VocabularyError(f"{path.name}: not UTF-8 text") from None
+    if path.suffix.lower() == ".csv":
+        rows = list(csv.reader(io.StringIO(text)))
+        if rows and [c.strip().lower() for c in rows[0][:1]] == ["term"]:
+            rows = [[""], *rows[1:]]  # keep line numbers aligned
+    else:
+        rows = [line.split("|") for line in text.splitlines()]
+    out = []
+    for n, cols in enumerate(rows, start=1):
+        cols = [c.strip() for c in cols]
+        if not cols or not cols[0] or cols[0].startswith("#"):
+            continue
+        if len(cols) > 4:
+            raise VocabularyError(f"{path.name}:{n}: too many fields ({len(cols)}); expected "
+                                  "term, weight, variants, canonical")
+        term = cols[0]
+        if len(term) > 100 or any(ord(ch) < 32 for ch in term):
+            raise VocabularyError(f"{path.name}:{n}: term is too long or has control characters")
+        weight = 1.0
+        if len(cols) > 1 and cols[1]:
+            try:
+                weight = float(cols[1])
+            except ValueError:
+                raise VocabularyError(f"{path.name}:{n}: weight {cols[1]!r} is not a number") \
+                    from None
+            if not 0.0 < weight <= 10.0:
+                raise VocabularyError(f"{path.name}:{n}: weight must be in (0, 10]")
+        variants = tuple(v.strip() for v in cols[2].split(";") if v.strip()) \
+            if len(cols) > 2 else ()
+        canonical = cols[3] if len(cols) > 3 and cols[3] else term
+        out.append(LexiconEntry(term, canonical, "user", weight=weight, variants=variants))
+    if not out:
+        raise VocabularyError(f"{path.name}: no terms found")
+    return out

@@ -1,0 +1,97 @@
+"""The medical lexicon: sources, size, codes, spellings, user vocabulary files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from clinivox.medical.lexicon import (
+    Lexicon,
+    VocabularyError,
+    build_lexicon,
+    load_user_vocabulary,
+    spelling_variants,
+)
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return build_lexicon()
+
+
+def test_size_and_categories(lexicon):
+    assert len(lexicon) >= 10_000
+    cats = lexicon.by_category()
+    assert cats["drug"] > 5_000 and cats["diagnosis"] > 3_000
+    for c in ("symptom", "procedure", "anatomy", "lab", "abbreviation"):
+        assert cats[c] > 20
+
+
+def test_entries_carry_codes(lexicon):
+    by_term = {(e.term, e.category): e for e in lexicon.entries}
+    assert by_term[("eliquis", "drug")].code == "apixaban"  # brand -> ingredient
+    assert by_term[("furosemide", "drug")].canonical == "furosemide"
+    assert by_term[("essential hypertension", "diagnosis")].code == "I10"
+    assert by_term[("type 2 diabetes mellitus", "diagnosis")].code == "E11"
+    assert any(e.language == "zh" and e.canonical == "aspirin" for e in lexicon.entries)
+
+
+def test_british_and_american_spellings(lexicon):
+    assert spelling_variants("haemorrhagic stroke") == {"hemorrhagic stroke"}
+    assert spelling_variants("anemia") == {"anaemia"}
+    diarrhoea = next(e for e in lexicon.entries if e.term == "diarrhoea")
+    assert "diarrhea" in diarrhoea.variants
+
+
+def test_save_and_load_roundtrip(lexicon, tmp_path):
+    small = Lexicon(lexicon.entries[:500])
+    small.save(tmp_path / "lex.jsonl.gz")
+    assert Lexicon.load(tmp_path / "lex.jsonl.gz").entries == small.entries
+
+
+def test_user_vocabulary_text_and_csv(tmp_path):
+    txt = tmp_path / "terms.txt"
+    txt.write_text("# ward terms\napixaban | 2.5 | a pix a ban; apixa ban | Apixaban\n\n"
+                   "tirzepatide\n")
+    entries = load_user_vocabulary(txt)
+    assert [e.term for e in entries] == ["apixaban", "tirzepatide"]
+    assert entries[0].weight == 2.5 and entries[0].variants == ("a pix a ban", "apixa ban")
+    assert entries[0].canonical == "Apixaban" and entries[1].canonical == "tirzepatide"
+    csv_file = tmp_path / "terms.csv"
+    csv_file.write_text("term,weight,variants,canonical\nsemaglutide,1.5,sema glue tide,\n")
+    (e,) = load_user_vocabulary(csv_file)
+    assert e.term == "semaglutide" and e.weight == 1.5 and e.variants == ("sema glue tide",)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("ok term\nbad | heavy\n", "terms.txt:2: weight 'heavy' is not a number"),
+    ("a | 1 | b | c | d\n", "terms.txt:1: too many fields"),
+    ("x | 50\n", "terms.txt:1: weight must be"),
+    ("# only comments\n\n", "no terms found"),
+])
+def test_malformed_user_vocabulary_names_the_line(tmp_path, content, message):
+    p = tmp_path / "terms.txt"
+    p.write_text(content)
+    with pytest.raises(VocabularyError, match=message):
+        load_user_vocabulary(p)
+
+
+def test_cli_build_with_user_terms(tmp_path):
+    vocab = tmp_path / "v.txt"
+    vocab.write_text("zilebesiran\n")
+    out = tmp_path / "lex.jsonl.gz"
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lexicon", "build",
+                           "--out", str(out), "--vocab", str(vocab)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    stats = json.loads(proc.stdout)
+    assert stats["entries"] >= 10_000 and stats["by_category"]["user"] == 1
+    bad = tmp_path / "bad.txt"
+    bad.write_text("fine\nbroken | nope\n")
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lexicon", "build",
+                           "--out", str(out), "--vocab", str(bad)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "bad.txt:2" in proc.stderr and "Traceback" not in proc.stderr
