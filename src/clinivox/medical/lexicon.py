@@ -114,7 +114,8 @@ def drug_entries() -> Iterator[LexiconEntry]:
     """Generic and brand names (MedlinePlus-derived), each with its canonical ingredient."""
     path = _package_dir("drug_named_entity_recognition") / "drug_ner_dictionary.pkl.bz2"
     # The package's own data file (it loads it the same way); no network, no user input.
-    data = pickle.load(bz2.open(path))
+    with bz2.open(path) as f:
+        data = pickle.load(f)
     for variant, canon in data["drug_variant_to_canonical"].items():
         name = variant.strip().lower()
         if not (4 <= len(name) <= 40 and _PLAIN.match(name) and len(name.split()) <= 3):
