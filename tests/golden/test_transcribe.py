@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -101,17 +103,21 @@ def test_split_channels_transcribes_each_speaker(recognizer, speech, tmp_path):
 
 def test_batching_does_not_hurt_accuracy(recognizer, speech):
     """Batched int8 GEMMs differ numerically from unbatched ones, so beam search may pick
-    other words (measured: 0.8-2.3% of words differ, either way). What must hold is that
-    batching does not make recognition worse against the reference."""
+    other words. Measured over 5 fresh Piper syntheses of this input (129 words): mean WER
+    2.48% unbatched vs 2.64% batched, per-sample differences -1.5..+1.5 points, one CI sample
+    +3.1. So: no systematic loss; the per-sample margin covers that noise (5 points), and the
+    absolute bound catches a real regression."""
     x = np.concatenate([np.concatenate([s, silence(1.0)]) for s in speech.values()] * 3)
     reference = " ".join(list(SENTENCES.values()) * 3)
-    one, _ = recognizer.transcribe(x, TranscribeOptions(batch_size=1, word_timestamps=False,
-                                                        vad_options=_short_chunks()))
-    many, _ = recognizer.transcribe(x, TranscribeOptions(batch_size=8, word_timestamps=False,
-                                                         vad_options=_short_chunks()))
-    wer_one, wer_many = wer(reference, text_of(list(one))), wer(reference, text_of(list(many)))
+    opts = TranscribeOptions(batch_size=1, word_timestamps=False, vad_options=_short_chunks())
+    one = text_of(list(recognizer.transcribe(x, opts)[0]))
+    batched = dataclasses.replace(opts, batch_size=8)
+    many = text_of(list(recognizer.transcribe(x, batched)[0]))
+    wer_one, wer_many = wer(reference, one), wer(reference, many)
     assert wer_one <= 0.08 and wer_many <= 0.08
-    assert wer_many <= wer_one + 0.03
+    assert wer_many <= wer_one + 0.05
+    # The same batch decoded twice gives the same text (seeded, deterministic).
+    assert text_of(list(recognizer.transcribe(x, batched)[0])) == many
 
 
 def _short_chunks():
