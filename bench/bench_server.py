@@ -31,20 +31,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_transcribe import DATA, RESULTS, ROOT, read_manifest, update_doc
 
 
-def start(port: int, data_dir: Path, *extra: str) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "clinivox.cli.main", "serve", "--port",
-                             str(port), "--data-dir", str(data_dir), "--device", "cpu", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(proc.stderr.read().decode()[-2000:])
-
-
 def key_for(data_dir: Path) -> str:
     out = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "keys", "--data-dir",
                           str(data_dir), "create", "bench"], capture_output=True, text=True,
@@ -102,7 +88,7 @@ def rest_run(url: str, key: str, bodies: list[bytes], audio_s: float) -> dict:
 
 def main() -> None:
     import soundfile as sf
-    from tests.serve.conftest import free_port
+    from tests.serve.conftest import free_port, start_server_process
 
     from clinivox.audio import load_audio
     from clinivox.eval.asr import machine_description
@@ -121,7 +107,7 @@ def main() -> None:
         data = Path(tmp) / "a"
         key = key_for(data)
         port = free_port()
-        proc = start(port, data)
+        proc = start_server_process(data, port)
         try:
             runs = []
             for n in range(1, ns.max_streams + 1):
@@ -157,7 +143,7 @@ def main() -> None:
             d = Path(tmp) / label
             k = key_for(d)
             port = free_port()
-            proc = start(port, d, *extra)
+            proc = start_server_process(d, port, *extra)
             try:
                 rest_run(f"http://127.0.0.1:{port}", k, bodies[:1], 1.0)  # warm-up
                 results[f"rest_{label}"] = rest_run(f"http://127.0.0.1:{port}", k, bodies,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import io
 import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -71,6 +73,24 @@ def client(server, api_key):
     with httpx.Client(base_url=server.url, timeout=120,
                       headers={"Authorization": f"Bearer {api_key}"}) as c:
         yield c
+
+
+def start_server_process(data_dir: Path, port: int, *extra: str,
+                         timeout_s: float = 60.0) -> subprocess.Popen:
+    """`clinivox serve` as a separate process (as it runs in production), once /healthz
+    answers; raises with the end of its stderr when it does not start."""
+    proc = subprocess.Popen([sys.executable, "-m", "clinivox.cli.main", "serve", "--port",
+                             str(port), "--data-dir", str(data_dir), "--device", "cpu", *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(proc.stderr.read().decode()[-2000:])
 
 
 def wav_bytes(audio: np.ndarray, rate: int = 16_000) -> bytes:

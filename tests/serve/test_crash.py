@@ -7,30 +7,13 @@ import contextlib
 import json
 import os
 import signal
-import subprocess
-import sys
-import time
 
 import httpx
 import numpy as np
 from websockets.asyncio.client import connect
 
 from tests.serve.conftest import free_port, pcm_frames
-
-
-def start_server(data_dir, port) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "clinivox.cli.main", "serve", "--port",
-                             str(port), "--data-dir", str(data_dir), "--device", "cpu"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(proc.stderr.read().decode()[-2000:])
+from tests.serve.conftest import start_server_process as start_server
 
 
 def test_kill_9_keeps_every_sent_final(tmp_path, speech):

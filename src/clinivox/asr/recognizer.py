@@ -133,6 +133,14 @@ class Recognizer:
         (AudioDecodeError and subclasses); damage found mid-file raises while iterating.
         `channel` transcribes one channel of a multi-channel file instead of the down-mix.
         """
+        blocks, info = self._prepare(audio, options, channel, max_duration_s)
+        return self._segments(blocks, info.options, info, channel), info
+
+    def _prepare(self, audio: AudioSource | np.ndarray,
+                 options: TranscribeOptions | Mapping[str, Any] | None, channel: int | None,
+                 max_duration_s: float | None
+                 ) -> tuple[Iterable[np.ndarray], TranscriptionInfo]:
+        """Validate the input and options; the lazy 16 kHz block source and the info."""
         opts = self._options(options)
         if isinstance(audio, np.ndarray):
             arr = np.asarray(audio, dtype=np.float32)
@@ -164,7 +172,7 @@ class Recognizer:
             device=self.engine.device, compute_type=self.engine.compute_type, options=opts,
             channels=channels,
         )
-        return self._segments(blocks, opts, info, channel), info
+        return blocks, info
 
     def transcribe_channels(self, audio: AudioSource,
                             options: TranscribeOptions | Mapping[str, Any] | None = None
@@ -189,20 +197,11 @@ class Recognizer:
              options: TranscribeOptions | Mapping[str, Any] | None = None, *,
              max_duration_s: float | None = None) -> tuple[list[_Chunk], TranscriptionInfo]:
         """Decode and VAD-segment `audio` into speech chunks, without recognising them."""
-        segments, info = self.transcribe(audio, options, max_duration_s=max_duration_s)
-        segments.close()  # only the planning below is wanted, not the lazy decode
-        counter = _Counter(self._blocks_of(audio))
+        blocks, info = self._prepare(audio, options, None, max_duration_s)
+        counter = _Counter(blocks)
         chunks = list(self._chunks(counter, info.options, info))
         info.duration_s = counter.samples / SAMPLE_RATE_HZ
         return chunks, info
-
-    @staticmethod
-    def _blocks_of(audio: AudioSource | np.ndarray) -> Iterable[np.ndarray]:
-        if isinstance(audio, np.ndarray):
-            return _array_blocks(np.asarray(audio, dtype=np.float32))
-        if hasattr(audio, "seek"):
-            audio.seek(0)
-        return iter_audio(audio)
 
     def finish_chunk(self, chunk: _Chunk, result: ChunkResult,
                      info: TranscriptionInfo) -> tuple[list[Segment], _Chunk | None]:

