@@ -106,7 +106,9 @@ def test_batching_does_not_hurt_accuracy(recognizer, speech):
     other words. Measured over 5 fresh Piper syntheses of this input (129 words): mean WER
     2.48% unbatched vs 2.64% batched, per-sample differences -1.5..+1.5 points, one CI sample
     +3.1. So: no systematic loss; the per-sample margin covers that noise (5 points), and the
-    absolute bound catches a real regression."""
+    absolute bound catches a real regression. Batched decoding without sampled fallbacks is
+    deterministic; sampled fallbacks continue one seeded stream per process, so a repeat
+    call may differ when a chunk falls back."""
     x = np.concatenate([np.concatenate([s, silence(1.0)]) for s in speech.values()] * 3)
     reference = " ".join(list(SENTENCES.values()) * 3)
     opts = TranscribeOptions(batch_size=1, word_timestamps=False, vad_options=_short_chunks())
@@ -116,8 +118,10 @@ def test_batching_does_not_hurt_accuracy(recognizer, speech):
     wer_one, wer_many = wer(reference, one), wer(reference, many)
     assert wer_one <= 0.08 and wer_many <= 0.08
     assert wer_many <= wer_one + 0.05
-    # The same batch decoded twice gives the same text (seeded, deterministic).
-    assert text_of(list(recognizer.transcribe(x, batched)[0])) == many
+    # Without sampled fallbacks, the same batch decoded twice gives the same text.
+    greedy = dataclasses.replace(batched, temperatures=(0.0,))
+    first = text_of(list(recognizer.transcribe(x, greedy)[0]))
+    assert text_of(list(recognizer.transcribe(x, greedy)[0])) == first
 
 
 def _short_chunks():

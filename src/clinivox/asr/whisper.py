@@ -7,7 +7,6 @@ the timeline of the file.
 
 from __future__ import annotations
 
-import logging
 import os
 from dataclasses import dataclass, field
 
@@ -18,8 +17,6 @@ from clinivox.asr.models import ModelRef, resolve_model
 from clinivox.asr.types import TranscribeOptions
 from clinivox.audio.normalize import normalize_loudness, rms_dbfs
 from clinivox.errors import DeviceError, ModelNotFoundError
-
-log = logging.getLogger(__name__)
 
 SAMPLE_RATE_HZ = 16_000
 HOP_SAMPLES = 160
@@ -100,7 +97,10 @@ class WhisperEngine:
             )
         except RuntimeError as exc:
             raise ModelNotFoundError(f"{self.ref.name}: cannot load model ({exc})") from None
-        # Temperature fallback samples: a fixed seed makes transcripts reproducible.
+        # Temperature fallback samples. Seeding once makes a process run reproducible (same
+        # inputs in the same order, same transcripts); a later call continues the random
+        # stream, and CTranslate2 samples on its own threads, so reseeding per call does not
+        # take effect.
         ctranslate2.set_random_seed(seed)
         self.multilingual = bool(self.model.is_multilingual)
         self.hf_tokenizer = tokenizers.Tokenizer.from_file(str(self.ref.path / "tokenizer.json"))
