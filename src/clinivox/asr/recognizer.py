@@ -315,7 +315,7 @@ class Recognizer:
                 id=0, start_s=start, end_s=max(end, start), text=s.text.strip(), words=words,
                 avg_logprob=result.avg_logprob, no_speech_prob=result.no_speech_prob,
                 compression_ratio=result.compression_ratio, temperature=result.temperature,
-                language=result.language, channel=channel,
+                language=result.language, channel=channel, corrections=tuple(s.corrections),
             ))
         return out
 

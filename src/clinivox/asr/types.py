@@ -117,6 +117,7 @@ class Segment:
     temperature: float = 0.0  # temperature of the accepted decode
     language: str | None = None
     channel: int | None = None  # source channel when channels are transcribed separately
+    corrections: tuple[Any, ...] = ()  # medical term corrections (medical.biasing.Correction)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -132,4 +133,6 @@ class Segment:
             "no_speech_prob": round(self.no_speech_prob, 4),
             "language": self.language,
             **({"channel": self.channel} if self.channel is not None else {}),
+            **({"corrections": [c.to_dict() for c in self.corrections]}
+               if self.corrections else {}),
         }

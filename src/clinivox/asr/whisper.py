@@ -42,6 +42,7 @@ class ChunkSegment:
     text: str
     tokens: list[int]
     words: list[ChunkWord] = field(default_factory=list)
+    corrections: list = field(default_factory=list)  # medical term corrections applied
 
 
 @dataclass
@@ -107,6 +108,8 @@ class WhisperEngine:
         self.n_mels = int(getattr(self.model, "n_mels", 80) or 80)
         self.features = FeatureExtractor(feature_size=self.n_mels)
         self._tokenizers: dict[tuple[str | None, str], object] = {}
+        # Optional hook run on every decoded batch before word alignment (medical biasing).
+        self.biaser = None
 
     # -- helpers -------------------------------------------------------------------------
     def tokenizer(self, language: str | None, task: str):
@@ -214,6 +217,8 @@ class WhisperEngine:
                     results[i] = result
             todo = retry
         done = [r for r in results if r is not None]
+        if self.biaser is not None:
+            self.biaser.apply(self, encoded, chunks, done, options)
         if options.word_timestamps:
             self._align_words(encoded, chunks, done, options)
         for r in done:
@@ -280,6 +285,25 @@ class WhisperEngine:
             s.start_s = min(s.start_s, duration_s)
             s.end_s = min(max(s.end_s, s.start_s), duration_s)
         return segments
+
+    def token_logprobs(self, encoder_row: np.ndarray, n_samples: int, language: str | None,
+                       task: str, rows: list[list[int]],
+                       prompt: list[int] | None = None) -> list[np.ndarray]:
+        """Teacher-forced log-probabilities of each row's text tokens given one chunk's encoder
+        output: one batched decoder pass, no search. Used to rescore rewritten hypotheses."""
+        import ctranslate2
+
+        tok = self.tokenizer(language, task)
+        enc = ctranslate2.StorageView.from_array(
+            np.ascontiguousarray(np.repeat(encoder_row[None], len(rows), axis=0)))
+        frames = min(N_FRAMES, max(1, n_samples // HOP_SAMPLES))
+        start = list(tok.sot_sequence)
+        if prompt:
+            start = [tok.sot_prev, *prompt[-(MAX_LENGTH // 2 - 1):], *start]
+        out = self.model.align(enc, start, [r or [tok.eot] for r in rows],
+                               [frames] * len(rows), median_filter_width=MEDIAN_FILTER_WIDTH)
+        return [np.log(np.maximum(np.asarray(a.text_token_probs, dtype=np.float64), 1e-12))
+                for a in out]
 
     # -- word timestamps -----------------------------------------------------------------
     def _align_words(self, encoded, chunks: list[np.ndarray], results: list[ChunkResult],

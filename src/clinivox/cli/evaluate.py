@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from clinivox.cli.transcribe import add_model_args
+from clinivox.cli.transcribe import add_medical_args, add_model_args, medical_biaser
 
 
 def add_parser(sub) -> None:
@@ -22,6 +22,7 @@ def add_parser(sub) -> None:
                    help="also run plain faster-whisper (beam 5) on the same files")
     a.add_argument("--output-dir", type=Path, default=Path("out/eval"))
     a.add_argument("--limit", type=int, default=None, help="first N rows only")
+    add_medical_args(a)
     a.add_argument("--quiet", action="store_true")
     a.set_defaults(func=run_asr)
 
@@ -49,6 +50,21 @@ def run_asr(args: argparse.Namespace) -> int:
         return text, info.duration_s
 
     systems = [("clinivox", ours)]
+    biaser = medical_biaser(args, recognizer.engine)
+    matcher = None
+    if biaser is not None:
+        # the same pipeline with and without the medical layer, in one run
+        matcher = biaser.matcher
+
+        def medical(row):
+            recognizer.engine.biaser = biaser
+            try:
+                return ours(row)
+            finally:
+                recognizer.engine.biaser = None
+
+        label = "clinivox --medical" if args.medical else "clinivox --vocab"
+        systems.insert(0, (label, medical))
     if args.baseline:
         from clinivox.audio.decode import load_audio, probe
         from clinivox.eval.baseline import PlainFasterWhisper
@@ -66,7 +82,8 @@ def run_asr(args: argparse.Namespace) -> int:
     with item_progress(disable=args.quiet or not sys.stderr.isatty()) as progress:
         for name, fn in systems:
             task = progress.add_task(name, total=len(rows))
-            reports.append(evaluate(rows, name, fn, lambda t=task: progress.advance(t)))
+            reports.append(evaluate(rows, name, fn, lambda t=task: progress.advance(t),
+                                    term_matcher=matcher))
     meta = {"manifest": str(args.manifest), "model": args.model, "device":
             recognizer.engine.device, "compute_type": recognizer.engine.compute_type,
             "machine": machine_description()}

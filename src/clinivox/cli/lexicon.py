@@ -1,16 +1,18 @@
-"""`clinivox lexicon build`."""
+"""`clinivox lexicon build`, `clinivox lm build` and `clinivox tune`: the medical layer's
+offline steps. Each writes into the clinivox cache by default, where `--medical` finds it."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 
 def default_path() -> Path:
-    from clinivox.asr.models import cache_dir
+    from clinivox.medical.vocabulary import default_lexicon_path
 
-    return cache_dir() / "lexicon" / "medical.jsonl.gz"
+    return default_lexicon_path()
 
 
 def add_parsers(sub) -> None:
@@ -21,6 +23,35 @@ def add_parsers(sub) -> None:
     b.add_argument("--vocab", type=Path, action="append", default=[],
                    help="user terms (txt or csv), may be repeated")
     b.set_defaults(func=run_build)
+
+    p = sub.add_parser("lm", help="the domain language model")
+    lsub = p.add_subparsers(dest="lm_command", required=True, metavar="ACTION")
+    b = lsub.add_parser("build", help="build an n-gram LM (Kneser-Ney, ARPA) from medical text",
+                        description="Text files (a sentence a line), Praat TextGrids and JSON "
+                        "notes are read; folders are walked. Drug names and diagnoses become "
+                        "class tokens. The lexicon's clinical terms are always included.")
+    b.add_argument("--corpus", type=Path, action="append", default=[],
+                   help="file or folder, may be repeated (e.g. ../shared/data/primock57_text)")
+    b.add_argument("--exclude-manifest", type=Path, action="append", default=[],
+                   help="leave out sentences that are references in this evaluation manifest")
+    b.add_argument("--order", type=int, default=3)
+    b.add_argument("--out", type=Path, default=None, help="default: the clinivox cache")
+    b.set_defaults(func=run_lm_build)
+
+    t = sub.add_parser("tune", help="grid-search the medical rescoring weights on dev data",
+                       description="Decodes each manifest once, then replays the biasing "
+                       "decisions for every grid point; saves the best weights as a profile.")
+    t.add_argument("--manifest", type=Path, action="append", required=True,
+                   help="dev manifest (JSONL with audio, text, terms); may be repeated")
+    t.add_argument("--model", default="tiny.en")
+    t.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    t.add_argument("--lm", type=Path, default=None, help="ARPA LM (default: the cached one)")
+    t.add_argument("--vocab", type=Path, action="append", default=[])
+    t.add_argument("--out", type=Path, default=None,
+                   help="profile path (default: the cache, used by --medical)")
+    t.add_argument("--limit", type=int, default=0, help="use the first N rows of each manifest")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=run_tune)
 
 
 def run_build(args: argparse.Namespace) -> int:
@@ -33,4 +64,75 @@ def run_build(args: argparse.Namespace) -> int:
     lex.save(out)
     print(json.dumps({"entries": len(lex), "by_category": lex.by_category(),
                       "path": str(out)}, indent=2))
+    return 0
+
+
+def run_lm_build(args: argparse.Namespace) -> int:
+    from clinivox.eval.manifest import read_manifest
+    from clinivox.eval.metrics import normalize_text
+    from clinivox.medical.lm import classed_tokens, read_corpus, train_kneser_ney
+    from clinivox.medical.terms import TermMatcher
+    from clinivox.medical.vocabulary import default_lm_path, load_lexicon
+
+    if not 1 <= args.order <= 6:
+        raise ValueError("--order must be within [1, 6]")
+    lex = load_lexicon()
+    matcher = TermMatcher(lex)
+    excluded = {normalize_text(r.text or "") for m in args.exclude_manifest
+                for r in read_manifest(m)}
+    sentences = []
+    dropped = 0
+    for text in read_corpus(args.corpus):
+        if excluded and normalize_text(text) in excluded:
+            dropped += 1
+            continue
+        toks = classed_tokens(text, matcher)
+        if toks:
+            sentences.append(toks)
+    n_corpus = len(sentences)
+    # the lexicon's curated clinical words, so the LM knows them even when the corpus does not
+    for e in lex.entries:
+        if e.language == "en" and e.category not in ("drug", "diagnosis"):
+            sentences.append(classed_tokens(e.term, matcher))
+    lm = train_kneser_ney(sentences, order=args.order)
+    out = args.out or default_lm_path()
+    lm.save_arpa(out)
+    print(json.dumps({"sentences": n_corpus, "excluded_sentences": dropped,
+                      "lexicon_lines": len(sentences) - n_corpus, "order": args.order,
+                      "ngrams": len(lm.probs), "path": str(out)}, indent=2))
+    return 0
+
+
+def run_tune(args: argparse.Namespace) -> int:
+    from clinivox.asr.recognizer import Recognizer
+    from clinivox.asr.types import TranscribeOptions
+    from clinivox.cli.progress import item_progress
+    from clinivox.eval.manifest import read_manifest
+    from clinivox.medical.tuning import collect, grid_search, score
+    from clinivox.medical.vocabulary import default_profile_path, load_biaser
+
+    rows = []
+    for m in args.manifest:
+        rs = read_manifest(m)
+        rows.extend(rs[:args.limit] if args.limit else rs)
+    recognizer = Recognizer(args.model, device=args.device)
+    biaser = load_biaser(recognizer.engine, vocab_files=args.vocab, lm=args.lm)
+    with item_progress(disable=args.quiet or not sys.stderr.isatty()) as progress:
+        task = progress.add_task("decoding dev set", total=len(rows))
+        records = collect(recognizer, biaser, rows, TranscribeOptions(),
+                          progress=lambda: progress.advance(task))
+    base = biaser.profile
+    start = score(records, base)
+    best, best_score, table = grid_search(records, base)
+    out = args.out or default_profile_path()
+    best.save(out, dev_manifests=[str(m) for m in args.manifest], dev_rows=len(rows),
+              dev_wer=round(best_score.wer, 4), dev_term_recall=round(best_score.term_recall, 4))
+    print(json.dumps({
+        "rows": len(rows), "grid_points": len(table),
+        "start": {"wer": round(start.wer, 4), "term_recall": round(start.term_recall, 4)},
+        "best": {"wer": round(best_score.wer, 4), "term_recall": round(best_score.term_recall, 4),
+                 "weights": {k: getattr(best, k) for k in ("am_weight", "lm_weight",
+                                                           "length_weight", "bias",
+                                                           "gate_logprob")}},
+        "profile": str(out)}, indent=2))
     return 0

@@ -29,8 +29,36 @@ def add_parser(sub) -> None:
     p.add_argument("--vad-threshold", type=float, default=0.5)
     p.add_argument("--no-word-timestamps", action="store_true")
     p.add_argument("--initial-prompt", default=None)
+    add_medical_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def add_medical_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("medical vocabulary")
+    g.add_argument("--medical", action="store_true",
+                   help="bias decoding towards the full medical lexicon (drugs, ICD-10-CM "
+                   "diagnoses, clinical terms), rescore with the domain LM, correct terms; "
+                   "JSON output lists recognised terms with category and code")
+    g.add_argument("--vocab", type=Path, action="append", default=[], metavar="FILE",
+                   help="user terms (txt or csv), may be repeated; without --medical only "
+                   "these terms are boosted")
+    g.add_argument("--lexicon", type=Path, default=None,
+                   help="lexicon file from `clinivox lexicon build` (default: the cache)")
+    g.add_argument("--lm", type=Path, default=None,
+                   help="ARPA language model (default: the cache, from `clinivox lm build`)")
+    g.add_argument("--bias-profile", type=Path, default=None,
+                   help="rescoring weights from `clinivox tune` (default: cache, then built-in)")
+
+
+def medical_biaser(args: argparse.Namespace, engine):
+    """The biaser the medical flags ask for, or None."""
+    if not (args.medical or args.vocab):
+        return None
+    from clinivox.medical.vocabulary import load_biaser
+
+    return load_biaser(engine, lexicon=args.lexicon, vocab_files=args.vocab, lm=args.lm,
+                       profile=args.bias_profile, user_only=not args.medical)
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
@@ -67,6 +95,8 @@ def run(args: argparse.Namespace) -> int:
         check_output_dir(args.output_dir)
     recognizer = Recognizer(args.model, device=args.device, compute_type=args.compute_type,
                             cpu_threads=args.cpu_threads)
+    biaser = medical_biaser(args, recognizer.engine)
+    recognizer.engine.biaser = biaser
     failures: list[ClinivoxError] = []
     durations = {}
     for f in args.files:
@@ -89,8 +119,13 @@ def run(args: argparse.Namespace) -> int:
                     for seg in seg_iter:
                         segments.append(seg)
                         progress.update(total, completed=done_s + seg.end_s)
+                extra = None
+                if biaser is not None:
+                    extra = {"terms": [
+                        {**t, "segment": seg.id, "start_s": round(seg.start_s, 3)}
+                        for seg in segments for t in biaser.terms(seg.text)]}
                 doc = transcript_dict(segments, language=info.language,
-                                      duration_s=info.duration_s)
+                                      duration_s=info.duration_s, extra=extra)
                 if args.output_dir is not None:
                     write_outputs(args.output_dir, Path(f).stem, formats, segments, doc)
                 else:

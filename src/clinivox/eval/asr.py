@@ -29,6 +29,8 @@ class UtteranceResult:
     decode_s: float
     terms_found: int = 0
     terms_total: int = 0
+    hyp_terms: int = 0  # lexicon terms in the hypothesis (when a lexicon is given)
+    inserted_terms: int = 0  # ... of which the reference does not have
     error: str | None = None  # set when the file failed; it is then left out of the totals
 
 
@@ -52,6 +54,9 @@ class SystemReport:
         audio = sum(u.duration_s for u in ok)
         decode = sum(u.decode_s for u in ok)
         t_total = sum(u.terms_total for u in ok)
+        hyp_terms = sum(u.hyp_terms for u in ok)
+        inserted = sum(u.inserted_terms for u in ok)
+        ref_words = sum(u.reference_length for u in words)
         return {
             "system": self.system,
             "utterances": len(ok),
@@ -60,6 +65,9 @@ class SystemReport:
             "cer": rate(chars),
             "term_recall": (sum(u.terms_found for u in ok) / t_total) if t_total else None,
             "terms_total": t_total,
+            "term_precision": 1.0 - inserted / hyp_terms if hyp_terms else None,
+            "inserted_terms": inserted,
+            "inserted_terms_per_1k_words": 1000.0 * inserted / ref_words if ref_words else None,
             "audio_s": round(audio, 3),
             "decode_s": round(decode, 3),
             "rtf": decode / audio if audio else None,
@@ -69,9 +77,22 @@ class SystemReport:
 Transcriber = Callable[[ManifestRow], tuple[str, float]]  # row -> (hypothesis, duration_s)
 
 
+def inserted_terms(reference: str, hypothesis: str, matcher) -> tuple[int, int]:
+    """(lexicon terms in the hypothesis, how many of them the reference does not have)."""
+    from collections import Counter
+
+    def bag(text: str) -> Counter:
+        return Counter(h.entry.canonical.lower() for h in matcher.find(text))
+
+    hyp, ref = bag(hypothesis), bag(reference)
+    return sum(hyp.values()), sum((hyp - ref).values())
+
+
 def evaluate(rows: list[ManifestRow], system: str, transcribe: Transcriber,
-             progress: Callable[[], None] | None = None) -> SystemReport:
-    """Run `transcribe` on every row; a failing file is recorded, the rest continue."""
+             progress: Callable[[], None] | None = None,
+             term_matcher=None) -> SystemReport:
+    """Run `transcribe` on every row; a failing file is recorded, the rest continue.
+    With `term_matcher` (a medical TermMatcher), lexicon-term insertions are counted."""
     report = SystemReport(system)
     for row in rows:
         t0 = time.perf_counter()
@@ -84,11 +105,13 @@ def evaluate(rows: list[ManifestRow], system: str, transcribe: Transcriber,
         counts = error_counts(row.text or "", hyp, row.language) if err is None \
             else ErrorCounts(0, 0, 0, 0)
         found, total = term_recall(list(row.terms), hyp)
+        n_hyp, n_ins = inserted_terms(row.text or "", hyp, term_matcher) \
+            if term_matcher is not None and err is None else (0, 0)
         report.utterances.append(UtteranceResult(
             audio=str(row.audio), language=row.language, reference=row.text or "",
             hypothesis=hyp, errors=counts.errors, reference_length=counts.reference_length,
             rate=counts.rate, duration_s=duration_s, decode_s=dt, terms_found=found,
-            terms_total=total, error=err))
+            terms_total=total, hyp_terms=n_hyp, inserted_terms=n_ins, error=err))
         if progress is not None:
             progress()
     return report
@@ -118,12 +141,16 @@ def _fmt(x: float | None, pct: bool = True) -> str:
 def render_markdown(reports: list[SystemReport], meta: dict[str, Any]) -> str:
     lines = [f"# ASR evaluation: {meta.get('manifest', '')}", "",
              f"Machine: {meta.get('machine', '')}", "",
-             "| system | utts | failed | WER | CER | term recall | RTF |",
-             "|---|---|---|---|---|---|---|"]
+             "| system | utts | failed | WER | CER | term recall | term precision | "
+             "inserted terms /1k words | RTF |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in reports:
         t = r.totals()
+        ins = t["inserted_terms_per_1k_words"]
         lines.append(f"| {t['system']} | {t['utterances']} | {t['failed']} | {_fmt(t['wer'])} | "
-                     f"{_fmt(t['cer'])} | {_fmt(t['term_recall'])} | {_fmt(t['rtf'], False)} |")
+                     f"{_fmt(t['cer'])} | {_fmt(t['term_recall'])} | "
+                     f"{_fmt(t['term_precision'])} | {'-' if ins is None else f'{ins:.2f}'} | "
+                     f"{_fmt(t['rtf'], False)} |")
     for r in reports:
         lines += ["", f"## {r.system}: per utterance", "",
                   "| audio | dur s | errors/ref | rate | terms | hypothesis |",

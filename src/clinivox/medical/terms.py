@@ -1,0 +1,233 @@
+"""Lexicon indexes: exact term spotting (what was recognised) and sound-alike retrieval
+(what Whisper may have meant).
+
+`TermIndex` holds a sound key for every English lexicon form (terms and their spoken
+variants) and answers, for many hypothesis spans at once, which forms sound close. It is one
+Levenshtein sweep over all keys in C++ (rapidfuzz), so its cost does not depend on a prompt
+budget and 66,000 forms cost tens of milliseconds per chunk.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from clinivox.medical.lexicon import Lexicon, LexiconEntry
+from clinivox.medical.phonetics import Phonemizer, default_phonemizer, words_of
+
+MAX_SPAN_WORDS = 4
+MIN_KEY_LEN = 4  # shorter keys ("BP", "the") match too much by chance
+_VOWEL_CLASS = re.compile(r"[@aiueo]+")
+
+
+def skeleton(key: str) -> str:
+    """Vowels are what Whisper and accents vary most: keep their places, not their quality."""
+    return _VOWEL_CLASS.sub("V", key)
+
+
+@dataclass(frozen=True)
+class TermHit:
+    """A lexicon term found in a text."""
+
+    term: str  # as written in the text
+    entry: LexiconEntry
+    start: int  # character offsets in the text
+    end: int
+
+    def to_dict(self) -> dict:
+        return {"term": self.term, "canonical": self.entry.canonical,
+                "category": self.entry.category, "code": self.entry.code}
+
+
+class TermMatcher:
+    """Finds lexicon terms (and spoken variants) in text: longest match first, whole words."""
+
+    def __init__(self, lexicon: Lexicon, common_words: frozenset[str] = frozenset()) -> None:
+        self.forms: dict[str, LexiconEntry] = {}
+        rank = {"user": 0, "symptom": 1, "procedure": 1, "anatomy": 1, "lab": 1,
+                "abbreviation": 2, "diagnosis": 3, "drug": 4}
+        for e in lexicon.entries:
+            if e.language != "en":
+                continue
+            for form in (e.term, *e.variants):
+                words = words_of(form)
+                # A brand name that is an everyday word ("today", "alert") is not evidence
+                # of a drug; curated and user terms are kept as given.
+                if e.category in ("drug", "diagnosis") and len(words) == 1 \
+                        and words[0] in common_words and words[0] != e.canonical.lower():
+                    continue
+                key = " ".join(words)
+                if not key:
+                    continue
+                old = self.forms.get(key)
+                if old is None or rank.get(e.category, 5) < rank.get(old.category, 5):
+                    self.forms[key] = e
+        self.max_words = max((k.count(" ") + 1 for k in self.forms), default=1)
+        self.max_words = min(self.max_words, 12)
+
+    def find(self, text: str) -> list[TermHit]:
+        spans = [(m.group(0).lower(), m.start(), m.end())
+                 for m in re.finditer(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?", text)]
+        hits: list[TermHit] = []
+        i = 0
+        while i < len(spans):
+            for n in range(min(self.max_words, len(spans) - i), 0, -1):
+                key = " ".join(w for w, _, _ in spans[i:i + n])
+                entry = self.forms.get(key)
+                if entry is not None:
+                    s, e = spans[i][1], spans[i + n - 1][2]
+                    hits.append(TermHit(text[s:e], entry, s, e))
+                    i += n
+                    break
+            else:
+                i += 1
+        return hits
+
+
+@dataclass(frozen=True)
+class Candidate:
+    form: str  # the written replacement
+    entry: LexiconEntry
+    similarity: float  # 0..1, sound (or spelling) closeness to the span
+
+
+class TermIndex:
+    """Sound-alike retrieval over the English lexicon forms that biasing may insert."""
+
+    def __init__(self, lexicon: Lexicon, *, phonemizer: Phonemizer | None = None,
+                 common_words: frozenset[str] = frozenset(),
+                 key_cache: Path | None = None) -> None:
+        self.phonemizer = phonemizer or default_phonemizer()
+        cache = _load_key_cache(key_cache)
+        forms: list[str] = []
+        entries: list[LexiconEntry] = []
+        keys: list[str] = []
+        seen: set[str] = set()
+        for e in lexicon.entries:
+            if e.language != "en":
+                continue
+            for form, spoken in [(e.term, e.term), *((e.term, v) for v in e.variants)]:
+                words = words_of(spoken)
+                if not words or len(words) > MAX_SPAN_WORDS:
+                    continue
+                # Biasing only helps where Whisper struggles: forms made only of everyday
+                # words ("chest pain") it already writes, and rewriting towards them is how
+                # false insertions happen. User terms are always boosted.
+                if e.category != "user" and all(w in common_words for w in words):
+                    continue
+                dedup = f"{form.lower()}|{' '.join(words)}"
+                if dedup in seen:
+                    continue
+                seen.add(dedup)
+                key = "".join(cache[w] if w in cache else self._word_key(w, cache)
+                              for w in words)
+                if len(key) < MIN_KEY_LEN:
+                    continue
+                forms.append(form if e.category in ("abbreviation", "user") else form.lower())
+                entries.append(e)
+                keys.append(key)
+        self.forms, self.entries, self.keys = forms, entries, keys
+        self.skeletons = [skeleton(k) for k in keys]
+        self.spellings = [f.lower() for f in forms]
+        self.common_words = common_words
+        if key_cache is not None and self._new_keys:
+            _save_key_cache(key_cache, cache)
+
+    _new_keys = False
+
+    def _word_key(self, word: str, cache: dict[str, str]) -> str:
+        key = self.phonemizer.key(word)
+        cache[word] = key
+        self._new_keys = True
+        return key
+
+    def __len__(self) -> int:
+        return len(self.forms)
+
+    def lookup(self, spans: list[str], *, min_similarity: float, per_span: int = 3
+               ) -> list[list[Candidate]]:
+        """For each span text, the closest lexicon forms by sound (and by spelling for
+        single unusual words), best first, at least `min_similarity` similar."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        out: list[list[Candidate]] = [[] for _ in spans]
+        if not spans or not self.forms:
+            return out
+        keys = [self.phonemizer.key(s) for s in spans]
+        live = [i for i, k in enumerate(keys) if len(k) >= MIN_KEY_LEN]
+        if not live:
+            return out
+        skel = [skeleton(keys[i]) for i in live]
+        sim = process.cdist(skel, self.skeletons, scorer=Levenshtein.normalized_similarity,
+                            score_cutoff=min_similarity, dtype=np.float32, workers=-1)
+        for row, i in enumerate(live):
+            cols = np.flatnonzero(sim[row])
+            if cols.size == 0:
+                continue
+            # rank by skeleton and full-key similarity together
+            scored = []
+            for c in cols:
+                full = Levenshtein.normalized_similarity(keys[i], self.keys[c])
+                scored.append((0.7 * float(sim[row, c]) + 0.3 * full, int(c)))
+            scored.sort(reverse=True)
+            picked: list[Candidate] = []
+            used: set[str] = set()
+            for score, c in scored:
+                if self.forms[c].lower() in used:
+                    continue
+                used.add(self.forms[c].lower())
+                picked.append(Candidate(self.forms[c], self.entries[c], score))
+                if len(picked) >= per_span:
+                    break
+            out[i] = picked
+        # spelling: a single word Whisper wrote that is not an everyday word (a misspelt
+        # drug name, "apixiban") is compared letter by letter as well
+        for i, s in enumerate(spans):
+            w = words_of(s)
+            if len(w) != 1 or len(w[0]) < 5 or w[0] in self.common_words:
+                continue
+            for form, score, c in process.extract(
+                    w[0], self.spellings, scorer=Levenshtein.normalized_similarity,
+                    score_cutoff=max(min_similarity, 0.75), limit=per_span):
+                if all(x.form.lower() != form for x in out[i]):
+                    out[i].append(Candidate(self.forms[c], self.entries[c], float(score)))
+        return out
+
+
+def _load_key_cache(path: Path | None) -> dict[str, str]:
+    if path is None or not path.is_file():
+        return {}
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return {}  # a damaged cache is rebuilt
+
+
+def _save_key_cache(path: Path, cache: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    with gzip.open(tmp, "wt", encoding="utf-8") as f:
+        json.dump(cache, f)
+    tmp.replace(path)
+
+
+def common_words_from_tokenizer(hf_tokenizer, limit: int = 50_000) -> frozenset[str]:
+    """Everyday English words: whole lowercase words that Whisper's BPE vocabulary holds as
+    one token with a leading space (BPE merges follow frequency, so these are the words
+    the model writes confidently)."""
+    vocab = hf_tokenizer.get_vocab()
+    out = set()
+    for tok, idx in vocab.items():
+        if idx >= limit or not tok.startswith("Ġ"):
+            continue
+        w = tok[1:]
+        if w.isalpha() and w.islower() and len(w) > 1:
+            out.add(w)
+    return frozenset(out)

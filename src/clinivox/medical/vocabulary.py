@@ -1,0 +1,81 @@
+"""Loading the medical layer: lexicon, user terms, domain LM and bias profile, with defaults
+in the clinivox cache (`clinivox lexicon build`, `clinivox lm build`, `clinivox tune`)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from clinivox.medical.biasing import BiasProfile, MedicalBiaser
+from clinivox.medical.lexicon import Lexicon, build_lexicon, load_user_vocabulary
+from clinivox.medical.lm import NGramLM
+from clinivox.medical.phonetics import SOUND_KEY_VERSION
+from clinivox.medical.terms import common_words_from_tokenizer
+
+log = logging.getLogger(__name__)
+DEFAULT_PROFILE = Path(__file__).with_name("default_profile.json")
+
+
+def medical_dir() -> Path:
+    from clinivox.asr.models import cache_dir
+
+    return cache_dir() / "medical"
+
+
+def default_lexicon_path() -> Path:
+    return medical_dir() / "lexicon.jsonl.gz"
+
+
+def default_lm_path() -> Path:
+    return medical_dir() / "lm.arpa.gz"
+
+
+def default_profile_path() -> Path:
+    return medical_dir() / "profile.json"
+
+
+def load_lexicon(path: str | Path | None = None, vocab_files: Sequence[str | Path] = ()
+                 ) -> Lexicon:
+    """The lexicon at `path`, else the cached build, else a fresh build (then cached)."""
+    if path is not None:
+        lex = Lexicon.load(Path(path))
+    elif default_lexicon_path().is_file():
+        lex = Lexicon.load(default_lexicon_path())
+    else:
+        lex = build_lexicon()
+        try:
+            lex.save(default_lexicon_path())
+        except OSError:
+            log.warning("cannot cache the lexicon under %s", default_lexicon_path())
+    for vocab in vocab_files:
+        lex.extend(load_user_vocabulary(vocab))
+    return lex
+
+
+def load_biaser(engine, *, lexicon: str | Path | None = None,
+                vocab_files: Sequence[str | Path] = (), lm: str | Path | None = None,
+                profile: str | Path | None = None, user_only: bool = False) -> MedicalBiaser:
+    """A biaser for `engine` (its tokenizer decides which words count as everyday words).
+
+    user_only: bias with the user vocabulary alone (no built-in lexicon)."""
+    if user_only:
+        lex = Lexicon()
+        for vocab in vocab_files:
+            lex.extend(load_user_vocabulary(vocab))
+    else:
+        lex = load_lexicon(lexicon, vocab_files)
+    lm_model = None
+    lm_path = Path(lm) if lm is not None else default_lm_path()
+    if lm is not None or lm_path.is_file():
+        lm_model = NGramLM.load_arpa(lm_path)
+    prof_path = Path(profile) if profile is not None else default_profile_path()
+    if not prof_path.is_file() and profile is None:
+        prof_path = DEFAULT_PROFILE
+    prof = BiasProfile.load(prof_path)
+    if lm_model is None and prof.lm_weight:
+        prof = BiasProfile(**{**prof.__dict__, "lm_weight": 0.0})
+    common = common_words_from_tokenizer(engine.hf_tokenizer)
+    key_cache = medical_dir() / f"sound_keys.v{SOUND_KEY_VERSION}.json.gz"
+    return MedicalBiaser(lex, lm=lm_model, profile=prof, common_words=common,
+                         key_cache=key_cache)

@@ -1,0 +1,256 @@
+"""The medical layer: sound keys, term spotting, the domain LM, biasing and correction.
+
+Biasing is checked on sentences the Piper voice speaks here, with drug names that do not
+occur in the evaluation dev sets, so nothing is tuned to them."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from clinivox.eval.metrics import term_recall
+from clinivox.medical.biasing import BiasProfile, ChunkRewrites, Rewrite
+from clinivox.medical.lexicon import Lexicon, LexiconEntry, build_lexicon
+from clinivox.medical.lm import LMError, NGramLM, classed_tokens, tokenize, train_kneser_ney
+from clinivox.medical.phonetics import Phonemizer, reduce_ipa, spelling_key
+from clinivox.medical.terms import TermIndex, TermMatcher, skeleton
+from clinivox.medical.tuning import UttRecord, grid_search, score
+from clinivox.testing.synth import synthesize
+
+
+@pytest.fixture(scope="module")
+def lexicon() -> Lexicon:
+    return build_lexicon()
+
+
+@pytest.fixture(scope="module")
+def phonemizer() -> Phonemizer:
+    return Phonemizer()
+
+
+# -- sound keys --------------------------------------------------------------------------------
+def test_sound_keys_bring_misrecognitions_close(phonemizer):
+    from rapidfuzz.distance import Levenshtein
+
+    def sim(a: str, b: str) -> float:
+        return Levenshtein.normalized_similarity(skeleton(phonemizer.key(a)),
+                                                 skeleton(phonemizer.key(b)))
+
+    assert phonemizer.backend == "espeak-ng"
+    assert sim("metformin", "met for men") > 0.85
+    assert sim("venetoclax", "venice clacks") > 0.8
+    assert sim("apixaban", "the picks up in") > 0.75
+    assert sim("metformin", "the weather today") < 0.5
+    assert reduce_ipa("ˈæpɪksəbæn") == "apiks@ban"
+    assert spelling_key("phenytoin") == spelling_key("fenytoin")
+
+
+# -- term spotting ---------------------------------------------------------------------------
+def test_term_matcher_finds_terms_with_codes(lexicon):
+    m = TermMatcher(lexicon, frozenset({"today"}))
+    hits = m.find("Started on Eliquis and metformin for type 2 diabetes mellitus; chest pain.")
+    found = {h.term.lower(): h.entry for h in hits}
+    assert found["eliquis"].code == "apixaban" and found["eliquis"].category == "drug"
+    assert found["type 2 diabetes mellitus"].code == "E11"
+    assert found["chest pain"].category == "symptom"
+    assert "type 2" not in found  # longest match wins
+
+
+def test_index_retrieves_by_sound_across_the_whole_lexicon(lexicon, phonemizer):
+    index = TermIndex(lexicon, phonemizer=phonemizer)
+    assert len(index) > 50_000
+    hits = index.lookup(["venice clacks", "poly hydro amnios", "quick brown fox"],
+                        min_similarity=0.68, per_span=5)
+    assert "venetoclax" in [c.form for c in hits[0]]
+    assert "polyhydramnios" in [c.form for c in hits[1]]
+    assert hits[2] == [] or all(c.similarity < 0.85 for c in hits[2])
+
+
+def test_key_cache_is_written_and_reused(tmp_path, phonemizer):
+    lex = Lexicon([LexiconEntry("rivaroxaban", "rivaroxaban", "drug", "rivaroxaban")])
+    cache = tmp_path / "keys.json.gz"
+    TermIndex(lex, phonemizer=phonemizer, key_cache=cache)
+    with gzip.open(cache, "rt") as f:
+        keys = json.load(f)
+    assert keys["rivaroxaban"] == phonemizer.key("rivaroxaban")
+    keys["rivaroxaban"] = "zzzzzz"  # a cached key is used as is
+    with gzip.open(cache, "wt") as f:
+        json.dump(keys, f)
+    assert TermIndex(lex, phonemizer=phonemizer, key_cache=cache).keys == ["zzzzzz"]
+
+
+# -- language model --------------------------------------------------------------------------
+def test_kneser_ney_is_normalised_and_roundtrips_arpa(tmp_path):
+    sents = [tokenize(s) for s in ["started on <drug> five milligrams",
+                                   "she was started on <drug> today", "history of <diagnosis>",
+                                   "the pain started today", "i have pain in my chest"]]
+    lm = train_kneser_ney(sents * 2, order=3)
+    vocab = [ng[0] for ng in lm.probs if len(ng) == 1 and ng[0] != "<s>"]
+    for ctx in [("started", "on"), ("of",), ("never", "seen"), ()]:
+        total = sum(10 ** lm._word_log10(ctx, w) for w in vocab)
+        assert math.isclose(total, 1.0, rel_tol=1e-6), ctx
+    assert lm.score_text("started on <drug> today") > lm.score_text("started on the picks up")
+    path = tmp_path / "lm.arpa.gz"
+    lm.save_arpa(path)
+    again = NGramLM.load_arpa(path)
+    assert math.isclose(again.score_text("history of <diagnosis>"),
+                        lm.score_text("history of <diagnosis>"), rel_tol=1e-4)
+
+
+def test_malformed_arpa_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.arpa"
+    bad.write_text("\\data\\\nngram 1=2\n\n\\1-grams:\nnot-a-number hello\n")
+    with pytest.raises(LMError, match=r"bad\.arpa"):
+        NGramLM.load_arpa(bad)
+    with pytest.raises(LMError, match="not found"):
+        NGramLM.load_arpa(tmp_path / "missing.arpa")
+
+
+def test_class_tokens_replace_drugs_and_diagnoses(lexicon):
+    m = TermMatcher(lexicon)
+    assert classed_tokens("started on apixaban for essential hypertension", m) == \
+        ["started", "on", "<drug>", "for", "<diagnosis>"]
+
+
+# -- decisions and tuning ------------------------------------------------------------------------
+def _rewrite(form: str, a: int, b: int, d_am: float, span_lp: float = -1.0) -> Rewrite:
+    e = LexiconEntry(form, form, "drug", form)
+    return Rewrite(0, a, b, form, e, 0.8, d_am=d_am, span_logprob=span_lp)
+
+
+def test_decisions_follow_the_weights_and_the_confidence_gate():
+    cr = ChunkRewrites([["started", "on", "the", "picks", "up", "in", "today."]],
+                       [_rewrite("apixaban", 2, 6, -3.0), _rewrite("pixantrone", 3, 5, -6.0),
+                        _rewrite("tody", 6, 7, -1.0, span_lp=-0.01)])
+    low = BiasProfile(bias=2.0)
+    high = BiasProfile(bias=5.0)
+    assert cr.texts(cr.decide(low)) == ["started on the picks up in today."]
+    kept = cr.decide(high)
+    assert [r.form for r in kept] == ["apixaban"]  # overlapping weaker rewrite dropped
+    assert cr.texts(kept) == ["started on apixaban today."]  # punctuation kept
+    # "today." was heard clearly (gate), so it is never rewritten however high the bias
+    assert all(r.form != "tody" for r in cr.decide(BiasProfile(bias=50.0)))
+
+
+def test_grid_search_picks_the_weights_that_lower_wer():
+    cr = ChunkRewrites([["started", "on", "the", "picks", "up", "in"]],
+                       [_rewrite("apixaban", 2, 6, -3.0)])
+    rec = UttRecord("started on apixaban", ["apixaban"], "en", [cr])
+    assert score([rec], BiasProfile(bias=1.0)).term_recall == 0.0
+    best, best_score, table = grid_search([rec], BiasProfile(), {"bias": (1.0, 2.0, 4.0)})
+    assert best.bias == 4.0 and best_score.wer == 0.0 and len(table) == 3
+
+
+# -- end to end on synthesised speech ------------------------------------------------------
+@pytest.fixture(scope="module")
+def biaser(recognizer):
+    from clinivox.medical.vocabulary import load_biaser
+
+    return load_biaser(recognizer.engine)
+
+
+def _transcribe(recognizer, biaser, audio) -> tuple[str, list]:
+    recognizer.engine.biaser = biaser
+    try:
+        segments = list(recognizer.transcribe(audio)[0])
+    finally:
+        recognizer.engine.biaser = None
+    return " ".join(s.text for s in segments), [c for s in segments for c in s.corrections]
+
+
+# drugs that the dev sets do not contain
+HELD_OUT = [("We will add spironolactone for the heart failure.", "spironolactone"),
+            ("She takes clopidogrel every morning.", "clopidogrel"),
+            ("The patient was started on rivaroxaban after the scan.", "rivaroxaban"),
+            ("Continue levetiracetam twice daily for the seizures.", "levetiracetam")]
+
+
+def test_biasing_recovers_unseen_drug_names(recognizer, biaser):
+    plain_found = biased_found = 0
+    for sentence, drug in HELD_OUT:
+        audio = synthesize(sentence)
+        plain = " ".join(s.text for s in recognizer.transcribe(audio)[0])
+        biased, corrections = _transcribe(recognizer, biaser, audio)
+        plain_found += term_recall([drug], plain)[0]
+        biased_found += term_recall([drug], biased)[0]
+        for c in corrections:
+            assert c.replacement.lower() in biased.lower() and c.score > 0
+            assert c.original and c.category in ("drug", "diagnosis", "symptom", "procedure",
+                                                 "anatomy", "lab", "abbreviation", "user")
+    assert biased_found >= plain_found + 2, (plain_found, biased_found)
+
+
+@pytest.mark.parametrize("sentence", [
+    "The quick brown fox jumps over the lazy dog.",
+    "I walked to the station and bought a newspaper.",
+    "My brother painted the kitchen blue last summer.",
+])
+def test_correction_leaves_common_speech_alone(recognizer, biaser, sentence):
+    audio = synthesize(sentence)
+    plain = " ".join(s.text for s in recognizer.transcribe(audio)[0])
+    biased, corrections = _transcribe(recognizer, biaser, audio)
+    assert corrections == [] and biased == plain
+
+
+def test_cli_transcribe_medical_lists_terms_with_codes(tmp_path):
+    import soundfile as sf
+
+    audio = synthesize("Started on metformin for essential hypertension.")
+    wav = tmp_path / "dictation.wav"
+    sf.write(wav, audio, 16000)
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "transcribe", str(wav),
+                           "--medical", "--output-dir", str(out), "--output-format", "json",
+                           "--quiet"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "dictation.json").read_text())
+    terms = {t["term"].lower(): t for t in doc["terms"]}
+    assert terms["metformin"]["category"] == "drug" and terms["metformin"]["code"] == "metformin"
+    assert any(t["code"] == "I10" for t in doc["terms"]), doc["text"]
+
+
+def test_cli_bad_vocabulary_names_the_line(tmp_path):
+    vocab = tmp_path / "terms.txt"
+    vocab.write_text("apixaban\nrivaroxaban | heavy\n")
+    wav = tmp_path / "a.wav"
+    import soundfile as sf
+
+    sf.write(wav, synthesize("Hello."), 16000)
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "transcribe", str(wav),
+                           "--vocab", str(vocab), "--quiet"], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 2
+    assert "terms.txt:2" in proc.stderr and "weight" in proc.stderr
+
+
+def test_lm_build_cli(tmp_path):
+    corpus = tmp_path / "notes.txt"
+    corpus.write_text("started on apixaban five milligrams\nhistory of asthma\n")
+    out = tmp_path / "lm.arpa.gz"
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lm", "build",
+                           "--corpus", str(corpus), "--out", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lm = NGramLM.load_arpa(out)
+    assert ("<drug>",) in lm.probs and ("apixaban",) not in lm.probs
+    assert json.loads(proc.stdout)["sentences"] == 2
+
+
+def test_bias_profile_roundtrip_and_errors(tmp_path):
+    p = BiasProfile(bias=3.5, lm_weight=0.2)
+    path = tmp_path / "profile.json"
+    p.save(path, dev_wer=0.1)
+    assert BiasProfile.load(path) == p
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"weights": {"bogus": 1}}))
+    from clinivox.errors import InputError
+
+    with pytest.raises(InputError, match="bias profile"):
+        BiasProfile.load(bad)
+    assert Path(BiasProfile.__module__.replace(".", "/")).name == "biasing"
