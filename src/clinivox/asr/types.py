@@ -118,6 +118,7 @@ class Segment:
     language: str | None = None
     channel: int | None = None  # source channel when channels are transcribed separately
     corrections: tuple[Any, ...] = ()  # medical term corrections (medical.biasing.Correction)
+    speaker: str | None = None  # set by speaker attribution (diarization)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -133,6 +134,7 @@ class Segment:
             "no_speech_prob": round(self.no_speech_prob, 4),
             "language": self.language,
             **({"channel": self.channel} if self.channel is not None else {}),
+            **({"speaker": self.speaker} if self.speaker is not None else {}),
             **({"corrections": [c.to_dict() for c in self.corrections]}
                if self.corrections else {}),
         }

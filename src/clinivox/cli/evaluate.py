@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
     add_medical_args(a)
     a.add_argument("--quiet", action="store_true")
     a.set_defaults(func=run_asr)
+    from clinivox.cli.diarize import add_eval_parser
+
+    add_eval_parser(esub)
 
 
 def run_asr(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ EXIT_INTERRUPTED = 130
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from clinivox.cli import evaluate, lexicon, serve, stream, transcribe
+    from clinivox.cli import diarize, evaluate, lexicon, scribe, serve, stream, transcribe
 
     parser = argparse.ArgumentParser(prog="clinivox",
                                      description="Speech recognition for clinical voice work.")
@@ -30,6 +30,8 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_parsers(sub)
     serve.add_parsers(sub)
     lexicon.add_parsers(sub)
+    diarize.add_parser(sub)
+    scribe.add_parser(sub)
     return parser
 
 

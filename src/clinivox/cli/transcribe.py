@@ -30,6 +30,12 @@ def add_parser(sub) -> None:
     p.add_argument("--no-word-timestamps", action="store_true")
     p.add_argument("--initial-prompt", default=None)
     add_medical_args(p)
+    from clinivox.cli.diarize import add_speaker_args
+
+    p.add_argument("--diarize", action="store_true",
+                   help="label speakers: word-level attribution, segments split at speaker "
+                   "changes, roles (clinician/patient/other) inferred")
+    add_speaker_args(p)
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -87,7 +93,13 @@ def run(args: argparse.Namespace) -> int:
     from clinivox.asr.recognizer import Recognizer
     from clinivox.audio.decode import probe
     from clinivox.cli.progress import audio_progress
-    from clinivox.io.writers import FORMATS, check_output_dir, transcript_dict, write_outputs
+    from clinivox.io.writers import (
+        FORMATS,
+        check_output_dir,
+        to_txt,
+        transcript_dict,
+        write_outputs,
+    )
 
     opts = options_from_args(args)
     formats = FORMATS if args.output_format == "all" else (args.output_format,)
@@ -97,6 +109,11 @@ def run(args: argparse.Namespace) -> int:
                             cpu_threads=args.cpu_threads)
     biaser = medical_biaser(args, recognizer.engine)
     recognizer.engine.biaser = biaser
+    diarizer = None
+    if args.diarize and not args.by_channel:
+        from clinivox.diarize import Diarizer
+
+        diarizer = Diarizer()
     failures: list[ClinivoxError] = []
     durations = {}
     for f in args.files:
@@ -111,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
             name = Path(f).name
             progress.update(total, description=name)
             try:
-                if args.split_channels:
+                if args.split_channels or (args.diarize and args.by_channel):
                     segments, info = recognizer.transcribe_channels(f, opts)
                 else:
                     seg_iter, info = recognizer.transcribe(f, opts)
@@ -119,19 +136,21 @@ def run(args: argparse.Namespace) -> int:
                     for seg in seg_iter:
                         segments.append(seg)
                         progress.update(total, completed=done_s + seg.end_s)
-                extra = None
+                extra = {}
+                if args.diarize:
+                    segments, extra = diarize_segments(f, segments, args, diarizer, biaser)
                 if biaser is not None:
-                    extra = {"terms": [
+                    extra["terms"] = [
                         {**t, "segment": seg.id, "start_s": round(seg.start_s, 3)}
-                        for seg in segments for t in biaser.terms(seg.text)]}
+                        for seg in segments for t in biaser.terms(seg.text)]
                 doc = transcript_dict(segments, language=info.language,
-                                      duration_s=info.duration_s, extra=extra)
+                                      duration_s=info.duration_s, extra=extra or None)
                 if args.output_dir is not None:
                     write_outputs(args.output_dir, Path(f).stem, formats, segments, doc)
                 else:
                     progress.console.print(f"[bold]{name}[/bold]") if len(args.files) > 1 \
                         else None
-                    print(doc["text"], flush=True)
+                    print(to_txt(segments) if args.diarize else doc["text"], flush=True)
             except ClinivoxError as exc:
                 failures.append(exc)
                 print(f"clinivox: error: {exc}", file=sys.stderr)
@@ -141,3 +160,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"clinivox: {len(failures)} of {len(args.files)} file(s) failed", file=sys.stderr)
         return failures[0].exit_code
     return 0
+
+
+def diarize_segments(path, segments, args, diarizer, biaser=None):
+    """Speaker-attributed segments and the JSON additions (speakers with roles, turns)."""
+    import dataclasses
+
+    from clinivox.cli.diarize import diarize_options
+    from clinivox.diarize import diarize_file
+    from clinivox.diarize.attribution import attribute_words, infer_roles
+
+    result = diarize_file(path, diarize_options(args), by_channel=args.by_channel,
+                          diarizer=diarizer)
+    if args.by_channel:  # each channel was transcribed on its own: its speaker is known
+        attributed = [dataclasses.replace(s, speaker=f"CHANNEL_{s.channel}") for s in segments]
+    else:
+        attributed = attribute_words(segments, result)
+    counter = (lambda text: len(biaser.terms(text))) if biaser is not None else None
+    roles = infer_roles(attributed, counter)
+    extra = {"speakers": [{"speaker": s, "role": roles.get(s, "other")}
+                          for s in result.speakers],
+             "diarization": result.to_dict()}
+    return attributed, extra

@@ -41,19 +41,24 @@ def to_srt(segments: Sequence[Segment]) -> str:
     blocks = []
     for i, s in enumerate(segments, start=1):
         blocks.append(f"{i}\n{_timestamp(s.start_s, ',')} --> {_timestamp(s.end_s, ',')}\n"
-                      f"{s.text}\n")
+                      f"{_line(s)}\n")
     return "\n".join(blocks)
 
 
 def to_vtt(segments: Sequence[Segment]) -> str:
     blocks = ["WEBVTT\n"]
     for s in segments:
-        blocks.append(f"{_timestamp(s.start_s, '.')} --> {_timestamp(s.end_s, '.')}\n{s.text}\n")
+        text = f"<v {s.speaker}>{s.text}" if s.speaker else s.text
+        blocks.append(f"{_timestamp(s.start_s, '.')} --> {_timestamp(s.end_s, '.')}\n{text}\n")
     return "\n".join(blocks)
 
 
+def _line(s: Segment) -> str:
+    return f"{s.speaker}: {s.text}" if s.speaker else s.text
+
+
 def to_txt(segments: Sequence[Segment]) -> str:
-    return "\n".join(s.text for s in segments if s.text) + ("\n" if segments else "")
+    return "\n".join(_line(s) for s in segments if s.text) + ("\n" if segments else "")
 
 
 def check_output_dir(out_dir: Path) -> None:

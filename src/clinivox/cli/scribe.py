@@ -1,0 +1,95 @@
+"""`clinivox scribe FILE`: transcript + diarization + medical terms + alerts -> record."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    from clinivox.cli.diarize import add_speaker_args
+    from clinivox.cli.transcribe import add_medical_args, add_model_args
+
+    p = sub.add_parser("scribe", help="a consultation recording to a structured record",
+                       description="Speaker-attributed transcript, chapters (complaint, "
+                       "history, examination, plan), medical terms with codes, critical "
+                       "alerts and a short summary; JSON plus a self-contained HTML report.")
+    p.add_argument("file", metavar="FILE")
+    add_model_args(p)
+    p.add_argument("--language", default=None)
+    add_speaker_args(p)
+    add_medical_args(p)
+    p.add_argument("--no-alerts", action="store_true", help="skip the critical-alert monitor")
+    p.add_argument("--output-dir", type=Path, default=Path("out/scribe"))
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from clinivox.asr.recognizer import Recognizer
+    from clinivox.asr.types import TranscribeOptions
+    from clinivox.cli.transcribe import diarize_segments, medical_biaser
+    from clinivox.diarize import Diarizer
+    from clinivox.io.writers import _atomic_write, check_output_dir
+    from clinivox.scribe.record import build_record
+    from clinivox.scribe.report import render_html
+
+    check_output_dir(args.output_dir)
+    path = Path(args.file)
+    recognizer = Recognizer(args.model, device=args.device, compute_type=args.compute_type,
+                            cpu_threads=args.cpu_threads)
+    biaser = medical_biaser(args, recognizer.engine)
+    recognizer.engine.biaser = biaser
+    opts = TranscribeOptions(language=args.language)
+    if args.by_channel:
+        segments, info = recognizer.transcribe_channels(path, opts)
+    else:
+        seg_iter, info = recognizer.transcribe(path, opts)
+        segments = list(seg_iter)
+    args.diarize = True
+    diarizer = None if args.by_channel else Diarizer()
+    attributed, extra = diarize_segments(path, segments, args, diarizer, biaser)
+    term_finder = biaser.terms if biaser is not None else _lexicon_terms()
+    monitor = None
+    if not args.no_alerts:
+        from clinivox.alerts.monitor import AlertMonitor
+
+        monitor = AlertMonitor()
+    encoder = None
+    try:
+        from clinivox.nlp.embeddings import default_encoder
+
+        encoder = default_encoder()
+    except Exception as exc:  # the MiniLM package is optional: keyword cues still work
+        print(f"clinivox: chapters without sentence embeddings ({type(exc).__name__})",
+              file=sys.stderr)
+    speakers = {s["speaker"]: s["role"] for s in extra["speakers"]}
+    record = build_record(attributed, speakers, duration_s=info.duration_s,
+                          term_finder=term_finder, alert_monitor=monitor, encoder=encoder,
+                          diarization=extra["diarization"])
+    stem = path.stem
+    doc = {"file": path.name, **record.to_dict()}
+    _atomic_write(args.output_dir / f"{stem}.scribe.json",
+                  json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    _atomic_write(args.output_dir / f"{stem}.scribe.html", render_html(record, path.name))
+    if not args.quiet:
+        print(json.dumps({"speakers": doc["speakers"], "chapters": len(record.chapters),
+                          "terms": len(record.terms), "alerts": len(record.alerts),
+                          "json": str(args.output_dir / f"{stem}.scribe.json"),
+                          "html": str(args.output_dir / f"{stem}.scribe.html")}, indent=2))
+    return 0
+
+
+def _lexicon_terms():
+    """Terms without biasing: the lexicon's matcher alone (None if the medical extra is
+    not installed)."""
+    try:
+        from clinivox.medical.terms import TermMatcher
+        from clinivox.medical.vocabulary import load_lexicon
+
+        matcher = TermMatcher(load_lexicon())
+    except Exception:  # medical extra missing: the record has no term list
+        return None
+    return lambda text: [h.to_dict() for h in matcher.find(text)]
