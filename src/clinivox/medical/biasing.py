@@ -36,6 +36,7 @@ from clinivox.medical.terms import MAX_SPAN_WORDS, TermIndex, TermMatcher
 FRAMES_PER_S = 50  # encoder positions per second
 WINDOW_MARGIN_S = 1.0  # encoder context kept around a segment when rescoring it
 MIN_WINDOW_FRAMES = 150
+COMMON_SPAN_MIN_SIMILARITY = 0.8
 
 
 @dataclass(frozen=True)
@@ -204,8 +205,13 @@ class MedicalBiaser:
             span_key = " ".join(words_of(text))
             if span_key in self.matcher.forms:
                 continue  # already a lexicon term
+            everyday = all(w in self.index.common_words for w in span_key.split())
             for c in found:
                 if " ".join(words_of(c.form)) == span_key:
+                    continue
+                # everyday words are rewritten only into something that sounds very close
+                if everyday and c.similarity < COMMON_SPAN_MIN_SIMILARITY \
+                        and c.entry.category != "user":
                     continue
                 cands.append(Rewrite(s, a, b, c.form, c.entry, c.similarity))
         if not cands:

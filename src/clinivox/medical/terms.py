@@ -22,6 +22,8 @@ from clinivox.medical.phonetics import Phonemizer, default_phonemizer, words_of
 
 MAX_SPAN_WORDS = 4
 MIN_KEY_LEN = 4  # shorter keys ("BP", "the") match too much by chance
+MIN_FORM_LETTERS = 6  # lexicon forms shorter than this are not inserted by biasing (user
+# terms excepted): short brand and foreign variants ("meks", "selen") sound like anything
 _VOWEL_CLASS = re.compile(r"[@aiueo]+")
 
 
@@ -119,6 +121,8 @@ class TermIndex:
                 # words ("chest pain") it already writes, and rewriting towards them is how
                 # false insertions happen. User terms are always boosted.
                 if e.category != "user" and all(w in common_words for w in words):
+                    continue
+                if e.category != "user" and sum(len(w) for w in words) < MIN_FORM_LETTERS:
                     continue
                 dedup = f"{form.lower()}|{' '.join(words)}"
                 if dedup in seen:

@@ -98,7 +98,7 @@ def chapter_scores(texts: Sequence[str], encoder=None) -> np.ndarray:
     for j, ch in enumerate(CHAPTERS):
         pat = re.compile(_CUES[ch], re.I)
         for i, t in enumerate(texts):
-            scores[i, j] += 0.15 * len(pat.findall(t))
+            scores[i, j] += 0.25 * len(pat.findall(t))
     if encoder is not None and texts:
         seg = encoder.encode(list(texts))
         for j, ch in enumerate(CHAPTERS):

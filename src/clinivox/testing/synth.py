@@ -29,16 +29,20 @@ def _voice():
 
 
 def synthesize(text: str, *, sample_rate_hz: int = SAMPLE_RATE_HZ,
-               length_scale: float | None = None) -> np.ndarray:
-    """Speak `text` with the Piper voice; returns `(samples,) float32` at `sample_rate_hz`."""
+               length_scale: float | None = None, deterministic: bool = True) -> np.ndarray:
+    """Speak `text` with the Piper voice; returns `(samples,) float32` at `sample_rate_hz`.
+
+    deterministic: Piper samples generator and duration noise on every call, so the same
+    text gives slightly different audio (and, at the margin, a different transcript) each
+    run; fixtures switch the noise off so that tests see the same audio every time."""
     import soxr
+    from piper import SynthesisConfig
 
     voice = _voice()
-    syn_config = None
-    if length_scale is not None:
-        from piper import SynthesisConfig
-
-        syn_config = SynthesisConfig(length_scale=length_scale)
+    syn_config = SynthesisConfig(length_scale=length_scale)
+    if deterministic:
+        syn_config.noise_scale = 0.0
+        syn_config.noise_w_scale = 0.0
     chunks = list(voice.synthesize(text, syn_config=syn_config))
     if not chunks:
         return np.zeros(0, dtype=np.float32)

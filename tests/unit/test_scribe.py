@@ -1,0 +1,120 @@
+"""`clinivox scribe`: a synthetic consultation to a record (chapters, terms with codes,
+alerts, summary), and its HTML report opened in headless Chromium.
+
+Set CLINIVOX_SCREENSHOT_DIR to keep a screenshot of the report."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from clinivox.asr.types import Segment
+from clinivox.scribe.record import CHAPTERS, build_record, chapter_scores, segment_chapters
+from clinivox.testing.synth import silence, synthesize
+from tests.unit.test_diarize import shifted_voice
+
+CONSULTATION = [
+    ("doctor", "Good morning, what brings you in today?"),
+    ("patient", "I have had a bad cough and a fever for five days."),
+    ("doctor", "Do you have any other medical conditions or allergies?"),
+    ("patient", "I have asthma and I take salbutamol when I need it."),
+    ("doctor", "I am going to listen to your chest now. Take a deep breath in."),
+    ("patient", "Sorry, I suddenly feel very dizzy and my chest is tight."),
+    ("doctor", "I think this is a chest infection. I will prescribe amoxicillin for a week, "
+               "and please come back if you get worse."),
+]
+
+
+@pytest.mark.parametrize("with_embeddings", [True, False])
+def test_chapters_follow_the_consultation(with_embeddings):
+    from clinivox.nlp.embeddings import default_encoder
+
+    texts = [t for _, t in CONSULTATION]
+    encoder = default_encoder() if with_embeddings else None
+    labels = [CHAPTERS[i] for i in segment_chapters(chapter_scores(texts, encoder))]
+    assert labels[0] == "complaint" and labels[-1] == "plan"
+    assert "history" in labels and labels.index("history") < labels.index("plan")
+
+
+def test_record_summary_from_segments():
+    segs = [Segment(i, 2.0 * i, 2.0 * i + 1.5, t, speaker="S0" if who == "doctor" else "S1")
+            for i, (who, t) in enumerate(CONSULTATION)]
+
+    def terms(text):
+        low = text.lower()
+        out = []
+        for term, cat, code in (("amoxicillin", "drug", "amoxicillin"),
+                                ("salbutamol", "drug", "salbutamol"),
+                                ("cough", "symptom", None), ("asthma", "diagnosis", "J45")):
+            if term in low:
+                out.append({"term": term, "canonical": term, "category": cat, "code": code})
+        return out
+
+    rec = build_record(segs, {"S0": "clinician", "S1": "patient"}, duration_s=15.0,
+                       term_finder=terms)
+    s = rec.summary
+    assert "cough" in s["presenting_complaint"]
+    assert s["medications"] == ["salbutamol", "amoxicillin"]
+    assert any("prescribe amoxicillin" in p for p in s["plan"])
+    assert rec.to_dict()["chapters"][0]["name"] == "complaint"
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+DRIVER = shutil.which("chromedriver")
+
+
+def test_scribe_cli_and_report_in_chromium(tmp_path):
+    parts = []
+    for who, text in CONSULTATION:
+        x = synthesize(text)
+        parts += [x if who == "doctor" else shifted_voice(x, 0.78), silence(0.5)]
+    wav = tmp_path / "consultation.wav"
+    sf.write(wav, np.concatenate(parts), 16_000)
+    out = tmp_path / "scribe"
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "scribe", str(wav),
+                           "--medical", "--output-dir", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "consultation.scribe.json").read_text())
+    roles = {s["speaker"]: s["role"] for s in doc["speakers"]}
+    assert sorted(roles.values()) == ["clinician", "patient"]
+    names = [c["name"] for c in doc["chapters"]]
+    assert names[0] == "complaint" and names[-1] == "plan"
+    assert "amoxicillin" in doc["summary"]["medications"]
+    assert any(t["category"] == "diagnosis" and t["code"] for t in doc["terms"])
+    html_path = out / "consultation.scribe.html"
+    html = html_path.read_text()
+    assert "data:image/png;base64," in html and "<script" not in html
+    if not (CHROMIUM and DRIVER):
+        pytest.skip("chromium and chromium-driver are not installed")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--window-size=1100,1400", f"--user-data-dir={tmp_path / 'profile'}"):
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
+    try:
+        driver.get(html_path.as_uri())
+        img = driver.find_element(By.TAG_NAME, "img")
+        assert driver.execute_script("return arguments[0].naturalWidth", img) > 400
+        rows = driver.find_elements(By.CSS_SELECTOR, "#transcript tr")
+        assert len(rows) >= len(CONSULTATION)
+        assert driver.find_elements(By.CSS_SELECTOR, "mark.term")
+        shots = os.environ.get("CLINIVOX_SCREENSHOT_DIR")
+        if shots:
+            Path(shots).mkdir(parents=True, exist_ok=True)
+            driver.save_screenshot(str(Path(shots) / "scribe_report.png"))
+    finally:
+        driver.quit()
