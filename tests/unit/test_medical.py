@@ -254,3 +254,23 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
     with pytest.raises(InputError, match="bias profile"):
         BiasProfile.load(bad)
     assert Path(BiasProfile.__module__.replace(".", "/")).name == "biasing"
+
+
+def test_tune_cli_writes_a_loadable_profile(tmp_path):
+    import soundfile as sf
+
+    rows = []
+    for i, (sentence, drug) in enumerate(HELD_OUT[:2]):
+        wav = tmp_path / f"u{i}.wav"
+        sf.write(wav, synthesize(sentence), 16000)
+        rows.append(json.dumps({"audio": wav.name, "text": sentence, "terms": [drug]}))
+    manifest = tmp_path / "dev.jsonl"
+    manifest.write_text("\n".join(rows) + "\n")
+    out = tmp_path / "profile.json"
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "tune", "--manifest",
+                           str(manifest), "--out", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["grid_points"] > 100 and report["best"]["wer"] <= report["start"]["wer"]
+    assert BiasProfile.load(out).bias == report["best"]["weights"]["bias"]

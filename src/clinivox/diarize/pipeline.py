@@ -29,6 +29,7 @@ from clinivox.diarize.encoder import HOP, PARTIAL_FRAMES, SAMPLE_RATE_HZ, Speake
 from clinivox.errors import InputError
 
 FRAME_S = 0.02
+MAX_CLUSTER_WINDOWS = 3000
 WINDOW_S = PARTIAL_FRAMES * HOP / SAMPLE_RATE_HZ  # 1.6 s
 
 
@@ -146,20 +147,33 @@ class Diarizer:
             gain = max(1.0, 10 ** ((-30.0 - 20 * np.log10(rms)) / 20))
         mel = self.encoder.mel_frames(audio * np.float32(gain))
         frames_per_s = SAMPLE_RATE_HZ / HOP
-        parts = np.zeros((len(centres), PARTIAL_FRAMES, mel.shape[1]), np.float32)
-        for i, c in enumerate(centres):
-            f0 = round((c - WINDOW_S / 2) * frames_per_s)
-            f0 = min(max(0, f0), max(0, mel.shape[0] - PARTIAL_FRAMES))
-            chunk = mel[f0:f0 + PARTIAL_FRAMES]
-            parts[i, :chunk.shape[0]] = chunk
-        emb = np.concatenate([self.encoder.embed(parts[i:i + 128])
-                              for i in range(0, len(parts), 128)])
+        starts = [min(max(0, round((c - WINDOW_S / 2) * frames_per_s)),
+                      max(0, mel.shape[0] - PARTIAL_FRAMES)) for c in centres]
+        embs = []
+        for i in range(0, len(starts), 128):  # batches: memory stays flat on long files
+            batch = starts[i:i + 128]
+            parts = np.zeros((len(batch), PARTIAL_FRAMES, mel.shape[1]), np.float32)
+            for k, f0 in enumerate(batch):
+                chunk = mel[f0:f0 + PARTIAL_FRAMES]
+                parts[k, :chunk.shape[0]] = chunk
+            embs.append(self.encoder.embed(parts))
+        emb = np.concatenate(embs)
         return np.asarray(centres), emb
 
     # -- clustering -----------------------------------------------------------------------------
     @staticmethod
     def cluster(emb: np.ndarray, options: DiarizeOptions, hop_s: float) -> np.ndarray:
         n = emb.shape[0]
+        if n > MAX_CLUSTER_WINDOWS:
+            # Long recordings: cluster an even subsample (the linkage is quadratic in
+            # memory), then give every window the label of its nearest cluster centroid.
+            step = int(np.ceil(n / MAX_CLUSTER_WINDOWS))
+            sub = Diarizer.cluster(emb[::step], options, hop_s * step)
+            cen = emb - emb.mean(axis=0, keepdims=True) if options.center else emb
+            cen = cen / np.maximum(np.linalg.norm(cen, axis=1, keepdims=True), 1e-9)
+            ids = np.unique(sub)
+            cents = np.stack([cen[::step][sub == c].mean(0) for c in ids])
+            return ids[np.argmax(cen @ cents.T, axis=1)]
         if n == 0:
             return np.zeros(0, int)
         if n < 3 or options.num_speakers == 1 or options.max_speakers == 1:
