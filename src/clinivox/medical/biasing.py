@@ -48,7 +48,7 @@ class BiasProfile:
     gate_logprob: float = -0.15  # spans Whisper wrote above this mean token log-prob stay
     min_similarity: float = 0.7  # retrieval cut-off on sound similarity
     per_span: int = 4  # retrieved forms per span
-    max_candidates: int = 24  # rescored rewrites per chunk
+    max_candidates: int = 24  # rewrites rescored per segment
     glossary: int = 12  # retrieved forms listed in the scoring prompt (0: no prompt)
 
     @classmethod
@@ -217,7 +217,6 @@ class MedicalBiaser:
         if not cands:
             return cr
         cands.sort(key=lambda r: -r.similarity)
-        cands = cands[:self.profile.max_candidates]
         # Teacher-forced scores: per segment, its text as written and with each rewrite, on
         # the encoder frames of that segment only (the decoder attends where the words are;
         # cropping the memory keeps the scores and cuts the cost several times).
@@ -231,6 +230,7 @@ class MedicalBiaser:
             return lm_cache[text]
 
         by_seg: dict[int, list[Rewrite]] = {}
+        scored: list[Rewrite] = []
         for rw in cands:
             by_seg.setdefault(rw.seg, []).append(rw)
         total_frames = encoder_row.shape[0]
@@ -242,27 +242,39 @@ class MedicalBiaser:
                 f0, f1 = max(0, f1 - MIN_WINDOW_FRAMES), max(f1, min(total_frames,
                                                                       f0 + MIN_WINDOW_FRAMES))
             base_tokens = tok.encode(" " + " ".join(words[s]))
-            rows = [base_tokens] + [
-                tok.encode(" " + " ".join(_rewrite_words(words[s], [rw]))) for rw in group]
             prompt = None
             if self.profile.glossary:
                 forms = list(dict.fromkeys(rw.form for rw in sorted(group,
                                                                      key=lambda r: -r.similarity)))
                 prompt = tok.encode(" " + ", ".join(forms[:self.profile.glossary]) + ".")
-            logps = engine.token_logprobs(encoder_row[f0:f1], (f1 - f0) * 320,
-                                          result.language, options.task, rows, prompt=prompt)
-            base = logps[0]
-            base_sum = float(base.sum())
-            base_lm = lm_score(" ".join(words[s]))
-            for rw, lp, row in zip(group, logps[1:], rows[1:], strict=True):
-                rw.d_am = float(lp.sum()) - base_sum
-                rw.d_len = len(row) - len(base_tokens)
-                rw.d_lm = lm_score(" ".join(_rewrite_words(words[s], [rw]))) - base_lm
+            window = encoder_row[f0:f1]
+            n_samples = (f1 - f0) * 320
+            # 1. the words as Whisper wrote them: how sure was it of each span?
+            base = engine.token_logprobs(window, n_samples, result.language, options.task,
+                                         [base_tokens], prompt=prompt)[0]
+            for rw in group:
                 pre = len(tok.encode(" " + " ".join(words[s][:rw.a]))) if rw.a else 0
                 upto = len(tok.encode(" " + " ".join(words[s][:rw.b])))
                 span = base[pre:max(upto, pre + 1)]
                 rw.span_logprob = float(span.mean()) if span.size else 0.0
-        cr.rewrites = cands
+            # 2. rewrites of spans it was unsure of (a confident span is never rewritten, so
+            # its rewrites are not worth scoring), closest sounding first
+            gate = 0.0 if self.record is not None else self.profile.gate_logprob
+            group = sorted((rw for rw in group if rw.span_logprob <= gate),
+                           key=lambda r: -r.similarity)[:self.profile.max_candidates]
+            if not group:
+                continue
+            rows = [tok.encode(" " + " ".join(_rewrite_words(words[s], [rw]))) for rw in group]
+            logps = engine.token_logprobs(window, n_samples, result.language, options.task,
+                                          rows, prompt=prompt)
+            base_sum = float(base.sum())
+            base_lm = lm_score(" ".join(words[s]))
+            for rw, lp, row in zip(group, logps, rows, strict=True):
+                rw.d_am = float(lp.sum()) - base_sum
+                rw.d_len = len(row) - len(base_tokens)
+                rw.d_lm = lm_score(" ".join(_rewrite_words(words[s], [rw]))) - base_lm
+                scored.append(rw)
+        cr.rewrites = scored
         return cr
 
     def _rewrite(self, engine, result, cr: ChunkRewrites, chosen: list[Rewrite],
