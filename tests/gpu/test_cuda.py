@@ -62,3 +62,31 @@ def test_cuda_matches_cpu(audio, compute_type):
     assert cpu_text and wer(cpu_text, gpu_text) <= 0.1
     words = [w for s in gpu_segments for w in s.words]
     assert words and all(w.end_s >= w.start_s for w in words)
+
+
+@requires_cuda
+def test_biasing_scores_on_cuda_match_cpu(audio):
+    """The medical rescoring reads encoder output back from the GPU (numpy cannot see device
+    memory) and scores rewrites teacher-forced on CUDA, as on the CPU."""
+    import numpy as np
+
+    from clinivox.asr.types import TranscribeOptions
+    from clinivox.asr.whisper import WhisperEngine
+    from clinivox.audio.decode import load_audio
+    from clinivox.medical.biasing import _encoder_rows
+
+    model = os.environ.get("CLINIVOX_GPU_TEST_MODEL", "tiny.en")
+    x = load_audio(audio) if isinstance(audio, str) else audio
+    scores = {}
+    for device, compute in (("cpu", "int8"), ("cuda", "float16")):
+        e = WhisperEngine(model, device=device, compute_type=compute)
+        rows = _encoder_rows(e._encode(e.log_mel(x, TranscribeOptions())[None]))
+        assert rows.shape[:2] == (1, 1500)
+        tok = e.tokenizer("en", "transcribe")
+        text = " ".join(s.text for s in e.decode_batch([x], TranscribeOptions())[0].segments)
+        lp = e.token_logprobs(rows[0], x.shape[0], "en", "transcribe",
+                              [tok.encode(" " + text.strip())] * 4,
+                              prompt=tok.encode(" apixaban, metformin."))
+        assert all(np.allclose(lp[0], p) for p in lp[1:])
+        scores[device] = float(lp[0].sum())
+    assert abs(scores["cpu"] - scores["cuda"]) < 0.1 * abs(scores["cpu"]) + 1.0

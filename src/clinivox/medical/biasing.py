@@ -298,12 +298,16 @@ class MedicalBiaser:
 
 
 def _encoder_rows(encoded) -> np.ndarray:
-    try:
-        return np.asarray(encoded)
-    except (TypeError, ValueError, RuntimeError):
-        import ctranslate2
+    """The encoder output as a host array (B, frames, d). A CUDA StorageView is copied to
+    the host first: numpy cannot read device memory (np.asarray gives a 0-d object)."""
+    import ctranslate2
 
-        return np.asarray(encoded.to_device(ctranslate2.Device.cpu))
+    if getattr(encoded, "device", "cpu") != "cpu":
+        encoded = encoded.to_device(ctranslate2.Device.cpu)
+    rows = np.asarray(encoded)
+    if rows.ndim != 3:
+        raise RuntimeError(f"unexpected encoder output shape {rows.shape}")
+    return rows
 
 
 def logprob_per_token(probs) -> np.ndarray:
