@@ -30,7 +30,7 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from clinivox.asr.recognizer import Recognizer
     from clinivox.asr.types import TranscribeOptions
-    from clinivox.cli.transcribe import diarize_segments, medical_biaser
+    from clinivox.cli.transcribe import diarize_async, diarize_segments, medical_biaser
     from clinivox.diarize import Diarizer
     from clinivox.io.writers import _atomic_write, check_output_dir
     from clinivox.scribe.record import build_record
@@ -43,14 +43,16 @@ def run(args: argparse.Namespace) -> int:
     biaser = medical_biaser(args, recognizer.engine)
     recognizer.engine.biaser = biaser
     opts = TranscribeOptions(language=args.language)
+    args.diarize = True
+    diarizer = None if args.by_channel else Diarizer()
+    pending = diarize_async(path, args, diarizer)
     if args.by_channel:
         segments, info = recognizer.transcribe_channels(path, opts)
     else:
         seg_iter, info = recognizer.transcribe(path, opts)
         segments = list(seg_iter)
-    args.diarize = True
-    diarizer = None if args.by_channel else Diarizer()
-    attributed, extra = diarize_segments(path, segments, args, diarizer, biaser)
+    attributed, extra = diarize_segments(path, segments, args, diarizer, biaser,
+                                         result=pending.result())
     term_finder = biaser.terms if biaser is not None else _lexicon_terms()
     monitor = None
     if not args.no_alerts:

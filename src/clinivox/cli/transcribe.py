@@ -128,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
             name = Path(f).name
             progress.update(total, description=name)
             try:
+                # diarization runs beside transcription (a thread: numpy and CTranslate2
+                # release the GIL), its result is joined at the end
+                pending = diarize_async(f, args, diarizer) if args.diarize else None
                 if args.split_channels or (args.diarize and args.by_channel):
                     segments, info = recognizer.transcribe_channels(f, opts)
                 else:
@@ -138,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
                         progress.update(total, completed=done_s + seg.end_s)
                 extra = {}
                 if args.diarize:
-                    segments, extra = diarize_segments(f, segments, args, diarizer, biaser)
+                    segments, extra = diarize_segments(f, segments, args, diarizer, biaser,
+                                                       result=pending.result())
                 if biaser is not None:
                     extra["terms"] = [
                         {**t, "segment": seg.id, "start_s": round(seg.start_s, 3)}
@@ -162,7 +166,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def diarize_segments(path, segments, args, diarizer, biaser=None):
+def diarize_async(path, args, diarizer):
+    """Start diarizing `path` in a worker thread; returns a Future of the Diarization."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from clinivox.cli.diarize import diarize_options
+    from clinivox.diarize import diarize_file
+
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clinivox-diarize")
+    future = pool.submit(diarize_file, path, diarize_options(args), by_channel=args.by_channel,
+                         diarizer=diarizer)
+    pool.shutdown(wait=False)
+    return future
+
+
+def diarize_segments(path, segments, args, diarizer, biaser=None, result=None):
     """Speaker-attributed segments and the JSON additions (speakers with roles, turns)."""
     import dataclasses
 
@@ -170,8 +188,9 @@ def diarize_segments(path, segments, args, diarizer, biaser=None):
     from clinivox.diarize import diarize_file
     from clinivox.diarize.attribution import attribute_words, infer_roles
 
-    result = diarize_file(path, diarize_options(args), by_channel=args.by_channel,
-                          diarizer=diarizer)
+    if result is None:
+        result = diarize_file(path, diarize_options(args), by_channel=args.by_channel,
+                              diarizer=diarizer)
     if args.by_channel:  # each channel was transcribed on its own: its speaker is known
         attributed = [dataclasses.replace(s, speaker=f"CHANNEL_{s.channel}") for s in segments]
     else:

@@ -161,12 +161,13 @@ class MedicalBiaser:
 
     def __init__(self, lexicon: Lexicon, *, lm: NGramLM | None = None,
                  profile: BiasProfile | None = None, common_words: frozenset[str] = frozenset(),
-                 key_cache: Path | None = None) -> None:
+                 key_cache: Path | None = None, plain_word=None) -> None:
         self.lexicon = lexicon
         self.profile = profile or BiasProfile()
         self.lm = lm
         self.matcher = TermMatcher(lexicon, common_words)
-        self.index = TermIndex(lexicon, common_words=common_words, key_cache=key_cache)
+        self.index = TermIndex(lexicon, common_words=common_words, key_cache=key_cache,
+                               plain_word=plain_word)
         self.record: list[ChunkRewrites] | None = None  # set to a list to keep every chunk
 
     # -- the engine hook ---------------------------------------------------------------------

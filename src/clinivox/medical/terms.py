@@ -103,7 +103,10 @@ class TermIndex:
 
     def __init__(self, lexicon: Lexicon, *, phonemizer: Phonemizer | None = None,
                  common_words: frozenset[str] = frozenset(),
-                 key_cache: Path | None = None) -> None:
+                 key_cache: Path | None = None, plain_word=None) -> None:
+        """plain_word: word -> True for ordinary English words (e.g. at most two BPE
+        tokens); multi-word drug forms made only of them ("american chestnut", an allergen
+        extract) are not inserted by biasing."""
         self.phonemizer = phonemizer or default_phonemizer()
         cache = _load_key_cache(key_cache)
         forms: list[str] = []
@@ -123,6 +126,9 @@ class TermIndex:
                 if e.category != "user" and all(w in common_words for w in words):
                     continue
                 if e.category != "user" and sum(len(w) for w in words) < MIN_FORM_LETTERS:
+                    continue
+                if plain_word is not None and e.category == "drug" and len(words) > 1 \
+                        and all(plain_word(w) for w in words):
                     continue
                 dedup = f"{form.lower()}|{' '.join(words)}"
                 if dedup in seen:

@@ -77,5 +77,12 @@ def load_biaser(engine, *, lexicon: str | Path | None = None,
         prof = BiasProfile(**{**prof.__dict__, "lm_weight": 0.0})
     common = common_words_from_tokenizer(engine.hf_tokenizer)
     key_cache = medical_dir() / f"sound_keys.v{SOUND_KEY_VERSION}.json.gz"
+    tok = engine.hf_tokenizer
+
+    def plain_word(word: str, _cache: dict[str, bool] = {}) -> bool:  # noqa: B006 - memo
+        if word not in _cache:
+            _cache[word] = len(tok.encode(" " + word, add_special_tokens=False).ids) <= 2
+        return _cache[word]
+
     return MedicalBiaser(lex, lm=lm_model, profile=prof, common_words=common,
-                         key_cache=key_cache)
+                         key_cache=key_cache, plain_word=plain_word)
