@@ -148,8 +148,8 @@ def _rewrite_words(words: list[str], reps: list[Rewrite]) -> list[str]:
 
 def _dress(form: str, span: list[str]) -> str:
     """The replacement with the span's outer punctuation and sentence-initial capital."""
-    lead = re.match(r"^\W*", span[0]).group(0)
-    trail = re.search(r"\W*$", span[-1]).group(0)
+    lead = re.match(r"^[\"(\[]*", span[0]).group(0)
+    trail = re.search(r"[.,;:!?)\]\"]*$", span[-1].rstrip("'")).group(0)
     core = span[0][len(lead):]
     if core[:1].isupper() and form[:1].islower():
         form = form[:1].upper() + form[1:]
@@ -206,7 +206,8 @@ class MedicalBiaser:
             span_key = " ".join(words_of(text))
             if span_key in self.matcher.forms:
                 continue  # already a lexicon term
-            everyday = all(w in self.index.common_words for w in span_key.split())
+            everyday = all(w in self.index.common_words or len(w) == 1
+                           for w in span_key.split())
             for c in found:
                 if " ".join(words_of(c.form)) == span_key:
                     continue
