@@ -15,8 +15,6 @@ and the `diarization-cpu` section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
-import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -24,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_transcribe import DATA, RESULTS, ROOT, update_doc
+from bench_transcribe import DATA, ROOT, publish
 
 DIAR = DATA / "diarization"
 
@@ -173,12 +171,8 @@ def main() -> None:
     r["speed"] = speed(ns.model)
     print("scribe ...", file=sys.stderr)
     r["scribe_sample"] = scribe_sample(ns.model)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "diarization_cpu.json"
-    out.write_text(json.dumps(r, indent=2))
-    shutil.copy(out, ROOT / "docs" / "bench" / "diarization_cpu.json")
     section = render(r)
-    update_doc(ROOT / "docs" / "benchmarks.md", "diarization-cpu", section)
+    publish("diarization_cpu", r, "diarization-cpu", section)
     print(section)
 
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_transcribe import DATA, RESULTS, ROOT, update_doc
+from bench_transcribe import DATA, publish
 
 SETS = ("drug_dictation", "medical_dictation", "en_read_speech")
 
@@ -40,16 +39,12 @@ def run_set(name: str, rec, biaser, plain, limit: int | None) -> dict:
 
     rows = manifest_rows(DATA / name / "manifest.jsonl")[:limit]
 
-    def ours(row):
-        segments, info = rec.transcribe(row.audio)
+    def ours(row, with_biaser=None):
+        segments, info = rec.transcribe(row.audio, biaser=with_biaser)
         return " ".join(s.text for s in segments), info.duration_s
 
     def medical(row):
-        rec.engine.biaser = biaser
-        try:
-            return ours(row)
-        finally:
-            rec.engine.biaser = None
+        return ours(row, biaser)
 
     def baseline(row):
         return plain.transcribe_text(load_audio(row.audio)), row.duration_s or 0.0
@@ -66,14 +61,12 @@ def run_set(name: str, rec, biaser, plain, limit: int | None) -> dict:
 
 
 def _drug_recall(rows, rep) -> float:
-    import json as _json
-
     from clinivox.eval.metrics import term_recall
 
     found = total = 0
     manifest = {}
     for line in (DATA / "drug_dictation" / "manifest.jsonl").read_text().splitlines():
-        obj = _json.loads(line)
+        obj = json.loads(line)
         manifest[obj["audio"]] = obj.get("drugs") or []
     for row, u in zip(rows, rep.utterances, strict=True):
         drugs = manifest.get(str(row.audio.relative_to(DATA / "drug_dictation")), [])
@@ -110,9 +103,9 @@ def hotwords_comparison(rec, plain) -> dict:
         for r in chosen:
             audio = load_audio(DATA / "drug_dictation" / r["audio"])
             if label.startswith("clinivox"):
-                rec.engine.biaser = user if label == "clinivox --vocab" else None
-                hyp = " ".join(s.text for s in rec.transcribe(audio)[0])
-                rec.engine.biaser = None
+                segs, _ = rec.transcribe(audio, biaser=user if label == "clinivox --vocab"
+                                         else None)
+                hyp = " ".join(s.text for s in segs)
             else:
                 kw = {"hotwords": hot} if label.endswith("hotwords") else {}
                 segs, _ = plain.model.transcribe(audio, beam_size=5, **kw)
@@ -186,12 +179,8 @@ def main() -> None:
         r["sets"][name] = run_set(name, rec, biaser, plain, ns.limit)
     print("hotwords ...", file=sys.stderr)
     r["hotwords"] = hotwords_comparison(rec, plain)
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    out = RESULTS / "medical_cpu.json"
-    out.write_text(json.dumps(r, indent=2))
-    shutil.copy(out, ROOT / "docs" / "bench" / "medical_cpu.json")
     section = render(r)
-    update_doc(ROOT / "docs" / "benchmarks.md", "medical-cpu", section)
+    publish("medical_cpu", r, "medical-cpu", section)
     print(section)
 
 

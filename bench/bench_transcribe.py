@@ -253,6 +253,17 @@ def render(r: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def publish(name: str, results: dict, doc_key: str, section: str) -> None:
+    """Raw results to bench/results/<name>.json and docs/bench/, the rendered section into
+    docs/benchmarks.md."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(results, indent=2)
+    (RESULTS / f"{name}.json").write_text(text)
+    (ROOT / "docs" / "bench").mkdir(parents=True, exist_ok=True)
+    (ROOT / "docs" / "bench" / f"{name}.json").write_text(text)
+    update_doc(ROOT / "docs" / "benchmarks.md", doc_key, section)
+
+
 def update_doc(path: Path, key: str, section: str) -> None:
     begin, end = f"<!-- BEGIN {key} -->", f"<!-- END {key} -->"
     text = path.read_text() if path.is_file() else "# Benchmarks\n"

@@ -156,11 +156,7 @@ def biaser(recognizer):
 
 
 def _transcribe(recognizer, biaser, audio) -> tuple[str, list]:
-    recognizer.engine.biaser = biaser
-    try:
-        segments = list(recognizer.transcribe(audio)[0])
-    finally:
-        recognizer.engine.biaser = None
+    segments = list(recognizer.transcribe(audio, biaser=biaser)[0])
     return " ".join(s.text for s in segments), [c for s in segments for c in s.corrections]
 
 

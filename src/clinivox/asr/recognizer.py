@@ -126,15 +126,18 @@ class Recognizer:
         *,
         channel: int | None = None,
         max_duration_s: float | None = None,
+        biaser=None,
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
         """Transcribe a file, bytes, a file object or a `(samples,) float32` 16 kHz array.
 
         Returns a lazy iterator of segments and the info. Header problems raise at once
         (AudioDecodeError and subclasses); damage found mid-file raises while iterating.
         `channel` transcribes one channel of a multi-channel file instead of the down-mix.
+        `biaser` (a `clinivox.medical.biasing.MedicalBiaser`) biases decoding towards its
+        lexicon and reports term corrections on the segments.
         """
         blocks, info = self._prepare(audio, options, channel, max_duration_s)
-        return self._segments(blocks, info.options, info, channel), info
+        return self._segments(blocks, info.options, info, channel, biaser), info
 
     def _prepare(self, audio: AudioSource | np.ndarray,
                  options: TranscribeOptions | Mapping[str, Any] | None, channel: int | None,
@@ -175,8 +178,8 @@ class Recognizer:
         return blocks, info
 
     def transcribe_channels(self, audio: AudioSource,
-                            options: TranscribeOptions | Mapping[str, Any] | None = None
-                            ) -> tuple[list[Segment], TranscriptionInfo]:
+                            options: TranscribeOptions | Mapping[str, Any] | None = None,
+                            *, biaser=None) -> tuple[list[Segment], TranscriptionInfo]:
         """Transcribe each channel separately (e.g. one speaker per channel).
 
         Returns all segments sorted by start time, each tagged with its channel.
@@ -185,7 +188,7 @@ class Recognizer:
         segments: list[Segment] = []
         info = None
         for ch in range(meta.channels):
-            segs, info = self.transcribe(audio, options, channel=ch)
+            segs, info = self.transcribe(audio, options, channel=ch, biaser=biaser)
             segments.extend(segs)
         segments.sort(key=lambda s: (s.start_s, s.channel or 0))
         segments = [Segment(**{**s.__dict__, "id": i}) for i, s in enumerate(segments)]
@@ -241,7 +244,8 @@ class Recognizer:
             yield chunk
 
     def _segments(self, blocks: Iterable[np.ndarray], opts: TranscribeOptions,
-                  info: TranscriptionInfo, channel: int | None) -> Iterator[Segment]:
+                  info: TranscriptionInfo, channel: int | None,
+                  biaser=None) -> Iterator[Segment]:
         counter = _Counter(blocks)
         next_id = 0
         batch: list[_Chunk] = []
@@ -250,7 +254,7 @@ class Recognizer:
             nonlocal next_id
             segments: list[Segment] = []
             for _ in range(MAX_TAIL_ROUNDS + 1):
-                results = self.engine.decode_batch([c.audio() for c in batch], opts)
+                results = self.engine.decode_batch([c.audio() for c in batch], opts, biaser)
                 tails: list[_Chunk] = []
                 for chunk, result in zip(batch, results, strict=True):
                     self._vote(info, result)

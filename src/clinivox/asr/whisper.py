@@ -25,7 +25,6 @@ N_FRAMES = CHUNK_SAMPLES // HOP_SAMPLES  # 3000 mel frames
 TIME_PER_TOKEN_S = 0.02  # one timestamp token and one encoder position = 20 ms
 MAX_LENGTH = 448  # decoder positions
 MEDIAN_FILTER_WIDTH = 7
-_DEFAULT = object()
 
 
 @dataclass
@@ -109,8 +108,6 @@ class WhisperEngine:
         self.n_mels = int(getattr(self.model, "n_mels", 80) or 80)
         self.features = FeatureExtractor(feature_size=self.n_mels)
         self._tokenizers: dict[tuple[str | None, str], object] = {}
-        # Optional hook run on every decoded batch before word alignment (medical biasing).
-        self.biaser = None
 
     # -- helpers -------------------------------------------------------------------------
     def tokenizer(self, language: str | None, task: str):
@@ -148,13 +145,12 @@ class WhisperEngine:
 
     # -- decoding --------------------------------------------------------------------------
     def decode_batch(self, chunks: list[np.ndarray], options: TranscribeOptions,
-                     biaser=_DEFAULT) -> list[ChunkResult]:
+                     biaser=None) -> list[ChunkResult]:
         """Decode up to `batch_size` chunks. chunks: each `(samples,) float32`, <= 30 s.
-        biaser: medical term biasing for this call (default: the engine's `biaser`)."""
+        biaser: a hook run on the decoded batch before word alignment (medical biasing,
+        `clinivox.medical.biasing.MedicalBiaser`), or None."""
         if not chunks:
             return []
-        if biaser is _DEFAULT:
-            biaser = self.biaser
         # Near-silent chunks cannot hold speech: answer them without decoding, since Whisper
         # invents text ("You", "Thank you.") on silence.
         levels = [rms_dbfs(c) for c in chunks]

@@ -43,12 +43,12 @@ def run_asr(args: argparse.Namespace) -> int:
                             cpu_threads=args.cpu_threads)
     base_opts = TranscribeOptions(beam_size=args.beam_size, batch_size=args.batch_size)
 
-    def ours(row):
+    def ours(row, biaser=None):
         import dataclasses
 
         lang = row.language if recognizer.engine.multilingual else None
         opts = dataclasses.replace(base_opts, language=lang)
-        segments, info = recognizer.transcribe(row.audio, opts)
+        segments, info = recognizer.transcribe(row.audio, opts, biaser=biaser)
         text = " ".join(s.text for s in segments)
         return text, info.duration_s
 
@@ -58,16 +58,8 @@ def run_asr(args: argparse.Namespace) -> int:
     if biaser is not None:
         # the same pipeline with and without the medical layer, in one run
         matcher = biaser.matcher
-
-        def medical(row):
-            recognizer.engine.biaser = biaser
-            try:
-                return ours(row)
-            finally:
-                recognizer.engine.biaser = None
-
         label = "clinivox --medical" if args.medical else "clinivox --vocab"
-        systems.insert(0, (label, medical))
+        systems.insert(0, (label, lambda row: ours(row, biaser)))
     if args.baseline:
         from clinivox.audio.decode import load_audio, probe
         from clinivox.eval.baseline import PlainFasterWhisper

@@ -41,15 +41,14 @@ def run(args: argparse.Namespace) -> int:
     recognizer = Recognizer(args.model, device=args.device, compute_type=args.compute_type,
                             cpu_threads=args.cpu_threads)
     biaser = medical_biaser(args, recognizer.engine)
-    recognizer.engine.biaser = biaser
     opts = TranscribeOptions(language=args.language)
     args.diarize = True
     diarizer = None if args.by_channel else Diarizer()
     pending = diarize_async(path, args, diarizer)
     if args.by_channel:
-        segments, info = recognizer.transcribe_channels(path, opts)
+        segments, info = recognizer.transcribe_channels(path, opts, biaser=biaser)
     else:
-        seg_iter, info = recognizer.transcribe(path, opts)
+        seg_iter, info = recognizer.transcribe(path, opts, biaser=biaser)
         segments = list(seg_iter)
     attributed, extra = diarize_segments(path, segments, args, diarizer, biaser,
                                          result=pending.result())

@@ -108,7 +108,6 @@ def run(args: argparse.Namespace) -> int:
     recognizer = Recognizer(args.model, device=args.device, compute_type=args.compute_type,
                             cpu_threads=args.cpu_threads)
     biaser = medical_biaser(args, recognizer.engine)
-    recognizer.engine.biaser = biaser
     diarizer = None
     if args.diarize and not args.by_channel:
         from clinivox.diarize import Diarizer
@@ -132,9 +131,9 @@ def run(args: argparse.Namespace) -> int:
                 # release the GIL), its result is joined at the end
                 pending = diarize_async(f, args, diarizer) if args.diarize else None
                 if args.split_channels or (args.diarize and args.by_channel):
-                    segments, info = recognizer.transcribe_channels(f, opts)
+                    segments, info = recognizer.transcribe_channels(f, opts, biaser=biaser)
                 else:
-                    seg_iter, info = recognizer.transcribe(f, opts)
+                    seg_iter, info = recognizer.transcribe(f, opts, biaser=biaser)
                     segments = []
                     for seg in seg_iter:
                         segments.append(seg)

@@ -169,8 +169,7 @@ class Diarizer:
             # memory), then give every window the label of its nearest cluster centroid.
             step = int(np.ceil(n / MAX_CLUSTER_WINDOWS))
             sub = Diarizer.cluster(emb[::step], options, hop_s * step)
-            cen = emb - emb.mean(axis=0, keepdims=True) if options.center else emb
-            cen = cen / np.maximum(np.linalg.norm(cen, axis=1, keepdims=True), 1e-9)
+            cen = _centred(emb, options.center)
             ids = np.unique(sub)
             cents = np.stack([cen[::step][sub == c].mean(0) for c in ids])
             return ids[np.argmax(cen @ cents.T, axis=1)]
@@ -196,8 +195,7 @@ class Diarizer:
         # Who: the file's mean embedding carries the channel and room, common to every
         # speaker; without it the clusters follow voices, not conditions. Cut the tree at k
         # clusters, then refine with k-means steps.
-        cen = emb - emb.mean(axis=0, keepdims=True) if options.center else emb.copy()
-        cen /= np.maximum(np.linalg.norm(cen, axis=1, keepdims=True), 1e-9)
+        cen = _centred(emb, options.center)
         z = linkage(pdist(cen, metric="cosine"), method="average")
         labels = _refine(cen, fcluster(z, t=k, criterion="maxclust") - 1)
         _, labels = np.unique(labels, return_inverse=True)
@@ -213,7 +211,7 @@ class Diarizer:
         if centres.size == 0:
             return Diarization([], duration, [])
         labels = self.cluster(emb, options, options.hop_s)
-        turns = self._turns(regions, centres, labels, emb, options, duration)
+        turns = self._turns(regions, centres, labels, options, duration)
         # speakers named by order of first appearance
         order: dict[int, str] = {}
         for t in sorted(turns, key=lambda t: t.start_s):
@@ -223,8 +221,8 @@ class Diarizer:
                            list(order.values()))
 
     @staticmethod
-    def _turns(regions, centres: np.ndarray, labels: np.ndarray, emb: np.ndarray,
-               options: DiarizeOptions, duration: float) -> list[Turn]:
+    def _turns(regions, centres: np.ndarray, labels: np.ndarray, options: DiarizeOptions,
+               duration: float) -> list[Turn]:
         k = int(labels.max()) + 1
         n_frames = int(np.ceil(duration / FRAME_S))
         speech = np.zeros(n_frames, bool)
@@ -260,12 +258,21 @@ class Diarizer:
         return turns
 
 
+def _unit_rows(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-9)
+
+
+def _centred(emb: np.ndarray, center: bool) -> np.ndarray:
+    """Unit rows after removing the file's mean embedding (channel and room, common to
+    every speaker), or just unit rows."""
+    return _unit_rows(emb - emb.mean(axis=0, keepdims=True) if center else emb)
+
+
 def _refine(x: np.ndarray, labels: np.ndarray, steps: int = 3) -> np.ndarray:
     """k-means steps from the clustering's centroids (fixes early merge mistakes)."""
     for _ in range(steps):
         ids = np.unique(labels)
-        cents = np.stack([x[labels == c].mean(0) for c in ids])
-        cents /= np.maximum(np.linalg.norm(cents, axis=1, keepdims=True), 1e-9)
+        cents = _unit_rows(np.stack([x[labels == c].mean(0) for c in ids]))
         labels = ids[np.argmax(x @ cents.T, axis=1)]
     return labels
 

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from clinivox.errors import InputError
+from clinivox.io.text import read_user_text
 
 
 class RttmError(InputError):
@@ -13,12 +14,7 @@ class RttmError(InputError):
 
 
 def _lines(path: Path):
-    if not path.is_file():
-        raise RttmError(f"reference file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise RttmError(f"{path.name}: not UTF-8 text") from None
+    text = read_user_text(path, RttmError, "reference")
     for n, line in enumerate(text.splitlines(), start=1):
         line = line.strip()
         if line and not line.startswith((";;", "#")):

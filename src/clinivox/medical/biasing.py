@@ -34,6 +34,7 @@ from clinivox.medical.phonetics import words_of
 from clinivox.medical.terms import MAX_SPAN_WORDS, TermIndex, TermMatcher
 
 FRAMES_PER_S = 50  # encoder positions per second
+SAMPLES_PER_FRAME = 16_000 // FRAMES_PER_S
 WINDOW_MARGIN_S = 1.0  # encoder context kept around a segment when rescoring it
 MIN_WINDOW_FRAMES = 150
 COMMON_SPAN_MIN_SIMILARITY = 0.8
@@ -244,26 +245,30 @@ class MedicalBiaser:
                 f0, f1 = max(0, f1 - MIN_WINDOW_FRAMES), max(f1, min(total_frames,
                                                                       f0 + MIN_WINDOW_FRAMES))
             base_tokens = tok.encode(" " + " ".join(words[s]))
-            prompt = None
+            prompt = None  # groups keep `cands` order: closest sounding first
             if self.profile.glossary:
-                forms = list(dict.fromkeys(rw.form for rw in sorted(group,
-                                                                     key=lambda r: -r.similarity)))
+                forms = list(dict.fromkeys(rw.form for rw in group))
                 prompt = tok.encode(" " + ", ".join(forms[:self.profile.glossary]) + ".")
             window = encoder_row[f0:f1]
-            n_samples = (f1 - f0) * 320
+            n_samples = (f1 - f0) * SAMPLES_PER_FRAME
             # 1. the words as Whisper wrote them: how sure was it of each span?
             base = engine.token_logprobs(window, n_samples, result.language, options.task,
                                          [base_tokens], prompt=prompt)[0]
+            prefix: dict[int, int] = {0: 0}  # words -> tokens of the segment's first words
+
+            def n_tokens(k: int, ws=words[s], prefix=prefix) -> int:
+                if k not in prefix:
+                    prefix[k] = len(tok.encode(" " + " ".join(ws[:k])))
+                return prefix[k]
+
             for rw in group:
-                pre = len(tok.encode(" " + " ".join(words[s][:rw.a]))) if rw.a else 0
-                upto = len(tok.encode(" " + " ".join(words[s][:rw.b])))
+                pre, upto = n_tokens(rw.a), n_tokens(rw.b)
                 span = base[pre:max(upto, pre + 1)]
                 rw.span_logprob = float(span.mean()) if span.size else 0.0
             # 2. rewrites of spans it was unsure of (a confident span is never rewritten, so
             # its rewrites are not worth scoring), closest sounding first
             gate = 0.0 if self.record is not None else self.profile.gate_logprob
-            group = sorted((rw for rw in group if rw.span_logprob <= gate),
-                           key=lambda r: -r.similarity)[:self.profile.max_candidates]
+            group = [rw for rw in group if rw.span_logprob <= gate][:self.profile.max_candidates]
             if not group:
                 continue
             rows = [tok.encode(" " + " ".join(_rewrite_words(words[s], [rw]))) for rw in group]
@@ -310,10 +315,5 @@ def _encoder_rows(encoded) -> np.ndarray:
     if rows.ndim != 3:
         raise RuntimeError(f"unexpected encoder output shape {rows.shape}")
     return rows
-
-
-def logprob_per_token(probs) -> np.ndarray:
-    arr = np.asarray(probs, dtype=np.float64)
-    return np.log(np.maximum(arr, 1e-12))
 
 

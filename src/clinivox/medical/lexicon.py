@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from clinivox.errors import InputError
+from clinivox.io.text import read_user_text
 from clinivox.medical.vocab_data import CLINICAL_TERMS, MANDARIN_TERMS
 from clinivox.resources import package_dir
 
@@ -186,12 +187,7 @@ def load_user_vocabulary(path: str | Path) -> list[LexiconEntry]:
     canonical`) or a CSV file (columns term, weight, variants, canonical; header optional).
     Blank lines and lines starting with # are skipped. Errors name the line."""
     path = Path(path)
-    if not path.is_file():
-        raise VocabularyError(f"vocabulary file not found: {path}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise VocabularyError(f"{path.name}: not UTF-8 text") from None
+    text = read_user_text(path, VocabularyError, "vocabulary")
     if path.suffix.lower() == ".csv":
         rows = list(csv.reader(io.StringIO(text)))
         if rows and [c.strip().lower() for c in rows[0][:1]] == ["term"]:

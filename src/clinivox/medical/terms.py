@@ -109,6 +109,7 @@ class TermIndex:
         extract) are not inserted by biasing."""
         self.phonemizer = phonemizer or default_phonemizer()
         cache = _load_key_cache(key_cache)
+        cached = len(cache)
         forms: list[str] = []
         entries: list[LexiconEntry] = []
         keys: list[str] = []
@@ -134,8 +135,10 @@ class TermIndex:
                 if dedup in seen:
                     continue
                 seen.add(dedup)
-                key = "".join(cache[w] if w in cache else self._word_key(w, cache)
-                              for w in words)
+                for w in words:
+                    if w not in cache:
+                        cache[w] = self.phonemizer.key(w)
+                key = "".join(cache[w] for w in words)
                 if len(key) < MIN_KEY_LEN:
                     continue
                 forms.append(form if e.category in ("abbreviation", "user") else form.lower())
@@ -145,16 +148,8 @@ class TermIndex:
         self.skeletons = [skeleton(k) for k in keys]
         self.spellings = [f.lower() for f in forms]
         self.common_words = common_words
-        if key_cache is not None and self._new_keys:
+        if key_cache is not None and len(cache) > cached:
             _save_key_cache(key_cache, cache)
-
-    _new_keys = False
-
-    def _word_key(self, word: str, cache: dict[str, str]) -> str:
-        key = self.phonemizer.key(word)
-        cache[word] = key
-        self._new_keys = True
-        return key
 
     def __len__(self) -> int:
         return len(self.forms)

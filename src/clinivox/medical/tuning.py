@@ -46,11 +46,10 @@ def collect(recognizer, biaser: MedicalBiaser, rows: Iterable[ManifestRow], opti
             progress: Callable[[], None] | None = None) -> list[UttRecord]:
     """Decode each row once with the biaser recording instead of rewriting."""
     records = []
-    recognizer.engine.biaser = biaser
     try:
         for row in rows:
             biaser.record = []
-            segments, _ = recognizer.transcribe(str(row.audio), options)
+            segments, _ = recognizer.transcribe(str(row.audio), options, biaser=biaser)
             plain = " ".join(s.text for s in segments)
             records.append(UttRecord(row.text or "", list(row.terms or []), row.language,
                                      biaser.record, plain))
@@ -58,7 +57,6 @@ def collect(recognizer, biaser: MedicalBiaser, rows: Iterable[ManifestRow], opti
                 progress()
     finally:
         biaser.record = None
-        recognizer.engine.biaser = None
     return records
 
 
