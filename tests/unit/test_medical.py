@@ -236,6 +236,10 @@ def test_lm_build_cli(tmp_path):
     lm = NGramLM.load_arpa(out)
     assert ("<drug>",) in lm.probs and ("apixaban",) not in lm.probs
     assert json.loads(proc.stdout)["sentences"] == 2
+    missing = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lm", "build",
+                              "--corpus", str(tmp_path / "nope"), "--out", str(out)],
+                             capture_output=True, text=True, timeout=300)
+    assert missing.returncode == 2 and "corpus path not found" in missing.stderr
 
 
 def test_bias_profile_roundtrip_and_errors(tmp_path):
