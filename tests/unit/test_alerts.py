@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from clinivox.alerts import AlertMonitor, AlertOptions, builtin_categories, load_categories
@@ -133,6 +134,23 @@ def test_minilm_embeddings_rank_paraphrases_above_unrelated():
                                   "I like the weather today"])
     assert abs(float((v**2).sum(1)[0]) - 1.0) < 1e-4
     assert v[0] @ v[1] > 0.5 > v[0] @ v[2]
+
+
+def test_minilm_cache_returns_the_uncached_embeddings_and_stays_bounded():
+    from clinivox.nlp.embeddings import SentenceEncoder
+
+    enc = SentenceEncoder(cache_size=3)
+    texts = ["chest pain radiating to the left arm", "he stopped breathing", "call the team"]
+    fresh = enc._forward(texts)
+    first = enc.encode(texts[:2])
+    again = enc.encode([texts[1], texts[2], texts[1]])  # one cached, one new, one repeated
+    np.testing.assert_allclose(first, fresh[:2], atol=1e-5)
+    np.testing.assert_allclose(again, fresh[[1, 2, 1]], atol=1e-5)
+    again[0] = 0.0  # callers own what they get back
+    np.testing.assert_allclose(enc.encode([texts[1]])[0], fresh[1], atol=1e-5)
+    enc.encode(["a fourth clause", "a fifth clause"])
+    assert len(enc._cache) == 3
+    assert not any(isinstance(k, str) for k in enc._cache)  # no transcript text kept
 
 
 _UNITS = ["", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]

@@ -57,3 +57,27 @@ def test_base_with_a_damaged_part_fails_integrity(monkeypatch, tmp_path):
     with pytest.raises(ModelIntegrityError, match="SHA-256"):
         models.resolve_model("base")
     assert not (tmp_path / "home" / "models" / "whisper-base" / "model.bin").exists()
+
+
+def test_log_mel_of_short_audio_equals_the_full_30s_transform(recognizer):
+    import numpy as np
+
+    from clinivox.asr.types import TranscribeOptions
+    from clinivox.asr.whisper import CHUNK_SAMPLES, N_FRAMES, encoder_frames
+
+    engine = recognizer.engine
+    options = TranscribeOptions(normalize_loudness=False)
+    rng = np.random.default_rng(0)
+    for n in (0, 1, 160, 48_007, CHUNK_SAMPLES - 300, CHUNK_SAMPLES, CHUNK_SAMPLES + 99):
+        audio = (0.1 * rng.standard_normal(n)).astype(np.float32)
+        audio[: n // 2] *= 1e-6  # a quiet part: the log floor matters
+        padded = np.zeros(CHUNK_SAMPLES, np.float32)
+        padded[: min(n, CHUNK_SAMPLES)] = audio[:CHUNK_SAMPLES]
+        full = engine.features(padded, padding=0)[:, :N_FRAMES]
+        fast = engine.log_mel(audio, options)
+        assert fast.shape == full.shape == (engine.n_mels, N_FRAMES)
+        np.testing.assert_allclose(fast, full, atol=1e-6)
+    assert encoder_frames(16_000 * 3, options) == N_FRAMES
+    short = TranscribeOptions(encoder_margin_s=6.0)
+    assert encoder_frames(16_000 * 3, short) == 1000  # 3 s + 6 s -> 10 s
+    assert encoder_frames(16_000 * 28, short) == N_FRAMES

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 
 from clinivox.asr.streaming import (
     ChunkError,
+    DecodeGate,
     StreamingOptions,
     StreamingRecognizer,
     common_prefix,
@@ -147,13 +151,76 @@ def test_feed_file_and_alerts_end_to_end(recognizer, speech, tmp_path):
 
 
 def test_shared_gate_skips_partials_but_never_finals(recognizer, speech):
-    import threading
-
-    gate = threading.Semaphore(1)
+    gate = DecodeGate()
     stream = StreamingRecognizer(recognizer, gate=gate)
-    gate.acquire()  # another stream is decoding
+    assert gate.try_partial()  # another stream is decoding
     x = np.concatenate([silence(0.3), speech["fox"]])
     assert [e for e in feed(stream, x) if e.kind == "partial"] == []
     gate.release()
     finals = [e for e in feed(stream, silence(1.0)) + stream.finish() if e.kind == "final"]
     assert len(finals) == 1 and wer(SENTENCES["fox"], finals[0].text) <= 0.2
+
+
+def test_decode_gate_serves_waiting_finals_before_partials():
+    gate = DecodeGate()
+    assert gate.try_partial() and not gate.try_partial()
+    order, flags = [], []
+
+    def final(name):
+        with gate.final() as contended:
+            flags.append(contended)
+            order.append(name)
+            time.sleep(0.05)
+
+    first = threading.Thread(target=final, args=("a",))
+    first.start()
+    time.sleep(0.05)  # "a" now waits behind the partial
+    assert not gate.try_partial()  # gate held
+    gate.release()  # the partial ends: the waiting final takes the gate, not a new partial
+    assert not gate.try_partial()
+    second = threading.Thread(target=final, args=("b",))
+    second.start()
+    first.join()
+    second.join()
+    assert order == ["a", "b"]
+    # "b" arrived while the final "a" held or was owed the gate: contended
+    assert flags[1] is True
+    assert gate.try_partial()  # free again
+    gate.release()
+    with gate.final() as contended:  # alone: not contended
+        assert contended is False
+
+
+def test_stream_clock_starts_with_the_audio_not_at_creation(recognizer, speech):
+    now = [100.0]
+    stream = StreamingRecognizer(recognizer, clock=lambda: now[0])
+    now[0] += 5.0  # slow session set-up (model loading, database) before any audio
+    x = np.concatenate([silence(0.3), speech["clinic"], silence(1.0)])
+    events = []
+    for i in range(0, x.shape[0], 1600):
+        now[0] += 0.1  # chunks arrive in real time
+        events += stream.feed(x[i:i + 1600])
+    # set-up time is not lag: partials are decoded, latencies are those of the audio
+    assert any(e.kind == "partial" for e in events)
+    final = next(e for e in events if e.kind == "final")
+    assert 0.0 <= final.latency_s < 1.5
+
+
+def test_partials_with_a_short_encoder_window_match_the_full_window(recognizer, speech):
+    import dataclasses
+
+    from clinivox.asr.types import TranscribeOptions
+
+    base = TranscribeOptions(language="en", vad=False, beam_size=1, word_timestamps=False,
+                             temperatures=(0.0,))
+    short = dataclasses.replace(base, encoder_margin_s=6.0, max_tokens_per_s=6.0)
+    audio = speech["clinic"]
+    full = recognizer.engine.decode_batch([audio], base)[0]
+    fast = recognizer.engine.decode_batch([audio], short)[0]
+    text = " ".join(s.text for s in fast.segments)
+    assert wer(" ".join(s.text for s in full.segments), text) <= 0.15
+    assert wer(SENTENCES["clinic"], text) <= 0.2
+    with pytest.raises(ValueError):
+        StreamingOptions(partial_encoder_margin_s=0.5).validate()
+    with pytest.raises(ValueError):
+        TranscribeOptions(max_tokens_per_s=0).validate()

@@ -63,6 +63,12 @@ class TranscribeOptions:
     suppress_blank: bool = True  # suppress blank outputs at the start of sampling
     prepend_punctuations: str = "\"'“¿([{-"  # punctuation merged into the next word
     append_punctuations: str = "\"'.。,，!！?？:：”)]}、"  # merged into the previous word
+    # Encoder window. None: Whisper's full 30 s (what it was trained on). A number: only the
+    # audio plus this margin, rounded up to 5 s, is encoded: about 3x cheaper for a few
+    # seconds of audio and a few percent less accurate (docs/benchmarks.md); streaming
+    # partials use it. A margin under ~5 s makes the decoder loop at the window's end.
+    encoder_margin_s: float | None = None
+    max_tokens_per_s: float | None = None  # cap on tokens per second of audio (loop guard)
 
     def validate(self) -> None:
         if self.task not in ("transcribe", "translate"):
@@ -77,6 +83,10 @@ class TranscribeOptions:
             raise ValueError("max_repeat_ngram must be >= 1")
         if self.max_gain_db < 0:
             raise ValueError("max_gain_db must be >= 0")
+        if self.encoder_margin_s is not None and not 1.0 <= self.encoder_margin_s <= 30.0:
+            raise ValueError("encoder_margin_s must be within [1, 30] seconds")
+        if self.max_tokens_per_s is not None and self.max_tokens_per_s <= 0:
+            raise ValueError("max_tokens_per_s must be > 0")
         self.vad_options.validate()
 
     @classmethod

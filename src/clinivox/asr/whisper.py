@@ -78,6 +78,15 @@ def pick_device(device: str = "auto", compute_type: str = "auto") -> tuple[str, 
     return device, compute_type
 
 
+def encoder_frames(n_samples: int, options: TranscribeOptions) -> int:
+    """Mel frames given to the encoder: all 3000 (30 s), or with `encoder_margin_s` the audio
+    plus the margin rounded up to 5 s (fewer distinct shapes, same window for a batch)."""
+    if options.encoder_margin_s is None:
+        return N_FRAMES
+    seconds = n_samples / SAMPLE_RATE_HZ + options.encoder_margin_s
+    return min(N_FRAMES, int(np.ceil(seconds / 5.0)) * 500)
+
+
 class WhisperEngine:
     """One loaded Whisper model. Thread-compatible; decode calls are serialised by the caller."""
 
@@ -125,10 +134,21 @@ class WhisperEngine:
         if options.normalize_loudness:
             audio = normalize_loudness(audio, target_dbfs=options.target_dbfs,
                                        max_gain_db=options.max_gain_db)
-        padded = np.zeros(CHUNK_SAMPLES, dtype=np.float32)
         n = min(audio.shape[0], CHUNK_SAMPLES)
+        # Frames whose 400-sample window lies wholly in the zero padding are all equal (the
+        # log floor), so only the frames that reach the audio are computed: identical values
+        # to the full 30 s transform, at the cost of the audio's length.
+        last = -(-(n + 200) // HOP_SAMPLES)  # first frame that sees only padding
+        width = (last + 2) * HOP_SAMPLES
+        padded = np.zeros(CHUNK_SAMPLES if width >= CHUNK_SAMPLES else width, dtype=np.float32)
         padded[:n] = audio[:n]
-        return self.features(padded, padding=0)[:, :N_FRAMES]
+        feats = self.features(padded, padding=0)
+        if width >= CHUNK_SAMPLES:
+            return feats[:, :N_FRAMES]
+        out = np.empty((feats.shape[0], N_FRAMES), dtype=feats.dtype)
+        out[:, :feats.shape[1]] = feats
+        out[:, feats.shape[1]:] = feats[:, -1:]  # the floor value, from a padding-only frame
+        return out
 
     def _encode(self, feats: np.ndarray):
         import ctranslate2
@@ -164,6 +184,7 @@ class WhisperEngine:
                 out[i] = r
             return out
         feats = np.stack([self.log_mel(c, options) for c in chunks])  # (B, n_mels, 3000)
+        feats = feats[:, :, :encoder_frames(max(c.shape[0] for c in chunks), options)]
         encoded = self._encode(feats)
         languages: list[tuple[str | None, float]] = []
         if options.language is not None or not self.multilingual:
@@ -181,7 +202,9 @@ class WhisperEngine:
                 break
             enc = encoded if t_idx == 0 else self._encode(feats[todo])
             last = t_idx == len(options.temperatures) - 1
-            decoded = self._generate(enc, [languages[i] for i in todo], options, temperature)
+            longest = max(chunks[i].shape[0] for i in todo) / SAMPLE_RATE_HZ
+            decoded = self._generate(enc, [languages[i] for i in todo], options, temperature,
+                                     longest)
             retry = []
             for i, (tokens, avg_logprob, no_speech_prob, looped) in zip(todo, decoded,
                                                                          strict=True):
@@ -228,12 +251,15 @@ class WhisperEngine:
                 options.no_speech_threshold)]
         return done
 
-    def _generate(self, encoded, languages, options: TranscribeOptions,
-                  temperature: float) -> list[tuple[list[int], float, float, bool]]:
+    def _generate(self, encoded, languages, options: TranscribeOptions, temperature: float,
+                  audio_s: float = 30.0) -> list[tuple[list[int], float, float, bool]]:
         prompts = [self._prompt(self.tokenizer(lang, options.task), options)
                    for lang, _ in languages]
+        max_length = MAX_LENGTH
+        if options.max_tokens_per_s is not None:
+            max_length = min(MAX_LENGTH, int(options.max_tokens_per_s * audio_s) + 10)
         kwargs = dict(
-            max_length=MAX_LENGTH, return_scores=True, return_no_speech_prob=True,
+            max_length=max_length, return_scores=True, return_no_speech_prob=True,
             suppress_blank=options.suppress_blank, suppress_tokens=[-1],
             repetition_penalty=options.repetition_penalty,
             no_repeat_ngram_size=options.no_repeat_ngram_size,

@@ -57,6 +57,17 @@ def settings_from_args(args: argparse.Namespace):
                                  max_wait_ms=args.max_wait_ms, queue_limit=args.queue_limit))
 
 
+def _single_threaded_blas() -> None:
+    """numpy's BLAS (sentence embeddings for alerts, speaker embeddings) runs on one thread in
+    the server: the cores belong to CTranslate2's decodes, and OpenBLAS worker threads that
+    spin-wait beside them slowed every stream (measured: docs/benchmarks.md, server notes)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # without it BLAS keeps its default threads
+        return
+    threadpool_limits(limits=1, user_api="blas")
+
+
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -64,6 +75,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     settings.validate()
+    _single_threaded_blas()
     app = create_app(settings)
     note = " (insecure-local: no API key needed from loopback)" if settings.insecure_local else ""
     print(f"clinivox: serving on http://{settings.host}:{settings.port}{note}",

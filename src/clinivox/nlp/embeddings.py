@@ -7,9 +7,12 @@ and L2 normalisation, matching sentence-transformers' output to float precision.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import struct
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 
@@ -73,9 +76,15 @@ def _gelu(x: np.ndarray) -> np.ndarray:
 
 
 class SentenceEncoder:
-    """`encode(texts) -> (n, 384) float32`, unit-norm rows (cosine = dot product)."""
+    """`encode(texts) -> (n, 384) float32`, unit-norm rows (cosine = dot product).
 
-    def __init__(self, path: str | os.PathLike | None = None, max_tokens: int = 128) -> None:
+    Embeddings are memoised (LRU, `cache_size` texts) because streaming hypotheses repeat the
+    same clauses partial after partial. The cache is keyed by a digest of the text, so it
+    holds no transcript text; it lives in memory only.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, max_tokens: int = 128,
+                 cache_size: int = 4096) -> None:
         import tokenizers
 
         root = find_minilm(path)
@@ -89,11 +98,31 @@ class SentenceEncoder:
         self.tok = tokenizers.Tokenizer.from_file(str(root / "tokenizer.json"))
         self.tok.enable_truncation(max_tokens)
         self.tok.enable_padding(pad_id=0, pad_token="[PAD]")
+        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.w["embeddings.word_embeddings.weight"].shape[1]),
                             np.float32)
+        keys = [hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in texts]
+        with self._lock:
+            known = {k: self._cache[k] for k in keys if k in self._cache}
+            for k in known:
+                self._cache.move_to_end(k)
+        todo = list(dict.fromkeys(k for k in keys if k not in known))
+        if todo:
+            text_of = dict(zip(keys, texts, strict=True))
+            fresh = self._forward([text_of[k] for k in todo])
+            with self._lock:
+                for k, row in zip(todo, fresh, strict=True):
+                    known[k] = self._cache[k] = row
+                while len(self._cache) > self._cache_size:
+                    self._cache.popitem(last=False)
+        return np.stack([known[k] for k in keys])
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
         enc = self.tok.encode_batch(list(texts))
         ids = np.array([e.ids for e in enc], dtype=np.int64)  # (batch, tokens)
         mask = np.array([e.attention_mask for e in enc], dtype=np.float32)

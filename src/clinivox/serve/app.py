@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 
+from clinivox.asr.streaming import DecodeGate
 from clinivox.errors import ClinivoxError
 from clinivox.serve.batching import DynamicBatcher
 from clinivox.serve.db import Store, database_url
@@ -47,7 +49,7 @@ class AppState:
         # One stream decode at a time: finals wait for it, partials are skipped while it is
         # held. (Routing stream decodes through the batcher measured worse: finals queued
         # behind batches of partials; see docs/benchmarks.md.)
-        self.decode_gate = threading.Semaphore(1)
+        self.decode_gate = DecodeGate()
         self._lazy_lock = threading.Lock()
         self._biaser = None
         self._diarizer = None
@@ -101,8 +103,16 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
+        # Stream sessions run their feeds, database writes and alert checks in threads, and
+        # a feed can block while a final waits for the decode gate. asyncio's default pool
+        # (cores + 4 threads) ran out with 4-5 streams and stalled every session; size the
+        # pool to the sessions allowed.
+        pool = ThreadPoolExecutor(max_workers=3 * settings.max_streams + 8,
+                                  thread_name_prefix="clinivox")
+        asyncio.get_running_loop().set_default_executor(pool)
         yield
         state.batcher.close()
+        pool.shutdown(wait=False, cancel_futures=True)
 
     app = FastAPI(title="clinivox", version="0.1.0", lifespan=lifespan,
                   docs_url=None, redoc_url=None)
