@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 
@@ -224,3 +225,23 @@ def test_partials_with_a_short_encoder_window_match_the_full_window(recognizer, 
         StreamingOptions(partial_encoder_margin_s=0.5).validate()
     with pytest.raises(ValueError):
         TranscribeOptions(max_tokens_per_s=0).validate()
+
+
+def test_a_short_encoder_window_still_aligns_words(recognizer, speech):
+    import dataclasses
+
+    from clinivox.asr.types import TranscribeOptions
+
+    audio = np.concatenate([silence(0.3), speech["fox"], silence(0.3)])
+    options = TranscribeOptions(language="en", vad=False, encoder_margin_s=8.0)
+    result = recognizer.engine.decode_batch([audio], options)[0]
+    words = [w for s in result.segments for w in s.words]
+    assert wer(SENTENCES["fox"], " ".join(s.text for s in result.segments)) <= 0.2
+    duration = audio.shape[0] / 16_000
+    assert words and all(0.0 <= w.start_s <= w.end_s <= duration + 1e-6 for w in words)
+    assert all(a.start_s <= b.start_s for a, b in itertools.pairwise(words))
+    full = recognizer.engine.decode_batch([audio], dataclasses.replace(
+        options, encoder_margin_s=None))[0]
+    ref = [w for s in full.segments for w in s.words]
+    assert [w.word for w in words] == [w.word for w in ref]
+    assert max(abs(a.start_s - b.start_s) for a, b in zip(words, ref, strict=True)) <= 0.2
