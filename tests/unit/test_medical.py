@@ -72,6 +72,26 @@ def test_index_retrieves_by_sound_across_the_whole_lexicon(lexicon, phonemizer):
     assert hits[2] == [] or all(c.similarity < 0.85 for c in hits[2])
 
 
+def test_variant_spellings_are_written_as_the_ingredient_name(phonemizer):
+    def drug(term: str) -> LexiconEntry:
+        return LexiconEntry(term, "idarubicin", "drug", "idarubicin")
+
+    lex = Lexicon([drug("idarubicin"), drug("idarubicine"), drug("idarubicina"),
+                   drug("idamycin"), drug("idarubicin hydrochloride")])
+    index = TermIndex(lex, phonemizer=phonemizer)
+    written = dict(zip(index.spellings, index.forms, strict=True))
+    assert written["idarubicine"] == written["idarubicina"] == "idarubicin"
+    assert written["idamycin"] == "idamycin"  # a brand keeps its name
+    assert written["idarubicin hydrochloride"] == "idarubicin hydrochloride"  # the salt too
+    # the variants no longer take separate candidate slots of a span
+    hits = index.lookup(["ida ruby seen"], min_similarity=0.5, per_span=5)[0]
+    forms = [c.form for c in hits]
+    assert forms.count("idarubicin") == 1 and len(forms) == len(set(forms))
+    # a misspelling is matched letter by letter against the variants as written
+    assert [c.form for c in index.lookup(["idarubicinne"], min_similarity=0.75,
+                                         per_span=3)[0]][:1] == ["idarubicin"]
+
+
 def test_key_cache_is_written_and_reused(tmp_path, phonemizer):
     lex = Lexicon([LexiconEntry("rivaroxaban", "rivaroxaban", "drug", "rivaroxaban")])
     cache = tmp_path / "keys.json.gz"

@@ -22,6 +22,7 @@ from clinivox.medical.phonetics import Phonemizer, default_phonemizer, words_of
 
 MAX_SPAN_WORDS = 4
 MIN_KEY_LEN = 4  # shorter keys ("BP", "the") match too much by chance
+VARIANT_SPELLING_SIM = 0.8  # a drug form this close to its ingredient name is a spelling variant
 MIN_FORM_LETTERS = 6  # lexicon forms shorter than this are not inserted by biasing (user
 # terms excepted): short brand and foreign variants ("meks", "selen") sound like anything
 _VOWEL_CLASS = re.compile(r"[@aiueo]+")
@@ -110,7 +111,8 @@ class TermIndex:
         self.phonemizer = phonemizer or default_phonemizer()
         cache = _load_key_cache(key_cache)
         cached = len(cache)
-        forms: list[str] = []
+        forms: list[str] = []  # what biasing writes
+        spellings: list[str] = []
         entries: list[LexiconEntry] = []
         keys: list[str] = []
         seen: set[str] = set()
@@ -141,12 +143,14 @@ class TermIndex:
                 key = "".join(cache[w] for w in words)
                 if len(key) < MIN_KEY_LEN:
                     continue
-                forms.append(form if e.category in ("abbreviation", "user") else form.lower())
+                written = form if e.category in ("abbreviation", "user") else form.lower()
+                spellings.append(written.lower())
+                forms.append(_preferred_spelling(written, e))
                 entries.append(e)
                 keys.append(key)
         self.forms, self.entries, self.keys = forms, entries, keys
         self.skeletons = [skeleton(k) for k in keys]
-        self.spellings = [f.lower() for f in forms]
+        self.spellings = spellings  # as written in the lexicon (spelling retrieval)
         self.common_words = common_words
         if key_cache is not None and len(cache) > cached:
             _save_key_cache(key_cache, cache)
@@ -197,12 +201,30 @@ class TermIndex:
             w = words_of(s)
             if len(w) != 1 or len(w[0]) < 5 or w[0] in self.common_words:
                 continue
-            for form, score, c in process.extract(
+            for _spelling, score, c in process.extract(
                     w[0], self.spellings, scorer=Levenshtein.normalized_similarity,
                     score_cutoff=max(min_similarity, 0.75), limit=per_span):
-                if all(x.form.lower() != form for x in out[i]):
+                if all(x.form.lower() != self.forms[c].lower() for x in out[i]):
                     out[i].append(Candidate(self.forms[c], self.entries[c], float(score)))
         return out
+
+
+def _preferred_spelling(written: str, entry: LexiconEntry) -> str:
+    """A drug form that is only a foreign or variant spelling of its ingredient's name
+    ("idarubicine", "idarubicina", "maprotilin") is written as that name ("idarubicin"):
+    retrieval still matches the variant's sound, the transcript gets the standard spelling,
+    and the variants stop crowding each other out of a span's candidate slots. Brand names,
+    salts and combinations (different words) keep their own form."""
+    from rapidfuzz.distance import Levenshtein
+
+    canonical = entry.canonical.lower()
+    if entry.category != "drug" or not canonical or canonical == written.lower():
+        return written
+    if len(canonical.split()) != len(written.split()):
+        return written
+    if Levenshtein.normalized_similarity(written.lower(), canonical) < VARIANT_SPELLING_SIM:
+        return written
+    return canonical
 
 
 def _load_key_cache(path: Path | None) -> dict[str, str]:
