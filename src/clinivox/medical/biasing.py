@@ -31,7 +31,7 @@ from clinivox.errors import InputError
 from clinivox.medical.lexicon import Lexicon, LexiconEntry
 from clinivox.medical.lm import NGramLM, classed_tokens
 from clinivox.medical.phonetics import words_of
-from clinivox.medical.terms import MAX_SPAN_WORDS, TermIndex, TermMatcher
+from clinivox.medical.terms import MAX_SPAN_WORDS, TermIndex, TermMatcher, preferred_spelling
 
 FRAMES_PER_S = 50  # encoder positions per second
 SAMPLES_PER_FRAME = 16_000 // FRAMES_PER_S
@@ -132,16 +132,19 @@ class ChunkRewrites:
         out = []
         for s, words in enumerate(self.words):
             reps = sorted((r for r in chosen if r.seg == s), key=lambda r: r.a)
-            out.append(" ".join(_rewrite_words(words, reps)))
+            out.append(" ".join(_rewrite_words(words, reps, final=True)))
         return out
 
 
-def _rewrite_words(words: list[str], reps: list[Rewrite]) -> list[str]:
+def _rewrite_words(words: list[str], reps: list[Rewrite], final: bool = False) -> list[str]:
+    """The words with each rewrite applied: the form as scored, or with `final` as the
+    transcript writes it (variant spellings as the ingredient name)."""
     out: list[str] = []
     i = 0
     for r in reps:
         out.extend(words[i:r.a])
-        out.append(_dress(r.form, words[r.a:r.b]))
+        form = preferred_spelling(r.form, r.entry) if final else r.form
+        out.append(_dress(form, words[r.a:r.b]))
         i = r.b
     out.extend(words[i:])
     return out
@@ -295,7 +298,8 @@ class MedicalBiaser:
             seg.text = " " + texts[s]
             seg.tokens = tok.encode(seg.text)
             seg.corrections = [
-                Correction(" ".join(cr.words[s][r.a:r.b]), r.form, r.gain(self.profile),
+                Correction(" ".join(cr.words[s][r.a:r.b]), preferred_spelling(r.form, r.entry),
+                           r.gain(self.profile),
                            r.similarity, r.entry.category, r.entry.code)
                 for r in sorted(reps, key=lambda r: r.a)]
 

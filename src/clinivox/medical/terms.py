@@ -111,8 +111,7 @@ class TermIndex:
         self.phonemizer = phonemizer or default_phonemizer()
         cache = _load_key_cache(key_cache)
         cached = len(cache)
-        forms: list[str] = []  # what biasing writes
-        spellings: list[str] = []
+        forms: list[str] = []
         entries: list[LexiconEntry] = []
         keys: list[str] = []
         seen: set[str] = set()
@@ -143,14 +142,12 @@ class TermIndex:
                 key = "".join(cache[w] for w in words)
                 if len(key) < MIN_KEY_LEN:
                     continue
-                written = form if e.category in ("abbreviation", "user") else form.lower()
-                spellings.append(written.lower())
-                forms.append(_preferred_spelling(written, e))
+                forms.append(form if e.category in ("abbreviation", "user") else form.lower())
                 entries.append(e)
                 keys.append(key)
         self.forms, self.entries, self.keys = forms, entries, keys
         self.skeletons = [skeleton(k) for k in keys]
-        self.spellings = spellings  # as written in the lexicon (spelling retrieval)
+        self.spellings = [f.lower() for f in forms]
         self.common_words = common_words
         if key_cache is not None and len(cache) > cached:
             _save_key_cache(key_cache, cache)
@@ -201,20 +198,20 @@ class TermIndex:
             w = words_of(s)
             if len(w) != 1 or len(w[0]) < 5 or w[0] in self.common_words:
                 continue
-            for _spelling, score, c in process.extract(
+            for form, score, c in process.extract(
                     w[0], self.spellings, scorer=Levenshtein.normalized_similarity,
                     score_cutoff=max(min_similarity, 0.75), limit=per_span):
-                if all(x.form.lower() != self.forms[c].lower() for x in out[i]):
+                if all(x.form.lower() != form for x in out[i]):
                     out[i].append(Candidate(self.forms[c], self.entries[c], float(score)))
         return out
 
 
-def _preferred_spelling(written: str, entry: LexiconEntry) -> str:
-    """A drug form that is only a foreign or variant spelling of its ingredient's name
-    ("idarubicine", "idarubicina", "maprotilin") is written as that name ("idarubicin"):
-    retrieval still matches the variant's sound, the transcript gets the standard spelling,
-    and the variants stop crowding each other out of a span's candidate slots. Brand names,
-    salts and combinations (different words) keep their own form."""
+def preferred_spelling(written: str, entry: LexiconEntry) -> str:
+    """How an inserted drug form is written in the transcript. A form that is only a foreign
+    or variant spelling of its ingredient's name ("idarubicine", "idarubicina",
+    "maprotilin") is written as that name ("idarubicin"); brand names, salts and
+    combinations (different words) keep their own form. Retrieval and scoring still use the
+    form as the lexicon has it."""
     from rapidfuzz.distance import Levenshtein
 
     canonical = entry.canonical.lower()
