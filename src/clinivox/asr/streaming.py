@@ -284,7 +284,7 @@ class StreamingRecognizer:
 
     def _now(self) -> float:
         if self._wall is not None:
-            return self._wall() - (self._t0 if self._t0 is not None else self._wall())
+            return 0.0 if self._t0 is None else self._wall() - self._t0
         return self._sim_clock
 
     # -- public API ----------------------------------------------------------------------

@@ -139,12 +139,11 @@ class WhisperEngine:
         # log floor), so only the frames that reach the audio are computed: identical values
         # to the full 30 s transform, at the cost of the audio's length.
         last = -(-(n + 200) // HOP_SAMPLES)  # first frame that sees only padding
-        width = (last + 2) * HOP_SAMPLES
-        padded = np.zeros(CHUNK_SAMPLES if width >= CHUNK_SAMPLES else width, dtype=np.float32)
+        padded = np.zeros(min((last + 2) * HOP_SAMPLES, CHUNK_SAMPLES), dtype=np.float32)
         padded[:n] = audio[:n]
-        feats = self.features(padded, padding=0)
-        if width >= CHUNK_SAMPLES:
-            return feats[:, :N_FRAMES]
+        feats = self.features(padded, padding=0)[:, :N_FRAMES]
+        if feats.shape[1] == N_FRAMES:
+            return feats
         out = np.empty((feats.shape[0], N_FRAMES), dtype=feats.dtype)
         out[:, :feats.shape[1]] = feats
         out[:, feats.shape[1]:] = feats[:, -1:]  # the floor value, from a padding-only frame

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from functools import cache
 from pathlib import Path
 
 from clinivox.medical.biasing import BiasProfile, MedicalBiaser
@@ -79,10 +80,9 @@ def load_biaser(engine, *, lexicon: str | Path | None = None,
     key_cache = medical_dir() / f"sound_keys.v{SOUND_KEY_VERSION}.json.gz"
     tok = engine.hf_tokenizer
 
-    def plain_word(word: str, _cache: dict[str, bool] = {}) -> bool:  # noqa: B006 - memo
-        if word not in _cache:
-            _cache[word] = len(tok.encode(" " + word, add_special_tokens=False).ids) <= 2
-        return _cache[word]
+    @cache
+    def plain_word(word: str) -> bool:
+        return len(tok.encode(" " + word, add_special_tokens=False).ids) <= 2
 
     return MedicalBiaser(lex, lm=lm_model, profile=prof, common_words=common,
                          key_cache=key_cache, plain_word=plain_word)
