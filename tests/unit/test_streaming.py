@@ -221,10 +221,13 @@ def test_partials_with_a_short_encoder_window_match_the_full_window(recognizer, 
     text = " ".join(s.text for s in fast.segments)
     assert wer(" ".join(s.text for s in full.segments), text) <= 0.15
     assert wer(SENTENCES["clinic"], text) <= 0.2
-    with pytest.raises(ValueError):
-        StreamingOptions(partial_encoder_margin_s=0.5).validate()
-    with pytest.raises(ValueError):
-        TranscribeOptions(max_tokens_per_s=0).validate()
+    for bad in ({"partial_encoder_margin_s": 0.5}, {"loaded_final_encoder_margin_s": 31.0},
+                {"partial_max_tokens_per_s": 0.0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            StreamingOptions(**bad).validate()
+    for bad in ({"encoder_margin_s": 0.5}, {"max_tokens_per_s": 0}):
+        with pytest.raises(ValueError, match=next(iter(bad))):
+            TranscribeOptions(**bad).validate()
 
 
 def test_a_short_encoder_window_still_aligns_words(recognizer, speech):
