@@ -112,6 +112,27 @@ def test_silence_and_one_second_files(diarizer):
 def test_bad_options_are_input_errors(diarizer):
     with pytest.raises(InputError):
         diarizer(silence(1.0), DiarizeOptions(min_speakers=3, max_speakers=2))
+    with pytest.raises(InputError, match="fill_pause_s"):
+        diarizer(silence(1.0), DiarizeOptions(fill_pause_s=-0.5))
+
+
+def _covered(turns, start_s: float, end_s: float) -> bool:
+    return any(t.start_s <= start_s and t.end_s >= end_s for t in turns if not t.overlap)
+
+
+def test_short_pauses_inside_a_speakers_talk_are_filled(diarizer):
+    """A 0.7 s pause between two sentences of one speaker stays inside the turn; a 2.5 s
+    pause ends it; with filling off, both pauses end the turn."""
+    a, b, c = (synthesize(t) for t in LINES_B[:3])
+    audio = np.concatenate([a, silence(0.7), b, silence(2.5), c])
+    short = (a.shape[0] / SR + 0.1, a.shape[0] / SR + 0.6)
+    long_start = (a.shape[0] + b.shape[0]) / SR + 0.7
+    long = (long_start + 0.2, long_start + 2.3)
+    filled = diarizer(audio).turns
+    assert _covered(filled, *short), filled
+    assert not _covered(filled, *long), filled
+    unfilled = diarizer(audio, DiarizeOptions(fill_pause_s=0.0)).turns
+    assert not _covered(unfilled, *short), unfilled
 
 
 def test_stereo_is_split_by_channel(tmp_path):

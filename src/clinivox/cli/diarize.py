@@ -15,6 +15,9 @@ def add_speaker_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--num-speakers", type=int, default=None, help="exact number, when known")
     g.add_argument("--min-speakers", type=int, default=1)
     g.add_argument("--max-speakers", type=int, default=8)
+    g.add_argument("--fill-pause-s", type=float, default=1.0, metavar="S",
+                   help="pauses shorter than S between two turns of one speaker belong to "
+                   "the turn (default 1.0; 0 keeps every VAD pause)")
     g.add_argument("--by-channel", action="store_true",
                    help="one speaker per channel (stereo call recordings)")
 
@@ -23,7 +26,7 @@ def diarize_options(args: argparse.Namespace):
     from clinivox.diarize import DiarizeOptions
 
     opts = DiarizeOptions(num_speakers=args.num_speakers, min_speakers=args.min_speakers,
-                          max_speakers=args.max_speakers)
+                          max_speakers=args.max_speakers, fill_pause_s=args.fill_pause_s)
     opts.validate()
     return opts
 
