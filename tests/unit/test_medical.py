@@ -89,6 +89,33 @@ def test_variant_spellings_are_written_as_the_ingredient_name():
     assert cr.texts(cr.decide(BiasProfile(gate_logprob=0.0))) == ["treated idarubicin today."]
 
 
+def test_variants_that_sound_like_the_ingredient_are_written_as_it(phonemizer):
+    def drug(term: str, canonical: str) -> LexiconEntry:
+        return LexiconEntry(term, canonical, "drug", canonical)
+
+    key = phonemizer.key
+    # too far apart in spelling for the spelling rule, the same word when spoken
+    assert preferred_spelling("cephadroxyl", drug("cephadroxyl", "cefadroxil")) == "cephadroxyl"
+    assert preferred_spelling("cephadroxyl", drug("cephadroxyl", "cefadroxil"), key) \
+        == "cefadroxil"
+    # a brand is a different word: it keeps its form
+    assert preferred_spelling("cefotan", drug("cefotan", "cefotetan"), key) == "cefotan"
+
+
+def test_variant_spellings_already_in_the_text_are_respelt(phonemizer):
+    from clinivox.medical.biasing import MedicalBiaser
+
+    lex = Lexicon([LexiconEntry("hydromorphone", "hydromorphone", "drug", "hydromorphone",
+                                variants=("hydromorphon",)),
+                   LexiconEntry("dilaudid", "hydromorphone", "drug", "hydromorphone")])
+    biaser = MedicalBiaser(lex)
+    text, fixed = biaser.respell("Allergic to Hydromorphon, and Dilaudid too.")
+    assert text == "Allergic to Hydromorphone, and Dilaudid too."
+    assert [(c.original, c.replacement, c.code) for c in fixed] == \
+        [("Hydromorphon", "hydromorphone", "hydromorphone")]
+    assert biaser.respell("Nothing to change here.") == ("Nothing to change here.", [])
+
+
 def test_key_cache_is_written_and_reused(tmp_path, phonemizer):
     lex = Lexicon([LexiconEntry("rivaroxaban", "rivaroxaban", "drug", "rivaroxaban")])
     cache = tmp_path / "keys.json.gz"

@@ -128,22 +128,23 @@ class ChunkRewrites:
             kept.append(rw)
         return kept
 
-    def texts(self, chosen: list[Rewrite]) -> list[str]:
+    def texts(self, chosen: list[Rewrite], sound_key=None) -> list[str]:
         out = []
         for s, words in enumerate(self.words):
             reps = sorted((r for r in chosen if r.seg == s), key=lambda r: r.a)
-            out.append(" ".join(_rewrite_words(words, reps, final=True)))
+            out.append(" ".join(_rewrite_words(words, reps, final=True, sound_key=sound_key)))
         return out
 
 
-def _rewrite_words(words: list[str], reps: list[Rewrite], final: bool = False) -> list[str]:
+def _rewrite_words(words: list[str], reps: list[Rewrite], final: bool = False,
+                   sound_key=None) -> list[str]:
     """The words with each rewrite applied: the form as scored, or with `final` as the
     transcript writes it (variant spellings as the ingredient name)."""
     out: list[str] = []
     i = 0
     for r in reps:
         out.extend(words[i:r.a])
-        form = preferred_spelling(r.form, r.entry) if final else r.form
+        form = preferred_spelling(r.form, r.entry, sound_key) if final else r.form
         out.append(_dress(form, words[r.a:r.b]))
         i = r.b
     out.extend(words[i:])
@@ -186,9 +187,7 @@ class MedicalBiaser:
             if self.record is not None:
                 self.record.append(cr)
                 continue
-            chosen = cr.decide(self.profile)
-            if chosen:
-                self._rewrite(engine, r, cr, chosen, options)
+            self._rewrite(engine, r, cr, cr.decide(self.profile), options)
 
     def collect(self, engine, encoder_row: np.ndarray, n_samples: int, result,
                 options) -> ChunkRewrites:
@@ -289,19 +288,39 @@ class MedicalBiaser:
 
     def _rewrite(self, engine, result, cr: ChunkRewrites, chosen: list[Rewrite],
                  options) -> None:
+        """Apply the kept rewrites, then write drug names already in the text that are only
+        variant spellings of their ingredient ("hydromorphon") as the ingredient name."""
         tok = engine.tokenizer(result.language, options.task)
-        texts = cr.texts(chosen)
+        sound_key = self.index.phonemizer.key
+        texts = cr.texts(chosen, sound_key)
         for s, seg in enumerate(result.segments):
-            reps = [r for r in chosen if r.seg == s]
-            if not reps:
+            reps = sorted((r for r in chosen if r.seg == s), key=lambda r: r.a)
+            corrections = [
+                Correction(" ".join(cr.words[s][r.a:r.b]),
+                           preferred_spelling(r.form, r.entry, sound_key),
+                           r.gain(self.profile), r.similarity, r.entry.category, r.entry.code)
+                for r in reps]
+            text, respelt = self.respell(texts[s])
+            if not corrections and not respelt:
                 continue
-            seg.text = " " + texts[s]
+            seg.text = " " + text
             seg.tokens = tok.encode(seg.text)
-            seg.corrections = [
-                Correction(" ".join(cr.words[s][r.a:r.b]), preferred_spelling(r.form, r.entry),
-                           r.gain(self.profile),
-                           r.similarity, r.entry.category, r.entry.code)
-                for r in sorted(reps, key=lambda r: r.a)]
+            seg.corrections = corrections + respelt
+
+    def respell(self, text: str) -> tuple[str, list[Correction]]:
+        """`text` with drug names that are only variant spellings of their ingredient
+        written as the ingredient name, and a correction (score 0) for each."""
+        sound_key = self.index.phonemizer.key
+        out, fixed, last = [], [], 0
+        for hit in self.matcher.find(text):
+            written = preferred_spelling(hit.term.lower(), hit.entry, sound_key)
+            if written == hit.term.lower():
+                continue
+            out += [text[last:hit.start], _dress(written, [hit.term])]
+            last = hit.end
+            fixed.append(Correction(hit.term, written, 0.0, 1.0, hit.entry.category,
+                                    hit.entry.code))
+        return "".join(out) + text[last:], fixed
 
     # -- recognised terms -------------------------------------------------------------------
     def terms(self, text: str) -> list[dict]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -206,12 +207,14 @@ class TermIndex:
         return out
 
 
-def preferred_spelling(written: str, entry: LexiconEntry) -> str:
-    """How an inserted drug form is written in the transcript. A form that is only a foreign
-    or variant spelling of its ingredient's name ("idarubicine", "idarubicina",
-    "maprotilin") is written as that name ("idarubicin"); brand names, salts and
-    combinations (different words) keep their own form. Retrieval and scoring still use the
-    form as the lexicon has it."""
+def preferred_spelling(written: str, entry: LexiconEntry,
+                       sound_key: Callable[[str], str] | None = None) -> str:
+    """How a drug form is written in the transcript. A form that is only a foreign or
+    variant spelling of its ingredient's name is written as that name: close in spelling
+    ("idarubicine", "idarubicina", "maprotilin" -> "idarubicin", ...) or, given `sound_key`,
+    pronounced the same ("cephadroxyl" -> "cefadroxil"). Brand names, salts and
+    combinations (different words or sounds: "cefotan", a brand of cefotetan) keep their own
+    form. Retrieval and scoring still use the form as the lexicon has it."""
     from rapidfuzz.distance import Levenshtein
 
     canonical = entry.canonical.lower()
@@ -219,9 +222,11 @@ def preferred_spelling(written: str, entry: LexiconEntry) -> str:
         return written
     if len(canonical.split()) != len(written.split()):
         return written
-    if Levenshtein.normalized_similarity(written.lower(), canonical) < VARIANT_SPELLING_SIM:
-        return written
-    return canonical
+    if Levenshtein.normalized_similarity(written.lower(), canonical) >= VARIANT_SPELLING_SIM:
+        return canonical
+    if sound_key is not None and sound_key(written.lower()) == sound_key(canonical):
+        return canonical
+    return written
 
 
 def _load_key_cache(path: Path | None) -> dict[str, str]:
