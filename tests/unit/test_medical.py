@@ -116,22 +116,6 @@ def test_variant_spellings_already_in_the_text_are_respelt(phonemizer):
     assert biaser.respell("Nothing to change here.") == ("Nothing to change here.", [])
 
 
-def test_spellings_of_one_drug_on_one_span_are_scored_once(phonemizer):
-    from clinivox.medical.biasing import MedicalBiaser
-
-    def drug(term: str, canonical: str) -> LexiconEntry:
-        return LexiconEntry(term, canonical, "drug", canonical)
-
-    forms = [("cefadroxil", "cefadroxil"), ("cephadroxyl", "cefadroxil"),
-             ("cefadroxilo", "cefadroxil"), ("duricef", "cefadroxil")]
-    biaser = MedicalBiaser(Lexicon([drug(f, c) for f, c in forms]))
-    group = [Rewrite(0, 3, 4, f, drug(f, c), 0.9 - 0.01 * i) for i, (f, c) in enumerate(forms)]
-    group.append(Rewrite(0, 1, 2, "cephadroxyl", drug("cephadroxyl", "cefadroxil"), 0.8))
-    kept = [(r.a, r.form) for r in biaser._one_spelling_each(group)]
-    # the variants collapse into the first; the brand and the other span stay
-    assert kept == [(3, "cefadroxil"), (3, "duricef"), (1, "cephadroxyl")]
-
-
 def test_key_cache_is_written_and_reused(tmp_path, phonemizer):
     lex = Lexicon([LexiconEntry("rivaroxaban", "rivaroxaban", "drug", "rivaroxaban")])
     cache = tmp_path / "keys.json.gz"

@@ -271,7 +271,6 @@ class MedicalBiaser:
             # its rewrites are not worth scoring), closest sounding first
             gate = 0.0 if self.record is not None else self.profile.gate_logprob
             group = [rw for rw in group if rw.span_logprob <= gate][:self.profile.max_candidates]
-            group = self._one_spelling_each(group)
             if not group:
                 continue
             rows = [tok.encode(" " + " ".join(_rewrite_words(words[s], [rw]))) for rw in group]
@@ -286,19 +285,6 @@ class MedicalBiaser:
                 scored.append(rw)
         cr.rewrites = scored
         return cr
-
-    def _one_spelling_each(self, group: list[Rewrite]) -> list[Rewrite]:
-        """Of the forms of a span that the transcript would write alike (spelling variants
-        of one ingredient), only the closest sounding is scored: the others cost a decoder
-        row each and could only write the same word. Freed rows are not refilled."""
-        seen: set[tuple[int, int, str]] = set()
-        out = []
-        for rw in group:
-            k = (rw.a, rw.b, preferred_spelling(rw.form, rw.entry, self.index.phonemizer.key))
-            if k not in seen:
-                seen.add(k)
-                out.append(rw)
-        return out
 
     def _rewrite(self, engine, result, cr: ChunkRewrites, chosen: list[Rewrite],
                  options) -> None:
