@@ -38,6 +38,15 @@ def recognizer():
 
 
 @pytest.fixture(scope="session")
+def biaser(recognizer):
+    """The full medical biaser (lexicon, sound index, tuned profile; no domain LM in the
+    per-run cache) for `recognizer`."""
+    from clinivox.medical.vocabulary import load_biaser
+
+    return load_biaser(recognizer.engine)
+
+
+@pytest.fixture(scope="session")
 def audio_dir(tmp_path_factory, speech) -> Path:
     """The fox sentence in several formats, rates and layouts."""
     import soundfile as sf

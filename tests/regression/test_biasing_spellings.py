@@ -9,30 +9,17 @@ consultation. Every spelling is scored, and the best of them counts.
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
 from clinivox.testing.synth import silence, synthesize
-
-
-@pytest.fixture(scope="module")
-def biaser(recognizer):
-    from clinivox.medical.vocabulary import load_biaser
-
-    return load_biaser(recognizer.engine)
-
-
-def _lower_voice(audio: np.ndarray, factor: float = 0.78) -> np.ndarray:
-    n = round(audio.shape[0] / factor)
-    return np.interp(np.linspace(0, audio.shape[0] - 1, n), np.arange(audio.shape[0]),
-                     audio).astype(np.float32)
+from tests.unit.test_diarize import shifted_voice
 
 
 def test_the_best_scored_spelling_of_a_drug_wins(recognizer, biaser):
     audio = np.concatenate([
         synthesize("Good morning, what brings you in today? How long have you been unwell?"),
         silence(0.5),
-        _lower_voice(synthesize("I have had a cough and a fever since Sunday. I have diabetes "
-                                "and I take metformin every morning.")), silence(0.5),
+        shifted_voice(synthesize("I have had a cough and a fever since Sunday. I have diabetes "
+                                 "and I take metformin every morning."), 0.78), silence(0.5),
         synthesize("I will prescribe amoxicillin and we will see you next week.")])
     plain = " ".join(s.text for s in recognizer.transcribe(audio)[0])
     segments = list(recognizer.transcribe(audio, biaser=biaser)[0])

@@ -191,12 +191,7 @@ def test_grid_search_picks_the_weights_that_lower_wer():
     assert best.bias == 4.0 and best_score.wer == 0.0 and len(table) == 3
 
 
-# -- end to end on synthesised speech ------------------------------------------------------
-@pytest.fixture(scope="module")
-def biaser(recognizer):
-    from clinivox.medical.vocabulary import load_biaser
-
-    return load_biaser(recognizer.engine)
+# -- end to end on synthesised speech (the `biaser` fixture is in conftest.py) ----------------
 
 
 def _transcribe(recognizer, biaser, audio) -> tuple[str, list]:
