@@ -204,6 +204,14 @@ def test_cli_eval_malformed_rttm_exits_2(tmp_path):
     assert proc.returncode == 2 and "ref.rttm:1" in proc.stderr
 
 
+def test_cli_bad_fill_pause_exits_2(tmp_path):
+    wav = tmp_path / "a.wav"
+    sf.write(wav, synthesize("Hello there."), SR)
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "diarize", str(wav),
+                           "--fill-pause-s", "-1"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "fill_pause_s must be within [0, 10] s" in proc.stderr
+
+
 def test_cp_wer_matches_speakers_by_permutation():
     ref = [("A", "hello how are you"), ("B", "fine thanks"), ("A", "good")]
     hyp_swapped = [("X", "fine thanks"), ("Y", "hello how are you good")]
