@@ -313,3 +313,70 @@ def test_tune_cli_writes_a_loadable_profile(tmp_path):
     report = json.loads(proc.stdout)
     assert report["grid_points"] > 100 and report["best"]["wer"] <= report["start"]["wer"]
     assert BiasProfile.load(out).bias == report["best"]["weights"]["bias"]
+
+
+# -- retrieval keys from the beam and packed scoring ---------------------------------------------
+def test_other_beam_hypotheses_key_the_spans_where_they_differ():
+    from clinivox.medical.biasing import MedicalBiaser
+
+    words = [["Discontinue", "it."], ["Switched", "to", "Esther", "Mustang", "at", "night."]]
+    keys = MedicalBiaser._alternative_keys(words, [
+        "Discontinue it. Switched to estromustine at night.",  # one word for two
+        "Discontinue it. Switched to Esther Mustang at night.",  # the same: no key
+        "Discontinue. It switched to Esther Mustang at night.",  # across segments: no key
+    ])
+    assert keys == [((1, 2, 4), "estromustine")]
+
+
+def test_packed_scoring_matches_scoring_each_rewrite_alone(recognizer, biaser):
+    """Rewrites far apart share a decoder row; each is read from its own tokens and the
+    few after them. The decoder is causal, so this is the score a row of its own gives
+    over the same stretch, up to the context the other rewrite changes."""
+    import dataclasses
+
+    import numpy as np
+
+    from clinivox.asr.types import TranscribeOptions
+    from clinivox.medical.biasing import MedicalBiaser
+
+    engine = recognizer.engine
+    audio = synthesize("Started on rivaroxaban today, and the clopidogrel was stopped last week.")
+    options = TranscribeOptions(language="en")
+    feats = engine.log_mel(audio, options)[None]
+    row = np.asarray(engine._encode(feats[:, :, :1500]))[0]
+    words = ["Started", "on", "river", "ox", "a", "ban", "today,", "and", "the", "clop", "it",
+             "a", "grill", "was", "stopped", "last", "week."]
+    tok = engine.tokenizer("en", "transcribe")
+    base_tokens = tok.encode(" " + " ".join(words))
+    base = engine.token_logprobs(row, audio.shape[0], "en", "transcribe", [base_tokens])[0]
+
+    def n_tokens(k: int) -> int:
+        return len(tok.encode(" " + " ".join(words[:k]))) if k else 0
+
+    def rewrites():
+        e1 = LexiconEntry("rivaroxaban", "rivaroxaban", "drug", "rivaroxaban")
+        e2 = LexiconEntry("clopidogrel", "clopidogrel", "drug", "clopidogrel")
+        return [Rewrite(0, 2, 6, "rivaroxaban", e1, 0.9), Rewrite(0, 9, 13, "clopidogrel", e2, 0.9)]
+
+    b = MedicalBiaser.__new__(MedicalBiaser)
+    b.profile = dataclasses.replace(biaser.profile, score_tail=4)
+    packed = rewrites()
+    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", None, words, base,
+                    base_tokens, n_tokens, packed)
+    alone = []
+    for rw in rewrites():
+        b._score_packed(engine, row, audio.shape[0], "en", "transcribe", None, words, base,
+                        base_tokens, n_tokens, [rw])
+        alone.append(rw)
+    # the first rewrite's stretch ends before the second starts: the same tokens in both
+    assert packed[0].d_am == pytest.approx(alone[0].d_am, abs=0.05)
+    # the second is read after "rivaroxaban" instead of "river ox a ban": a drug before it
+    # makes a drug more likely (1.8 nats here when this test was written)
+    assert packed[1].d_am == pytest.approx(alone[1].d_am, abs=2.5)
+    assert all(r.d_am > 0 for r in packed)  # the spoken names beat the sound-alike words
+    # a whole row per rewrite (score_tail 0) agrees on which spans gain
+    b.profile = dataclasses.replace(biaser.profile, score_tail=0)
+    full = rewrites()
+    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", None, words, base,
+                    base_tokens, n_tokens, full)
+    assert all(r.d_am > 0 for r in full)

@@ -54,6 +54,7 @@ class ChunkResult:
     no_speech_prob: float
     compression_ratio: float
     temperature: float
+    alternatives: list[str] = field(default_factory=list)  # the beam's other hypotheses
 
 
 def pick_device(device: str = "auto", compute_type: str = "auto") -> tuple[str, str]:
@@ -203,16 +204,18 @@ class WhisperEngine:
             last = t_idx == len(options.temperatures) - 1
             longest = max(chunks[i].shape[0] for i in todo) / SAMPLE_RATE_HZ
             decoded = self._generate(enc, [languages[i] for i in todo], options, temperature,
-                                     longest)
+                                     longest, getattr(biaser, "n_best", 1))
             retry = []
-            for i, (tokens, avg_logprob, no_speech_prob, looped) in zip(todo, decoded,
-                                                                         strict=True):
+            for i, (tokens, avg_logprob, no_speech_prob, looped, others) in zip(
+                    todo, decoded, strict=True):
                 lang, lang_p = languages[i]
                 tok = self.tokenizer(lang, options.task)
                 text = tok.decode([t for t in tokens if t < tok.eot])
                 ratio = compression_ratio(text)
                 result = ChunkResult([], lang, lang_p, avg_logprob, no_speech_prob, ratio,
                                      temperature)
+                result.alternatives = [tok.decode([t for t in h if t < tok.eot])
+                                       for h in others]
                 if is_silence(no_speech_prob, avg_logprob, options.no_speech_threshold,
                               options.log_prob_threshold):
                     results[i] = result  # no segments: silence or non-speech
@@ -251,7 +254,8 @@ class WhisperEngine:
         return done
 
     def _generate(self, encoded, languages, options: TranscribeOptions, temperature: float,
-                  audio_s: float = 30.0) -> list[tuple[list[int], float, float, bool]]:
+                  audio_s: float = 30.0, n_best: int = 1
+                  ) -> list[tuple[list[int], float, float, bool, list[list[int]]]]:
         prompts = [self._prompt(self.tokenizer(lang, options.task), options)
                    for lang, _ in languages]
         max_length = MAX_LENGTH
@@ -270,6 +274,8 @@ class WhisperEngine:
         else:
             kwargs.update(beam_size=options.beam_size, patience=options.patience,
                           length_penalty=options.length_penalty)
+            if n_best > 1 and options.beam_size > 1:
+                kwargs.update(num_hypotheses=min(n_best, options.beam_size))
         out = []
         eot = self.tokenizer(languages[0][0], options.task).eot
         for res in self.model.generate(encoded, prompts, **kwargs):
@@ -278,8 +284,10 @@ class WhisperEngine:
             tokens = trim_repetitions(raw, options.max_repeat_ngram, text_below=eot)
             seq_len = max(len(raw), 1)
             cum = res.scores[best] * (seq_len ** options.length_penalty)
+            others = [list(h) for k, h in enumerate(res.sequences_ids) if k != best] \
+                if temperature == 0 else []
             out.append((tokens, float(cum / (seq_len + 1)), float(res.no_speech_prob),
-                        len(tokens) < len(raw)))
+                        len(tokens) < len(raw), others))
         return out
 
     @staticmethod

@@ -5,10 +5,13 @@ the whole lexicon instead, after the first decode of each chunk and before word 
 
 1. Retrieval. Every span of one to four words in the hypothesis is keyed by sound (espeak
    phonemes, reduced) and compared with all lexicon forms (`TermIndex`, one C++ sweep).
-   "the picks up in" retrieves "apixaban"; ordinary speech retrieves little.
+   "the picks up in" retrieves "apixaban"; ordinary speech retrieves little. Where the
+   beam's other hypotheses differ from the best one, their words there are keys for the
+   same span too ("Esther Mustang" is "Astromustine" in another one).
 2. Rescoring. Each hypothesis with one span replaced by a retrieved term is scored by the
    same Whisper model on the same audio (teacher-forced: one decoder pass over the encoder
-   output already computed, batched), and by the domain n-gram LM:
+   output already computed, batched; rewrites of spans far apart share a row, each read
+   from its own tokens and the few after them), and by the domain n-gram LM:
        gain = a * dlogP_am + b * dlogP_lm + c * dlength + bias * weight(term)
    A replacement is kept when its gain is positive and Whisper was not confident in the
    words it replaces (the confidence gate keeps common words that were heard clearly).
@@ -51,6 +54,8 @@ class BiasProfile:
     per_span: int = 4  # retrieved forms per span
     max_candidates: int = 24  # rewrites rescored per segment
     glossary: int = 12  # retrieved forms listed in the scoring prompt (0: no prompt)
+    n_best: int = 5  # beam hypotheses used as retrieval keys (1: the best only)
+    score_tail: int = 4  # tokens after a rewrite that are scored (0: to the segment's end)
 
     @classmethod
     def load(cls, path: str | Path) -> BiasProfile:
@@ -96,6 +101,7 @@ class Rewrite:
     form: str
     entry: LexiconEntry
     similarity: float
+    rank: float = 0.0  # retrieval order: similarity plus the form's prior
     d_am: float = 0.0
     d_lm: float = 0.0
     d_len: int = 0
@@ -175,6 +181,11 @@ class MedicalBiaser:
                                plain_word=plain_word)
         self.record: list[ChunkRewrites] | None = None  # set to a list to keep every chunk
 
+    @property
+    def n_best(self) -> int:
+        """How many beam hypotheses the engine should return for retrieval."""
+        return self.profile.n_best
+
     # -- the engine hook ---------------------------------------------------------------------
     def apply(self, engine, encoded, chunks: list[np.ndarray], results, options) -> None:
         rows_np = None
@@ -202,15 +213,21 @@ class MedicalBiaser:
         if not spans:
             return cr
         texts = [" ".join(words[s][a:b]) for s, a, b in spans]
-        hits = self.index.lookup(texts, min_similarity=self.profile.min_similarity,
+        # Other hypotheses of the beam, where they differ from the best one, are more keys
+        # for the same span: "Esther Mustine" may be "estromustine" in the second best.
+        keyed = list(zip(spans, texts, strict=True))
+        keyed += self._alternative_keys(words, getattr(result, "alternatives", []))
+        hits = self.index.lookup([t for _, t in keyed],
+                                 min_similarity=self.profile.min_similarity,
                                  per_span=self.profile.per_span)
         cands: list[Rewrite] = []
-        for (s, a, b), text, found in zip(spans, texts, hits, strict=True):
-            span_key = " ".join(words_of(text))
+        seen: dict[tuple[int, int, int, str], Rewrite] = {}
+        for ((s, a, b), text), found in zip(keyed, hits, strict=True):
+            span_key = " ".join(words_of(" ".join(words[s][a:b])))
             if span_key in self.matcher.forms:
                 continue  # already a lexicon term
-            everyday = all(w in self.index.common_words or len(w) == 1
-                           for w in span_key.split())
+            key_words = words_of(text)
+            everyday = all(w in self.index.common_words or len(w) == 1 for w in key_words)
             for c in found:
                 if " ".join(words_of(c.form)) == span_key:
                     continue
@@ -218,10 +235,17 @@ class MedicalBiaser:
                 if everyday and c.similarity < COMMON_SPAN_MIN_SIMILARITY \
                         and c.entry.category != "user":
                     continue
-                cands.append(Rewrite(s, a, b, c.form, c.entry, c.similarity))
+                k = (s, a, b, c.form.lower())
+                old = seen.get(k)
+                if old is not None:
+                    old.similarity = max(old.similarity, c.similarity)
+                    old.rank = max(old.rank, c.rank)
+                    continue
+                seen[k] = Rewrite(s, a, b, c.form, c.entry, c.similarity, c.rank)
+                cands.append(seen[k])
         if not cands:
             return cr
-        cands.sort(key=lambda r: -r.similarity)
+        cands.sort(key=lambda r: -r.rank)
         # Teacher-forced scores: per segment, its text as written and with each rewrite, on
         # the encoder frames of that segment only (the decoder attends where the words are;
         # cropping the memory keeps the scores and cuts the cost several times).
@@ -273,18 +297,89 @@ class MedicalBiaser:
             group = [rw for rw in group if rw.span_logprob <= gate][:self.profile.max_candidates]
             if not group:
                 continue
-            rows = [tok.encode(" " + " ".join(_rewrite_words(words[s], [rw]))) for rw in group]
-            logps = engine.token_logprobs(window, n_samples, result.language, options.task,
-                                          rows, prompt=prompt)
-            base_sum = float(base.sum())
+            self._score_packed(engine, window, n_samples, result.language, options.task,
+                               prompt, words[s], base, base_tokens, n_tokens, group)
             base_lm = lm_score(" ".join(words[s]))
-            for rw, lp, row in zip(group, logps, rows, strict=True):
-                rw.d_am = float(lp.sum()) - base_sum
-                rw.d_len = len(row) - len(base_tokens)
+            for rw in group:
                 rw.d_lm = lm_score(" ".join(_rewrite_words(words[s], [rw]))) - base_lm
                 scored.append(rw)
         cr.rewrites = scored
         return cr
+
+    def _score_packed(self, engine, window, n_samples, language, task, prompt, words,
+                      base, base_tokens, n_tokens, group: list[Rewrite]) -> None:
+        """Whisper's log-probability change for each rewrite (`d_am`, `d_len`).
+
+        The decoder is causal, so a rewrite's effect is read from its own tokens and the
+        few after it (`score_tail`): the words further on say little about it. Rewrites of
+        spans far enough apart therefore share a row (each row is a full decoder pass that
+        pays the 51,864-word output projection per token), and a row ends after its last
+        rewrite's tail. Each rewrite is compared with the words as written over the same
+        stretch, so the prefix, identical in both, cancels."""
+        tok = engine.tokenizer(language, task)
+        tail = self.profile.score_tail or len(base_tokens)
+        gap = 1 if self.profile.score_tail else len(words) + 1  # 0 tail: one per row
+        packs: list[list[Rewrite]] = []
+        for rw in group:
+            for pack in packs:
+                if all(rw.b + gap <= o.a or o.b + gap <= rw.a for o in pack):
+                    pack.append(rw)
+                    break
+            else:
+                packs.append([rw])
+        rows: list[list[int]] = []
+        regions: list[list[tuple[Rewrite, int, int, int, int]]] = []
+        for pack in packs:
+            pack.sort(key=lambda r: r.a)
+            row: list[int] = []
+            reg = []
+            last = 0  # base tokens copied so far
+            for k, rw in enumerate(pack):
+                pre, upto = n_tokens(rw.a), n_tokens(rw.b)
+                form = tok.encode(" " + _dress(rw.form, words[rw.a:rw.b]))
+                row += base_tokens[last:pre]
+                start = len(row)
+                row += form
+                nxt = n_tokens(pack[k + 1].a) if k + 1 < len(pack) else len(base_tokens)
+                stop = min(upto + tail, nxt, len(base_tokens))
+                row += base_tokens[upto:stop]
+                last = stop
+                reg.append((rw, start, len(row), pre, stop))
+                rw.d_len = len(form) - (upto - pre)
+            rows.append(row)
+            regions.append(reg)
+        logps = engine.token_logprobs(window, n_samples, language, task, rows, prompt=prompt)
+        for lp, reg in zip(logps, regions, strict=True):
+            for rw, r0, r1, b0, b1 in reg:
+                rw.d_am = float(lp[r0:r1].sum()) - float(base[b0:b1].sum())
+
+    @staticmethod
+    def _alternative_keys(words: list[list[str]], alternatives: list[str]
+                          ) -> list[tuple[tuple[int, int, int], str]]:
+        """(span of the best hypothesis, text another hypothesis has there) for every
+        stretch of up to MAX_SPAN_WORDS words where they differ, within one segment."""
+        import difflib
+
+        flat = [(s, i) for s, ws in enumerate(words) for i in range(len(ws))]
+        norm = [" ".join(words_of(words[s][i])) for s, i in flat]
+        out: list[tuple[tuple[int, int, int], str]] = []
+        seen: set[tuple[int, int, int, str]] = set()
+        for alt in alternatives:
+            alt_words = alt.split()
+            alt_norm = [" ".join(words_of(w)) for w in alt_words]
+            sm = difflib.SequenceMatcher(a=norm, b=alt_norm, autojunk=False)
+            for op, i1, i2, j1, j2 in sm.get_opcodes():
+                if op != "replace" or i2 - i1 > MAX_SPAN_WORDS or j2 - j1 > MAX_SPAN_WORDS:
+                    continue
+                s = flat[i1][0]
+                if flat[i2 - 1][0] != s:
+                    continue
+                text = " ".join(alt_norm[j1:j2])
+                k = (s, flat[i1][1], flat[i2 - 1][1] + 1, text)
+                if text and k not in seen:
+                    seen.add(k)
+                    out.append(((k[0], k[1], k[2]), text))
+        return out
 
     def _rewrite(self, engine, result, cr: ChunkRewrites, chosen: list[Rewrite],
                  options) -> None:

@@ -98,6 +98,7 @@ class Candidate:
     form: str  # the written replacement
     entry: LexiconEntry
     similarity: float  # 0..1, sound (or spelling) closeness to the span
+    rank: float = 0.0  # similarity plus the form's prior: the retrieval order
 
 
 class TermIndex:
@@ -173,38 +174,38 @@ class TermIndex:
         skel = [skeleton(keys[i]) for i in live]
         sim = process.cdist(skel, self.skeletons, scorer=Levenshtein.normalized_similarity,
                             score_cutoff=min_similarity, dtype=np.float32, workers=-1)
+        found: list[dict[int, float]] = [{} for _ in spans]  # per span: column -> score
         for row, i in enumerate(live):
-            cols = np.flatnonzero(sim[row])
-            if cols.size == 0:
-                continue
-            # rank by skeleton and full-key similarity together
-            scored = []
-            for c in cols:
+            for c in np.flatnonzero(sim[row]):
+                # rank by skeleton and full-key similarity together
                 full = Levenshtein.normalized_similarity(keys[i], self.keys[c])
-                scored.append((0.7 * float(sim[row, c]) + 0.3 * full, int(c)))
-            scored.sort(reverse=True)
-            picked: list[Candidate] = []
-            used: set[str] = set()
-            for score, c in scored:
-                if self.forms[c].lower() in used:
-                    continue
-                used.add(self.forms[c].lower())
-                picked.append(Candidate(self.forms[c], self.entries[c], score))
-                if len(picked) >= per_span:
-                    break
-            out[i] = picked
+                found[i][int(c)] = 0.7 * float(sim[row, c]) + 0.3 * full
         # spelling: a single word Whisper wrote that is not an everyday word (a misspelt
         # drug name, "apixiban") is compared letter by letter as well
         for i, s in enumerate(spans):
             w = words_of(s)
             if len(w) != 1 or len(w[0]) < 5 or w[0] in self.common_words:
                 continue
-            for form, score, c in process.extract(
+            for _, score, c in process.extract(
                     w[0], self.spellings, scorer=Levenshtein.normalized_similarity,
-                    score_cutoff=max(min_similarity, 0.75), limit=per_span):
-                if all(x.form.lower() != form for x in out[i]):
-                    out[i].append(Candidate(self.forms[c], self.entries[c], float(score)))
+                    score_cutoff=max(min_similarity, 0.75), limit=4 * per_span):
+                found[i][c] = max(found[i].get(c, 0.0), float(score))
+        for i, cols in enumerate(found):
+            out[i] = self._pick(cols, per_span)
         return out
+
+    def _pick(self, cols: dict[int, float], per_span: int) -> list[Candidate]:
+        """The `per_span` closest forms. Spellings of one drug are not interchangeable to
+        Whisper ("amoxycillin" may score 3.6 nats below "amoxicillin"), so each is a
+        candidate of its own."""
+        picked: list[Candidate] = []
+        for c, score in sorted(cols.items(), key=lambda kv: (-kv[1], kv[0])):
+            if any(x.form.lower() == self.spellings[c] for x in picked):
+                continue
+            picked.append(Candidate(self.forms[c], self.entries[c], score, score))
+            if len(picked) >= per_span:
+                break
+        return picked
 
 
 def preferred_spelling(written: str, entry: LexiconEntry,
