@@ -101,7 +101,6 @@ class Rewrite:
     form: str
     entry: LexiconEntry
     similarity: float
-    rank: float = 0.0  # retrieval order: similarity plus the form's prior
     d_am: float = 0.0
     d_lm: float = 0.0
     d_len: int = 0
@@ -214,7 +213,7 @@ class MedicalBiaser:
             return cr
         texts = [" ".join(words[s][a:b]) for s, a, b in spans]
         # Other hypotheses of the beam, where they differ from the best one, are more keys
-        # for the same span: "Esther Mustine" may be "estromustine" in the second best.
+        # for the same span: "Esther Mustang" may be "Astromustine" in another one.
         keyed = list(zip(spans, texts, strict=True))
         keyed += self._alternative_keys(words, getattr(result, "alternatives", []))
         hits = self.index.lookup([t for _, t in keyed],
@@ -239,13 +238,12 @@ class MedicalBiaser:
                 old = seen.get(k)
                 if old is not None:
                     old.similarity = max(old.similarity, c.similarity)
-                    old.rank = max(old.rank, c.rank)
                     continue
-                seen[k] = Rewrite(s, a, b, c.form, c.entry, c.similarity, c.rank)
+                seen[k] = Rewrite(s, a, b, c.form, c.entry, c.similarity)
                 cands.append(seen[k])
         if not cands:
             return cr
-        cands.sort(key=lambda r: -r.rank)
+        cands.sort(key=lambda r: -r.similarity)
         # Teacher-forced scores: per segment, its text as written and with each rewrite, on
         # the encoder frames of that segment only (the decoder attends where the words are;
         # cropping the memory keeps the scores and cuts the cost several times).

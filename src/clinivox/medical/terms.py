@@ -98,7 +98,6 @@ class Candidate:
     form: str  # the written replacement
     entry: LexiconEntry
     similarity: float  # 0..1, sound (or spelling) closeness to the span
-    rank: float = 0.0  # similarity plus the form's prior: the retrieval order
 
 
 class TermIndex:
@@ -202,7 +201,7 @@ class TermIndex:
         for c, score in sorted(cols.items(), key=lambda kv: (-kv[1], kv[0])):
             if any(x.form.lower() == self.spellings[c] for x in picked):
                 continue
-            picked.append(Candidate(self.forms[c], self.entries[c], score, score))
+            picked.append(Candidate(self.forms[c], self.entries[c], score))
             if len(picked) >= per_span:
                 break
         return picked
