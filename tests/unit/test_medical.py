@@ -292,6 +292,10 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
 
     with pytest.raises(InputError, match="bias profile"):
         BiasProfile.load(bad)
+    for field_, value in (("n_best", 0), ("score_tail", -1), ("score_tail", 2.5)):
+        bad.write_text(json.dumps({"weights": {field_: value}}))
+        with pytest.raises(InputError, match=f"{field_} must be a whole number"):
+            BiasProfile.load(bad)
     assert Path(BiasProfile.__module__.replace(".", "/")).name == "biasing"
 
 

@@ -68,6 +68,10 @@ class BiasProfile:
         weights = data.get("weights", data) if isinstance(data, dict) else None
         if not isinstance(weights, dict) or set(weights) - known:
             raise InputError(f"{path.name}: not a clinivox bias profile")
+        for name, low in (("n_best", 1), ("score_tail", 0)):
+            v = weights.get(name, low)
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                raise InputError(f"{path.name}: {name} must be a whole number >= {low}")
         return cls(**weights)
 
     def save(self, path: Path, **meta) -> None:
