@@ -11,6 +11,7 @@ import pytest
 from clinivox.medical.lexicon import (
     Lexicon,
     VocabularyError,
+    _clean_title,
     build_lexicon,
     load_user_vocabulary,
     spelling_variants,
@@ -37,6 +38,20 @@ def test_entries_carry_codes(lexicon):
     assert by_term[("essential hypertension", "diagnosis")].code == "I10"
     assert by_term[("type 2 diabetes mellitus", "diagnosis")].code == "E11"
     assert any(e.language == "zh" and e.canonical == "aspirin" for e in lexicon.entries)
+
+
+def test_icd_titles_give_the_name_before_the_qualifier(lexicon):
+    # "Hypothyroidism, unspecified" is said "hypothyroidism"; the qualified title alone
+    # would leave the plain disease name out of the lexicon
+    by_term = {(e.term, e.category): e for e in lexicon.entries}
+    assert by_term[("hypothyroidism", "diagnosis")].code == "E03.9"
+    assert by_term[("dermatitis", "diagnosis")].canonical == "Dermatitis, unspecified"
+    assert _clean_title("Tinnitus, right ear") == ["tinnitus"]
+    # [ ] at the end holds a synonym said on its own
+    assert by_term[("chickenpox", "diagnosis")].code == "B01"
+    assert by_term[("hyperthyroidism", "diagnosis")].canonical.startswith("Thyrotoxicosis")
+    # a comma inside parentheses is not the qualifier's comma
+    assert _clean_title("Disease (a, b) of x, left") == ["disease of x"]
 
 
 def test_british_and_american_spellings(lexicon):

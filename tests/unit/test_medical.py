@@ -182,6 +182,18 @@ def test_decisions_follow_the_weights_and_the_confidence_gate():
     assert all(r.form != "tody" for r in cr.decide(BiasProfile(bias=50.0)))
 
 
+def test_length_weight_charges_per_word_collapsed():
+    # "like if I lean" -> one drug name: the class LM would reward losing three words
+    collapse = _rewrite("glycafilin", 0, 4, -1.0)
+    collapse.d_len = -3
+    respell = _rewrite("apixaban", 4, 5, -1.0)
+    respell.d_len = 0
+    cr = ChunkRewrites([["like", "if", "I", "lean", "apixiban"]], [collapse, respell])
+    assert {r.form for r in cr.decide(BiasProfile(bias=3.0))} == {"glycafilin", "apixaban"}
+    assert [r.form for r in cr.decide(BiasProfile(bias=3.0, length_weight=1.0))] \
+        == ["apixaban"]
+
+
 def test_grid_search_picks_the_weights_that_lower_wer():
     cr = ChunkRewrites([["started", "on", "the", "picks", "up", "in"]],
                        [_rewrite("apixaban", 2, 6, -3.0)])
@@ -378,6 +390,8 @@ def test_packed_scoring_matches_scoring_each_rewrite_alone(recognizer, biaser):
     # makes a drug more likely (1.8 nats here when this test was written)
     assert packed[1].d_am == pytest.approx(alone[1].d_am, abs=2.5)
     assert all(r.d_am > 0 for r in packed)  # the spoken names beat the sound-alike words
+    # the length term counts words: four written words became one name
+    assert [r.d_len for r in packed] == [-3, -3]
     # a whole row per rewrite (score_tail 0) agrees on which spans gain
     b.profile = dataclasses.replace(biaser.profile, score_tail=0)
     full = rewrites()

@@ -12,7 +12,10 @@ the whole lexicon instead, after the first decode of each chunk and before word 
    same Whisper model on the same audio (teacher-forced: one decoder pass over the encoder
    output already computed, batched; rewrites of spans far apart share a row, each read
    from its own tokens and the few after them), and by the domain n-gram LM:
-       gain = a * dlogP_am + b * dlogP_lm + c * dlength + bias * weight(term)
+       gain = a * dlogP_am + b * dlogP_lm + c * dwords + bias * weight(term)
+   dwords is the change in word count: the class LM scores a whole span as one `<drug>`
+   token, so without it "like if I lean" -> one drug name gains three words' LM cost;
+   c > 0 charges for that collapse (the usual word-insertion term of ASR decoders).
    A replacement is kept when its gain is positive and Whisper was not confident in the
    words it replaces (the confidence gate keeps common words that were heard clearly).
 3. Correction. Kept replacements (non-overlapping, best first) rewrite the segment text, its
@@ -47,7 +50,7 @@ COMMON_SPAN_MIN_SIMILARITY = 0.8
 class BiasProfile:
     am_weight: float = 1.0  # a: Whisper's log-probability of the rewritten chunk text
     lm_weight: float = 0.3  # b: domain LM log-probability of the rewritten segment
-    length_weight: float = 0.0  # c: per token of length change
+    length_weight: float = 0.0  # c: per word of length change (words in - words out)
     bias: float = 4.0  # log-domain bonus per inserted term (times the term's weight)
     gate_logprob: float = -0.15  # spans Whisper wrote above this mean token log-prob stay
     min_similarity: float = 0.7  # retrieval cut-off on sound similarity
@@ -107,7 +110,7 @@ class Rewrite:
     similarity: float
     d_am: float = 0.0
     d_lm: float = 0.0
-    d_len: int = 0
+    d_len: int = 0  # words of the form minus words of the span
     span_logprob: float = 0.0  # Whisper's mean token log-prob over the replaced words
 
     def gain(self, p: BiasProfile) -> float:
@@ -310,7 +313,8 @@ class MedicalBiaser:
 
     def _score_packed(self, engine, window, n_samples, language, task, prompt, words,
                       base, base_tokens, n_tokens, group: list[Rewrite]) -> None:
-        """Whisper's log-probability change for each rewrite (`d_am`, `d_len`).
+        """Whisper's log-probability change for each rewrite (`d_am`), and its word-count
+        change (`d_len`).
 
         The decoder is causal, so a rewrite's effect is read from its own tokens and the
         few after it (`score_tail`): the words further on say little about it. Rewrites of
@@ -347,7 +351,7 @@ class MedicalBiaser:
                 row += base_tokens[upto:stop]
                 last = stop
                 reg.append((rw, start, len(row), pre, stop))
-                rw.d_len = len(form) - (upto - pre)
+                rw.d_len = len(rw.form.split()) - (rw.b - rw.a)
             rows.append(row)
             regions.append(reg)
         logps = engine.token_logprobs(window, n_samples, language, task, rows, prompt=prompt)

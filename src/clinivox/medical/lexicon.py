@@ -126,10 +126,28 @@ def drug_entries() -> Iterator[LexiconEntry]:
 
 
 def _clean_title(title: str) -> list[str]:
-    """Spoken forms of an ICD title: "Essential (primary) hypertension" -> both readings."""
+    """Spoken forms of an ICD title: "Essential (primary) hypertension" -> both readings.
+    Text after a comma qualifies the words before it ("Leprosy, unspecified", "Tinnitus,
+    right ear"), so the words before it are the name said aloud; a closing [ ] is a synonym
+    ("Thyrotoxicosis [hyperthyroidism]")."""
     title = title.strip().rstrip(".")
-    forms = {re.sub(r"\s*\([^)]*\)", "", title).strip()}
-    forms.add(re.sub(r"[()]", "", title))
+    readings = {title}
+    depth = 0
+    for i, ch in enumerate(title):
+        depth += (ch == "(") - (ch == ")")
+        if ch == "," and depth == 0:
+            readings.add(title[:i])
+            break
+    # [ ] holds a synonym: "Varicella [chickenpox]" is said either way
+    for t in list(readings):
+        end = re.search(r"\[([^\]]+)\]\s*$", t)
+        if end:
+            readings.add(end.group(1))
+    forms: set[str] = set()
+    for t in readings:
+        t = re.sub(r"\s*\[[^\]]*\]", "", t)
+        forms.add(re.sub(r"\s*\([^)]*\)", "", t).strip())
+        forms.add(re.sub(r"[()]", "", t))
     out = []
     for f in forms:
         f = re.sub(r"\s+", " ", f).strip(" ,")

@@ -4,7 +4,7 @@
 `TermIndex` holds a sound key for every English lexicon form (terms and their spoken
 variants) and answers, for many hypothesis spans at once, which forms sound close. It is one
 Levenshtein sweep over all keys in C++ (rapidfuzz), so its cost does not depend on a prompt
-budget and 66,000 forms cost tens of milliseconds per chunk.
+budget and 68,000 forms cost tens of milliseconds per chunk.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from clinivox.medical.biasing import BiasProfile, ChunkRewrites, MedicalBiaser
 
 DEFAULT_GRID: dict[str, Sequence[float]] = {
     "am_weight": (0.5, 1.0),
-    "lm_weight": (0.0, 0.1, 0.3, 0.5),
-    "length_weight": (-0.5, 0.0, 0.5),
-    "bias": (2.0, 4.0, 6.0, 8.0, 10.0),
+    "lm_weight": (0.1, 0.3, 0.5, 0.7),
+    "length_weight": (0.0, 0.5, 1.0, 1.5),
+    "bias": (1.0, 2.0, 3.0, 4.0, 6.0),
     "gate_logprob": (-0.5, -0.3, -0.15, 0.0),
 }
 

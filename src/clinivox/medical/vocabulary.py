@@ -16,6 +16,9 @@ from clinivox.medical.terms import common_words_from_tokenizer
 
 log = logging.getLogger(__name__)
 DEFAULT_PROFILE = Path(__file__).with_name("default_profile.json")
+# Bumped when the built-in sources change what the lexicon holds, so a cached build from an
+# older clinivox is rebuilt rather than silently used (2: ICD titles without qualifiers).
+LEXICON_VERSION = 2
 
 
 def medical_dir() -> Path:
@@ -25,7 +28,7 @@ def medical_dir() -> Path:
 
 
 def default_lexicon_path() -> Path:
-    return medical_dir() / "lexicon.jsonl.gz"
+    return medical_dir() / f"lexicon.v{LEXICON_VERSION}.jsonl.gz"
 
 
 def default_lm_path() -> Path:
