@@ -185,9 +185,8 @@ def test_decisions_follow_the_weights_and_the_confidence_gate():
 def test_length_weight_charges_per_word_collapsed():
     # "like if I lean" -> one drug name: the class LM would reward losing three words
     collapse = _rewrite("glycafilin", 0, 4, -1.0)
-    collapse.d_len = -3
     respell = _rewrite("apixaban", 4, 5, -1.0)
-    respell.d_len = 0
+    assert (collapse.d_len, respell.d_len) == (-3, 0)
     cr = ChunkRewrites([["like", "if", "I", "lean", "apixiban"]], [collapse, respell])
     assert {r.form for r in cr.decide(BiasProfile(bias=3.0))} == {"glycafilin", "apixaban"}
     assert [r.form for r in cr.decide(BiasProfile(bias=3.0, length_weight=1.0))] \

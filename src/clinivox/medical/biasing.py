@@ -110,8 +110,12 @@ class Rewrite:
     similarity: float
     d_am: float = 0.0
     d_lm: float = 0.0
-    d_len: int = 0  # words of the form minus words of the span
     span_logprob: float = 0.0  # Whisper's mean token log-prob over the replaced words
+
+    @property
+    def d_len(self) -> int:
+        """Words of the form minus words of the span it replaces."""
+        return len(self.form.split()) - (self.b - self.a)
 
     def gain(self, p: BiasProfile) -> float:
         return (p.am_weight * self.d_am + p.lm_weight * self.d_lm
@@ -313,8 +317,7 @@ class MedicalBiaser:
 
     def _score_packed(self, engine, window, n_samples, language, task, prompt, words,
                       base, base_tokens, n_tokens, group: list[Rewrite]) -> None:
-        """Whisper's log-probability change for each rewrite (`d_am`), and its word-count
-        change (`d_len`).
+        """Whisper's log-probability change for each rewrite (`d_am`).
 
         The decoder is causal, so a rewrite's effect is read from its own tokens and the
         few after it (`score_tail`): the words further on say little about it. Rewrites of
@@ -351,7 +354,6 @@ class MedicalBiaser:
                 row += base_tokens[upto:stop]
                 last = stop
                 reg.append((rw, start, len(row), pre, stop))
-                rw.d_len = len(rw.form.split()) - (rw.b - rw.a)
             rows.append(row)
             regions.append(reg)
         logps = engine.token_logprobs(window, n_samples, language, task, rows, prompt=prompt)
