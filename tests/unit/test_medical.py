@@ -244,6 +244,29 @@ def test_correction_leaves_common_speech_alone(recognizer, biaser, sentence):
     assert corrections == [] and biased == plain
 
 
+def test_everyday_and_correctly_spelt_medical_words_are_guarded(biaser):
+    """Spans that only a very close sound may rewrite: everyday words (contractions too,
+    which Whisper writes as two tokens) and one correctly spelt medical word. On the dev
+    conversations these were rewritten into obscure names: "rheumatoid" -> remicade,
+    "fevers, um" -> faverin, "I'll lately" -> nulytely."""
+    from clinivox.medical.terms import is_everyday
+
+    common = biaser.index.common_words
+    for word in ("i'll", "it's", "don't", "can't", "we're", "the"):
+        assert is_everyday(word, common), word
+    for word in ("apixiban", "lopramide", "'s"):
+        assert not is_everyday(word, common), word
+    assert biaser._plain_span(["I'm", "Mom."])
+    assert biaser._plain_span(["rheumatoid"])  # a word of "rheumatoid arthritis"
+    assert biaser._plain_span(["fevers,", "and"])  # the plural of a lexicon term
+    assert biaser._plain_span(["coughing"])
+    assert not biaser._plain_span(["Lopramide"])  # a garbled name stays open to rewrites
+    assert not biaser._plain_span(["the", "Lopramide"])
+    # Whisper spelling out a word it does not know
+    assert not biaser._plain_span(["ankle-o-sinks", "bond", "lighters,"])
+    assert biaser._plain_span(["a", "three-day", "course."])
+
+
 def test_cli_transcribe_medical_lists_terms_with_codes(tmp_path):
     import soundfile as sf
 

@@ -37,7 +37,13 @@ from clinivox.errors import InputError
 from clinivox.medical.lexicon import Lexicon, LexiconEntry
 from clinivox.medical.lm import NGramLM, classed_tokens
 from clinivox.medical.phonetics import words_of
-from clinivox.medical.terms import MAX_SPAN_WORDS, TermIndex, TermMatcher, preferred_spelling
+from clinivox.medical.terms import (
+    MAX_SPAN_WORDS,
+    TermIndex,
+    TermMatcher,
+    is_everyday,
+    preferred_spelling,
+)
 
 FRAMES_PER_S = 50  # encoder positions per second
 SAMPLES_PER_FRAME = 16_000 // FRAMES_PER_S
@@ -190,6 +196,11 @@ class MedicalBiaser:
         self.index = TermIndex(lexicon, common_words=common_words, key_cache=key_cache,
                                plain_word=plain_word)
         self.record: list[ChunkRewrites] | None = None  # set to a list to keep every chunk
+        # words of multi-word lexicon terms ("rheumatoid" of rheumatoid arthritis): written
+        # alone, they are medical words Whisper spelt correctly, not garbled names
+        self.term_words = frozenset(
+            w for form in self.matcher.forms if " " in form
+            for w in form.split() if len(w) > 3 and w.isalpha())
 
     @property
     def n_best(self) -> int:
@@ -233,16 +244,18 @@ class MedicalBiaser:
         cands: list[Rewrite] = []
         seen: dict[tuple[int, int, int, str], Rewrite] = {}
         for ((s, a, b), text), found in zip(keyed, hits, strict=True):
-            span_key = " ".join(words_of(" ".join(words[s][a:b])))
+            span_words = words_of(" ".join(words[s][a:b]))
+            span_key = " ".join(span_words)
             if span_key in self.matcher.forms:
                 continue  # already a lexicon term
-            key_words = words_of(text)
-            everyday = all(w in self.index.common_words or len(w) == 1 for w in key_words)
+            # Everyday words, and a medical word Whisper spelt correctly ("rheumatoid",
+            # "fevers"), are rewritten only into something that sounds very close: as
+            # heard or as another hypothesis wrote it.
+            guarded = self._plain_span(words[s][a:b]) or self._plain_span(text.split())
             for c in found:
                 if " ".join(words_of(c.form)) == span_key:
                     continue
-                # everyday words are rewritten only into something that sounds very close
-                if everyday and c.similarity < COMMON_SPAN_MIN_SIMILARITY \
+                if guarded and c.similarity < COMMON_SPAN_MIN_SIMILARITY \
                         and c.entry.category != "user":
                     continue
                 k = (s, a, b, c.form.lower())
@@ -314,6 +327,31 @@ class MedicalBiaser:
                 scored.append(rw)
         cr.rewrites = scored
         return cr
+
+    def _plain_span(self, written: list[str]) -> bool:
+        """Everyday words and correctly spelt medical words only (see `_medical_word`). A
+        hyphenated word counts only when each part is an everyday word ("three-day"):
+        hyphens are also how Whisper spells out a word it does not know ("ankle-o-sinks
+        bond lighters" for ankylosing spondylitis)."""
+        common = self.index.common_words
+        for w in written:
+            parts = w.strip("-").split("-")
+            if len(parts) > 1 and not all(p in common for p in words_of(" ".join(parts))):
+                return False
+        return all(is_everyday(w, common) or self._medical_word(w)
+                   for w in words_of(" ".join(written)))
+
+    def _medical_word(self, w: str) -> bool:
+        """A word of a multi-word lexicon term ("rheumatoid"), or an inflection of a term or
+        of such a word ("fevers", "coughing"): a medical word Whisper spelt correctly."""
+        if w in self.term_words:
+            return True
+        stems = []
+        for end in ("s", "es", "ing", "ed"):
+            if w.endswith(end) and len(w) > len(end) + 2:
+                stems += [w[:-len(end)], w[:-len(end)] + "e"]
+        return any(st in self.term_words or st in self.matcher.forms
+                   or st in self.index.common_words for st in stems)
 
     def _score_packed(self, engine, window, n_samples, language, task, prompt, words,
                       base, base_tokens, n_tokens, group: list[Rewrite]) -> None:

@@ -247,6 +247,23 @@ def _save_key_cache(path: Path, cache: dict[str, str]) -> None:
     tmp.replace(path)
 
 
+CONTRACTION_ENDINGS = ("n't", "'ll", "'re", "'ve", "'s", "'m", "'d")
+_CONTRACTION_STEMS = {"ca": "can", "wo": "will", "sha": "shall"}  # can't, won't, shan't
+
+
+def is_everyday(word: str, common_words: frozenset[str]) -> bool:
+    """An everyday word: one of `common_words`, a single letter, or a contraction of one
+    ("i'll", "it's", "don't": Whisper's vocabulary holds these as two tokens)."""
+    if len(word) == 1 or word in common_words:
+        return True
+    for end in CONTRACTION_ENDINGS:
+        if word.endswith(end) and len(word) > len(end):
+            stem = word[:-len(end)]
+            stem = _CONTRACTION_STEMS.get(stem, stem)
+            return len(stem) == 1 or stem in common_words
+    return False
+
+
 def common_words_from_tokenizer(hf_tokenizer, limit: int = 50_000) -> frozenset[str]:
     """Everyday English words: whole lowercase words that Whisper's BPE vocabulary holds as
     one token with a leading space (BPE merges follow frequency, so these are the words
