@@ -54,6 +54,21 @@ def test_icd_titles_give_the_name_before_the_qualifier(lexicon):
     assert _clean_title("Disease (a, b) of x, left") == ["disease of x"]
 
 
+def test_icd_inclusion_terms_are_names_of_their_code(lexicon):
+    # ICD-10-CM lists the names a condition also goes by under its code: "Eczema NOS" under
+    # L30.9, "Cardiac angina" under I20.9, "high blood pressure" in I10's Includes note
+    codes: dict[str, set[str]] = {}
+    for e in lexicon.entries:
+        if e.category == "diagnosis":
+            codes.setdefault(e.term, set()).add(e.code)
+    assert "L30.9" in codes["eczema"]
+    assert {"I20.9"} <= codes["angina"] and "I20.9" in codes["cardiac angina"]
+    assert "I10" in codes["high blood pressure"]
+    assert not [t for t in codes if t.endswith(" nos") or " nos " in t]
+    # external causes (V-Y) describe events, and their inclusion terms are not names
+    assert not any(c[0] in "VWXY" for c in codes.get("accident", ()))
+
+
 def test_british_and_american_spellings(lexicon):
     assert spelling_variants("haemorrhagic stroke") == {"hemorrhagic stroke"}
     assert spelling_variants("anemia") == {"anaemia"}

@@ -129,8 +129,8 @@ def _clean_title(title: str) -> list[str]:
     """Spoken forms of an ICD title: "Essential (primary) hypertension" -> both readings.
     Text after a comma qualifies the words before it ("Leprosy, unspecified", "Tinnitus,
     right ear"), so the words before it are the name said aloud; a closing [ ] is a synonym
-    ("Thyrotoxicosis [hyperthyroidism]")."""
-    title = title.strip().rstrip(".")
+    ("Thyrotoxicosis [hyperthyroidism]"). "NOS" (not otherwise specified) is not said."""
+    title = re.sub(r"\s*\bNOS\b", "", title).strip().rstrip(".")  # "not otherwise specified"
     readings = {title}
     depth = 0
     for i, ch in enumerate(title):
@@ -157,17 +157,25 @@ def _clean_title(title: str) -> list[str]:
 
 
 def diagnosis_entries() -> Iterator[LexiconEntry]:
-    """ICD-10-CM categories and subcategories (3-4 characters) with their codes."""
+    """ICD-10-CM categories and subcategories (3-4 characters) with their codes, and the
+    names ICD-10-CM lists under a code as the same condition: its inclusion terms ("Eczema
+    NOS" under L30.9, "Angina NOS" and "Cardiac angina" under I20.9) and a category's
+    Includes notes ("high blood pressure" under I10)."""
     import simple_icd_10_cm as cm
 
     for code in cm.get_all_codes(False):
-        if "-" in code or len(code) not in (3, 4):
+        if "-" in code:
             continue
+        dotted = code if len(code) == 3 else f"{code[:3]}.{code[3:]}"
         title = cm.get_description(code)
-        forms = _clean_title(title)
-        for form in forms:
-            dotted = code if len(code) == 3 else f"{code[:3]}.{code[3:]}"
-            yield LexiconEntry(form, title, "diagnosis", code=dotted)
+        if len(code) in (3, 4):
+            for form in _clean_title(title):
+                yield LexiconEntry(form, title, "diagnosis", code=dotted)
+        if code[0] in "VWXY":
+            continue  # external causes: inclusion terms describe events, not conditions
+        for name in (*cm.get_inclusion_term(code), *cm.get_includes(code)):
+            for form in _clean_title(name):
+                yield LexiconEntry(form, title, "diagnosis", code=dotted)
 
 
 def curated_entries() -> Iterator[LexiconEntry]:
