@@ -2,8 +2,9 @@
 
 For drug_dictation, medical_dictation and en_read_speech, in one run each: clinivox with
 `--medical` (full lexicon, domain LM, tuned profile), the same clinivox pipeline without it,
-and plain faster-whisper (beam 5). Reported: WER, term recall, term precision (lexicon terms
-the reference does not have, per 1,000 reference words) and decoding time.
+and plain faster-whisper (beam 5), interleaved row by row. Reported: WER, term recall, term
+precision (lexicon terms the reference does not have, per 1,000 reference words) and
+decoding time.
 
 Then a 40-term user vocabulary: 40 drug names from drug_dictation, the rows that use only
 those drugs, clinivox `--vocab` (user terms only) vs faster-whisper `hotwords` with the same
@@ -35,7 +36,7 @@ SETS = ("drug_dictation", "medical_dictation", "en_read_speech")
 
 def run_set(name: str, rec, biaser, plain, limit: int | None) -> dict:
     from clinivox.audio.decode import load_audio
-    from clinivox.eval.asr import evaluate, manifest_rows
+    from clinivox.eval.asr import SystemReport, evaluate, manifest_rows
 
     rows = manifest_rows(DATA / name / "manifest.jsonl")[:limit]
 
@@ -49,11 +50,19 @@ def run_set(name: str, rec, biaser, plain, limit: int | None) -> dict:
     def baseline(row):
         return plain.transcribe_text(load_audio(row.audio)), row.duration_s or 0.0
 
+    # The systems run interleaved, row by row in rotating order: a machine that speeds up or
+    # slows down during the run (this shared one does, by 20% between runs) then moves all
+    # of them alike, and the time ratio compares the same rows under the same conditions.
+    systems = [("clinivox --medical", medical), ("clinivox", ours), ("faster-whisper", baseline)]
+    reports = {label: SystemReport(label) for label, _ in systems}
+    print(f"  {name}: {len(rows)} rows x {len(systems)} systems", file=sys.stderr)
+    for i, row in enumerate(rows):
+        k = i % len(systems)
+        for label, fn in systems[k:] + systems[:k]:
+            one = evaluate([row], label, fn, term_matcher=biaser.matcher)
+            reports[label].utterances.extend(one.utterances)
     out = {}
-    for label, fn in (("clinivox --medical", medical), ("clinivox", ours),
-                      ("faster-whisper", baseline)):
-        print(f"  {name}: {label}", file=sys.stderr)
-        rep = evaluate(rows, label, fn, term_matcher=biaser.matcher)
+    for label, rep in reports.items():
         out[label] = rep.totals()
         if name == "drug_dictation":
             out[label]["drug_recall"] = _drug_recall(rows, rep)
