@@ -244,14 +244,15 @@ class MedicalBiaser:
         cands: list[Rewrite] = []
         seen: dict[tuple[int, int, int, str], Rewrite] = {}
         for ((s, a, b), text), found in zip(keyed, hits, strict=True):
-            span_words = words_of(" ".join(words[s][a:b]))
-            span_key = " ".join(span_words)
+            span = words[s][a:b]
+            span_key = " ".join(words_of(" ".join(span)))
             if span_key in self.matcher.forms:
                 continue  # already a lexicon term
             # Everyday words, and a medical word Whisper spelt correctly ("rheumatoid",
             # "fevers"), are rewritten only into something that sounds very close: as
-            # heard or as another hypothesis wrote it.
-            guarded = self._plain_span(words[s][a:b]) or self._plain_span(text.split())
+            # heard or as another hypothesis wrote it (a span's own key is its words).
+            guarded = self._plain_span(span) or (
+                text != " ".join(span) and self._plain_span(text.split()))
             for c in found:
                 if " ".join(words_of(c.form)) == span_key:
                     continue
