@@ -36,3 +36,13 @@ def test_term_boundary_at_start_only():
     assert term_found("pain", "painful")  # boundary at the start only
     assert not term_found("pain", "spain")
     assert term_recall(["heart failure", "warfarin"], "chronic heart failure") == (1, 2)
+
+
+def test_term_found_in_the_spelling_wer_is_scored_with():
+    # WER counts "diarrhea" right for "diarrhoea" (Whisper's normaliser), so must term recall
+    assert wer("your diarrhoea", "your diarrhea") == 0.0
+    assert term_found("diarrhoea", "Tell me about your diarrhea.")
+    assert term_found("haemorrhage", "a small hemorrhages")
+    assert not term_found("diarrhoea", "tell me about your diary")
+    assert not term_found("five", "about fifty of them")  # "5" is not found in "50"
+    assert not term_found("diarrhoea", "your diarrhea", language="fr")

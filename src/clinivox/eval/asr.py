@@ -104,7 +104,7 @@ def evaluate(rows: list[ManifestRow], system: str, transcribe: Transcriber,
         dt = time.perf_counter() - t0
         counts = error_counts(row.text or "", hyp, row.language) if err is None \
             else ErrorCounts(0, 0, 0, 0)
-        found, total = term_recall(list(row.terms), hyp)
+        found, total = term_recall(list(row.terms), hyp, row.language)
         n_hyp, n_ins = inserted_terms(row.text or "", hyp, term_matcher) \
             if term_matcher is not None and err is None else (0, 0)
         report.utterances.append(UtteranceResult(

@@ -2,7 +2,8 @@
 
 English WER is computed after Whisper's English text normaliser; Mandarin CER on characters
 without punctuation or spaces; term recall counts a term found when it occurs in the
-hypothesis case-insensitively with a word boundary at its start.
+hypothesis case-insensitively with a word boundary at its start, as written or (English)
+after the same normaliser, so British and American spellings of a term both count.
 """
 
 from __future__ import annotations
@@ -103,12 +104,24 @@ def wer(reference: str, hypothesis: str, language: str | None = "en") -> float:
     return error_counts(reference, hypothesis, language).rate
 
 
-def term_found(term: str, hypothesis: str) -> bool:
-    """Case-insensitive match with a word boundary at the start of the term."""
-    return re.search(r"(?<!\w)" + re.escape(term.strip()), hypothesis, re.IGNORECASE) is not None
+def term_found(term: str, hypothesis: str, language: str | None = "en") -> bool:
+    """Case-insensitive match with a word boundary at the start of the term.
+
+    English terms also count when found after the normaliser that WER is scored with, so
+    a spelling WER counts as correct is a recognised term too ("diarrhea" for the
+    reference's "diarrhoea"). There the whole word must match (a plural -s/-es allowed):
+    the normaliser writes numbers as digits, and "5" must not be found in "50"."""
+    if re.search(r"(?<!\w)" + re.escape(term.strip()), hypothesis, re.IGNORECASE):
+        return True
+    if language not in (None, "en"):
+        return False
+    norm = normalize_text(term, language)
+    return bool(norm) and re.search(r"(?<!\w)" + re.escape(norm) + r"(?:e?s)?(?!\w)",
+                                    normalize_text(hypothesis, language)) is not None
 
 
-def term_recall(terms: list[str], hypothesis: str) -> tuple[int, int]:
+def term_recall(terms: list[str], hypothesis: str, language: str | None = "en"
+                ) -> tuple[int, int]:
     """(found, total) of the reference terms in the hypothesis."""
     terms = [t for t in terms if t.strip()]
-    return sum(term_found(t, hypothesis) for t in terms), len(terms)
+    return sum(term_found(t, hypothesis, language) for t in terms), len(terms)

@@ -75,7 +75,7 @@ def score(records: Sequence[UttRecord], profile: BiasProfile) -> TuneScore:
         c = error_counts(r.reference, hyp, r.language)
         errors += c.substitutions + c.deletions + c.insertions
         words += c.reference_length
-        f, t = term_recall(r.terms, hyp)
+        f, t = term_recall(r.terms, hyp, r.language)
         found, total = found + f, total + t
     return TuneScore(errors / max(words, 1), found / total if total else 1.0, errors, words)
 
