@@ -69,6 +69,17 @@ def test_icd_inclusion_terms_are_names_of_their_code(lexicon):
     assert not any(c[0] in "VWXY" for c in codes.get("accident", ()))
 
 
+def test_drugs_without_a_medlineplus_monograph_are_rare(lexicon):
+    drugs = {e.term: e for e in lexicon.entries if e.category == "drug"}
+    for common in ("apixaban", "eliquis", "loperamide", "chlorpropamide", "cefotan"):
+        assert not drugs[common].rare, common  # brands follow their ingredient
+    for rare in ("carpropamide", "pantethine", "lofepramine"):
+        assert drugs[rare].rare, rare
+    share = sum(e.rare for e in drugs.values()) / len(drugs)
+    assert 0.5 < share < 0.95  # most of the package's names, far from all
+    assert not any(e.rare for e in lexicon.entries if e.category != "drug")
+
+
 def test_british_and_american_spellings(lexicon):
     assert spelling_variants("haemorrhagic stroke") == {"hemorrhagic stroke"}
     assert spelling_variants("anemia") == {"anaemia"}

@@ -19,7 +19,13 @@ from clinivox.medical.biasing import BiasProfile, ChunkRewrites, Rewrite
 from clinivox.medical.lexicon import Lexicon, LexiconEntry, build_lexicon
 from clinivox.medical.lm import LMError, NGramLM, classed_tokens, tokenize, train_kneser_ney
 from clinivox.medical.phonetics import Phonemizer, reduce_ipa, spelling_key
-from clinivox.medical.terms import TermIndex, TermMatcher, preferred_spelling, skeleton
+from clinivox.medical.terms import (
+    RARE_RANK_OFFSET,
+    TermIndex,
+    TermMatcher,
+    preferred_spelling,
+    skeleton,
+)
 from clinivox.medical.tuning import UttRecord, grid_search, score
 from clinivox.testing.synth import synthesize
 
@@ -163,8 +169,9 @@ def test_class_tokens_replace_drugs_and_diagnoses(lexicon):
 
 
 # -- decisions and tuning ------------------------------------------------------------------------
-def _rewrite(form: str, a: int, b: int, d_am: float, span_lp: float = -1.0) -> Rewrite:
-    e = LexiconEntry(form, form, "drug", form)
+def _rewrite(form: str, a: int, b: int, d_am: float, span_lp: float = -1.0,
+             rare: bool = False) -> Rewrite:
+    e = LexiconEntry(form, form, "drug", form, rare=rare)
     return Rewrite(0, a, b, form, e, 0.8, d_am=d_am, span_logprob=span_lp)
 
 
@@ -180,6 +187,28 @@ def test_decisions_follow_the_weights_and_the_confidence_gate():
     assert cr.texts(kept) == ["started on apixaban today."]  # punctuation kept
     # "today." was heard clearly (gate), so it is never rewritten however high the bias
     assert all(r.form != "tody" for r in cr.decide(BiasProfile(bias=50.0)))
+
+
+def test_rare_drugs_need_more_evidence():
+    # Whisper prefers the rare sound-alike by 1.5 nats: without the prior it wins
+    cr = ChunkRewrites([["taking", "carpropamide", "daily"]],
+                       [_rewrite("chlorpropamide", 1, 2, -2.0),
+                        _rewrite("carpropamide", 1, 2, -0.5, rare=True)])
+    assert [r.form for r in cr.decide(BiasProfile(bias=3.0))] == ["carpropamide"]
+    assert [r.form for r in cr.decide(BiasProfile(bias=3.0, rare_penalty=4.0))] \
+        == ["chlorpropamide"]
+
+
+def test_retrieval_ranks_a_rare_drug_below_an_equally_close_common_one(phonemizer):
+    lex = Lexicon([LexiconEntry("carpropamide", "carpropamide", "drug", rare=True),
+                   LexiconEntry("chlorpropamide", "chlorpropamide", "drug")])
+    index = TermIndex(lex, phonemizer=phonemizer)
+    sim = {c.form: c.similarity for c in index.lookup(["color propamide"],
+                                                       min_similarity=0.5, per_span=2)[0]}
+    # the rare fungicide sounds a little closer, by less than the offset
+    assert 0 < sim["carpropamide"] - sim["chlorpropamide"] < RARE_RANK_OFFSET
+    first = index.lookup(["color propamide"], min_similarity=0.5, per_span=1)[0]
+    assert [c.form for c in first] == ["chlorpropamide"]
 
 
 def test_length_weight_charges_per_word_collapsed():

@@ -13,6 +13,7 @@ the whole lexicon instead, after the first decode of each chunk and before word 
    output already computed, batched; rewrites of spans far apart share a row, each read
    from its own tokens and the few after them), and by the domain n-gram LM:
        gain = a * dlogP_am + b * dlogP_lm + c * dwords + bias * weight(term)
+              - rare_penalty * [term is a rare drug]
    dwords is the change in word count: the class LM scores a whole span as one `<drug>`
    token, so without it "like if I lean" -> one drug name gains three words' LM cost;
    c > 0 charges for that collapse (the usual word-insertion term of ASR decoders).
@@ -43,6 +44,7 @@ from clinivox.medical.terms import (
     TermMatcher,
     is_everyday,
     preferred_spelling,
+    rank_score,
 )
 
 FRAMES_PER_S = 50  # encoder positions per second
@@ -65,6 +67,7 @@ class BiasProfile:
     glossary: int = 12  # retrieved forms listed in the scoring prompt (0: no prompt)
     n_best: int = 5  # beam hypotheses used as retrieval keys (1: the best only)
     score_tail: int = 4  # tokens after a rewrite that are scored (0: to the segment's end)
+    rare_penalty: float = 0.0  # log-domain cost of inserting a rare drug (`LexiconEntry.rare`)
 
     @classmethod
     def load(cls, path: str | Path) -> BiasProfile:
@@ -125,7 +128,8 @@ class Rewrite:
 
     def gain(self, p: BiasProfile) -> float:
         return (p.am_weight * self.d_am + p.lm_weight * self.d_lm
-                + p.length_weight * self.d_len + p.bias * self.entry.weight)
+                + p.length_weight * self.d_len + p.bias * self.entry.weight
+                - (p.rare_penalty if self.entry.rare else 0.0))
 
 
 @dataclass
@@ -268,7 +272,7 @@ class MedicalBiaser:
                 cands.append(seen[k])
         if not cands:
             return cr
-        cands.sort(key=lambda r: -r.similarity)
+        cands.sort(key=lambda r: -rank_score(r.similarity, r.entry))
         # Teacher-forced scores: per segment, its text as written and with each rewrite, on
         # the encoder frames of that segment only (the decoder attends where the words are;
         # cropping the memory keeps the scores and cuts the cost several times).

@@ -27,6 +27,15 @@ VARIANT_SPELLING_SIM = 0.8  # a drug form this close to its ingredient name is a
 MIN_FORM_LETTERS = 6  # lexicon forms shorter than this are not inserted by biasing (user
 # terms excepted): short brand and foreign variants ("meks", "selen") sound like anything
 _VOWEL_CLASS = re.compile(r"[@aiueo]+")
+# A rare drug (`LexiconEntry.rare`) ranks as if this much less similar in sound: four of
+# every five drug forms are rare, and without it they fill a span's few slots ahead of the
+# real drug ("linoleate mine": ten forms closer than lenalidomide, three with it).
+RARE_RANK_OFFSET = 0.05
+
+
+def rank_score(similarity: float, entry: LexiconEntry) -> float:
+    """How retrieval orders candidates: sound similarity, less for a rare drug."""
+    return similarity - (RARE_RANK_OFFSET if entry.rare else 0.0)
 
 
 def skeleton(key: str) -> str:
@@ -198,7 +207,9 @@ class TermIndex:
         Whisper ("amoxycillin" may score 3.6 nats below "amoxicillin"), so each is a
         candidate of its own."""
         picked: list[Candidate] = []
-        for c, score in sorted(cols.items(), key=lambda kv: (-kv[1], kv[0])):
+        ranked = sorted(cols.items(),
+                        key=lambda kv: (-rank_score(kv[1], self.entries[kv[0]]), kv[0]))
+        for c, score in ranked:
             if any(x.form.lower() == self.spellings[c] for x in picked):
                 continue
             picked.append(Candidate(self.forms[c], self.entries[c], score))

@@ -19,7 +19,7 @@ DEFAULT_PROFILE = Path(__file__).with_name("default_profile.json")
 # Bumped when the built-in sources change what the lexicon holds, so a cached build from an
 # older clinivox is rebuilt rather than silently used (2: ICD titles without qualifiers;
 # 3: ICD-10-CM inclusion terms).
-LEXICON_VERSION = 3
+LEXICON_VERSION = 4
 
 
 def medical_dir() -> Path:
