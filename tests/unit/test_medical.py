@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from clinivox.eval.metrics import term_recall
-from clinivox.medical.biasing import BiasProfile, ChunkRewrites, MedicalBiaser, Rewrite
+from clinivox.medical.biasing import BiasProfile, ChunkRewrites, Rewrite
 from clinivox.medical.lexicon import Lexicon, LexiconEntry, build_lexicon
 from clinivox.medical.lm import LMError, NGramLM, classed_tokens, tokenize, train_kneser_ney
 from clinivox.medical.phonetics import Phonemizer, reduce_ipa, spelling_key
@@ -209,16 +209,6 @@ def test_retrieval_ranks_a_rare_drug_below_an_equally_close_common_one(phonemize
     assert 0 < sim["carpropamide"] - sim["chlorpropamide"] < RARE_RANK_OFFSET
     first = index.lookup(["color propamide"], min_similarity=0.5, per_span=1)[0]
     assert [c.form for c in first] == ["chlorpropamide"]
-
-
-def test_glossary_lists_every_span_before_a_second_form_of_one():
-    # closest sounding first; one span's many spellings must not crowd out another span
-    group = [_rewrite("lansoprazole", 0, 2, 0.0), _rewrite("lansoprazol", 0, 2, 0.0),
-             _rewrite("lansoprazoles", 0, 2, 0.0), _rewrite("macitentan", 3, 5, 0.0),
-             _rewrite("masitinib", 3, 5, 0.0), _rewrite("lansoprazolum", 0, 3, 0.0)]
-    assert MedicalBiaser._glossary(group)[:3] == ["lansoprazole", "macitentan",
-                                                  "lansoprazolum"]
-    assert sorted(MedicalBiaser._glossary(group)) == sorted(r.form for r in group)
 
 
 def test_length_weight_charges_per_word_collapsed():

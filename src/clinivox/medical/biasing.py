@@ -298,9 +298,9 @@ class MedicalBiaser:
                 f0, f1 = max(0, f1 - MIN_WINDOW_FRAMES), max(f1, min(total_frames,
                                                                       f0 + MIN_WINDOW_FRAMES))
             base_tokens = tok.encode(" " + " ".join(words[s]))
-            prompt = None  # groups keep `cands` order: closest sounding first (rank)
+            prompt = None  # groups keep `cands` order: closest sounding first
             if self.profile.glossary:
-                forms = self._glossary(group)
+                forms = list(dict.fromkeys(rw.form for rw in group))
                 prompt = tok.encode(" " + ", ".join(forms[:self.profile.glossary]) + ".")
             window = encoder_row[f0:f1]
             n_samples = (f1 - f0) * SAMPLES_PER_FRAME
@@ -332,21 +332,6 @@ class MedicalBiaser:
                 scored.append(rw)
         cr.rewrites = scored
         return cr
-
-    @staticmethod
-    def _glossary(group: list[Rewrite]) -> list[str]:
-        """The forms listed in the scoring prompt, in order: the closest form of every span
-        first, then each span's second closest, and so on. Ranked by similarity alone, one
-        span with many close forms ("lance appraisal": lansoprazole, lansoprazol,
-        lansoprazoles...) filled the list, and the tiny model scores a name it was not
-        shown far lower (macitentan for "Massetin and" was never listed)."""
-        nth: dict[tuple[int, int], int] = {}
-        keyed = []
-        for i, rw in enumerate(group):  # closest sounding first
-            k = nth.get((rw.a, rw.b), 0)
-            nth[(rw.a, rw.b)] = k + 1
-            keyed.append((k, i, rw.form))
-        return list(dict.fromkeys(form for _, _, form in sorted(keyed)))
 
     def _plain_span(self, written: list[str]) -> bool:
         """Everyday words and correctly spelt medical words only (see `_medical_word`). A
