@@ -10,6 +10,7 @@ import json
 import math
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -449,3 +450,82 @@ def test_packed_scoring_matches_scoring_each_rewrite_alone(recognizer, biaser):
     b._score_packed(engine, row, audio.shape[0], "en", "transcribe", None, words, base,
                     base_tokens, n_tokens, full)
     assert all(r.d_am > 0 for r in full)
+
+
+def test_forms_left_out_of_the_glossary_are_scored_again_under_their_own(recognizer, biaser):
+    """The scoring prompt lists a few forms; the best forms it left out are scored again
+    under a prompt of their own (`reprime`), with the words as written scored under that
+    prompt in the same call."""
+    import dataclasses
+
+    import numpy as np
+
+    from clinivox.asr.types import TranscribeOptions
+    from clinivox.medical.biasing import MedicalBiaser
+
+    engine = recognizer.engine
+    audio = synthesize("Discontinue the medicine and switch to maprotiline at night.")
+    options = TranscribeOptions(language="en")
+    feats = engine.log_mel(audio, options)[None]
+    row = np.asarray(engine._encode(feats[:, :, :1500]))[0]
+    words = ["Discontinue", "the", "medicine", "and", "switch", "to", "mapper", "tilling",
+             "at", "night."]
+    tok = engine.tokenizer("en", "transcribe")
+    base_tokens = tok.encode(" " + " ".join(words))
+
+    def n_tokens(k: int) -> int:
+        return len(tok.encode(" " + " ".join(words[:k]))) if k else 0
+
+    def rewrite():
+        e = LexiconEntry("maprotiline", "maprotiline", "drug", "maprotiline")
+        return Rewrite(0, 6, 8, "maprotiline", e, 0.7)
+
+    b = MedicalBiaser.__new__(MedicalBiaser)
+    b.profile = biaser.profile
+    listed, unlisted = rewrite(), rewrite()
+    own = tok.encode(" maprotiline.")
+    other = tok.encode(" mirpan, mapracorat.")
+    # base None: the words as written are scored under the prompt in the same call
+    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", own, words, None,
+                    base_tokens, n_tokens, [listed])
+    base_own = engine.token_logprobs(row, audio.shape[0], "en", "transcribe", [base_tokens],
+                                     prompt=own)[0]
+    check = rewrite()
+    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", own, words, base_own,
+                    base_tokens, n_tokens, [check])
+    assert listed.d_am == pytest.approx(check.d_am, abs=0.05)
+    base_other = engine.token_logprobs(row, audio.shape[0], "en", "transcribe", [base_tokens],
+                                       prompt=other)[0]
+    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", other, words, base_other,
+                    base_tokens, n_tokens, [unlisted])
+    # shown the name, the model scores it several nats higher: why reprime exists
+    assert listed.d_am > unlisted.d_am + 2.0
+
+    # in `collect`: with a one-form glossary, the next forms get a second prompt
+    prompts = []
+    real = engine.token_logprobs
+
+    def spy(*args, prompt=None):
+        prompts.append(tok.decode(prompt) if prompt else "")
+        return real(*args, prompt=prompt)
+
+    b2 = MedicalBiaser.__new__(MedicalBiaser)
+    b2.__dict__.update(biaser.__dict__)
+    b2.profile = dataclasses.replace(biaser.profile, glossary=1, reprime=2,
+                                     reprime_floor=-1e9, gate_logprob=0.0)
+    b2.record = None
+    engine.token_logprobs = spy
+    seg = types.SimpleNamespace(text=" " + " ".join(words), start_s=0.0,
+                                end_s=audio.shape[0] / 16_000)
+    result = types.SimpleNamespace(language="en", segments=[seg], alternatives=[])
+    try:
+        cr = b2.collect(engine, row, audio.shape[0], result, options)
+    finally:
+        del engine.token_logprobs
+    firsts = [p for p in prompts if p and "," not in p]
+    seconds = [p for p in prompts if p.count(",") == 1]
+    assert len(firsts) >= 1 and len(seconds) == 1  # one-form glossary, then two more forms
+    first_form = firsts[0].strip(" .")
+    assert first_form not in seconds[0].strip(" .").split(", ")
+    rescored = [r for r in cr.rewrites if r.form in seconds[0]]
+    assert len(rescored) >= 2

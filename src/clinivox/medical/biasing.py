@@ -14,6 +14,8 @@ the whole lexicon instead, after the first decode of each chunk and before word 
    from its own tokens and the few after them), and by the domain n-gram LM:
        gain = a * dlogP_am + b * dlogP_lm + c * dwords + bias * weight(term)
               - rare_penalty * [term is a rare drug]
+   The prompt is a short glossary of the segment's closest forms; the best few forms it
+   left out are scored again under a prompt of their own (`reprime`).
    dwords is the change in word count: the class LM scores a whole span as one `<drug>`
    token, so without it "like if I lean" -> one drug name gains three words' LM cost;
    c > 0 charges for that collapse (the usual word-insertion term of ASR decoders).
@@ -68,6 +70,8 @@ class BiasProfile:
     n_best: int = 5  # beam hypotheses used as retrieval keys (1: the best only)
     score_tail: int = 4  # tokens after a rewrite that are scored (0: to the segment's end)
     rare_penalty: float = 0.0  # log-domain cost of inserting a rare drug (`LexiconEntry.rare`)
+    reprime: int = 0  # forms left out of the glossary rescored under a prompt of their own
+    reprime_floor: float = -10.0  # ... when their gain without it is above this
 
     @classmethod
     def load(cls, path: str | Path) -> BiasProfile:
@@ -80,7 +84,7 @@ class BiasProfile:
         weights = data.get("weights", data) if isinstance(data, dict) else None
         if not isinstance(weights, dict) or set(weights) - known:
             raise InputError(f"{path.name}: not a clinivox bias profile")
-        for name, low in (("n_best", 1), ("score_tail", 0)):
+        for name, low in (("n_best", 1), ("score_tail", 0), ("reprime", 0)):
             v = weights.get(name, low)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InputError(f"{path.name}: {name} must be a whole number >= {low}")
@@ -330,6 +334,22 @@ class MedicalBiaser:
             for rw in group:
                 rw.d_lm = lm_score(" ".join(_rewrite_words(words[s], [rw]))) - base_lm
                 scored.append(rw)
+            # 3. Forms the glossary did not list were scored by a model that was not shown
+            # them, and the tiny model scores a name it was not shown far lower
+            # (maprotiline listed 13th: gain -1.2). The best few of them are scored again
+            # under a prompt of their own.
+            if self.profile.reprime and prompt is not None:
+                listed = set(forms[:self.profile.glossary])
+                rest = sorted((rw for rw in group if rw.form not in listed
+                               and rw.gain(self.profile) > self.profile.reprime_floor),
+                              key=lambda r: -r.gain(self.profile))
+                again_forms = list(dict.fromkeys(rw.form for rw in rest))[:self.profile.reprime]
+                if again_forms:
+                    self._score_packed(engine, window, n_samples, result.language,
+                                       options.task,
+                                       tok.encode(" " + ", ".join(again_forms) + "."),
+                                       words[s], None, base_tokens, n_tokens,
+                                       [rw for rw in rest if rw.form in again_forms])
         cr.rewrites = scored
         return cr
 
@@ -367,7 +387,8 @@ class MedicalBiaser:
         spans far enough apart therefore share a row (each row is a full decoder pass that
         pays the 51,864-word output projection per token), and a row ends after its last
         rewrite's tail. Each rewrite is compared with the words as written over the same
-        stretch, so the prefix, identical in both, cancels."""
+        stretch, so the prefix, identical in both, cancels. With `base` None, the words as
+        written are scored under this prompt in the same call."""
         tok = engine.tokenizer(language, task)
         tail = self.profile.score_tail or len(base_tokens)
         gap = 1 if self.profile.score_tail else len(words) + 1  # 0 tail: one per row
@@ -399,7 +420,12 @@ class MedicalBiaser:
                 reg.append((rw, start, len(row), pre, stop))
             rows.append(row)
             regions.append(reg)
-        logps = engine.token_logprobs(window, n_samples, language, task, rows, prompt=prompt)
+        if base is None:  # the words as written, under this prompt, in the same call
+            base, *logps = engine.token_logprobs(window, n_samples, language, task,
+                                                 [base_tokens, *rows], prompt=prompt)
+        else:
+            logps = engine.token_logprobs(window, n_samples, language, task, rows,
+                                          prompt=prompt)
         for lp, reg in zip(logps, regions, strict=True):
             for rw, r0, r1, b0, b1 in reg:
                 rw.d_am = float(lp[r0:r1].sum()) - float(base[b0:b1].sum())
