@@ -111,17 +111,27 @@ def term_found(term: str, hypothesis: str, language: str | None = "en") -> bool:
     a spelling WER counts as correct is a recognised term too ("diarrhea" for the
     reference's "diarrhoea"). There the whole word must match (a plural -s/-es allowed):
     the normaliser writes numbers as digits, and "5" must not be found in "50"."""
+    return _term_found(term, hypothesis, language, {})
+
+
+def _term_found(term: str, hypothesis: str, language: str | None, normed: dict) -> bool:
+    """`term_found`, with the normalised hypothesis kept in `normed` across terms."""
     if re.search(r"(?<!\w)" + re.escape(term.strip()), hypothesis, re.IGNORECASE):
         return True
     if language not in (None, "en"):
         return False
     norm = normalize_text(term, language)
-    return bool(norm) and re.search(r"(?<!\w)" + re.escape(norm) + r"(?:e?s)?(?!\w)",
-                                    normalize_text(hypothesis, language)) is not None
+    if not norm:
+        return False
+    if "hyp" not in normed:
+        normed["hyp"] = normalize_text(hypothesis, language)
+    return re.search(r"(?<!\w)" + re.escape(norm) + r"(?:e?s)?(?!\w)",
+                     normed["hyp"]) is not None
 
 
 def term_recall(terms: list[str], hypothesis: str, language: str | None = "en"
                 ) -> tuple[int, int]:
-    """(found, total) of the reference terms in the hypothesis."""
+    """(found, total) of the reference terms in the hypothesis (normalised at most once)."""
     terms = [t for t in terms if t.strip()]
-    return sum(term_found(t, hypothesis, language) for t in terms), len(terms)
+    normed: dict = {}
+    return sum(_term_found(t, hypothesis, language, normed) for t in terms), len(terms)

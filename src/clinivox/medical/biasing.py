@@ -340,9 +340,9 @@ class MedicalBiaser:
             # under a prompt of their own.
             if self.profile.reprime and prompt is not None:
                 listed = set(forms[:self.profile.glossary])
-                rest = sorted((rw for rw in group if rw.form not in listed
-                               and rw.gain(self.profile) > self.profile.reprime_floor),
-                              key=lambda r: -r.gain(self.profile))
+                gains = [(rw.gain(self.profile), rw) for rw in group if rw.form not in listed]
+                rest = [rw for g, rw in sorted(gains, key=lambda x: -x[0])
+                        if g > self.profile.reprime_floor]
                 again_forms = list(dict.fromkeys(rw.form for rw in rest))[:self.profile.reprime]
                 if again_forms:
                     self._score_packed(engine, window, n_samples, result.language,
@@ -420,12 +420,11 @@ class MedicalBiaser:
                 reg.append((rw, start, len(row), pre, stop))
             rows.append(row)
             regions.append(reg)
-        if base is None:  # the words as written, under this prompt, in the same call
-            base, *logps = engine.token_logprobs(window, n_samples, language, task,
-                                                 [base_tokens, *rows], prompt=prompt)
-        else:
-            logps = engine.token_logprobs(window, n_samples, language, task, rows,
-                                          prompt=prompt)
+        lead = [base_tokens] if base is None else []  # the words as written, same call
+        logps = engine.token_logprobs(window, n_samples, language, task, lead + rows,
+                                      prompt=prompt)
+        if base is None:
+            base, *logps = logps
         for lp, reg in zip(logps, regions, strict=True):
             for rw, r0, r1, b0, b1 in reg:
                 rw.d_am = float(lp[r0:r1].sum()) - float(base[b0:b1].sum())

@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 DEFAULT_PROFILE = Path(__file__).with_name("default_profile.json")
 # Bumped when the built-in sources change what the lexicon holds, so a cached build from an
 # older clinivox is rebuilt rather than silently used (2: ICD titles without qualifiers;
-# 3: ICD-10-CM inclusion terms).
+# 3: ICD-10-CM inclusion terms; 4: drugs without a MedlinePlus monograph marked rare).
 LEXICON_VERSION = 4
 
 
