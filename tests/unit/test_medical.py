@@ -346,7 +346,7 @@ def test_lm_build_cli(tmp_path):
 
 
 def test_bias_profile_roundtrip_and_errors(tmp_path):
-    p = BiasProfile(bias=3.5, lm_weight=0.2)
+    p = BiasProfile(bias=3.5, lm_weight=0.2, rare_penalty=4.0, reprime=3)
     path = tmp_path / "profile.json"
     p.save(path, dev_wer=0.1)
     assert BiasProfile.load(path) == p
@@ -356,7 +356,8 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
 
     with pytest.raises(InputError, match="bias profile"):
         BiasProfile.load(bad)
-    for field_, value in (("n_best", 0), ("score_tail", -1), ("score_tail", 2.5)):
+    for field_, value in (("n_best", 0), ("score_tail", -1), ("score_tail", 2.5),
+                          ("reprime", -1), ("reprime", "3")):
         bad.write_text(json.dumps({"weights": {field_: value}}))
         with pytest.raises(InputError, match=f"{field_} must be a whole number"):
             BiasProfile.load(bad)
