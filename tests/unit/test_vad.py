@@ -60,6 +60,23 @@ def test_streaming_equals_whole_array(speech):
         np.testing.assert_array_equal(audio, x[region.start:region.end])
 
 
+def test_streams_share_the_model_but_not_the_state(speech):
+    """Every SileroVad uses one onnxruntime session (built once, ~50 ms) and keeps its own
+    recurrent state: two streams fed in alternation score as each does alone."""
+    a = np.concatenate([silence(0.5), speech["fox"], silence(0.5)])
+    b = np.concatenate([speech["clinic"], silence(1.0)])[: a.shape[0]]
+    alone_a, alone_b = SileroVad()(a), SileroVad()(b)
+    va, vb = SileroVad(), SileroVad()
+    assert va._session is vb._session
+    assert np.abs(alone_a - alone_b).max() > 0.5  # different audio, different scores
+    got_a, got_b = [], []
+    for i in range(0, a.shape[0], 5_000):  # alternate between the two streams
+        got_a.append(va(a[i:i + 5_000]))
+        got_b.append(vb(b[i:i + 5_000]))
+    np.testing.assert_allclose(np.concatenate(got_a), alone_a, atol=1e-5)
+    np.testing.assert_allclose(np.concatenate(got_b), alone_b, atol=1e-5)
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(0.0, 1.0), min_size=0, max_size=600),
        st.integers(1, 50))
