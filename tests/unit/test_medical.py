@@ -5,6 +5,7 @@ occur in the evaluation dev sets, so nothing is tuned to them."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 import json
 import math
@@ -16,7 +17,13 @@ from pathlib import Path
 import pytest
 
 from clinivox.eval.metrics import term_recall
-from clinivox.medical.biasing import BiasProfile, ChunkRewrites, Rewrite
+from clinivox.medical.biasing import (
+    COMMON_SPAN_MIN_SIMILARITY,
+    BiasProfile,
+    ChunkRewrites,
+    MedicalBiaser,
+    Rewrite,
+)
 from clinivox.medical.lexicon import Lexicon, LexiconEntry, build_lexicon
 from clinivox.medical.lm import LMError, NGramLM, classed_tokens, tokenize, train_kneser_ney
 from clinivox.medical.phonetics import Phonemizer, reduce_ipa, spelling_key
@@ -212,6 +219,26 @@ def test_retrieval_ranks_a_rare_drug_below_an_equally_close_common_one(phonemize
     assert [c.form for c in first] == ["chlorpropamide"]
 
 
+def test_closest_common_lists_one_form_per_common_drug_however_far(phonemizer):
+    """The acoustic screen's short list: the k closest drug forms that are not rare, one
+    spelling per drug, down to a low floor (a garbled name is only loosely like the drug)."""
+    lex = Lexicon([LexiconEntry("vardenafil", "vardenafil", "drug"),
+                   LexiconEntry("vardenafilum", "vardenafil", "drug"),
+                   LexiconEntry("levitra", "vardenafil", "drug"),
+                   LexiconEntry("perindopril", "perindopril", "drug"),
+                   LexiconEntry("vardenafilox", "vardenafilox", "drug", rare=True),
+                   LexiconEntry("arterial disease", "arterial disease", "diagnosis")])
+    index = TermIndex(lex, phonemizer=phonemizer)
+    far = index.lookup(["of art and apple"], min_similarity=0.68, per_span=4)[0]
+    assert "vardenafil" not in [c.form for c in far]  # too far for the sound lookup
+    got = index.closest_common(["of art and apple"], k=2, min_similarity=0.4)[0]
+    assert [c.entry.canonical for c in got] == ["vardenafil", "perindopril"]
+    assert got[0].form == "vardenafil" and got[0].similarity >= got[1].similarity
+    assert all(not c.entry.rare and c.entry.category == "drug" for c in got)
+    assert index.closest_common(["of art and apple"], k=5, min_similarity=0.95) == [[]]
+    assert index.closest_common(["a"], k=5, min_similarity=0.0) == [[]]  # too short a key
+
+
 def test_length_weight_charges_per_word_collapsed():
     # "like if I lean" -> one drug name: the class LM would reward losing three words
     collapse = _rewrite("glycafilin", 0, 4, -1.0)
@@ -357,7 +384,8 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
     with pytest.raises(InputError, match="bias profile"):
         BiasProfile.load(bad)
     for field_, value in (("n_best", 0), ("score_tail", -1), ("score_tail", 2.5),
-                          ("reprime", -1), ("reprime", "3")):
+                          ("reprime", -1), ("reprime", "3"), ("screen", -2),
+                          ("screen_keep", 0), ("screen_words", 1.5)):
         bad.write_text(json.dumps({"weights": {field_: value}}))
         with pytest.raises(InputError, match=f"{field_} must be a whole number"):
             BiasProfile.load(bad)
@@ -530,3 +558,45 @@ def test_forms_left_out_of_the_glossary_are_scored_again_under_their_own(recogni
     assert first_form not in seconds[0].strip(" .").split(", ")
     rescored = [r for r in cr.rewrites if r.form in seconds[0]]
     assert len(rescored) >= 2
+
+
+def test_the_acoustic_screen_recovers_names_the_sound_lookup_cannot(recognizer, biaser):
+    """Drugs the dev sets do not hold, in a sentence frame they do not use. Whisper writes
+    "everybody in" for ivabradine and "all life mass in" for solifenacin: everyday words
+    only loosely like the names (0.6-0.7), which the sound lookup does not offer. The `thorough`
+    profile screens the closest common drug forms with Whisper where it was unsure, and
+    writes both; the same profile without the screen writes neither."""
+    from clinivox.medical.vocabulary import BUILTIN_PROFILES
+
+    thorough = BiasProfile.load(BUILTIN_PROFILES["thorough"])
+    assert thorough.screen > 0 and thorough.screen_penalty > 0
+    screened = MedicalBiaser.__new__(MedicalBiaser)
+    screened.__dict__.update(biaser.__dict__)
+    screened.profile = thorough
+    # The screen's penalty assumes a domain LM (`clinivox lm build`), which the tests' fresh
+    # cache lacks: a small one from a few clinical sentences written here stands in for it.
+    corpus = ["The patient takes metformin every day.", "She takes lisinopril at night.",
+              "He was started on amlodipine last week.", "Continue atorvastatin at night.",
+              "The patient takes aspirin with food.", "Stop the ibuprofen for now.",
+              "She takes omeprazole every morning before breakfast.",
+              "I have been taking sertraline for two years.", "Any allergies to penicillin?",
+              "We will increase the dose of furosemide.", "The patient has a headache.",
+              "Take paracetamol every morning with food if the pain comes back."]
+    screened.lm = train_kneser_ney([classed_tokens(t, biaser.matcher) for t in corpus])
+    unscreened = MedicalBiaser.__new__(MedicalBiaser)
+    unscreened.__dict__.update(screened.__dict__)
+    unscreened.profile = dataclasses.replace(screened.profile, screen=0)
+    for sentence, drug in (("The patient takes ivabradine every morning with food.",
+                            "ivabradine"),
+                           ("The patient takes solifenacin every morning with food.",
+                            "solifenacin")):
+        audio = synthesize(sentence)
+        without, _ = _transcribe(recognizer, unscreened, audio)
+        assert drug not in without.lower(), without
+        text, corrections = _transcribe(recognizer, screened, audio)
+        assert drug in text.lower(), text
+        fix = [c for c in corrections if c.replacement == drug]
+        assert len(fix) == 1 and fix[0].score > 0 and fix[0].category == "drug"
+        # everyday words, which the sound lookup rewrites only into a form at least this close
+        assert fix[0].similarity < COMMON_SPAN_MIN_SIMILARITY
+        assert "every morning with food" in text

@@ -15,7 +15,10 @@ the whole lexicon instead, after the first decode of each chunk and before word 
        gain = a * dlogP_am + b * dlogP_lm + c * dwords + bias * weight(term)
               - rare_penalty * [term is a rare drug]
    The prompt is a short glossary of the segment's closest forms; the best few forms it
-   left out are scored again under a prompt of their own (`reprime`).
+   left out are scored again under a prompt of their own (`reprime`). Optionally
+   (`screen`, the `thorough` profile), the words Whisper was least sure of are first
+   screened: the closest common drug forms, however loosely alike, are scored by Whisper
+   and its favourites join the candidates ahead of the rest.
    dwords is the change in word count: the class LM scores a whole span as one `<drug>`
    token, so without it "like if I lean" -> one drug name gains three words' LM cost;
    c > 0 charges for that collapse (the usual word-insertion term of ASR decoders).
@@ -54,6 +57,7 @@ SAMPLES_PER_FRAME = 16_000 // FRAMES_PER_S
 WINDOW_MARGIN_S = 1.0  # encoder context kept around a segment when rescoring it
 MIN_WINDOW_FRAMES = 150
 COMMON_SPAN_MIN_SIMILARITY = 0.8
+SCREEN_COVERED = 0.85  # a word inside a span retrieved this close is not screened
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,12 @@ class BiasProfile:
     rare_penalty: float = 0.0  # log-domain cost of inserting a rare drug (`LexiconEntry.rare`)
     reprime: int = 0  # forms left out of the glossary rescored under a prompt of their own
     reprime_floor: float = -10.0  # ... when their gain without it is above this
+    screen: int = 0  # per unsure word: common drug forms screened by Whisper (0: off)
+    screen_keep: int = 2  # ... of which the best by Whisper's score become candidates
+    screen_words: int = 2  # unsure words screened per segment, least sure first
+    screen_logprob: float = -0.7  # a word Whisper wrote below this mean log-prob is unsure
+    screen_similarity: float = 0.5  # sound similarity floor of screened forms
+    screen_penalty: float = 0.0  # log-domain cost of a form only the screen found
 
     @classmethod
     def load(cls, path: str | Path) -> BiasProfile:
@@ -84,7 +94,8 @@ class BiasProfile:
         weights = data.get("weights", data) if isinstance(data, dict) else None
         if not isinstance(weights, dict) or set(weights) - known:
             raise InputError(f"{path.name}: not a clinivox bias profile")
-        for name, low in (("n_best", 1), ("score_tail", 0), ("reprime", 0)):
+        for name, low in (("n_best", 1), ("score_tail", 0), ("reprime", 0), ("screen", 0),
+                          ("screen_keep", 1), ("screen_words", 1)):
             v = weights.get(name, low)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InputError(f"{path.name}: {name} must be a whole number >= {low}")
@@ -124,6 +135,8 @@ class Rewrite:
     d_am: float = 0.0
     d_lm: float = 0.0
     span_logprob: float = 0.0  # Whisper's mean token log-prob over the replaced words
+    screened: bool = False  # chosen by the acoustic screen (`MedicalBiaser._screen`)
+    screen_only: bool = False  # ... and not found by the sound lookup
 
     @property
     def d_len(self) -> int:
@@ -133,7 +146,8 @@ class Rewrite:
     def gain(self, p: BiasProfile) -> float:
         return (p.am_weight * self.d_am + p.lm_weight * self.d_lm
                 + p.length_weight * self.d_len + p.bias * self.entry.weight
-                - (p.rare_penalty if self.entry.rare else 0.0))
+                - (p.rare_penalty if self.entry.rare else 0.0)
+                - (p.screen_penalty if self.screen_only else 0.0))
 
 
 @dataclass
@@ -274,9 +288,19 @@ class MedicalBiaser:
                     continue
                 seen[k] = Rewrite(s, a, b, c.form, c.entry, c.similarity)
                 cands.append(seen[k])
+        if self.profile.screen:
+            for rw in self._screen(engine, encoder_row, result, words, options, cands):
+                k = (rw.seg, rw.a, rw.b, rw.form.lower())
+                if k in seen:
+                    seen[k].screened = True
+                else:
+                    rw.screen_only = True
+                    seen[k] = rw
+                    cands.append(rw)
         if not cands:
             return cr
-        cands.sort(key=lambda r: -rank_score(r.similarity, r.entry))
+        # screened forms first (Whisper itself ranked them), then closest sounding
+        cands.sort(key=lambda r: (not r.screened, -rank_score(r.similarity, r.entry)))
         # Teacher-forced scores: per segment, its text as written and with each rewrite, on
         # the encoder frames of that segment only (the decoder attends where the words are;
         # cropping the memory keeps the scores and cuts the cost several times).
@@ -295,12 +319,7 @@ class MedicalBiaser:
             by_seg.setdefault(rw.seg, []).append(rw)
         total_frames = encoder_row.shape[0]
         for s, group in by_seg.items():
-            seg = result.segments[s]
-            f0 = max(0, int((seg.start_s - WINDOW_MARGIN_S) * FRAMES_PER_S))
-            f1 = min(total_frames, int((seg.end_s + WINDOW_MARGIN_S) * FRAMES_PER_S) + 1)
-            if f1 - f0 < MIN_WINDOW_FRAMES:
-                f0, f1 = max(0, f1 - MIN_WINDOW_FRAMES), max(f1, min(total_frames,
-                                                                      f0 + MIN_WINDOW_FRAMES))
+            f0, f1 = _window(result.segments[s], total_frames)
             base_tokens = tok.encode(" " + " ".join(words[s]))
             prompt = None  # groups keep `cands` order: closest sounding first
             if self.profile.glossary:
@@ -352,6 +371,75 @@ class MedicalBiaser:
                                        [rw for rw in rest if rw.form in again_forms])
         cr.rewrites = scored
         return cr
+
+    def _screen(self, engine, encoder_row: np.ndarray, result, words: list[list[str]],
+                options, known: list[Rewrite]) -> list[Rewrite]:
+        """Candidates for the words Whisper was least sure of, chosen by Whisper itself.
+
+        A drug name Whisper did not know comes out as words that sound only loosely like it
+        ("of Art and Apple" for vardenafil: 0.62 similar), where hundreds of lexicon forms
+        are as close and the sound ranking cannot pick it. The model that heard the audio
+        can: each of the `screen` closest common drug forms is put in place of the span
+        around an unsure word and scored (one batched decoder pass, no prompt), and the best
+        `screen_keep` by that score become candidates, ranked first (so the glossary prompt
+        lists them). Of the 25 drugs the dev set still missed, scored this way on their
+        closest span, the right name ranked first of 30 for 13 and in the top 3 for 18.
+        A form only the screen found pays `screen_penalty`: it is a looser match."""
+        p = self.profile
+        tok = engine.tokenizer(result.language, options.task)
+        out: list[Rewrite] = []
+        for s, ws in enumerate(words):
+            if not ws:
+                continue
+            base_tokens = tok.encode(" " + " ".join(ws))
+            f0, f1 = _window(result.segments[s], encoder_row.shape[0])
+            window, n_samples = encoder_row[f0:f1], (f1 - f0) * SAMPLES_PER_FRAME
+            base = engine.token_logprobs(window, n_samples, result.language, options.task,
+                                         [base_tokens])[0]
+            ends = [len(tok.encode(" " + " ".join(ws[:k]))) for k in range(len(ws) + 1)]
+            ends[0] = 0
+            word_lp = [float(base[ends[k]:max(ends[k + 1], ends[k] + 1)].mean())
+                       if ends[k] < len(base) else 0.0 for k in range(len(ws))]
+            # a word the sound lookup already matched closely ("Venetoklex") needs no screen
+            close = {k for rw in known if rw.seg == s and rw.similarity >= SCREEN_COVERED
+                     for k in range(rw.a, rw.b)}
+            unsure = sorted((k for k in range(len(ws)) if word_lp[k] <= p.screen_logprob
+                             and k not in close and any(ch.isalpha() for ch in ws[k])),
+                            key=lambda k: word_lp[k])
+            picked: list[int] = []
+            for k in unsure:
+                if all(abs(k - j) >= MAX_SPAN_WORDS for j in picked):
+                    picked.append(k)
+                if len(picked) >= p.screen_words:
+                    break
+            group: list[Rewrite] = []
+            for k in picked:
+                spans = [(a, b) for a in range(max(0, k - MAX_SPAN_WORDS + 1), k + 1)
+                         for b in range(k + 1, min(a + MAX_SPAN_WORDS, len(ws)) + 1)]
+                spans = [(a, b) for a, b in spans
+                         if " ".join(words_of(" ".join(ws[a:b]))) not in self.matcher.forms]
+                if not spans:
+                    continue
+                hits = self.index.closest_common([" ".join(ws[a:b]) for a, b in spans],
+                                                 k=p.screen,
+                                                 min_similarity=p.screen_similarity)
+                best: dict[str, Rewrite] = {}  # form -> its closest span
+                for (a, b), found in zip(spans, hits, strict=True):
+                    for c in found:
+                        old = best.get(c.form)
+                        if old is None or c.similarity > old.similarity:
+                            best[c.form] = Rewrite(s, a, b, c.form, c.entry, c.similarity,
+                                                   screened=True)
+                group += sorted(best.values(), key=lambda r: -r.similarity)[:p.screen]
+            if not group:
+                continue
+            prefix = dict(enumerate(ends))
+            self._score_packed(engine, window, n_samples, result.language, options.task,
+                               None, ws, base, base_tokens, lambda k, e=prefix: e[k], group)
+            for k in picked:
+                mine = [rw for rw in group if rw.a <= k < rw.b]
+                out += sorted(mine, key=lambda r: -r.d_am)[:p.screen_keep]
+        return out
 
     def _plain_span(self, written: list[str]) -> bool:
         """Everyday words and correctly spelt medical words only (see `_medical_word`). A
@@ -496,6 +584,16 @@ class MedicalBiaser:
     # -- recognised terms -------------------------------------------------------------------
     def terms(self, text: str) -> list[dict]:
         return [h.to_dict() for h in self.matcher.find(text)]
+
+
+def _window(seg, total_frames: int) -> tuple[int, int]:
+    """Encoder frames [f0, f1) scored for a segment: its time and a margin either side."""
+    f0 = max(0, int((seg.start_s - WINDOW_MARGIN_S) * FRAMES_PER_S))
+    f1 = min(total_frames, int((seg.end_s + WINDOW_MARGIN_S) * FRAMES_PER_S) + 1)
+    if f1 - f0 < MIN_WINDOW_FRAMES:
+        f0, f1 = max(0, f1 - MIN_WINDOW_FRAMES), max(f1, min(total_frames,
+                                                              f0 + MIN_WINDOW_FRAMES))
+    return f0, f1
 
 
 def _encoder_rows(encoded) -> np.ndarray:

@@ -159,6 +159,7 @@ class TermIndex:
         self.skeletons = [skeleton(k) for k in keys]
         self.spellings = [f.lower() for f in forms]
         self.common_words = common_words
+        self._common: np.ndarray | None = None  # columns of `closest_common`
         if key_cache is not None and len(cache) > cached:
             _save_key_cache(key_cache, cache)
 
@@ -200,6 +201,47 @@ class TermIndex:
                 found[i][c] = max(found[i].get(c, 0.0), float(score))
         for i, cols in enumerate(found):
             out[i] = self._pick(cols, per_span)
+        return out
+
+    def closest_common(self, spans: list[str], *, k: int, min_similarity: float
+                       ) -> list[list[Candidate]]:
+        """For each span text, the `k` closest drug (and user) forms that are not rare, by
+        sound, however far: a short list for the model to choose from, not a verdict."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        if self._common is None:
+            self._common = np.array([i for i, e in enumerate(self.entries)
+                                     if not e.rare and e.category in ("drug", "user")],
+                                    dtype=np.int64)
+        out: list[list[Candidate]] = [[] for _ in spans]
+        if not spans or not self._common.size:
+            return out
+        keys = [self.phonemizer.key(s) for s in spans]
+        live = [i for i, key in enumerate(keys) if len(key) >= MIN_KEY_LEN]
+        if not live:
+            return out
+        cols = self._common
+        skel = process.cdist([skeleton(keys[i]) for i in live],
+                             [self.skeletons[c] for c in cols],
+                             scorer=Levenshtein.normalized_similarity, dtype=np.float32,
+                             workers=-1)
+        full = process.cdist([keys[i] for i in live], [self.keys[c] for c in cols],
+                             scorer=Levenshtein.normalized_similarity, dtype=np.float32,
+                             workers=-1)
+        score = 0.7 * skel + 0.3 * full  # as `lookup` ranks
+        for row, i in enumerate(live):
+            top = np.argsort(-score[row], kind="stable")
+            picked: list[Candidate] = []
+            for j in top:
+                if score[row, j] < min_similarity or len(picked) >= k:
+                    break
+                c = int(cols[j])
+                # one spelling per drug: the list is for choosing drugs, not spellings
+                if any(x.entry.canonical == self.entries[c].canonical for x in picked):
+                    continue
+                picked.append(Candidate(self.forms[c], self.entries[c], float(score[row, j])))
+            out[i] = picked
         return out
 
     def _pick(self, cols: dict[int, float], per_span: int) -> list[Candidate]:

@@ -16,6 +16,9 @@ from clinivox.medical.terms import common_words_from_tokenizer
 
 log = logging.getLogger(__name__)
 DEFAULT_PROFILE = Path(__file__).with_name("default_profile.json")
+# Profiles shipped with clinivox, by name (`--bias-profile thorough`).
+BUILTIN_PROFILES = {"default": DEFAULT_PROFILE,
+                    "thorough": Path(__file__).with_name("thorough_profile.json")}
 # Bumped when the built-in sources change what the lexicon holds, so a cached build from an
 # older clinivox is rebuilt rather than silently used (2: ICD titles without qualifiers;
 # 3: ICD-10-CM inclusion terms; 4: drugs without a MedlinePlus monograph marked rare).
@@ -77,6 +80,8 @@ def load_biaser(engine, *, lexicon: str | Path | None = None,
     prof_path = Path(profile) if profile is not None else default_profile_path()
     if not prof_path.is_file() and profile is None:
         prof_path = DEFAULT_PROFILE
+    elif not prof_path.is_file() and str(profile) in BUILTIN_PROFILES:
+        prof_path = BUILTIN_PROFILES[str(profile)]
     prof = BiasProfile.load(prof_path)
     if lm_model is None and prof.lm_weight:
         prof = BiasProfile(**{**prof.__dict__, "lm_weight": 0.0})
