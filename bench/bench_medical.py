@@ -1,8 +1,9 @@
 """Medical vocabulary benchmark (issue 3), on ../shared/data.
 
 For drug_dictation, medical_dictation and en_read_speech, in one run each: clinivox with
-`--medical` (full lexicon, domain LM, tuned profile), the same clinivox pipeline without it,
-and plain faster-whisper (beam 5), interleaved row by row. Reported: WER, term recall, term
+`--medical` (full lexicon, domain LM, tuned profile), the same with `--bias-profile
+thorough` (the acoustic screen on), the same clinivox pipeline without either, and plain
+faster-whisper (beam 5), interleaved row by row. Reported: WER, term recall, term
 precision (lexicon terms the reference does not have, per 1,000 reference words) and
 decoding time.
 
@@ -34,7 +35,7 @@ from bench_transcribe import DATA, publish
 SETS = ("drug_dictation", "medical_dictation", "en_read_speech")
 
 
-def run_set(name: str, rec, biaser, plain, limit: int | None) -> dict:
+def run_set(name: str, rec, biaser, thorough, plain, limit: int | None) -> dict:
     from clinivox.audio.decode import load_audio
     from clinivox.eval.asr import SystemReport, evaluate, manifest_rows
 
@@ -47,13 +48,17 @@ def run_set(name: str, rec, biaser, plain, limit: int | None) -> dict:
     def medical(row):
         return ours(row, biaser)
 
+    def medical_thorough(row):
+        return ours(row, thorough)
+
     def baseline(row):
         return plain.transcribe_text(load_audio(row.audio)), row.duration_s or 0.0
 
     # The systems run interleaved, row by row in rotating order: a machine that speeds up or
     # slows down during the run (this shared one does, by 20% between runs) then moves all
     # of them alike, and the time ratio compares the same rows under the same conditions.
-    systems = [("clinivox --medical", medical), ("clinivox", ours), ("faster-whisper", baseline)]
+    systems = [("clinivox --medical", medical), ("clinivox", ours), ("faster-whisper", baseline),
+               ("clinivox --medical --bias-profile thorough", medical_thorough)]
     reports = {label: SystemReport(label) for label, _ in systems}
     print(f"  {name}: {len(rows)} rows x {len(systems)} systems", file=sys.stderr)
     for i, row in enumerate(rows):
@@ -155,6 +160,10 @@ def render(r: dict) -> str:
             ratio = s["clinivox --medical"]["decode_s"] / s["clinivox"]["decode_s"]
             lines.append(f"- {name}: decoding time with `--medical` / without = "
                          f"**{ratio:.2f}** (target <= 1.5).")
+            slow = s.get("clinivox --medical --bias-profile thorough")
+            if slow:
+                lines.append(f"  With `--bias-profile thorough`: "
+                             f"{slow['decode_s'] / s['clinivox']['decode_s']:.2f}.")
     h = r["hotwords"]
     lines += ["", f"40-term user vocabulary ({h['terms']} drug names, {h['rows']} drug_dictation "
               f"rows that use only them; the hotwords prompt is {h['hotwords_tokens']} tokens):",
@@ -179,13 +188,15 @@ def main() -> None:
     rec = Recognizer(ns.model, device="cpu", compute_type="int8")
     plain = PlainFasterWhisper(ns.model, device="cpu", compute_type="int8")
     biaser = load_biaser(rec.engine)
+    thorough = load_biaser(rec.engine, profile="thorough")
     r = {"machine": machine_description(), "model": ns.model, "date": time.strftime("%Y-%m-%d"),
          "lexicon_size": len(biaser.lexicon), "index_size": len(biaser.index),
          "lm": str(default_lm_path()) if biaser.lm is not None else "none",
          "profile": "cache" if default_profile_path().is_file() else "built-in (tuned)",
-         "weights": biaser.profile.__dict__, "sets": {}}
+         "weights": biaser.profile.__dict__, "thorough_weights": thorough.profile.__dict__,
+         "sets": {}}
     for name in ns.sets.split(","):
-        r["sets"][name] = run_set(name, rec, biaser, plain, ns.limit)
+        r["sets"][name] = run_set(name, rec, biaser, thorough, plain, ns.limit)
     print("hotwords ...", file=sys.stderr)
     r["hotwords"] = hotwords_comparison(rec, plain)
     section = render(r)
