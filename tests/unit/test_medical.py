@@ -390,6 +390,14 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
         with pytest.raises(InputError, match=f"{field_} must be a whole number"):
             BiasProfile.load(bad)
     assert Path(BiasProfile.__module__.replace(".", "/")).name == "biasing"
+    # built-in profiles by name; anything else must be a file
+    from clinivox.medical.vocabulary import BUILTIN_PROFILES, resolve_profile
+
+    assert resolve_profile("thorough") == BUILTIN_PROFILES["thorough"]
+    assert resolve_profile(path) == path
+    assert BiasProfile.load(resolve_profile("thorough")).screen > 0
+    with pytest.raises(InputError, match=r"bias profile not found: nosuch.*thorough"):
+        resolve_profile(tmp_path / "nosuch")
 
 
 def test_tune_cli_writes_a_loadable_profile(tmp_path):

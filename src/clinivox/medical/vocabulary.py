@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
+from clinivox.errors import InputError
 from clinivox.medical.biasing import BiasProfile, MedicalBiaser
 from clinivox.medical.lexicon import Lexicon, build_lexicon, load_user_vocabulary
 from clinivox.medical.lm import NGramLM
@@ -41,6 +42,21 @@ def default_lm_path() -> Path:
 
 def default_profile_path() -> Path:
     return medical_dir() / "profile.json"
+
+
+def resolve_profile(profile: str | Path | None) -> Path:
+    """The bias profile file: `profile` as a path, or the name of a built-in profile
+    (`thorough`); None: the cache's tuned profile, else the built-in default."""
+    if profile is None:
+        cached = default_profile_path()
+        return cached if cached.is_file() else DEFAULT_PROFILE
+    path = Path(profile)
+    if path.is_file():
+        return path
+    if str(profile) in BUILTIN_PROFILES:
+        return BUILTIN_PROFILES[str(profile)]
+    raise InputError(f"bias profile not found: {path.name} (give a profile file from "
+                     f"`clinivox tune`, or one of: {', '.join(BUILTIN_PROFILES)})")
 
 
 def load_lexicon(path: str | Path | None = None, vocab_files: Sequence[str | Path] = ()
@@ -77,12 +93,7 @@ def load_biaser(engine, *, lexicon: str | Path | None = None,
     lm_path = Path(lm) if lm is not None else default_lm_path()
     if lm is not None or lm_path.is_file():
         lm_model = NGramLM.load_arpa(lm_path)
-    prof_path = Path(profile) if profile is not None else default_profile_path()
-    if not prof_path.is_file() and profile is None:
-        prof_path = DEFAULT_PROFILE
-    elif not prof_path.is_file() and str(profile) in BUILTIN_PROFILES:
-        prof_path = BUILTIN_PROFILES[str(profile)]
-    prof = BiasProfile.load(prof_path)
+    prof = BiasProfile.load(resolve_profile(profile))
     if lm_model is None and prof.lm_weight:
         prof = BiasProfile(**{**prof.__dict__, "lm_weight": 0.0})
     common = common_words_from_tokenizer(engine.hf_tokenizer)
