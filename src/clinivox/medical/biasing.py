@@ -433,9 +433,8 @@ class MedicalBiaser:
                 group += sorted(best.values(), key=lambda r: -r.similarity)[:p.screen]
             if not group:
                 continue
-            prefix = dict(enumerate(ends))
             self._score_packed(engine, window, n_samples, result.language, options.task,
-                               None, ws, base, base_tokens, lambda k, e=prefix: e[k], group)
+                               None, ws, base, base_tokens, ends.__getitem__, group)
             for k in picked:
                 mine = [rw for rw in group if rw.a <= k < rw.b]
                 out += sorted(mine, key=lambda r: -r.d_am)[:p.screen_keep]

@@ -38,6 +38,12 @@ def rank_score(similarity: float, entry: LexiconEntry) -> float:
     return similarity - (RARE_RANK_OFFSET if entry.rare else 0.0)
 
 
+def sound_score(skeleton_similarity, key_similarity):
+    """How close a span sounds to a form: the skeleton (vowel places) and the full key
+    together. Scalars or arrays."""
+    return 0.7 * skeleton_similarity + 0.3 * key_similarity
+
+
 def skeleton(key: str) -> str:
     """Vowels are what Whisper and accents vary most: keep their places, not their quality."""
     return _VOWEL_CLASS.sub("V", key)
@@ -159,7 +165,8 @@ class TermIndex:
         self.skeletons = [skeleton(k) for k in keys]
         self.spellings = [f.lower() for f in forms]
         self.common_words = common_words
-        self._common: np.ndarray | None = None  # columns of `closest_common`
+        # `closest_common`'s columns, with their skeletons and keys (built on first use)
+        self._common: tuple[np.ndarray, list[str], list[str]] | None = None
         if key_cache is not None and len(cache) > cached:
             _save_key_cache(key_cache, cache)
 
@@ -188,7 +195,7 @@ class TermIndex:
             for c in np.flatnonzero(sim[row]):
                 # rank by skeleton and full-key similarity together
                 full = Levenshtein.normalized_similarity(keys[i], self.keys[c])
-                found[i][int(c)] = 0.7 * float(sim[row, c]) + 0.3 * full
+                found[i][int(c)] = sound_score(float(sim[row, c]), full)
         # spelling: a single word Whisper wrote that is not an everyday word (a misspelt
         # drug name, "apixiban") is compared letter by letter as well
         for i, s in enumerate(spans):
@@ -211,25 +218,25 @@ class TermIndex:
         from rapidfuzz.distance import Levenshtein
 
         if self._common is None:
-            self._common = np.array([i for i, e in enumerate(self.entries)
-                                     if not e.rare and e.category in ("drug", "user")],
-                                    dtype=np.int64)
+            cols = np.array([i for i, e in enumerate(self.entries)
+                             if not e.rare and e.category in ("drug", "user")], dtype=np.int64)
+            self._common = (cols, [self.skeletons[c] for c in cols],
+                            [self.keys[c] for c in cols])
+        cols, col_skeletons, col_keys = self._common
         out: list[list[Candidate]] = [[] for _ in spans]
-        if not spans or not self._common.size:
+        if not spans or not cols.size:
             return out
         keys = [self.phonemizer.key(s) for s in spans]
         live = [i for i, key in enumerate(keys) if len(key) >= MIN_KEY_LEN]
         if not live:
             return out
-        cols = self._common
-        skel = process.cdist([skeleton(keys[i]) for i in live],
-                             [self.skeletons[c] for c in cols],
+        skel = process.cdist([skeleton(keys[i]) for i in live], col_skeletons,
                              scorer=Levenshtein.normalized_similarity, dtype=np.float32,
                              workers=-1)
-        full = process.cdist([keys[i] for i in live], [self.keys[c] for c in cols],
+        full = process.cdist([keys[i] for i in live], col_keys,
                              scorer=Levenshtein.normalized_similarity, dtype=np.float32,
                              workers=-1)
-        score = 0.7 * skel + 0.3 * full  # as `lookup` ranks
+        score = sound_score(skel, full)
         for row, i in enumerate(live):
             top = np.argsort(-score[row], kind="stable")
             picked: list[Candidate] = []
