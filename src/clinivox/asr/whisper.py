@@ -322,9 +322,11 @@ class WhisperEngine:
 
     def token_logprobs(self, encoder_row: np.ndarray, n_samples: int, language: str | None,
                        task: str, rows: list[list[int]],
-                       prompt: list[int] | None = None) -> list[np.ndarray]:
+                       prompt: list[int] | None = None, positions: bool = False) -> list:
         """Teacher-forced log-probabilities of each row's text tokens given one chunk's encoder
-        output: one batched decoder pass, no search. Used to rescore rewritten hypotheses."""
+        output: one batched decoder pass, no search. Used to rescore rewritten hypotheses.
+        With `positions`, each row is `(log-probs, the first encoder position of each
+        token)`, read from the cross-attention alignment (one position is 20 ms)."""
         import ctranslate2
 
         tok = self.tokenizer(language, task)
@@ -336,8 +338,12 @@ class WhisperEngine:
             start = [tok.sot_prev, *prompt[-(MAX_LENGTH // 2 - 1):], *start]
         out = self.model.align(enc, start, [r or [tok.eot] for r in rows],
                                [frames] * len(rows), median_filter_width=MEDIAN_FILTER_WIDTH)
-        return [np.log(np.maximum(np.asarray(a.text_token_probs, dtype=np.float64), 1e-12))
-                for a in out]
+        logps = [np.log(np.maximum(np.asarray(a.text_token_probs, dtype=np.float64), 1e-12))
+                 for a in out]
+        if not positions:
+            return logps
+        return [(lp, token_positions(a.alignments, len(lp)))
+                for lp, a in zip(logps, out, strict=True)]
 
     # -- word timestamps -----------------------------------------------------------------
     def _align_words(self, encoded, chunks: list[np.ndarray], results: list[ChunkResult],
@@ -402,6 +408,23 @@ class WhisperEngine:
             if seg.words:
                 seg.start_s = seg.words[0].start_s
                 seg.end_s = max(seg.words[-1].end_s, seg.start_s)
+
+
+def token_positions(alignments, n_tokens: int) -> np.ndarray:
+    """The first encoder position of each of `n_tokens` text tokens on an alignment path
+    (pairs of text index and position; index `n_tokens` is the end of text). A token the
+    path does not visit takes the position of the next one that it does."""
+    pairs = np.asarray(alignments, dtype=np.int64).reshape(-1, 2)
+    out = np.full(n_tokens + 1, -1, dtype=np.int64)
+    for t, f in pairs[::-1]:  # backwards, so each token keeps its first position
+        if 0 <= t <= n_tokens:
+            out[t] = f
+    if out[n_tokens] < 0:
+        out[n_tokens] = int(pairs[:, 1].max()) if pairs.size else 0
+    for t in range(n_tokens - 1, -1, -1):
+        if out[t] < 0:
+            out[t] = out[t + 1]
+    return out[:n_tokens]
 
 
 def _merge_punctuation(words: list[tuple[ChunkWord, int]], prepended: str,
