@@ -64,9 +64,6 @@ SCREEN_WORDS_AFTER = 2  # ... and after the rightmost
 SCREEN_LEAD_FRAMES = 15  # encoder positions (20 ms) kept before the first kept word
 SCREEN_TRAIL_FRAMES = 25  # ... and after the last
 SCREEN_MIN_FRAMES = 100
-import os
-OPEN_RARE = os.environ.get('OPEN_RARE') == '1'
-SOFT_SCREEN = os.environ.get('SOFT_SCREEN') == '1'
 
 
 @dataclass(frozen=True)
@@ -277,7 +274,7 @@ class MedicalBiaser:
         for ((s, a, b), text), found in zip(keyed, hits, strict=True):
             span = words[s][a:b]
             span_key = " ".join(words_of(" ".join(span)))
-            if span_key in self.matcher.forms and not (OPEN_RARE and self.matcher.forms[span_key].rare):
+            if span_key in self.matcher.forms:
                 continue  # already a lexicon term
             # Everyday words, and a medical word Whisper spelt correctly ("rheumatoid",
             # "fevers"), are rewritten only into something that sounds very close: as
@@ -303,7 +300,7 @@ class MedicalBiaser:
                 if k in seen:
                     seen[k].screened = True
                 else:
-                    rw.screen_only = not (SOFT_SCREEN and rw.similarity >= self.profile.min_similarity)
+                    rw.screen_only = True
                     seen[k] = rw
                     cands.append(rw)
         if not cands:
@@ -412,8 +409,13 @@ class MedicalBiaser:
             # a word the sound lookup already matched closely ("Venetoklex") needs no screen
             close = {k for rw in known if rw.seg == s and rw.similarity >= SCREEN_COVERED
                      for k in range(rw.a, rw.b)}
+            # A segment's first token is unsure for reasons that are not the word (how the
+            # sentence starts, its case: "Allergic", "This continue"): a first word that is
+            # an everyday word is not screened. It was the screen's most wasted pick.
+            first_plain = all(is_everyday(w, self.index.common_words) for w in words_of(ws[0]))
             unsure = sorted((k for k in range(len(ws)) if word_lp[k] <= p.screen_logprob
-                             and k not in close and any(ch.isalpha() for ch in ws[k])),
+                             and k not in close and any(ch.isalpha() for ch in ws[k])
+                             and not (k == 0 and first_plain)),
                             key=lambda k: word_lp[k])
             picked: list[int] = []
             for k in unsure:
@@ -425,7 +427,7 @@ class MedicalBiaser:
                 spans = [(a, b) for a in range(max(0, k - MAX_SPAN_WORDS + 1), k + 1)
                          for b in range(k + 1, min(a + MAX_SPAN_WORDS, len(ws)) + 1)]
                 spans = [(a, b) for a, b in spans
-                         if not self._written_term(" ".join(words_of(" ".join(ws[a:b]))))]
+                         if " ".join(words_of(" ".join(ws[a:b]))) not in self.matcher.forms]
                 if not spans:
                     continue
                 hits = self.index.closest_common([" ".join(ws[a:b]) for a, b in spans],
@@ -472,10 +474,6 @@ class MedicalBiaser:
         self._score_packed(engine, window[start:stop], (stop - start) * SAMPLES_PER_FRAME,
                            language, task, None, ws, None,
                            tok.encode(" " + " ".join(ws[c0:c1])), n_tokens, group)
-
-    def _written_term(self, key):
-        e = self.matcher.forms.get(key)
-        return e is not None and not (OPEN_RARE and e.rare)
 
     def _plain_span(self, written: list[str]) -> bool:
         """Everyday words and correctly spelt medical words only (see `_medical_word`). A
