@@ -386,7 +386,8 @@ class MedicalBiaser:
         ("of Art and Apple" for vardenafil: 0.62 similar), where hundreds of lexicon forms
         are as close and the sound ranking cannot pick it. The model that heard the audio
         can: each of the `screen` closest common drug forms is put in place of the span
-        around an unsure word and scored (one batched decoder pass, no prompt), and the best
+        around an unsure word and scored (one batched decoder pass, no prompt, on the words
+        around it and their audio: `_score_stretch`), and the best
         `screen_keep` by that score become candidates, ranked first (so the glossary prompt
         lists them). Of the 25 drugs the dev set still missed, scored this way on their
         closest span, the right name ranked first of 30 for 13 and in the top 3 for 18.
