@@ -63,7 +63,7 @@ SCREEN_WORDS_BEFORE = 2  # words of context kept before the leftmost screened sp
 SCREEN_WORDS_AFTER = 2  # ... and after the rightmost
 SCREEN_LEAD_FRAMES = 15  # encoder positions (20 ms) kept before the first kept word
 SCREEN_TRAIL_FRAMES = 25  # ... and after the last
-SCREEN_MIN_FRAMES = 100
+SCREEN_MIN_FRAMES = 100  # the shortest stretch of audio scored (2 s)
 
 
 @dataclass(frozen=True)
