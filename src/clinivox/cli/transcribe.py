@@ -56,7 +56,7 @@ def add_medical_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--bias-profile", type=Path, default=None,
                    help="rescoring weights from `clinivox tune` (default: cache, then "
                    "built-in), or `thorough`: also screen the closest drug names with Whisper "
-                   "where it was unsure (more names recovered, ~1.2x the decoding time)")
+                   "where it was unsure (more names recovered, ~1.1x the decoding time)")
 
 
 def medical_biaser(args: argparse.Namespace, engine):

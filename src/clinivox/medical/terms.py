@@ -183,8 +183,7 @@ class TermIndex:
         out: list[list[Candidate]] = [[] for _ in spans]
         if not spans or not self.forms:
             return out
-        keys = [self.phonemizer.key(s) for s in spans]
-        live = [i for i, k in enumerate(keys) if len(k) >= MIN_KEY_LEN]
+        keys, live = self._span_keys(spans)
         if not live:
             return out
         skel = [skeleton(keys[i]) for i in live]
@@ -226,8 +225,7 @@ class TermIndex:
         out: list[list[Candidate]] = [[] for _ in spans]
         if not spans or not cols.size:
             return out
-        keys = [self.phonemizer.key(s) for s in spans]
-        live = [i for i, key in enumerate(keys) if len(key) >= MIN_KEY_LEN]
+        keys, live = self._span_keys(spans)
         if not live:
             return out
         skel = process.cdist([skeleton(keys[i]) for i in live], col_skeletons,
@@ -250,6 +248,11 @@ class TermIndex:
                 picked.append(Candidate(self.forms[c], self.entries[c], float(score[row, j])))
             out[i] = picked
         return out
+
+    def _span_keys(self, spans: list[str]) -> tuple[list[str], list[int]]:
+        """Each span's sound key, and the spans whose key is long enough to look up."""
+        keys = [self.phonemizer.key(s) for s in spans]
+        return keys, [i for i, k in enumerate(keys) if len(k) >= MIN_KEY_LEN]
 
     def _pick(self, cols: dict[int, float], per_span: int) -> list[Candidate]:
         """The `per_span` closest forms. Spellings of one drug are not interchangeable to
