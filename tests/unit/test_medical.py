@@ -596,9 +596,9 @@ def test_forms_left_out_of_the_glossary_are_scored_again_under_their_own(recogni
     prompts = []
     real = engine.token_logprobs
 
-    def spy(*args, prompt=None):
+    def spy(*args, prompt=None, **kw):
         prompts.append(tok.decode(prompt) if prompt else "")
-        return real(*args, prompt=prompt)
+        return real(*args, prompt=prompt, **kw)
 
     b2 = MedicalBiaser.__new__(MedicalBiaser)
     b2.__dict__.update(biaser.__dict__)

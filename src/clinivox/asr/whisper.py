@@ -25,6 +25,7 @@ N_FRAMES = CHUNK_SAMPLES // HOP_SAMPLES  # 3000 mel frames
 TIME_PER_TOKEN_S = 0.02  # one timestamp token and one encoder position = 20 ms
 MAX_LENGTH = 448  # decoder positions
 MEDIAN_FILTER_WIDTH = 7
+MAX_SCORER_PARAMS = 250_000_000  # decoders up to Whisper small's are scored in numpy on a CPU
 
 
 @dataclass
@@ -118,6 +119,11 @@ class WhisperEngine:
         self.n_mels = int(getattr(self.model, "n_mels", 80) or 80)
         self.features = FeatureExtractor(feature_size=self.n_mels)
         self._tokenizers: dict[tuple[str | None, str], object] = {}
+        # Teacher-forced scoring (`token_logprobs`): "auto" runs the numpy decoder
+        # (`asr.scorer`) on the CPU when the model's decoder is small enough, else
+        # CTranslate2's `align`; "ctranslate2" always uses `align`.
+        self.scorer_backend = "auto"
+        self._scorer = None  # DecoderScorer, False once found unusable
 
     # -- helpers -------------------------------------------------------------------------
     def tokenizer(self, language: str | None, task: str):
@@ -320,16 +326,40 @@ class WhisperEngine:
             s.end_s = min(max(s.end_s, s.start_s), duration_s)
         return segments
 
+    def scorer(self):
+        """The numpy decoder for teacher-forced scoring, or None where `align` is used: on
+        a GPU, for decoders over `MAX_SCORER_PARAMS`, or a model file it cannot read."""
+        if self.scorer_backend != "auto" or self.device != "cpu":
+            return None
+        if self._scorer is None:
+            from clinivox.asr.scorer import DecoderScorer, ScorerUnavailable
+
+            try:
+                sc = DecoderScorer.load(self.ref.path)
+                self._scorer = sc if sc.n_parameters <= MAX_SCORER_PARAMS else False
+            except ScorerUnavailable:
+                self._scorer = False
+        return self._scorer or None
+
     def token_logprobs(self, encoder_row: np.ndarray, n_samples: int, language: str | None,
                        task: str, rows: list[list[int]],
-                       prompt: list[int] | None = None, positions: bool = False) -> list:
+                       prompt: list[int] | None = None, positions: bool = False,
+                       first: list[int] | None = None) -> list:
         """Teacher-forced log-probabilities of each row's text tokens given one chunk's encoder
-        output: one batched decoder pass, no search. Used to rescore rewritten hypotheses.
+        output `encoder_row: (frames, d)`: one batched decoder pass, no search. Used to
+        rescore rewritten hypotheses. With `first`, row i's log-probs before token first[i]
+        may be left 0 (not computed: each costs the full-vocabulary output projection).
         With `positions`, each row is `(log-probs, the first encoder position of each
         token)`, read from the cross-attention alignment (one position is 20 ms)."""
         import ctranslate2
 
         tok = self.tokenizer(language, task)
+        scorer = None if positions else self.scorer()
+        if scorer is not None:
+            start = [*tok.sot_sequence, tok.no_timestamps]
+            if prompt:
+                start = [tok.sot_prev, *prompt[-(MAX_LENGTH // 2 - 1):], *start]
+            return scorer.logprobs(encoder_row, start, [r or [tok.eot] for r in rows], first)
         enc = ctranslate2.StorageView.from_array(
             np.ascontiguousarray(np.repeat(encoder_row[None], len(rows), axis=0)))
         frames = min(N_FRAMES, max(1, n_samples // HOP_SAMPLES))

@@ -1,0 +1,127 @@
+"""The numpy decoder that scores rewrites (`asr.scorer`), against CTranslate2's `align` on
+real speech: same log-probabilities within int8 noise, same ranking of rewrites."""
+
+from __future__ import annotations
+
+import struct
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="module")
+def clinic(recognizer, speech):
+    """(engine, encoder output (frames, d) of the clinic sentence, tokenizer)."""
+    from clinivox.asr.types import TranscribeOptions
+
+    engine = recognizer.engine
+    audio = speech["clinic"]
+    feats = engine.log_mel(audio, TranscribeOptions(language="en"))[None]
+    row = np.asarray(engine._encode(feats))[0]
+    frames = min(row.shape[0], audio.shape[0] // 320 + 50)
+    return engine, row[:frames], engine.tokenizer("en", "transcribe")
+
+
+def _align(engine, enc, rows, prompt=None):
+    engine.scorer_backend = "ctranslate2"
+    try:
+        return engine.token_logprobs(enc, enc.shape[0] * 320, "en", "transcribe", rows,
+                                     prompt=prompt)
+    finally:
+        engine.scorer_backend = "auto"
+
+
+def _rows(tok):
+    said = " The patient reports a mild headache and a sore throat since Tuesday."
+    return [tok.encode(said),
+            tok.encode(" The patient reports a mild head egg and a sore throat since Tuesday."),
+            tok.encode(" The patient reports a wild headache and a sore throat since Tuesday."),
+            tok.encode(" The patient reports a mild headache and a sore thought.")]
+
+
+def test_the_numpy_decoder_scores_as_ctranslate2_does(clinic):
+    engine, enc, tok = clinic
+    scorer = engine.scorer()
+    assert scorer is not None  # tiny.en on the CPU
+    rows = _rows(tok)
+    for prompt in (None, tok.encode(" headache, migraine, sore throat.")):
+        ref = _align(engine, enc, rows, prompt)
+        got = engine.token_logprobs(enc, enc.shape[0] * 320, "en", "transcribe", rows,
+                                    prompt=prompt)
+        for a, b in zip(ref, got, strict=True):
+            assert a.shape == b.shape
+            # CTranslate2 runs the decoder in int8, this one in float32
+            assert np.abs(a - b).mean() < 0.1
+            assert abs(a.sum() - b.sum()) < 1.0
+        # the sentence as spoken is the most likely under both, and the order agrees
+        assert int(np.argmax([r.sum() for r in got])) == 0
+        order = np.argsort([r.sum() for r in ref])
+        assert list(np.argsort([r.sum() for r in got])) == list(order)
+
+
+def test_rows_scored_together_match_rows_scored_alone(clinic):
+    engine, enc, tok = clinic
+    scorer = engine.scorer()
+    rows = _rows(tok)
+    start = [*tok.sot_sequence, tok.no_timestamps]
+    together = scorer.logprobs(enc, start, rows)
+    for row, lp in zip(rows, together, strict=True):
+        alone = scorer.logprobs(enc, start, [row])[0]
+        np.testing.assert_allclose(lp, alone, atol=2e-3)
+
+
+def test_first_skips_only_the_positions_before_it(clinic):
+    engine, enc, tok = clinic
+    scorer = engine.scorer()
+    rows = _rows(tok)
+    start = [*tok.sot_sequence, tok.no_timestamps]
+    full = scorer.logprobs(enc, start, rows)
+    first = [0, 5, 3, len(rows[3]) - 1]
+    part = scorer.logprobs(enc, start, rows, first)
+    for f, a, b in zip(first, full, part, strict=True):
+        assert not b[:f].any()
+        np.testing.assert_allclose(a[f:], b[f:], atol=2e-3)
+
+
+def test_the_audio_window_is_remembered_only_while_it_is_the_same(clinic):
+    engine, enc, tok = clinic
+    scorer = engine.scorer()
+    start = [*tok.sot_sequence, tok.no_timestamps]
+    row = _rows(tok)[:1]
+    a = scorer.logprobs(enc, start, row)[0]
+    silence = np.zeros_like(enc)
+    b = scorer.logprobs(silence, start, row)[0]  # a new window: new keys and values
+    assert b.sum() < a.sum() - 5.0
+    np.testing.assert_allclose(scorer.logprobs(enc, start, row)[0], a, atol=1e-5)
+
+
+def test_bad_input_is_a_clear_error(clinic):
+    engine, enc, tok = clinic
+    scorer = engine.scorer()
+    with pytest.raises(ValueError, match="empty row"):
+        scorer.logprobs(enc, [tok.sot], [[]])
+    with pytest.raises(ValueError, match="context"):
+        scorer.logprobs(enc, [tok.sot], [[220] * 500])
+    assert scorer.logprobs(enc, [tok.sot], []) == []
+
+
+def test_an_unreadable_model_file_falls_back_to_align(tmp_path, recognizer, clinic):
+    from clinivox.asr.scorer import DecoderScorer, ScorerUnavailable, read_model_bin
+
+    bin_path = tmp_path / "model.bin"
+    bin_path.write_bytes(struct.pack("I", 6) + b"\x05\x00Whis")  # cut off mid-header
+    with pytest.raises(ScorerUnavailable):
+        read_model_bin(bin_path)
+    with pytest.raises(ScorerUnavailable):
+        DecoderScorer.load(tmp_path / "nowhere")
+    # the engine keeps scoring with CTranslate2 when its scorer is unusable
+    engine, enc, tok = clinic
+    saved = engine._scorer
+    engine._scorer = False
+    try:
+        assert engine.scorer() is None
+        lp = engine.token_logprobs(enc, enc.shape[0] * 320, "en", "transcribe",
+                                   _rows(tok)[:1])[0]
+        assert lp.shape == (len(_rows(tok)[0]),) and (lp < 0).all()
+    finally:
+        engine._scorer = saved
