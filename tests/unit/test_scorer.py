@@ -64,23 +64,30 @@ def test_rows_scored_together_match_rows_scored_alone(clinic):
     scorer = engine.scorer()
     rows = _rows(tok)
     start = [*tok.sot_sequence, tok.no_timestamps]
-    together = scorer.logprobs(enc, start, rows)
-    for row, lp in zip(rows, together, strict=True):
-        alone = scorer.logprobs(enc, start, [row])[0]
-        np.testing.assert_allclose(lp, alone, atol=2e-3)
+    alone = [scorer.logprobs(enc, start, [row])[0] for row in rows]
+    # each row reuses the trunk's states up to where it leaves the trunk
+    for trunk in (None, rows[2], tok.encode(" The patient"), tok.encode(" Nothing alike")):
+        together = scorer.logprobs(enc, start, rows, trunk=trunk)
+        for a, b in zip(alone, together, strict=True):
+            np.testing.assert_allclose(a, b, atol=2e-3)
 
 
-def test_first_skips_only_the_positions_before_it(clinic):
+def test_only_the_wanted_ranges_are_computed(clinic):
     engine, enc, tok = clinic
     scorer = engine.scorer()
     rows = _rows(tok)
     start = [*tok.sot_sequence, tok.no_timestamps]
     full = scorer.logprobs(enc, start, rows)
-    first = [0, 5, 3, len(rows[3]) - 1]
-    part = scorer.logprobs(enc, start, rows, first)
-    for f, a, b in zip(first, full, part, strict=True):
-        assert not b[:f].any()
-        np.testing.assert_allclose(a[f:], b[f:], atol=2e-3)
+    want = [[(0, 2)], [(5, 7), (9, 11)], [(3, len(rows[2]))], [(len(rows[3]) - 1, 99)]]
+    part = scorer.logprobs(enc, start, rows, want)
+    for ranges, a, b in zip(want, full, part, strict=True):
+        mask = np.zeros(len(a), dtype=bool)
+        for lo, hi in ranges:
+            mask[lo:hi] = True
+        assert not b[~mask].any() and (b[mask] < 0).all()
+        np.testing.assert_allclose(a[mask], b[mask], atol=2e-3)
+    with pytest.raises(ValueError, match="one list of ranges per row"):
+        scorer.logprobs(enc, start, rows, want[:2])
 
 
 def test_the_audio_window_is_remembered_only_while_it_is_the_same(clinic):

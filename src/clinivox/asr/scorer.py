@@ -239,17 +239,24 @@ class DecoderScorer:
         self._memory_key, self._memory = enc.copy(), mem
         return mem
 
-    def _run(self, tokens: np.ndarray, offset: int, memory, past: _State | None,
+    def _run(self, tokens: np.ndarray, offsets: np.ndarray, memory, past: _State | None,
+             visible: np.ndarray | None = None,
              ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """`tokens: (batch, n)` at positions offset.. after the `past` context (shared by all
-        rows). -> final hidden `(batch, n, d)` and per-layer keys and values
-        `(batch, heads, n, d_head)` of these tokens."""
+        """`tokens: (batch, n)`, row i at positions offsets[i].., after the first
+        `visible[i]` positions of the `past` context (shared by all rows). -> final hidden
+        `(batch, n, d)` and per-layer keys and values `(batch, heads, n, d_head)`."""
         b, n = tokens.shape
         emb = self.out_proj[:, tokens.reshape(-1)].T if self.embed is None \
             else self.embed[tokens.reshape(-1)]
-        x = emb.reshape(b, n, self.d) + self.positions[offset:offset + n]
+        at = np.minimum(offsets[:, None] + np.arange(n), self.positions.shape[0] - 1)  # pads: any
+        x = emb.reshape(b, n, self.d) + self.positions[at]
         scale = np.float32(1 / np.sqrt(self.d // self.n_heads))
         causal = np.triu(np.full((n, n), -np.inf, np.float32), 1)
+        hidden_past = None
+        if past is not None:  # (b, 1, 1, m): the context positions each row may see
+            m = past.keys[0].shape[1]
+            hidden_past = np.where(np.arange(m)[None] < visible[:, None], 0.0,
+                                   -np.inf).astype(np.float32)[:, None, None, :]
         keys, values = [], []
         for i, lay in enumerate(self.layers):
             h = _layer_norm(x, *lay.ln1)
@@ -263,7 +270,8 @@ class DecoderScorer:
                 pk, pv = past.keys[i], past.values[i]  # (heads, m, d_head)
                 qh = q.swapaxes(0, 1).reshape(self.n_heads, b * n, -1)
                 pre = (qh @ pk.swapaxes(-1, -2)).reshape(self.n_heads, b, n, -1)
-                att = np.concatenate([pre.swapaxes(0, 1) * scale, att], axis=-1)
+                att = np.concatenate([pre.swapaxes(0, 1) * scale + hidden_past, att],
+                                     axis=-1)
                 w = _softmax(att)
                 m = pk.shape[1]
                 ctx = (w[..., :m].swapaxes(0, 1).reshape(self.n_heads, b * n, m) @ pv)
@@ -283,42 +291,54 @@ class DecoderScorer:
         return _layer_norm(x, *self.final_ln), keys, values
 
     def logprobs(self, encoder_out: np.ndarray, start: list[int], rows: list[list[int]],
-                 first: list[int] | None = None) -> list[np.ndarray]:
+                 want: list[list[tuple[int, int]]] | None = None,
+                 trunk: list[int] | None = None) -> list[np.ndarray]:
         """log P(row[j] | start, row[:j], audio) for each row, as `(len(row),) float64`.
 
         `encoder_out: (frames, d)`: the audio the decoder attends to. `start`: the tokens
         before every row (start of transcript, or previous-text prompt and start). With
-        `first`, row i's entries before first[i] are not computed (left 0)."""
+        `want`, only row i's entries in the ranges want[i] ([a, b) each) are computed,
+        the others are left 0: each costs the full-vocabulary output projection. `trunk`
+        (default: the first row): tokens the rows mostly begin with, such as the words as
+        written when the rows are rewrites of them; run once and shared."""
         if not rows:
             return []
         if len(start) + max(len(r) for r in rows) > self.positions.shape[0]:
             raise ValueError("rows longer than the decoder's context")
-        first = list(first) if first is not None else [0] * len(rows)
+        if want is None:
+            want = [[(0, len(r))] for r in rows]
+        if len(want) != len(rows):
+            raise ValueError("want needs one list of ranges per row")
         if any(not r for r in rows):
             raise ValueError("empty row")
         mem = self.memory(encoder_out)
-        # the context all rows share: start tokens and the rows' common first tokens (each
-        # row keeps at least one token of its own)
-        common = 0
-        shortest = min(len(r) for r in rows)
-        while common < shortest - 1 and all(r[common] == rows[0][common] for r in rows):
-            common += 1
-        context = np.asarray([list(start) + rows[0][:common]], dtype=np.int64)
-        hid, keys, values = self._run(context, 0, mem, None)
+        # The trunk runs once; each row reuses its states up to where the row leaves it
+        # (keeping at least one token of its own) and runs only the rest.
+        trunk = list(rows[0] if trunk is None else trunk)
+        if len(start) + len(trunk) > self.positions.shape[0]:
+            raise ValueError("trunk longer than the decoder's context")
+        shared_n = []
+        for r in rows:
+            k = 0
+            while k < min(len(r) - 1, len(trunk)) and r[k] == trunk[k]:
+                k += 1
+            shared_n.append(k)
+        context = np.asarray([list(start) + trunk[:max(shared_n)]], dtype=np.int64)
+        hid, keys, values = self._run(context, np.zeros(1, dtype=np.int64), mem, None)
         shared = _State([k[0] for k in keys], [v[0] for v in values], hid[0])
-        n0 = context.shape[1]
-        width = max(len(r) for r in rows) - common
+        width = max(len(r) - k for r, k in zip(rows, shared_n, strict=True))
         own = np.zeros((len(rows), width), dtype=np.int64)  # padding at the end: causal
-        for i, r in enumerate(rows):
-            own[i, :len(r) - common] = r[common:]
-        own_hid, _, _ = self._run(own, n0, mem, shared)
-        # token j of a row is predicted from the position before it: in the shared context
-        # (j <= common) or in the row's own run
+        for i, (r, k) in enumerate(zip(rows, shared_n, strict=True)):
+            own[i, :len(r) - k] = r[k:]
+        seen = len(start) + np.asarray(shared_n, dtype=np.int64)
+        own_hid, _, _ = self._run(own, seen, mem, shared, seen)
+        # token j of a row is predicted from the position before it: in the trunk (j <= the
+        # tokens it shares) or in the row's own run
         picks: list[tuple[int, int, np.ndarray, int]] = []  # row, j, hidden, token
         for i, r in enumerate(rows):
-            for j in range(max(0, first[i]), len(r)):
-                at = len(start) + j - 1
-                h = shared.hidden[at] if at < n0 else own_hid[i, at - n0]
+            for j in sorted({j for a, b in want[i] for j in range(max(0, a), min(b, len(r)))}):
+                h = shared.hidden[len(start) + j - 1] if j <= shared_n[i] \
+                    else own_hid[i, j - 1 - shared_n[i]]
                 picks.append((i, j, h, r[j]))
         out = [np.zeros(len(r), dtype=np.float64) for r in rows]
         for c in range(0, len(picks), LOGIT_ROWS):

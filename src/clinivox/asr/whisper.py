@@ -344,11 +344,14 @@ class WhisperEngine:
     def token_logprobs(self, encoder_row: np.ndarray, n_samples: int, language: str | None,
                        task: str, rows: list[list[int]],
                        prompt: list[int] | None = None, positions: bool = False,
-                       first: list[int] | None = None) -> list:
+                       want: list[list[tuple[int, int]]] | None = None,
+                       trunk: list[int] | None = None) -> list:
         """Teacher-forced log-probabilities of each row's text tokens given one chunk's encoder
         output `encoder_row: (frames, d)`: one batched decoder pass, no search. Used to
-        rescore rewritten hypotheses. With `first`, row i's log-probs before token first[i]
-        may be left 0 (not computed: each costs the full-vocabulary output projection).
+        rescore rewritten hypotheses. With `want` (per row, token ranges [a, b)), log-probs
+        outside them may be left 0 (not computed: each costs the full-vocabulary output
+        projection).
+        `trunk`: tokens most rows begin with (the words as written), computed once.
         With `positions`, each row is `(log-probs, the first encoder position of each
         token)`, read from the cross-attention alignment (one position is 20 ms)."""
         import ctranslate2
@@ -359,7 +362,8 @@ class WhisperEngine:
             start = [*tok.sot_sequence, tok.no_timestamps]
             if prompt:
                 start = [tok.sot_prev, *prompt[-(MAX_LENGTH // 2 - 1):], *start]
-            return scorer.logprobs(encoder_row, start, [r or [tok.eot] for r in rows], first)
+            return scorer.logprobs(encoder_row, start, [r or [tok.eot] for r in rows], want,
+                                   trunk)
         enc = ctranslate2.StorageView.from_array(
             np.ascontiguousarray(np.repeat(encoder_row[None], len(rows), axis=0)))
         frames = min(N_FRAMES, max(1, n_samples // HOP_SAMPLES))

@@ -544,11 +544,11 @@ class MedicalBiaser:
             rows.append(row)
             regions.append(reg)
         lead = [base_tokens] if base is None else []  # the words as written, same call
-        # only the rewrites' regions are read: log-probs before them need not be computed
-        first = [min(b0 for reg in regions for _, _, _, b0, _ in reg)] * len(lead) \
-            + [reg[0][1] for reg in regions]
+        # only the rewrites' regions are read; the scorer skips the rest of each row
+        want = [[(b0, b1) for reg in regions for *_, b0, b1 in reg]] * len(lead) \
+            + [[(r0, r1) for _, r0, r1, _, _ in reg] for reg in regions]
         logps = engine.token_logprobs(window, n_samples, language, task, lead + rows,
-                                      prompt=prompt, first=first)
+                                      prompt=prompt, want=want, trunk=base_tokens)
         if base is None:
             base, *logps = logps
         for lp, reg in zip(logps, regions, strict=True):
