@@ -393,10 +393,13 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
     # built-in profiles by name; anything else must be a file
     from clinivox.medical.vocabulary import BUILTIN_PROFILES, resolve_profile
 
-    assert resolve_profile("thorough") == BUILTIN_PROFILES["thorough"]
+    assert resolve_profile("fast") == BUILTIN_PROFILES["fast"]
     assert resolve_profile(path) == path
-    assert BiasProfile.load(resolve_profile("thorough")).screen > 0
-    with pytest.raises(InputError, match=r"bias profile not found: nosuch.*thorough"):
+    # the default screens; `fast` does not; `thorough` (the old name) is the default
+    assert BiasProfile.load(resolve_profile(None)).screen > 0
+    assert BiasProfile.load(resolve_profile("fast")).screen == 0
+    assert resolve_profile("thorough") == resolve_profile("default")
+    with pytest.raises(InputError, match=r"bias profile not found: nosuch.*fast"):
         resolve_profile(tmp_path / "nosuch")
 
 
@@ -625,12 +628,12 @@ def test_forms_left_out_of_the_glossary_are_scored_again_under_their_own(recogni
 def test_the_acoustic_screen_recovers_names_the_sound_lookup_cannot(recognizer, biaser):
     """Drugs the dev sets do not hold, in a sentence frame they do not use. Whisper writes
     "everybody in" for ivabradine and "all life mass in" for solifenacin: everyday words
-    only loosely like the names (0.6-0.7), which the sound lookup does not offer. The `thorough`
+    only loosely like the names (0.6-0.7), which the sound lookup does not offer. The default
     profile screens the closest common drug forms with Whisper where it was unsure, and
     writes both; the same profile without the screen writes neither."""
     from clinivox.medical.vocabulary import BUILTIN_PROFILES
 
-    thorough = BiasProfile.load(BUILTIN_PROFILES["thorough"])
+    thorough = BiasProfile.load(BUILTIN_PROFILES["default"])
     assert thorough.screen > 0 and thorough.screen_penalty > 0
     screened = MedicalBiaser.__new__(MedicalBiaser)
     screened.__dict__.update(biaser.__dict__)

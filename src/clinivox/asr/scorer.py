@@ -101,13 +101,6 @@ def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarra
     return (x - mu) / np.sqrt(var + 1e-5) * gamma + beta
 
 
-def _linear(x: np.ndarray, wb: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-    """`x: (..., d_in)` @ `(d_in, d_out)` + bias, as one 2-D product (numpy loops small
-    products over the leading axes of a 3-D one, 2.5x slower here)."""
-    w, b = wb
-    return (x.reshape(-1, x.shape[-1]) @ w + b).reshape(*x.shape[:-1], w.shape[1])
-
-
 def _softmax(x: np.ndarray) -> np.ndarray:
     x = np.exp(x - x.max(-1, keepdims=True))
     return x / x.sum(-1, keepdims=True)
@@ -234,60 +227,49 @@ class DecoderScorer:
             return self._memory
         mem = []
         for lay in self.layers:
-            kv = _linear(enc, lay.kv2)
+            kv = enc @ lay.kv2[0] + lay.kv2[1]
             mem.append((self._heads(kv[:, :self.d]), self._heads(kv[:, self.d:])))
         self._memory_key, self._memory = enc.copy(), mem
         return mem
 
-    def _run(self, tokens: np.ndarray, offsets: np.ndarray, memory, past: _State | None,
-             visible: np.ndarray | None = None,
+    def _run(self, tokens: np.ndarray, positions: np.ndarray, rows: np.ndarray, memory,
+             past: _State | None = None, visible: np.ndarray | None = None,
              ) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
-        """`tokens: (batch, n)`, row i at positions offsets[i].., after the first
-        `visible[i]` positions of the `past` context (shared by all rows). -> final hidden
-        `(batch, n, d)` and per-layer keys and values `(batch, heads, n, d_head)`."""
-        b, n = tokens.shape
-        emb = self.out_proj[:, tokens.reshape(-1)].T if self.embed is None \
-            else self.embed[tokens.reshape(-1)]
-        at = np.minimum(offsets[:, None] + np.arange(n), self.positions.shape[0] - 1)  # pads: any
-        x = emb.reshape(b, n, self.d) + self.positions[at]
+        """The decoder over packed tokens: `tokens, positions, rows: (n,)`, token t at
+        decoder position positions[t], attending to the earlier tokens of its own row and
+        to the first `visible[t]` positions of the `past` context, shared by all rows. No
+        padding: every product is one 2-D matrix product (per head for attention).
+        -> final hidden `(n, d)` and per-layer keys and values `(heads, n, d_head)`."""
+        n = tokens.shape[0]
+        x = (self.out_proj[:, tokens].T if self.embed is None else self.embed[tokens]) \
+            + self.positions[positions]
         scale = np.float32(1 / np.sqrt(self.d // self.n_heads))
-        causal = np.triu(np.full((n, n), -np.inf, np.float32), 1)
-        hidden_past = None
-        if past is not None:  # (b, 1, 1, m): the context positions each row may see
+        own = (rows[:, None] == rows[None]) & (positions[None] <= positions[:, None])
+        mask = np.where(own, np.float32(0), np.float32(-np.inf))  # (n, n)
+        if past is not None:  # (n, m): the context positions each token may see
             m = past.keys[0].shape[1]
-            hidden_past = np.where(np.arange(m)[None] < visible[:, None], 0.0,
-                                   -np.inf).astype(np.float32)[:, None, None, :]
+            seen = np.where(np.arange(m)[None] < visible[:, None], np.float32(0),
+                            np.float32(-np.inf))
+            mask = np.concatenate([seen, mask], axis=1)
         keys, values = [], []
         for i, lay in enumerate(self.layers):
             h = _layer_norm(x, *lay.ln1)
-            qkv = _linear(h, lay.qkv)
-            q, k, v = (self._heads(qkv[..., j * self.d:(j + 1) * self.d]) for j in range(3))
+            qkv = h @ lay.qkv[0] + lay.qkv[1]  # (n, 3d)
+            q, k, v = (self._heads(qkv[:, j * self.d:(j + 1) * self.d]) for j in range(3))
             keys.append(k)
             values.append(v)
-            att = (q @ k.swapaxes(-1, -2)) * scale + causal  # (b, heads, n, n)
             if past is not None:
-                # the shared context's keys serve every row: one (heads, b*n, m) product
-                pk, pv = past.keys[i], past.values[i]  # (heads, m, d_head)
-                qh = q.swapaxes(0, 1).reshape(self.n_heads, b * n, -1)
-                pre = (qh @ pk.swapaxes(-1, -2)).reshape(self.n_heads, b, n, -1)
-                att = np.concatenate([pre.swapaxes(0, 1) * scale + hidden_past, att],
-                                     axis=-1)
-                w = _softmax(att)
-                m = pk.shape[1]
-                ctx = (w[..., :m].swapaxes(0, 1).reshape(self.n_heads, b * n, m) @ pv)
-                ctx = ctx.reshape(self.n_heads, b, n, -1).swapaxes(0, 1) + w[..., m:] @ v
-            else:
-                ctx = _softmax(att) @ v
-            x = x + _linear(self._merge(ctx), lay.out1)
+                k = np.concatenate([past.keys[i], k], axis=1)
+                v = np.concatenate([past.values[i], v], axis=1)
+            att = _softmax((q @ k.swapaxes(-1, -2)) * scale + mask)  # (heads, n, m + n)
+            x = x + self._merge(att @ v) @ lay.out1[0] + lay.out1[1]
             h = _layer_norm(x, *lay.ln2)
-            q = self._heads(_linear(h, lay.q2))  # (b, heads, n, d_head)
+            q = self._heads(h @ lay.q2[0] + lay.q2[1])
             mk, mv = memory[i]  # (heads, frames, d_head), the same audio for every row
-            qh = q.swapaxes(0, 1).reshape(self.n_heads, b * n, -1)
-            ctx = _softmax((qh @ mk.swapaxes(-1, -2)) * scale) @ mv  # (heads, b*n, d_head)
-            ctx = ctx.reshape(self.n_heads, b, n, -1).swapaxes(0, 1)
-            x = x + _linear(self._merge(ctx), lay.out2)
+            x = x + self._merge(_softmax((q @ mk.swapaxes(-1, -2)) * scale) @ mv) \
+                @ lay.out2[0] + lay.out2[1]
             h = _layer_norm(x, *lay.ln3)
-            x = x + _linear(_gelu(_linear(h, lay.ff1)), lay.ff2)
+            x = x + _gelu(h @ lay.ff1[0] + lay.ff1[1]) @ lay.ff2[0] + lay.ff2[1]
         return _layer_norm(x, *self.final_ln), keys, values
 
     def logprobs(self, encoder_out: np.ndarray, start: list[int], rows: list[list[int]],
@@ -323,32 +305,44 @@ class DecoderScorer:
             while k < min(len(r) - 1, len(trunk)) and r[k] == trunk[k]:
                 k += 1
             shared_n.append(k)
-        context = np.asarray([list(start) + trunk[:max(shared_n)]], dtype=np.int64)
-        hid, keys, values = self._run(context, np.zeros(1, dtype=np.int64), mem, None)
-        shared = _State([k[0] for k in keys], [v[0] for v in values], hid[0])
-        width = max(len(r) - k for r, k in zip(rows, shared_n, strict=True))
-        own = np.zeros((len(rows), width), dtype=np.int64)  # padding at the end: causal
-        for i, (r, k) in enumerate(zip(rows, shared_n, strict=True)):
-            own[i, :len(r) - k] = r[k:]
-        seen = len(start) + np.asarray(shared_n, dtype=np.int64)
-        own_hid, _, _ = self._run(own, seen, mem, shared, seen)
+        context = np.asarray(list(start) + trunk[:max(shared_n)], dtype=np.int64)
+        n0 = context.shape[0]
+        hid, keys, values = self._run(context, np.arange(n0), np.zeros(n0, np.int64), mem)
+        shared = _State(keys, values, hid)
+        # every row's own tokens, packed one after another
+        own_rows = np.concatenate([np.full(len(r) - k, i, dtype=np.int64)
+                                   for i, (r, k) in enumerate(zip(rows, shared_n, strict=True))])
+        own_pos = np.concatenate([len(start) + np.arange(k, len(r))
+                                  for r, k in zip(rows, shared_n, strict=True)])
+        own_tok = np.concatenate([np.asarray(r[k:], dtype=np.int64)
+                                  for r, k in zip(rows, shared_n, strict=True)])
+        begins = np.concatenate([[0], np.cumsum([len(r) - k for r, k in
+                                                zip(rows, shared_n, strict=True)])])
+        own_hid, _, _ = self._run(own_tok, own_pos, own_rows, mem, shared,
+                                  len(start) + np.asarray(shared_n)[own_rows])
         # token j of a row is predicted from the position before it: in the trunk (j <= the
         # tokens it shares) or in the row's own run
-        picks: list[tuple[int, int, np.ndarray, int]] = []  # row, j, hidden, token
+        pick_row, pick_j, pick_h = [], [], []
         for i, r in enumerate(rows):
-            for j in sorted({j for a, b in want[i] for j in range(max(0, a), min(b, len(r)))}):
-                h = shared.hidden[len(start) + j - 1] if j <= shared_n[i] \
-                    else own_hid[i, j - 1 - shared_n[i]]
-                picks.append((i, j, h, r[j]))
-        out = [np.zeros(len(r), dtype=np.float64) for r in rows]
-        for c in range(0, len(picks), LOGIT_ROWS):
-            block = picks[c:c + LOGIT_ROWS]
-            h = np.stack([p[2] for p in block])
-            logits = h @ self.out_proj  # (n, vocab)
+            js = sorted({j for a, b in want[i] for j in range(max(0, a), min(b, len(r)))})
+            pick_row += [i] * len(js)
+            pick_j += js
+            pick_h += [len(start) + j - 1 if j <= shared_n[i]
+                       else n0 + begins[i] + j - 1 - shared_n[i] for j in js]
+        states = np.concatenate([shared.hidden, own_hid])
+        tokens = np.asarray([rows[i][j] for i, j in zip(pick_row, pick_j, strict=True)],
+                            dtype=np.int64)
+        lps = np.empty(len(pick_h), dtype=np.float64)
+        buf = np.empty((min(LOGIT_ROWS, len(pick_h)), self.vocab), dtype=np.float32)
+        for c in range(0, len(pick_h), LOGIT_ROWS):
+            h = states[pick_h[c:c + LOGIT_ROWS]]
+            logits = np.matmul(h, self.out_proj, out=buf[:h.shape[0]])  # (n, vocab)
             top = logits.max(-1, keepdims=True)
-            lse = np.log(np.exp(logits - top).sum(-1)) + top[:, 0]
-            tok = np.asarray([p[3] for p in block])
-            lp = logits[np.arange(len(block)), tok] - lse
-            for (i, j, _, _), v in zip(block, lp, strict=True):
-                out[i][j] = float(v)
+            mine = logits[np.arange(h.shape[0]), tokens[c:c + LOGIT_ROWS]] - top[:, 0]
+            logits -= top
+            np.exp(logits, out=logits)
+            lps[c:c + h.shape[0]] = mine - np.log(logits.sum(-1))
+        out = [np.zeros(len(r), dtype=np.float64) for r in rows]
+        for i, j, v in zip(pick_row, pick_j, lps, strict=True):
+            out[i][j] = v
         return out

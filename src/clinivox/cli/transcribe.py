@@ -55,8 +55,8 @@ def add_medical_args(p: argparse.ArgumentParser) -> None:
                    help="ARPA language model (default: the cache, from `clinivox lm build`)")
     g.add_argument("--bias-profile", type=Path, default=None,
                    help="rescoring weights from `clinivox tune` (default: cache, then "
-                   "built-in), or `thorough`: also screen the closest drug names with Whisper "
-                   "where it was unsure (more names recovered, ~1.1x the decoding time)")
+                   "built-in), or `fast`: no acoustic screen of the closest drug names where "
+                   "Whisper was unsure (fewer names recovered, ~0.9x the decoding time)")
 
 
 def medical_biaser(args: argparse.Namespace, engine):

@@ -11,12 +11,13 @@ the whole lexicon instead, after the first decode of each chunk and before word 
 2. Rescoring. Each hypothesis with one span replaced by a retrieved term is scored by the
    same Whisper model on the same audio (teacher-forced: one decoder pass over the encoder
    output already computed, batched; rewrites of spans far apart share a row, each read
-   from its own tokens and the few after them), and by the domain n-gram LM:
+   from its own tokens and the few after them; on a CPU by `asr.scorer`, which runs what
+   the rows share once), and by the domain n-gram LM:
        gain = a * dlogP_am + b * dlogP_lm + c * dwords + bias * weight(term)
               - rare_penalty * [term is a rare drug]
    The prompt is a short glossary of the segment's closest forms; the best few forms it
-   left out are scored again under a prompt of their own (`reprime`). Optionally
-   (`screen`, the `thorough` profile), the words Whisper was least sure of are first
+   left out are scored again under a prompt of their own (`reprime`). By default
+   (`screen`; not in the `fast` profile), the words Whisper was least sure of are first
    screened: the closest common drug forms, however loosely alike, are scored by Whisper
    and its favourites join the candidates ahead of the rest.
    dwords is the change in word count: the class LM scores a whole span as one `<drug>`

@@ -17,9 +17,11 @@ from clinivox.medical.terms import common_words_from_tokenizer
 
 log = logging.getLogger(__name__)
 DEFAULT_PROFILE = Path(__file__).with_name("default_profile.json")
-# Profiles shipped with clinivox, by name (`--bias-profile thorough`).
+# Profiles shipped with clinivox, by name (`--bias-profile fast`). `thorough` (the acoustic
+# screen) became the default on 2026-12-02; the name is kept for existing scripts.
 BUILTIN_PROFILES = {"default": DEFAULT_PROFILE,
-                    "thorough": Path(__file__).with_name("thorough_profile.json")}
+                    "fast": Path(__file__).with_name("fast_profile.json"),
+                    "thorough": DEFAULT_PROFILE}
 # Bumped when the built-in sources change what the lexicon holds, so a cached build from an
 # older clinivox is rebuilt rather than silently used (2: ICD titles without qualifiers;
 # 3: ICD-10-CM inclusion terms; 4: drugs without a MedlinePlus monograph marked rare).
@@ -46,7 +48,7 @@ def default_profile_path() -> Path:
 
 def resolve_profile(profile: str | Path | None) -> Path:
     """The bias profile file: `profile` as a path, or the name of a built-in profile
-    (`thorough`); None: the cache's tuned profile, else the built-in default."""
+    (`fast`); None: the cache's tuned profile, else the built-in default."""
     if profile is None:
         cached = default_profile_path()
         return cached if cached.is_file() else DEFAULT_PROFILE
