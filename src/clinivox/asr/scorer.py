@@ -240,7 +240,6 @@ class DecoderScorer:
         to the first `visible[t]` positions of the `past` context, shared by all rows. No
         padding: every product is one 2-D matrix product (per head for attention).
         -> final hidden `(n, d)` and per-layer keys and values `(heads, n, d_head)`."""
-        n = tokens.shape[0]
         x = (self.out_proj[:, tokens].T if self.embed is None else self.embed[tokens]) \
             + self.positions[positions]
         scale = np.float32(1 / np.sqrt(self.d // self.n_heads))
