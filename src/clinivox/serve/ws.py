@@ -98,6 +98,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                                    "sample_rate_hz": streaming.sample_rate_hz}))
     n_final = 0
     status = "done"
+    closed = False  # the store already has the session's end
 
     async def publish(events) -> None:
         nonlocal n_final
@@ -150,6 +151,10 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                 continue
             if isinstance(msg, dict) and msg.get("type") == "end":
                 await publish(await asyncio.to_thread(stream.finish))
+                # stored before the client hears `done`: a client that then fetches the
+                # session must find it closed, not still open
+                await asyncio.to_thread(store.close_session, session_id, "done", stream.audio_s)
+                closed = True
                 await ws.send_text(json.dumps({"type": "done", "session_id": session_id,
                                                "finals": n_final}))
                 await ws.close()
@@ -167,4 +172,5 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
             pass
     finally:
         state.metrics.audio_seconds.labels("stream").inc(stream.audio_s)
-        await asyncio.to_thread(store.close_session, session_id, status, stream.audio_s)
+        if not closed:
+            await asyncio.to_thread(store.close_session, session_id, status, stream.audio_s)
