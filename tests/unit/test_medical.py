@@ -625,6 +625,29 @@ def test_forms_left_out_of_the_glossary_are_scored_again_under_their_own(recogni
     assert len(rescored) >= 2
 
 
+def test_the_screen_offers_different_drugs_and_leaves_spelt_terms_alone(biaser):
+    """The screen's slots hold different drugs: "Trimter and" is closest to triamterene's
+    foreign spellings (triamterena, triamteren, ...), which are screened once, as
+    triamterene. And a word Whisper spelt as a medical term ("eczema" in "eczema see you")
+    is not part of a span the screen rewrites; the everyday words around it still are."""
+    ws = ["currently", "taking", "Trimter", "and", "lefamulin."]
+    k = biaser.profile.screen
+    raw = {c.form for found in biaser.index.closest_common(["Trimter", "Trimter and"], k=k,
+                                                            min_similarity=0.5)
+           for c in found}
+    assert {"triamterene", "triamterena"} <= raw  # one drug, two of the lookup's slots
+    screened = biaser._screen_forms(0, ws, [(2, 3), (2, 4)])
+    forms = [r.form for r in screened]
+    assert len(forms) == k == len(set(forms))
+    assert "triamterena" not in forms and "prometazina" not in forms  # foreign spellings
+    (tri,) = [r for r in screened if r.form == "triamterene"]
+    assert (tri.a, tri.b) == (2, 4)  # at the span it is closest to ("Trimter and")
+    assert tri.similarity > max(r.similarity for r in screened if r is not tri)
+
+    assert biaser._term_word("eczema") and biaser._term_word("Paracetamol,")
+    assert not any(biaser._term_word(w) for w in ("see", "you.", "Trimter", "headache"))
+
+
 def test_the_acoustic_screen_recovers_names_the_sound_lookup_cannot(recognizer, biaser):
     """Drugs the dev sets do not hold, in a sentence frame they do not use. Whisper writes
     "everybody in" for ivabradine and "all life mass in" for solifenacin: everyday words

@@ -65,6 +65,7 @@ SCREEN_WORDS_AFTER = 2  # ... and after the rightmost
 SCREEN_LEAD_FRAMES = 15  # encoder positions (20 ms) kept before the first kept word
 SCREEN_TRAIL_FRAMES = 25  # ... and after the last
 SCREEN_MIN_FRAMES = 100  # the shortest stretch of audio scored (2 s)
+SCREEN_LOOKUP_FACTOR = 2  # forms looked up per screened slot (variant spellings collapse)
 
 
 @dataclass(frozen=True)
@@ -428,27 +429,40 @@ class MedicalBiaser:
             for k in picked:
                 spans = [(a, b) for a in range(max(0, k - MAX_SPAN_WORDS + 1), k + 1)
                          for b in range(k + 1, min(a + MAX_SPAN_WORDS, len(ws)) + 1)]
+                # not a lexicon term, and without a word that is one: a medical word
+                # Whisper spelt ("eczema" in "eczema see you") is not a garbled name
                 spans = [(a, b) for a, b in spans
-                         if " ".join(words_of(" ".join(ws[a:b]))) not in self.matcher.forms]
+                         if " ".join(words_of(" ".join(ws[a:b]))) not in self.matcher.forms
+                         and not any(self._term_word(w) for w in ws[a:b])]
                 if not spans:
                     continue
-                hits = self.index.closest_common([" ".join(ws[a:b]) for a, b in spans],
-                                                 k=p.screen,
-                                                 min_similarity=p.screen_similarity)
-                best: dict[str, Rewrite] = {}  # form -> its closest span
-                for (a, b), found in zip(spans, hits, strict=True):
-                    for c in found:
-                        old = best.get(c.form)
-                        if old is None or c.similarity > old.similarity:
-                            best[c.form] = Rewrite(s, a, b, c.form, c.entry, c.similarity,
-                                                   screened=True)
-                mine = sorted(best.values(), key=lambda r: -r.similarity)[:p.screen]
+                mine = self._screen_forms(s, ws, spans)
                 if not mine:
                     continue
                 self._score_stretch(engine, window, at, ws, ends, result.language,
                                     options.task, mine)
                 out += sorted(mine, key=lambda r: -r.d_am)[:p.screen_keep]
         return out
+
+    def _screen_forms(self, seg: int, ws: list[str], spans: list[tuple[int, int]]
+                      ) -> list[Rewrite]:
+        """The `screen` closest common drugs to any of `spans` (word ranges of segment
+        `seg`), each at its closest span. A drug's variant spellings ("triamterena",
+        "triamteren", "triamtereno") would fill the slots with one drug: each is screened
+        once, as its ingredient's name, so the slots hold different drugs."""
+        p = self.profile
+        sound_key = self.index.phonemizer.key
+        hits = self.index.closest_common([" ".join(ws[a:b]) for a, b in spans],
+                                         k=SCREEN_LOOKUP_FACTOR * p.screen,
+                                         min_similarity=p.screen_similarity)
+        best: dict[str, Rewrite] = {}  # form -> its closest span
+        for (a, b), found in zip(spans, hits, strict=True):
+            for c in found:
+                form = preferred_spelling(c.form, c.entry, sound_key)
+                old = best.get(form)
+                if old is None or c.similarity > old.similarity:
+                    best[form] = Rewrite(seg, a, b, form, c.entry, c.similarity, screened=True)
+        return sorted(best.values(), key=lambda r: -r.similarity)[:p.screen]
 
     def _score_stretch(self, engine, window: np.ndarray, at: np.ndarray, ws: list[str],
                        ends: list[int], language, task, group: list[Rewrite]) -> None:
@@ -489,6 +503,12 @@ class MedicalBiaser:
                 return False
         return all(is_everyday(w, common) or self._medical_word(w)
                    for w in words_of(" ".join(written)))
+
+    def _term_word(self, written: str) -> bool:
+        """A written word that is itself a lexicon term and not an everyday word."""
+        common = self.index.common_words
+        return any(w in self.matcher.forms and not is_everyday(w, common)
+                   for w in words_of(written))
 
     def _medical_word(self, w: str) -> bool:
         """A word of a multi-word lexicon term ("rheumatoid"), or an inflection of a term or
