@@ -105,6 +105,8 @@ def test_the_audio_window_is_remembered_only_while_it_is_the_same(clinic):
 def test_bad_input_is_a_clear_error(clinic):
     engine, enc, tok = clinic
     scorer = engine.scorer()
+    with pytest.raises(ValueError, match="start-of-transcript"):
+        scorer.logprobs(enc, [], _rows(tok)[:1])
     with pytest.raises(ValueError, match="empty row"):
         scorer.logprobs(enc, [tok.sot], [[]])
     with pytest.raises(ValueError, match="context"):

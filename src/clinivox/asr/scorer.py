@@ -284,6 +284,8 @@ class DecoderScorer:
         written when the rows are rewrites of them; run once and shared."""
         if not rows:
             return []
+        if not start:
+            raise ValueError("start needs at least the start-of-transcript token")
         if len(start) + max(len(r) for r in rows) > self.positions.shape[0]:
             raise ValueError("rows longer than the decoder's context")
         if want is None:
