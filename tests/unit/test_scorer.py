@@ -102,6 +102,34 @@ def test_the_audio_window_is_remembered_only_while_it_is_the_same(clinic):
     np.testing.assert_allclose(scorer.logprobs(enc, start, row)[0], a, atol=1e-5)
 
 
+def test_the_last_context_is_reused_exactly(clinic):
+    """A segment's words as written, then its rewrites: the second call's context is a
+    prefix of the first (sliced from it), or extends it (only the new tokens run)."""
+    engine, enc, tok = clinic
+    scorer = engine.scorer()
+    rows = _rows(tok)
+    start = [tok.sot_prev, *tok.encode(" headache, sore throat."), *tok.sot_sequence,
+             tok.no_timestamps]
+
+    def cold(call_rows, trunk):
+        scorer._context = None
+        return scorer.logprobs(enc, start, call_rows, trunk=trunk)
+
+    for first, then in (((rows[:1], None), (rows, rows[0])),  # then: a prefix
+                        ((rows[3:], tok.encode(" The patient")), (rows, rows[0]))):  # longer
+        want = cold(*then)
+        scorer._context = None
+        scorer.logprobs(enc, start, first[0], trunk=first[1])
+        got = scorer.logprobs(enc, start, then[0], trunk=then[1])
+        for a, b in zip(want, got, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-4)
+    # another window: nothing is reused
+    silence = np.zeros_like(enc)
+    a = scorer.logprobs(silence, start, rows[:1])[0]
+    scorer._context = None
+    np.testing.assert_allclose(a, scorer.logprobs(silence, start, rows[:1])[0], atol=1e-5)
+
+
 def test_bad_input_is_a_clear_error(clinic):
     engine, enc, tok = clinic
     scorer = engine.scorer()

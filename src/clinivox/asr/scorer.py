@@ -184,6 +184,7 @@ class DecoderScorer:
             raise ScorerUnavailable("no decoder layers")
         self._memory_key: np.ndarray | None = None
         self._memory: list[tuple[np.ndarray, np.ndarray]] = []
+        self._context: tuple[list, list[int], _State] | None = None  # (memory, tokens, states)
 
     @classmethod
     def load(cls, model_dir: Path) -> DecoderScorer:
@@ -271,6 +272,36 @@ class DecoderScorer:
             x = x + _gelu(h @ lay.ff1[0] + lay.ff1[1]) @ lay.ff2[0] + lay.ff2[1]
         return _layer_norm(x, *self.final_ln), keys, values
 
+    def _context_state(self, context: list[int], mem) -> _State:
+        """The decoder's states over `context` with audio `mem`. The last context's are
+        kept: biasing scores a segment's words as written, then its rewrites, under the
+        same prompt and audio, and the second context is a prefix of the first (or extends
+        it), so it is sliced from it (or only its new tokens run)."""
+        cached = self._context
+        if cached is not None and cached[0] is mem:
+            tokens, state = cached[1], cached[2]
+            n, m = len(context), len(tokens)
+            if n <= m and tokens[:n] == context:
+                return _State([k[:, :n] for k in state.keys], [v[:, :n] for v in state.values],
+                              state.hidden[:n])
+            if tokens == context[:m]:
+                ext = np.asarray(context[m:], dtype=np.int64)
+                hid, keys, values = self._run(ext, np.arange(m, n), np.zeros(n - m, np.int64),
+                                              mem, state, np.full(n - m, m))
+                state = _State([np.concatenate([a, b], axis=1) for a, b in zip(
+                                    state.keys, keys, strict=True)],
+                               [np.concatenate([a, b], axis=1) for a, b in zip(
+                                   state.values, values, strict=True)],
+                               np.concatenate([state.hidden, hid]))
+                self._context = (mem, list(context), state)
+                return state
+        ids = np.asarray(context, dtype=np.int64)
+        hid, keys, values = self._run(ids, np.arange(len(ids)), np.zeros(len(ids), np.int64),
+                                      mem)
+        state = _State(keys, values, hid)
+        self._context = (mem, list(context), state)
+        return state
+
     def logprobs(self, encoder_out: np.ndarray, start: list[int], rows: list[list[int]],
                  want: list[list[tuple[int, int]]] | None = None,
                  trunk: list[int] | None = None) -> list[np.ndarray]:
@@ -306,10 +337,9 @@ class DecoderScorer:
             while k < min(len(r) - 1, len(trunk)) and r[k] == trunk[k]:
                 k += 1
             shared_n.append(k)
-        context = np.asarray(list(start) + trunk[:max(shared_n)], dtype=np.int64)
-        n0 = context.shape[0]
-        hid, keys, values = self._run(context, np.arange(n0), np.zeros(n0, np.int64), mem)
-        shared = _State(keys, values, hid)
+        context = list(start) + trunk[:max(shared_n)]
+        n0 = len(context)
+        shared = self._context_state(context, mem)
         # every row's own tokens, packed one after another
         own_rows = np.concatenate([np.full(len(r) - k, i, dtype=np.int64)
                                    for i, (r, k) in enumerate(zip(rows, shared_n, strict=True))])
