@@ -23,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from clinivox.numeric import gelu, layer_norm
+
 _DTYPES = ("float32", "int8", "int16", "int32", "float16", "bfloat16")  # CTranslate2 ids
 _GELU = 3  # CTranslate2's ActivationType for exact (erf) GELU, Whisper's activation
 LOGIT_ROWS = 256  # hidden states per output-projection block: (256, vocab) float32 ~ 53 MB
@@ -79,26 +81,6 @@ def read_model_bin(path: Path, prefix: str = "decoder/") -> dict[str, np.ndarray
     except (struct.error, IndexError, UnicodeDecodeError, ValueError) as exc:
         raise ScorerUnavailable(f"cannot read {path.name}: {exc}") from None
     return out
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """erf to 1.5e-7 (Abramowitz and Stegun 7.1.26); numpy has none and scipy is optional."""
-    s = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    y = 1.0 - (((((1.061405429 * t - 1.453152027) * t) + 1.421413741) * t - 0.284496736) * t
-               + 0.254829592) * t * np.exp(-a * a)
-    return s * y
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + _erf(x * np.float32(1 / np.sqrt(2))))
-
-
-def _layer_norm(x: np.ndarray, gamma: np.ndarray, beta: np.ndarray) -> np.ndarray:
-    mu = x.mean(-1, keepdims=True)
-    var = ((x - mu) ** 2).mean(-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + 1e-5) * gamma + beta
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -253,7 +235,7 @@ class DecoderScorer:
             mask = np.concatenate([seen, mask], axis=1)
         keys, values = [], []
         for i, lay in enumerate(self.layers):
-            h = _layer_norm(x, *lay.ln1)
+            h = layer_norm(x, *lay.ln1)
             qkv = h @ lay.qkv[0] + lay.qkv[1]  # (n, 3d)
             q, k, v = (self._heads(qkv[:, j * self.d:(j + 1) * self.d]) for j in range(3))
             keys.append(k)
@@ -263,14 +245,14 @@ class DecoderScorer:
                 v = np.concatenate([past.values[i], v], axis=1)
             att = _softmax((q @ k.swapaxes(-1, -2)) * scale + mask)  # (heads, n, m + n)
             x = x + self._merge(att @ v) @ lay.out1[0] + lay.out1[1]
-            h = _layer_norm(x, *lay.ln2)
+            h = layer_norm(x, *lay.ln2)
             q = self._heads(h @ lay.q2[0] + lay.q2[1])
             mk, mv = memory[i]  # (heads, frames, d_head), the same audio for every row
             x = x + self._merge(_softmax((q @ mk.swapaxes(-1, -2)) * scale) @ mv) \
                 @ lay.out2[0] + lay.out2[1]
-            h = _layer_norm(x, *lay.ln3)
-            x = x + _gelu(h @ lay.ff1[0] + lay.ff1[1]) @ lay.ff2[0] + lay.ff2[1]
-        return _layer_norm(x, *self.final_ln), keys, values
+            h = layer_norm(x, *lay.ln3)
+            x = x + gelu(h @ lay.ff1[0] + lay.ff1[1]) @ lay.ff2[0] + lay.ff2[1]
+        return layer_norm(x, *self.final_ln), keys, values
 
     def _context_state(self, context: list[int], mem) -> _State:
         """The decoder's states over `context` with audio `mem`. The last context's are

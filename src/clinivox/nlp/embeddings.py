@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from clinivox.errors import ModelNotFoundError
+from clinivox.numeric import gelu, layer_norm
 from clinivox.resources import package_dir
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "BF16": None}
@@ -53,26 +54,6 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
         a, b = meta["data_offsets"]
         out[name] = np.frombuffer(data[a:b], dtype=dtype).reshape(meta["shape"])
     return out
-
-
-def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.ndarray:
-    mu = x.mean(-1, keepdims=True)
-    var = ((x - mu) ** 2).mean(-1, keepdims=True)
-    return (x - mu) / np.sqrt(var + eps) * w + b
-
-
-def _erf(x: np.ndarray) -> np.ndarray:
-    """Abramowitz & Stegun 7.1.26 (max abs error 1.5e-7), enough for float32 GELU."""
-    sign = np.sign(x)
-    a = np.abs(x)
-    t = 1.0 / (1.0 + 0.3275911 * a)
-    poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027
-                                                                     + t * 1.061405429))))
-    return sign * (1.0 - poly * np.exp(-a * a))
-
-
-def _gelu(x: np.ndarray) -> np.ndarray:
-    return 0.5 * x * (1.0 + _erf(x * 0.7071067811865476))
 
 
 class SentenceEncoder:
@@ -131,7 +112,7 @@ class SentenceEncoder:
         x = (w["embeddings.word_embeddings.weight"][ids]
              + w["embeddings.position_embeddings.weight"][None, :n_tok]
              + w["embeddings.token_type_embeddings.weight"][0][None, None])
-        x = _layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
+        x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
                         self.eps)
         bias = (1.0 - mask)[:, None, None, :] * -1e9  # (batch, 1, 1, tokens)
         b, t, d = x.shape
@@ -149,11 +130,11 @@ class SentenceEncoder:
             att = np.exp(att - att.max(-1, keepdims=True))
             att /= att.sum(-1, keepdims=True)
             ctx = (att @ v).transpose(0, 2, 1, 3).reshape(b, t, d)
-            x = _layer_norm(x + lin(ctx, "attention.output.dense"),
+            x = layer_norm(x + lin(ctx, "attention.output.dense"),
                             w[p + "attention.output.LayerNorm.weight"],
                             w[p + "attention.output.LayerNorm.bias"], self.eps)
-            ff = lin(_gelu(lin(x, "intermediate.dense")), "output.dense")
-            x = _layer_norm(x + ff, w[p + "output.LayerNorm.weight"],
+            ff = lin(gelu(lin(x, "intermediate.dense")), "output.dense")
+            x = layer_norm(x + ff, w[p + "output.LayerNorm.weight"],
                             w[p + "output.LayerNorm.bias"], self.eps)
         pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
         pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
