@@ -357,20 +357,17 @@ class WhisperEngine:
         import ctranslate2
 
         tok = self.tokenizer(language, task)
-        scorer = None if positions else self.scorer()
-        if scorer is not None:
-            start = [*tok.sot_sequence, tok.no_timestamps]
-            if prompt:
-                start = [tok.sot_prev, *prompt[-(MAX_LENGTH // 2 - 1):], *start]
-            return scorer.logprobs(encoder_row, start, [r or [tok.eot] for r in rows], want,
-                                   trunk)
-        enc = ctranslate2.StorageView.from_array(
-            np.ascontiguousarray(np.repeat(encoder_row[None], len(rows), axis=0)))
-        frames = min(N_FRAMES, max(1, n_samples // HOP_SAMPLES))
         start = list(tok.sot_sequence)
         if prompt:
             start = [tok.sot_prev, *prompt[-(MAX_LENGTH // 2 - 1):], *start]
-        out = self.model.align(enc, start, [r or [tok.eot] for r in rows],
+        texts = [r or [tok.eot] for r in rows]
+        scorer = None if positions else self.scorer()
+        if scorer is not None:  # `align` puts no-timestamps after the start tokens itself
+            return scorer.logprobs(encoder_row, [*start, tok.no_timestamps], texts, want, trunk)
+        enc = ctranslate2.StorageView.from_array(
+            np.ascontiguousarray(np.repeat(encoder_row[None], len(rows), axis=0)))
+        frames = min(N_FRAMES, max(1, n_samples // HOP_SAMPLES))
+        out = self.model.align(enc, start, texts,
                                [frames] * len(rows), median_filter_width=MEDIAN_FILTER_WIDTH)
         logps = [np.log(np.maximum(np.asarray(a.text_token_probs, dtype=np.float64), 1e-12))
                  for a in out]
