@@ -151,6 +151,9 @@ def test_an_unreadable_model_file_falls_back_to_align(tmp_path, recognizer, clin
         read_model_bin(bin_path)
     with pytest.raises(ScorerUnavailable):
         DecoderScorer.load(tmp_path / "nowhere")
+    # a decoder over the size limit is refused before its weights are copied
+    with pytest.raises(ScorerUnavailable, match="over 1000000"):
+        DecoderScorer.load(recognizer.engine.ref.path, max_parameters=1_000_000)
     # the engine keeps scoring with CTranslate2 when its scorer is unusable
     engine, enc, tok = clinic
     saved = engine._scorer

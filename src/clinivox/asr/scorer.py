@@ -38,7 +38,7 @@ def read_model_bin(path: Path, prefix: str = "decoder/") -> dict[str, np.ndarray
     """The variables of a CTranslate2 `model.bin` whose names start with `prefix`, as
     arrays (aliases resolved). The format: version, spec name, revision, then per variable
     name, rank, shape, dtype id, byte count, bytes; then aliases."""
-    buf = memoryview(path.read_bytes())
+    buf = memoryview(np.memmap(path, dtype=np.uint8, mode="r"))  # the encoder is not read
     pos = 0
 
     def take(fmt: str):
@@ -169,8 +169,10 @@ class DecoderScorer:
         self._context: tuple[list, list[int], _State] | None = None  # (memory, tokens, states)
 
     @classmethod
-    def load(cls, model_dir: Path) -> DecoderScorer:
-        """From a CTranslate2 Whisper directory; `ScorerUnavailable` if it cannot."""
+    def load(cls, model_dir: Path, max_parameters: int | None = None) -> DecoderScorer:
+        """From a CTranslate2 Whisper directory; `ScorerUnavailable` if it cannot, or if the
+        decoder has more than `max_parameters` weights (checked before they are copied
+        to float32)."""
         path = Path(model_dir) / "model.bin"
         if not path.is_file():
             raise ScorerUnavailable("no model.bin")
@@ -180,14 +182,11 @@ class DecoderScorer:
             config = {}
         if config.get("layer_norm_epsilon", 1e-5) != 1e-5:
             raise ScorerUnavailable("unexpected layer norm epsilon")
-        return cls(read_model_bin(path))
-
-    @property
-    def n_parameters(self) -> int:
-        per_layer = sum(a.size + b.size for lay in self.layers
-                        for a, b in (lay.qkv, lay.out1, lay.q2, lay.kv2, lay.out2,
-                                     lay.ff1, lay.ff2))
-        return per_layer + self.out_proj.size * (1 if self.tied else 2) + self.positions.size
+        weights = read_model_bin(path)
+        size = sum(a.size for a in {id(a): a for a in weights.values()}.values())
+        if max_parameters is not None and size > max_parameters:
+            raise ScorerUnavailable(f"decoder has {size} weights, over {max_parameters}")
+        return cls(weights)
 
     # -- the decoder -----------------------------------------------------------------------
     def _heads(self, x: np.ndarray) -> np.ndarray:

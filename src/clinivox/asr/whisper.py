@@ -335,8 +335,7 @@ class WhisperEngine:
             from clinivox.asr.scorer import DecoderScorer, ScorerUnavailable
 
             try:
-                sc = DecoderScorer.load(self.ref.path)
-                self._scorer = sc if sc.n_parameters <= MAX_SCORER_PARAMS else False
+                self._scorer = DecoderScorer.load(self.ref.path, MAX_SCORER_PARAMS)
             except ScorerUnavailable:
                 self._scorer = False
         return self._scorer or None
