@@ -104,7 +104,8 @@ def test_the_audio_window_is_remembered_only_while_it_is_the_same(clinic):
 
 def test_the_last_context_is_reused_exactly(clinic):
     """A segment's words as written, then its rewrites: the second call's context is a
-    prefix of the first (sliced from it), or extends it (only the new tokens run)."""
+    prefix of the first (sliced from it). A context that is not (here: longer) runs
+    afresh."""
     engine, enc, tok = clinic
     scorer = engine.scorer()
     rows = _rows(tok)

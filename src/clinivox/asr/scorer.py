@@ -256,26 +256,14 @@ class DecoderScorer:
     def _context_state(self, context: list[int], mem) -> _State:
         """The decoder's states over `context` with audio `mem`. The last context's are
         kept: biasing scores a segment's words as written, then its rewrites, under the
-        same prompt and audio, and the second context is a prefix of the first (or extends
-        it), so it is sliced from it (or only its new tokens run)."""
+        same prompt and audio, and the second context is a prefix of the first, so its
+        states are sliced from it."""
         cached = self._context
-        if cached is not None and cached[0] is mem:
-            tokens, state = cached[1], cached[2]
-            n, m = len(context), len(tokens)
-            if n <= m and tokens[:n] == context:
-                return _State([k[:, :n] for k in state.keys], [v[:, :n] for v in state.values],
-                              state.hidden[:n])
-            if tokens == context[:m]:
-                ext = np.asarray(context[m:], dtype=np.int64)
-                hid, keys, values = self._run(ext, np.arange(m, n), np.zeros(n - m, np.int64),
-                                              mem, state, np.full(n - m, m))
-                state = _State([np.concatenate([a, b], axis=1) for a, b in zip(
-                                    state.keys, keys, strict=True)],
-                               [np.concatenate([a, b], axis=1) for a, b in zip(
-                                   state.values, values, strict=True)],
-                               np.concatenate([state.hidden, hid]))
-                self._context = (mem, list(context), state)
-                return state
+        if cached is not None and cached[0] is mem and len(context) <= len(cached[1]) \
+                and cached[1][:len(context)] == context:
+            n, state = len(context), cached[2]
+            return _State([k[:, :n] for k in state.keys], [v[:, :n] for v in state.values],
+                          state.hidden[:n])
         ids = np.asarray(context, dtype=np.int64)
         hid, keys, values = self._run(ids, np.arange(len(ids)), np.zeros(len(ids), np.int64),
                                       mem)
