@@ -505,22 +505,24 @@ class MedicalBiaser:
                    for w in words_of(" ".join(written)))
 
     def _term_word(self, written: str) -> bool:
-        """A written word that is itself a lexicon term and not an everyday word."""
+        """A written word that is not an everyday word and is a lexicon term or an
+        inflection of one ("fevers": the screen had rewritten "fevers, um" as fortum)."""
         common = self.index.common_words
-        return any(w in self.matcher.forms and not is_everyday(w, common)
-                   for w in words_of(written))
+        forms = self.matcher.forms
+        for w in words_of(written):
+            if is_everyday(w, common):
+                continue
+            if w in forms or any(st in forms for st in _stems(w)):
+                return True
+        return False
 
     def _medical_word(self, w: str) -> bool:
         """A word of a multi-word lexicon term ("rheumatoid"), or an inflection of a term or
         of such a word ("fevers", "coughing"): a medical word Whisper spelt correctly."""
         if w in self.term_words:
             return True
-        stems = []
-        for end in ("s", "es", "ing", "ed"):
-            if w.endswith(end) and len(w) > len(end) + 2:
-                stems += [w[:-len(end)], w[:-len(end)] + "e"]
         return any(st in self.term_words or st in self.matcher.forms
-                   or st in self.index.common_words for st in stems)
+                   or st in self.index.common_words for st in _stems(w))
 
     def _score_packed(self, engine, window, n_samples, language, task, prompt, words,
                       base, base_tokens, n_tokens, group: list[Rewrite]) -> None:
@@ -643,6 +645,16 @@ class MedicalBiaser:
     # -- recognised terms -------------------------------------------------------------------
     def terms(self, text: str) -> list[dict]:
         return [h.to_dict() for h in self.matcher.find(text)]
+
+
+def _stems(w: str) -> list[str]:
+    """What an inflected word may be an inflection of ("fevers" -> fever, "coughing" ->
+    cough, "wheezed" -> wheez, wheeze)."""
+    stems = []
+    for end in ("s", "es", "ing", "ed"):
+        if w.endswith(end) and len(w) > len(end) + 2:
+            stems += [w[:-len(end)], w[:-len(end)] + "e"]
+    return stems
 
 
 def _window(seg, total_frames: int) -> tuple[int, int]:
