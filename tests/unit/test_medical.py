@@ -25,7 +25,15 @@ from clinivox.medical.biasing import (
     Rewrite,
 )
 from clinivox.medical.lexicon import Lexicon, LexiconEntry, build_lexicon
-from clinivox.medical.lm import LMError, NGramLM, classed_tokens, tokenize, train_kneser_ney
+from clinivox.medical.lm import (
+    LMError,
+    NGramLM,
+    classed_tokens,
+    domain_terms,
+    format_prompt,
+    tokenize,
+    train_kneser_ney,
+)
 from clinivox.medical.phonetics import Phonemizer, reduce_ipa, spelling_key
 from clinivox.medical.terms import (
     RARE_RANK_OFFSET,
@@ -366,10 +374,51 @@ def test_lm_build_cli(tmp_path):
     lm = NGramLM.load_arpa(out)
     assert ("<drug>",) in lm.probs and ("apixaban",) not in lm.probs
     assert json.loads(proc.stdout)["sentences"] == 2
+    # the domain prompt beside the LM: here no term is named in two sentences
+    prompt = tmp_path / "lm.prompt.txt"
+    assert json.loads(proc.stdout)["prompt"] is None and not prompt.exists()
+    corpus.write_text("\n".join(PRIMING_CORPUS) + "\n")
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lm", "build",
+                           "--corpus", str(corpus), "--out", str(out), "--prompt-terms", "2"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert prompt.read_text() == "Headache, antihistamines.\n"
+    assert json.loads(proc.stdout)["prompt"] == str(prompt)
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lm", "build",
+                           "--corpus", str(corpus), "--out", str(out), "--prompt-terms", "0"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and not prompt.exists()  # no stale prompt beside a new LM
+    bad = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lm", "build",
+                          "--corpus", str(corpus), "--out", str(out), "--prompt-terms", "-1"],
+                         capture_output=True, text=True, timeout=300)
+    assert bad.returncode == 2 and "--prompt-terms" in bad.stderr
     missing = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lm", "build",
                               "--corpus", str(tmp_path / "nope"), "--out", str(out)],
                              capture_output=True, text=True, timeout=300)
     assert missing.returncode == 2 and "corpus path not found" in missing.stderr
+
+
+PRIMING_CORPUS = ["I have a headache and some nausea.", "The headache is worse at night.",
+                  "Take paracetamol for the headache.", "Any nausea or vomiting?",
+                  "I took paracetamol this morning.", "She has asthma.",
+                  "My GP said it was fine.", "Call the GP.", "A pain near the heart.",
+                  "The heart sounds normal.", "Try an antihistamine.",
+                  "Antihistamines did not help.", "Were the antihistamines any good?"]
+
+
+def test_the_domain_prompt_lists_the_corpus_most_named_clinical_terms(lexicon):
+    """Most often named first, once per sentence; a term named once is left out (asthma),
+    as are abbreviations (GP) and anatomy (heart); one form per concept (antihistamines,
+    not antihistamine as well)."""
+    from clinivox.medical.vocabulary import everyday_words
+
+    matcher = TermMatcher(lexicon, everyday_words())
+    terms = domain_terms(PRIMING_CORPUS, matcher, max_terms=10)
+    assert terms == ["headache", "antihistamines", "nausea", "paracetamol"]
+    assert domain_terms(PRIMING_CORPUS, matcher, max_terms=2) == ["headache", "antihistamines"]
+    assert domain_terms([], matcher) == []
+    assert format_prompt(terms) == "Headache, antihistamines, nausea, paracetamol."
+    assert format_prompt([]) == ""
 
 
 def test_bias_profile_roundtrip_and_errors(tmp_path):
@@ -398,6 +447,13 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
     # the default screens; `fast` does not; `thorough` (the old name) is the default
     assert BiasProfile.load(resolve_profile(None)).screen > 0
     assert BiasProfile.load(resolve_profile("fast")).screen == 0
+    # `primed` is the default plus domain priming
+    primed = BiasProfile.load(resolve_profile("primed"))
+    assert primed.prime and not BiasProfile.load(resolve_profile(None)).prime
+    assert dataclasses.replace(primed, prime=False) == BiasProfile.load(resolve_profile("default"))
+    bad.write_text(json.dumps({"weights": {"prime": "yes"}}))
+    with pytest.raises(InputError, match="prime must be true or false"):
+        BiasProfile.load(bad)
     assert resolve_profile("thorough") == resolve_profile("default")
     with pytest.raises(InputError, match=r"bias profile not found: nosuch.*fast"):
         resolve_profile(tmp_path / "nosuch")
@@ -692,3 +748,59 @@ def test_the_acoustic_screen_recovers_names_the_sound_lookup_cannot(recognizer, 
         # everyday words, which the sound lookup rewrites only into a form at least this close
         assert fix[0].similarity < COMMON_SPAN_MIN_SIMILARITY
         assert "every morning with food" in text
+
+
+def test_a_primed_decode_is_rescored_without_its_prompt(recognizer, biaser):
+    """With `prime`, the engine decodes with the domain prompt where the user gave none,
+    and the biaser keeps, of the beam's hypotheses, the one Whisper prefers without it
+    (with the LM and length terms): the words said over words the prompt shifted."""
+    from clinivox.asr.types import TranscribeOptions
+    from clinivox.asr.whisper import ChunkResult
+    from clinivox.medical.biasing import _encoder_rows
+
+    engine = recognizer.engine
+    primed = MedicalBiaser.__new__(MedicalBiaser)
+    primed.__dict__.update(biaser.__dict__)
+    primed.profile = dataclasses.replace(biaser.profile, prime=True)
+    primed.domain_prompt = "Headache, nausea, paracetamol."
+    assert primed.prompt == primed.domain_prompt
+    assert dataclasses.replace(primed.profile, prime=False).prime is False
+
+    sentence = "Please mend the coat before you go out."
+    shifted = "Please men the goat before you go out."
+    audio = synthesize(sentence)
+    opts = TranscribeOptions(initial_prompt=primed.prompt)
+    row = _encoder_rows(engine._encode(engine.log_mel(audio, opts)[None]))[0]
+    tok = engine.tokenizer("en", "transcribe")
+    seconds = audio.shape[0] / 16000
+
+    def hyp(text: str) -> list[int]:
+        return [tok.timestamp_begin, *tok.encode(" " + text), tok.timestamp_begin + 100]
+
+    def result(*texts: str) -> ChunkResult:
+        r = ChunkResult(engine._split(hyp(texts[0]), tok, seconds), "en", 1.0, -0.3, 0.01,
+                        1.2, 0.0)
+        r.hypotheses = [hyp(t) for t in texts]
+        return r
+
+    r = result(shifted, sentence, shifted)
+    primed._reselect(engine, row, audio.shape[0], r, opts)
+    assert " ".join(s.text for s in r.segments).strip() == sentence
+    assert r.alternatives == [shifted]
+    r = result(sentence, shifted)
+    before = r.segments
+    primed._reselect(engine, row, audio.shape[0], r, opts)
+    assert r.segments is before  # the best stays
+
+    class Spy:  # what the engine hands the biaser hook
+        n_best = 1
+        prompt = primed.prompt
+
+        def apply(self, engine, encoded, chunks, results, options) -> None:
+            self.seen = options.initial_prompt
+
+    spy = Spy()
+    engine.decode_batch([audio], TranscribeOptions(), spy)
+    assert spy.seen == primed.prompt
+    engine.decode_batch([audio], TranscribeOptions(initial_prompt="Mine."), spy)
+    assert spy.seen == "Mine."  # a user's own prompt is kept

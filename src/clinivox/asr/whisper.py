@@ -8,7 +8,7 @@ the timeline of the file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -56,6 +56,7 @@ class ChunkResult:
     compression_ratio: float
     temperature: float
     alternatives: list[str] = field(default_factory=list)  # the beam's other hypotheses
+    hypotheses: list[list[int]] = field(default_factory=list)  # the beam's tokens, best first
 
 
 def pick_device(device: str = "auto", compute_type: str = "auto") -> tuple[str, str]:
@@ -177,6 +178,9 @@ class WhisperEngine:
         `clinivox.medical.biasing.MedicalBiaser`), or None."""
         if not chunks:
             return []
+        primed = getattr(biaser, "prompt", None)
+        if primed and not options.initial_prompt:  # a user's own prompt is kept
+            options = replace(options, initial_prompt=primed)
         # Near-silent chunks cannot hold speech: answer them without decoding, since Whisper
         # invents text ("You", "Thank you.") on silence.
         levels = [rms_dbfs(c) for c in chunks]
@@ -222,6 +226,7 @@ class WhisperEngine:
                                      temperature)
                 result.alternatives = [tok.decode([t for t in h if t < tok.eot])
                                        for h in others]
+                result.hypotheses = [tokens, *others] if others else []
                 if is_silence(no_speech_prob, avg_logprob, options.no_speech_threshold,
                               options.log_prob_threshold):
                     results[i] = result  # no segments: silence or non-speech

@@ -36,6 +36,12 @@ def add_parsers(sub) -> None:
                    help="leave out sentences that are references in this evaluation manifest")
     b.add_argument("--order", type=int, default=3)
     b.add_argument("--out", type=Path, default=None, help="default: the clinivox cache")
+    b.add_argument("--prompt-terms", type=int, default=None, metavar="N",
+                   help="also write the domain prompt beside the LM: the corpus's N most "
+                   "often named clinical terms (default 24; 0: none). --medical decodes "
+                   "with it, and rescores the beam's hypotheses without it")
+    b.add_argument("--model", default="tiny.en",
+                   help="model whose vocabulary decides which words are everyday words")
     b.set_defaults(func=run_lm_build)
 
     t = sub.add_parser("tune", help="grid-search the medical rescoring weights on dev data",
@@ -70,17 +76,33 @@ def run_build(args: argparse.Namespace) -> int:
 def run_lm_build(args: argparse.Namespace) -> int:
     from clinivox.eval.manifest import read_manifest
     from clinivox.eval.metrics import normalize_text
-    from clinivox.medical.lm import classed_tokens, read_corpus, train_kneser_ney
+    from clinivox.medical.lm import (
+        PROMPT_TERMS,
+        classed_tokens,
+        domain_terms,
+        format_prompt,
+        read_corpus,
+        train_kneser_ney,
+    )
     from clinivox.medical.terms import TermMatcher
-    from clinivox.medical.vocabulary import default_lm_path, load_lexicon
+    from clinivox.medical.vocabulary import (
+        default_lm_path,
+        domain_prompt_path,
+        everyday_words,
+        load_lexicon,
+    )
 
     if not 1 <= args.order <= 6:
         raise ValueError("--order must be within [1, 6]")
+    n_terms = PROMPT_TERMS if args.prompt_terms is None else args.prompt_terms
+    if not 0 <= n_terms <= 100:
+        raise ValueError("--prompt-terms must be within [0, 100]")
     lex = load_lexicon()
     matcher = TermMatcher(lex)
     excluded = {normalize_text(r.text or "") for m in args.exclude_manifest
                 for r in read_manifest(m)}
     sentences = []
+    kept: list[str] = []
     dropped = 0
     for text in read_corpus(args.corpus):
         if excluded and normalize_text(text) in excluded:
@@ -89,6 +111,7 @@ def run_lm_build(args: argparse.Namespace) -> int:
         toks = classed_tokens(text, matcher)
         if toks:
             sentences.append(toks)
+            kept.append(text)
     n_corpus = len(sentences)
     # the lexicon's curated clinical words, so the LM knows them even when the corpus does not
     for e in lex.entries:
@@ -97,9 +120,20 @@ def run_lm_build(args: argparse.Namespace) -> int:
     lm = train_kneser_ney(sentences, order=args.order)
     out = args.out or default_lm_path()
     lm.save_arpa(out)
+    # The domain prompt: brand names and ICD titles that are everyday words ("all",
+    # "school") are not clinical terms here, so they are matched as the biaser matches them.
+    terms = domain_terms(kept, TermMatcher(lex, everyday_words(args.model)), n_terms) \
+        if n_terms else []
+    prompt_path = domain_prompt_path(out)
+    if terms:
+        prompt_path.write_text(format_prompt(terms) + "\n", encoding="utf-8")
+    else:
+        prompt_path.unlink(missing_ok=True)
     print(json.dumps({"sentences": n_corpus, "excluded_sentences": dropped,
                       "lexicon_lines": len(sentences) - n_corpus, "order": args.order,
-                      "ngrams": len(lm.probs), "path": str(out)}, indent=2))
+                      "ngrams": len(lm.probs), "path": str(out),
+                      "prompt_terms": len(terms),
+                      "prompt": str(prompt_path) if terms else None}, indent=2))
     return 0
 
 

@@ -56,7 +56,10 @@ def add_medical_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--bias-profile", type=Path, default=None,
                    help="rescoring weights from `clinivox tune` (default: cache, then "
                    "built-in), or `fast`: no acoustic screen of the closest drug names where "
-                   "Whisper was unsure (fewer names recovered, ~0.9x the decoding time)")
+                   "Whisper was unsure (fewer names recovered, ~0.9x the decoding time), or "
+                   "`primed`: decode with the LM's domain prompt (its corpus's most named "
+                   "terms) and rescore the beam without it; more symptoms and common drugs "
+                   "in conversational audio, fewer rare drug names")
 
 
 def medical_biaser(args: argparse.Namespace, engine):

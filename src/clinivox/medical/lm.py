@@ -247,3 +247,45 @@ def classed_tokens(text: str, matcher) -> list[str]:
         pos = hit.end
     out.extend(tokenize(text[pos:]))
     return out
+
+
+# -- domain priming --------------------------------------------------------------------------
+PROMPT_CATEGORIES = ("symptom", "diagnosis", "drug", "procedure", "lab", "user")
+PROMPT_TERMS = 24  # terms in a domain prompt (about 60 tokens)
+PROMPT_MIN_SENTENCES = 2  # a term named in fewer corpus sentences is not listed
+
+
+def domain_terms(texts: Iterable[str], matcher, max_terms: int = PROMPT_TERMS,
+                 min_sentences: int = PROMPT_MIN_SENTENCES) -> list[str]:
+    """The corpus's most often named clinical terms, most frequent first: what a domain
+    prompt lists (`MedicalBiaser.prompt`). Counted once per sentence; one form per
+    ingredient or concept (its most frequent); abbreviations and anatomy are left out
+    (short, ambiguous, and not what Whisper mishears). Only lexicon terms are listed, so a
+    corpus of patient notes puts no patient's words into the prompt."""
+    counts: Counter[str] = Counter()
+    entry_of = {}
+    for text in texts:
+        for form in {h.term.lower(): None for h in matcher.find(text)
+                     if h.entry.category in PROMPT_CATEGORIES}:
+            counts[form] += 1
+            entry_of[form] = matcher.forms.get(" ".join(tokenize(form)))
+    out: list[str] = []
+    concepts: set[str] = set()
+    for form, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        if n < min_sentences or len(out) >= max_terms:
+            break
+        entry = entry_of.get(form)
+        concept = (entry.canonical or entry.term).lower() if entry is not None else form
+        if concept in concepts:
+            continue
+        concepts.add(concept)
+        out.append(form)
+    return out
+
+
+def format_prompt(terms: list[str]) -> str:
+    """A term list as a prompt: "Vomiting, cough, fever." ("" for none)."""
+    if not terms:
+        return ""
+    text = ", ".join(terms) + "."
+    return text[:1].upper() + text[1:]

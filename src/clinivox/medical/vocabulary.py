@@ -19,8 +19,10 @@ log = logging.getLogger(__name__)
 DEFAULT_PROFILE = Path(__file__).with_name("default_profile.json")
 # Profiles shipped with clinivox, by name (`--bias-profile fast`). `thorough` (the acoustic
 # screen) became the default on 2026-12-02; the name is kept for existing scripts.
+# `primed` adds domain priming (`BiasProfile.prime`), for conversational clinical audio.
 BUILTIN_PROFILES = {"default": DEFAULT_PROFILE,
                     "fast": Path(__file__).with_name("fast_profile.json"),
+                    "primed": Path(__file__).with_name("primed_profile.json"),
                     "thorough": DEFAULT_PROFILE}
 # Bumped when the built-in sources change what the lexicon holds, so a cached build from an
 # older clinivox is rebuilt rather than silently used (2: ICD titles without qualifiers;
@@ -40,6 +42,26 @@ def default_lexicon_path() -> Path:
 
 def default_lm_path() -> Path:
     return medical_dir() / "lm.arpa.gz"
+
+
+def domain_prompt_path(lm_path: str | Path) -> Path:
+    """The domain prompt written beside an LM by `clinivox lm build` (lm.arpa.gz ->
+    lm.prompt.txt)."""
+    lm_path = Path(lm_path)
+    stem = lm_path.name
+    for ext in (".gz", ".arpa"):
+        stem = stem.removesuffix(ext)
+    return lm_path.with_name(f"{stem}.prompt.txt")
+
+
+def everyday_words(model: str = "tiny.en") -> frozenset[str]:
+    """`common_words_from_tokenizer` for a model, from its tokenizer file alone."""
+    import tokenizers
+
+    from clinivox.asr.models import resolve_model
+
+    path = resolve_model(model).path / "tokenizer.json"
+    return common_words_from_tokenizer(tokenizers.Tokenizer.from_file(str(path)))
 
 
 def default_profile_path() -> Path:
@@ -92,9 +114,16 @@ def load_biaser(engine, *, lexicon: str | Path | None = None,
     else:
         lex = load_lexicon(lexicon, vocab_files)
     lm_model = None
+    prompt = None
     lm_path = Path(lm) if lm is not None else default_lm_path()
     if lm is not None or lm_path.is_file():
         lm_model = NGramLM.load_arpa(lm_path)
+        prompt_file = domain_prompt_path(lm_path)
+        if not user_only and prompt_file.is_file():
+            try:
+                prompt = prompt_file.read_text(encoding="utf-8").strip() or None
+            except (OSError, UnicodeDecodeError):
+                raise InputError(f"cannot read the domain prompt {prompt_file.name}") from None
     prof = BiasProfile.load(resolve_profile(profile))
     if lm_model is None and prof.lm_weight:
         prof = BiasProfile(**{**prof.__dict__, "lm_weight": 0.0})
@@ -107,4 +136,4 @@ def load_biaser(engine, *, lexicon: str | Path | None = None,
         return len(tok.encode(" " + word, add_special_tokens=False).ids) <= 2
 
     return MedicalBiaser(lex, lm=lm_model, profile=prof, common_words=common,
-                         key_cache=key_cache, plain_word=plain_word)
+                         key_cache=key_cache, plain_word=plain_word, domain_prompt=prompt)
