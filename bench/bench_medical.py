@@ -2,8 +2,9 @@
 
 For drug_dictation, medical_dictation and en_read_speech, in one run each: clinivox with
 `--medical` (full lexicon, domain LM, tuned profile, the acoustic screen on), the same with
-`--bias-profile fast` (no screen), the same clinivox pipeline without either, and plain
-faster-whisper (beam 5), interleaved row by row. Reported: WER, term recall, term
+`--bias-profile fast` (no screen) and with `--bias-profile primed` (the LM's domain prompt),
+the same clinivox pipeline without any, and plain faster-whisper (beam 5), interleaved row
+by row. Reported: WER, term recall, term
 precision (lexicon terms the reference does not have, per 1,000 reference words) and
 decoding time.
 
@@ -34,9 +35,10 @@ from bench_transcribe import DATA, publish
 
 SETS = ("drug_dictation", "medical_dictation", "en_read_speech")
 FAST = "clinivox --medical --bias-profile fast"
+PRIMED = "clinivox --medical --bias-profile primed"
 
 
-def run_set(name: str, rec, biaser, fast, plain, limit: int | None) -> dict:
+def run_set(name: str, rec, biaser, fast, primed, plain, limit: int | None) -> dict:
     from clinivox.audio.decode import load_audio
     from clinivox.eval.asr import SystemReport, evaluate, manifest_rows
 
@@ -52,6 +54,9 @@ def run_set(name: str, rec, biaser, fast, plain, limit: int | None) -> dict:
     def medical_fast(row):
         return ours(row, fast)
 
+    def medical_primed(row):
+        return ours(row, primed)
+
     def baseline(row):
         return plain.transcribe_text(load_audio(row.audio)), row.duration_s or 0.0
 
@@ -59,7 +64,7 @@ def run_set(name: str, rec, biaser, fast, plain, limit: int | None) -> dict:
     # slows down during the run (this shared one does, by 20% between runs) then moves all
     # of them alike, and the time ratio compares the same rows under the same conditions.
     systems = [("clinivox --medical", medical), ("clinivox", ours), ("faster-whisper", baseline),
-               (FAST, medical_fast)]
+               (FAST, medical_fast), (PRIMED, medical_primed)]
     reports = {label: SystemReport(label) for label, _ in systems}
     print(f"  {name}: {len(rows)} rows x {len(systems)} systems", file=sys.stderr)
     for i, row in enumerate(rows):
@@ -141,6 +146,8 @@ def render(r: dict) -> str:
              f"entries ({r['index_size']} forms indexed for biasing); LM: {r['lm']}; "
              f"profile: {r['profile']}; rescoring: {r.get('rescoring', 'CTranslate2 align')}; "
              f"{r['date']}.", "",
+             f"Domain prompt (`primed`): {r.get('domain_prompt') or 'none (no lm.prompt.txt)'}",
+             "",
              "| set | system | WER | term recall | drug recall | inserted lexicon terms / 1k "
              "words | term precision | decode s |", "|---|---|---|---|---|---|---|---|"]
     for name in SETS:
@@ -166,6 +173,10 @@ def render(r: dict) -> str:
             if fast:
                 lines.append(f"  With `--bias-profile fast` (no acoustic screen): "
                              f"{fast['decode_s'] / s['clinivox']['decode_s']:.2f}.")
+            primed = s.get(PRIMED)
+            if primed:
+                lines.append(f"  With `--bias-profile primed` (domain prompt): "
+                             f"{primed['decode_s'] / s['clinivox']['decode_s']:.2f}.")
     h = r["hotwords"]
     lines += ["", f"40-term user vocabulary ({h['terms']} drug names, {h['rows']} drug_dictation "
               f"rows that use only them; the hotwords prompt is {h['hotwords_tokens']} tokens):",
@@ -191,16 +202,18 @@ def main() -> None:
     plain = PlainFasterWhisper(ns.model, device="cpu", compute_type="int8")
     biaser = load_biaser(rec.engine)
     fast = load_biaser(rec.engine, profile="fast")
+    primed = load_biaser(rec.engine, profile="primed")
     r = {"machine": machine_description(), "model": ns.model, "date": time.strftime("%Y-%m-%d"),
          "lexicon_size": len(biaser.lexicon), "index_size": len(biaser.index),
          "lm": str(default_lm_path()) if biaser.lm is not None else "none",
          "profile": "cache" if default_profile_path().is_file() else "built-in (tuned)",
          "weights": biaser.profile.__dict__, "fast_weights": fast.profile.__dict__,
+         "domain_prompt": primed.prompt,
          "rescoring": "numpy decoder (asr.scorer)" if rec.engine.scorer() is not None
          else "CTranslate2 align",
          "sets": {}}
     for name in ns.sets.split(","):
-        r["sets"][name] = run_set(name, rec, biaser, fast, plain, ns.limit)
+        r["sets"][name] = run_set(name, rec, biaser, fast, primed, plain, ns.limit)
     print("hotwords ...", file=sys.stderr)
     r["hotwords"] = hotwords_comparison(rec, plain)
     section = render(r)
