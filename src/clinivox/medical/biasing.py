@@ -294,8 +294,11 @@ class MedicalBiaser:
         # the chunk's audio and a second after it: the decoder attends where the words are
         frames = min(encoder_row.shape[0],
                      -(-n_samples // SAMPLES_PER_FRAME) + int(WINDOW_MARGIN_S * FRAMES_PER_S))
-        am = engine.token_logprobs(encoder_row[:frames], frames * SAMPLES_PER_FRAME,
-                                   result.language, options.task, rows, trunk=rows[0])
+        try:
+            am = engine.token_logprobs(encoder_row[:frames], frames * SAMPLES_PER_FRAME,
+                                       result.language, options.task, rows, trunk=rows[0])
+        except ValueError:  # a hypothesis longer than the decoder's context: keep the best
+            return
         score = [p.am_weight * float(lp.sum())
                  + (p.lm_weight * self.lm.logprob(classed_tokens(t, self.matcher))
                     if self.lm is not None else 0.0)
