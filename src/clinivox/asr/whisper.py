@@ -178,9 +178,6 @@ class WhisperEngine:
         `clinivox.medical.biasing.MedicalBiaser`), or None."""
         if not chunks:
             return []
-        primed = getattr(biaser, "prompt", None)
-        if primed and not options.initial_prompt:  # a user's own prompt is kept
-            options = replace(options, initial_prompt=primed)
         # Near-silent chunks cannot hold speech: answer them without decoding, since Whisper
         # invents text ("You", "Thank you.") on silence.
         levels = [rms_dbfs(c) for c in chunks]
@@ -204,6 +201,11 @@ class WhisperEngine:
             for ranked in self.model.detect_language(encoded):
                 token, prob = ranked[0]
                 languages.append((token[2:-2], float(prob)))
+        # A biaser's domain prompt (English clinical terms) primes English chunks only; a
+        # user's own prompt is kept.
+        primed = getattr(biaser, "prompt", None)
+        if primed and not options.initial_prompt and all(lang == "en" for lang, _ in languages):
+            options = replace(options, initial_prompt=primed)
         results: list[ChunkResult | None] = [None] * len(chunks)
         attempts: dict[int, list[tuple[ChunkResult, bool]]] = {}
         todo = list(range(len(chunks)))

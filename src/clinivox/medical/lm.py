@@ -265,17 +265,19 @@ def domain_terms(texts: Iterable[str], matcher, max_terms: int = PROMPT_TERMS,
     counts: Counter[str] = Counter()
     entry_of = {}
     for text in texts:
-        for form in {h.term.lower(): None for h in matcher.find(text)
-                     if h.entry.category in PROMPT_CATEGORIES}:
-            counts[form] += 1
-            entry_of[form] = matcher.forms.get(" ".join(tokenize(form)))
+        named = {}  # once per sentence
+        for h in matcher.find(text):
+            if h.entry.category in PROMPT_CATEGORIES:
+                named.setdefault(h.term.lower(), h.entry)
+        counts.update(named.keys())
+        entry_of.update(named)
     out: list[str] = []
     concepts: set[str] = set()
     for form, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         if n < min_sentences or len(out) >= max_terms:
             break
-        entry = entry_of.get(form)
-        concept = (entry.canonical or entry.term).lower() if entry is not None else form
+        entry = entry_of[form]
+        concept = (entry.canonical or entry.term).lower()
         if concept in concepts:
             continue
         concepts.add(concept)
