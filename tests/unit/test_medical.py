@@ -787,6 +787,7 @@ def test_a_primed_decode_is_rescored_without_its_prompt(recognizer, biaser):
     primed._reselect(engine, row, audio.shape[0], r, opts)
     assert " ".join(s.text for s in r.segments).strip() == sentence
     assert r.alternatives == [shifted]
+    assert r.hypotheses == [hyp(sentence), hyp(shifted)]  # best first, one per text
     r = result(sentence, shifted)
     before = r.segments
     primed._reselect(engine, row, audio.shape[0], r, opts)
@@ -804,3 +805,21 @@ def test_a_primed_decode_is_rescored_without_its_prompt(recognizer, biaser):
     assert spy.seen == primed.prompt
     engine.decode_batch([audio], TranscribeOptions(initial_prompt="Mine."), spy)
     assert spy.seen == "Mine."  # a user's own prompt is kept
+
+
+def test_a_damaged_domain_prompt_is_a_clear_error_for_the_primed_profile_only(recognizer,
+                                                                              tmp_path):
+    from clinivox.errors import InputError
+    from clinivox.medical.vocabulary import domain_prompt_path, load_biaser
+
+    lex = tmp_path / "lexicon.jsonl.gz"
+    Lexicon([LexiconEntry("paracetamol", "acetaminophen", "drug", "acetaminophen")]).save(lex)
+    lm = tmp_path / "lm.arpa.gz"
+    train_kneser_ney([classed_tokens("take paracetamol for the headache", None)]).save_arpa(lm)
+    domain_prompt_path(lm).write_bytes(b"Paracetamol, \xff\xfe headache.\n")
+    with pytest.raises(InputError, match=r"cannot read the domain prompt lm\.prompt\.txt"):
+        load_biaser(recognizer.engine, lexicon=lex, lm=lm, profile="primed")
+    assert load_biaser(recognizer.engine, lexicon=lex, lm=lm).prompt is None  # not read
+    domain_prompt_path(lm).write_text("Paracetamol, headache.\n")
+    primed = load_biaser(recognizer.engine, lexicon=lex, lm=lm, profile="primed")
+    assert primed.prompt == "Paracetamol, headache."

@@ -311,7 +311,9 @@ class MedicalBiaser:
             return
         duration = n_samples / (SAMPLES_PER_FRAME * FRAMES_PER_S)
         result.segments = engine._split(texts[cand[best]], tok, duration)
-        result.alternatives = [t for k, t in enumerate(cand) if k != best]
+        order = [best, *(k for k in range(len(cand)) if k != best)]
+        result.hypotheses = [texts[cand[k]] for k in order]  # still best first
+        result.alternatives = [cand[k] for k in order[1:]]
 
     def collect(self, engine, encoder_row: np.ndarray, n_samples: int, result,
                 options) -> ChunkRewrites:

@@ -115,16 +115,17 @@ def load_biaser(engine, *, lexicon: str | Path | None = None,
         lex = load_lexicon(lexicon, vocab_files)
     lm_model = None
     prompt = None
+    prof = BiasProfile.load(resolve_profile(profile))
     lm_path = Path(lm) if lm is not None else default_lm_path()
     if lm is not None or lm_path.is_file():
         lm_model = NGramLM.load_arpa(lm_path)
+        # read only by a priming profile: a damaged prompt file leaves the others alone
         prompt_file = domain_prompt_path(lm_path)
-        if not user_only and prompt_file.is_file():
+        if prof.prime and not user_only and prompt_file.is_file():
             try:
                 prompt = prompt_file.read_text(encoding="utf-8").strip() or None
             except (OSError, UnicodeDecodeError):
                 raise InputError(f"cannot read the domain prompt {prompt_file.name}") from None
-    prof = BiasProfile.load(resolve_profile(profile))
     if lm_model is None and prof.lm_weight:
         prof = BiasProfile(**{**prof.__dict__, "lm_weight": 0.0})
     common = common_words_from_tokenizer(engine.hf_tokenizer)
