@@ -807,8 +807,8 @@ def test_a_primed_decode_is_rescored_without_its_prompt(recognizer, biaser):
     assert spy.seen == "Mine."  # a user's own prompt is kept
 
 
-def test_a_damaged_domain_prompt_is_a_clear_error_for_the_primed_profile_only(recognizer,
-                                                                              tmp_path):
+def test_a_damaged_domain_prompt_is_a_clear_error_for_the_profiles_that_read_it(recognizer,
+                                                                                tmp_path):
     from clinivox.errors import InputError
     from clinivox.medical.vocabulary import domain_prompt_path, load_biaser
 
@@ -817,9 +817,16 @@ def test_a_damaged_domain_prompt_is_a_clear_error_for_the_primed_profile_only(re
     lm = tmp_path / "lm.arpa.gz"
     train_kneser_ney([classed_tokens("take paracetamol for the headache", None)]).save_arpa(lm)
     domain_prompt_path(lm).write_bytes(b"Paracetamol, \xff\xfe headache.\n")
-    with pytest.raises(InputError, match=r"cannot read the domain prompt lm\.prompt\.txt"):
-        load_biaser(recognizer.engine, lexicon=lex, lm=lm, profile="primed")
-    assert load_biaser(recognizer.engine, lexicon=lex, lm=lm).prompt is None  # not read
+    # primed decodes with it; the default proposes from it (`propose`)
+    for profile in ("primed", None):
+        with pytest.raises(InputError,
+                           match=r"cannot read the domain prompt lm\.prompt\.txt"):
+            load_biaser(recognizer.engine, lexicon=lex, lm=lm, profile=profile)
+    fast = load_biaser(recognizer.engine, lexicon=lex, lm=lm, profile="fast")  # not read
+    assert fast.prompt is None and fast.domain_prompt is None
     domain_prompt_path(lm).write_text("Paracetamol, headache.\n")
     primed = load_biaser(recognizer.engine, lexicon=lex, lm=lm, profile="primed")
     assert primed.prompt == "Paracetamol, headache."
+    default = load_biaser(recognizer.engine, lexicon=lex, lm=lm)
+    assert default.prompt is None  # the default never decodes a whole chunk with it
+    assert default.domain_prompt == "Paracetamol, headache."

@@ -382,6 +382,35 @@ class WhisperEngine:
         return [(lp, token_positions(a.alignments, len(lp)))
                 for lp, a in zip(logps, out, strict=True)]
 
+    def continue_text(self, encoder_row: np.ndarray, language: str | None, task: str,
+                      prefix: list[int], max_new: int, prompt: list[int] | None = None,
+                      beam_size: int = 1) -> tuple[list[int], bool]:
+        """Decode what follows `prefix` (text tokens forced as the chunk's first words) for
+        at most `max_new` tokens, given one chunk's encoder output `(frames, d)` and an
+        optional previous-text `prompt`. Returns the new text tokens and whether the decode
+        ended on its own (end of text) rather than at `max_new`.
+
+        A short search from the middle of a chunk: far cheaper than decoding it again."""
+        import ctranslate2
+
+        tok = self.tokenizer(language, task)
+        start = [*tok.sot_sequence, tok.no_timestamps]
+        if prompt:
+            start = [tok.sot_prev, *prompt[-(MAX_LENGTH // 2 - 1):], *start]
+        want = len(prefix) + max_new  # tokens out, the forced prefix included
+        # CTranslate2 caps the output at min(max_length / 2, max_length - len(start))
+        max_length = min(MAX_LENGTH, max(2 * want, len(start) + want))
+        # a host array: CTranslate2 moves encoder output to the model's device and type
+        enc = ctranslate2.StorageView.from_array(np.ascontiguousarray(encoder_row[None]))
+        res = self.model.generate(enc, [start + prefix], beam_size=beam_size,
+                                  max_length=max_length, suppress_tokens=[-1])[0]
+        ids = list(res.sequences_ids[0])
+        if ids[:len(prefix)] != prefix:  # the model never leaves a forced prefix; be safe
+            return [], False
+        new = ids[len(prefix):]
+        text = [t for t in new if t < tok.eot]
+        return text[:max_new], len(new) < max_new
+
     # -- word timestamps -----------------------------------------------------------------
     def _align_words(self, encoded, chunks: list[np.ndarray], results: list[ChunkResult],
                      options: TranscribeOptions) -> None:

@@ -66,6 +66,10 @@ SCREEN_LEAD_FRAMES = 15  # encoder positions (20 ms) kept before the first kept 
 SCREEN_TRAIL_FRAMES = 25  # ... and after the last
 SCREEN_MIN_FRAMES = 100  # the shortest stretch of audio scored (2 s)
 SCREEN_LOOKUP_FACTOR = 2  # forms looked up per screened slot (variant spellings collapse)
+PROPOSE_WORDS_BEFORE = 2  # a proposal's re-decode starts this many words before the word
+PROPOSE_EXTRA_TOKENS = 4  # ... and decodes this many tokens more than the stretch had
+PROPOSE_WORDS_AFTER = 3  # ... and stops this many words after the last unsure one
+PROPOSE_MAX_WORDS = 6  # the most words a proposal replaces ("set the car through to us")
 
 
 @dataclass(frozen=True)
@@ -91,6 +95,8 @@ class BiasProfile:
     screen_similarity: float = 0.5  # sound similarity floor of screened forms
     screen_penalty: float = 0.0  # log-domain cost of a form only the screen found
     prime: bool = False  # decode with the LM's domain prompt, rescore the beam without it
+    propose: int = 0  # beam width of a primed re-decode from the first unsure word (0: off)
+    propose_logprob: float = -0.5  # ... a word Whisper wrote below this mean log-prob
 
     @classmethod
     def load(cls, path: str | Path) -> BiasProfile:
@@ -104,7 +110,7 @@ class BiasProfile:
         if not isinstance(weights, dict) or set(weights) - known:
             raise InputError(f"{path.name}: not a clinivox bias profile")
         for name, low in (("n_best", 1), ("score_tail", 0), ("reprime", 0), ("screen", 0),
-                          ("screen_keep", 1), ("screen_words", 1)):
+                          ("screen_keep", 1), ("screen_words", 1), ("propose", 0)):
             v = weights.get(name, low)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InputError(f"{path.name}: {name} must be a whole number >= {low}")
@@ -148,11 +154,22 @@ class Rewrite:
     span_logprob: float = 0.0  # Whisper's mean token log-prob over the replaced words
     screened: bool = False  # chosen by the acoustic screen (`MedicalBiaser._screen`)
     screen_only: bool = False  # ... and not found by the sound lookup
+    # A primed re-decode's words for the span (`MedicalBiaser._propose`): the term and the
+    # words it came with ("paracetamol if you're" for "pairs that involve your"), or None
+    text: str | None = None
+    proposed: bool = False  # found by a primed re-decode (`MedicalBiaser._propose`)
+
+    def written(self, final: bool = False, sound_key=None) -> str:
+        """The replacement: the form as scored, or with `final` as the transcript writes it
+        (variant spellings as the ingredient name); a proposal's words as decoded."""
+        if self.text is not None:
+            return self.text
+        return preferred_spelling(self.form, self.entry, sound_key) if final else self.form
 
     @property
     def d_len(self) -> int:
-        """Words of the form minus words of the span it replaces."""
-        return len(self.form.split()) - (self.b - self.a)
+        """Words of the replacement minus words of the span it replaces."""
+        return len(self.written().split()) - (self.b - self.a)
 
     def gain(self, p: BiasProfile) -> float:
         return (p.am_weight * self.d_am + p.lm_weight * self.d_lm
@@ -199,8 +216,7 @@ def _rewrite_words(words: list[str], reps: list[Rewrite], final: bool = False,
     i = 0
     for r in reps:
         out.extend(words[i:r.a])
-        form = preferred_spelling(r.form, r.entry, sound_key) if final else r.form
-        out.append(_dress(form, words[r.a:r.b]))
+        out.append(_dress(r.written(final, sound_key), words[r.a:r.b]))
         i = r.b
     out.extend(words[i:])
     return out
@@ -231,6 +247,7 @@ class MedicalBiaser:
         self.index = TermIndex(lexicon, common_words=common_words, key_cache=key_cache,
                                plain_word=plain_word)
         self.record: list[ChunkRewrites] | None = None  # set to a list to keep every chunk
+        self._conf: dict = {}  # per chunk: `_confidence` of each segment
         # words of multi-word lexicon terms ("rheumatoid" of rheumatoid arthritis): written
         # alone, they are medical words Whisper spelt correctly, not garbled names
         self.term_words = frozenset(
@@ -267,10 +284,17 @@ class MedicalBiaser:
             if self.prompt is not None and options.initial_prompt == self.prompt:
                 self._reselect(engine, rows_np[i], chunks[i].shape[0], r, options)
             cr = self.collect(engine, rows_np[i], chunks[i].shape[0], r, options)
+            kept = cr.decide(self.profile)
+            if self.profile.propose and self.domain_prompt:
+                more = self._propose(engine, rows_np[i], chunks[i].shape[0], r, cr, kept,
+                                     options)
+                if more:
+                    cr.rewrites += more
+                    kept = cr.decide(self.profile)
             if self.record is not None:
                 self.record.append(cr)
                 continue
-            self._rewrite(engine, r, cr, cr.decide(self.profile), options)
+            self._rewrite(engine, r, cr, kept, options)
 
     def _reselect(self, engine, encoder_row: np.ndarray, n_samples: int, result,
                   options) -> None:
@@ -320,6 +344,7 @@ class MedicalBiaser:
         tok = engine.tokenizer(result.language, options.task)
         words = [s.text.split() for s in result.segments]
         cr = ChunkRewrites(words)
+        self._conf = {}
         spans: list[tuple[int, int, int]] = []
         for s, ws in enumerate(words):
             for a in range(len(ws)):
@@ -459,20 +484,12 @@ class MedicalBiaser:
         closest span, the right name ranked first of 30 for 13 and in the top 3 for 18.
         A form only the screen found pays `screen_penalty`: it is a looser match."""
         p = self.profile
-        tok = engine.tokenizer(result.language, options.task)
         out: list[Rewrite] = []
         for s, ws in enumerate(words):
             if not ws:
                 continue
-            base_tokens = tok.encode(" " + " ".join(ws))
-            f0, f1 = _window(result.segments[s], encoder_row.shape[0])
-            window, n_samples = encoder_row[f0:f1], (f1 - f0) * SAMPLES_PER_FRAME
-            base, at = engine.token_logprobs(window, n_samples, result.language, options.task,
-                                             [base_tokens], positions=True)[0]
-            ends = [len(tok.encode(" " + " ".join(ws[:k]))) for k in range(len(ws) + 1)]
-            ends[0] = 0
-            word_lp = [float(base[ends[k]:max(ends[k + 1], ends[k] + 1)].mean())
-                       if ends[k] < len(base) else 0.0 for k in range(len(ws))]
+            window, at, ends, word_lp = self._confidence(engine, encoder_row, result, s, ws,
+                                                         options)
             # a word the sound lookup already matched closely ("Venetoklex") needs no screen
             close = {k for rw in known if rw.seg == s and rw.similarity >= SCREEN_COVERED
                      for k in range(rw.a, rw.b)}
@@ -506,6 +523,150 @@ class MedicalBiaser:
                 self._score_stretch(engine, window, at, ws, ends, result.language,
                                     options.task, mine)
                 out += sorted(mine, key=lambda r: -r.d_am)[:p.screen_keep]
+        return out
+
+    def _confidence(self, engine, encoder_row: np.ndarray, result, s: int, ws: list[str],
+                    options, with_base: bool = False) -> tuple:
+        """For segment `s` (words `ws`), as Whisper wrote it: its encoder window, each
+        token's first encoder position in it, tokens of the first k words (`ends`) and each
+        word's mean token log-probability. One teacher-forced pass, kept for the chunk
+        (`self._conf`, reset by `collect`): the screen and the proposals both read it."""
+        key = (id(result), s)
+        hit = self._conf.get(key)
+        if hit is not None:
+            return hit if with_base else hit[:4]
+        tok = engine.tokenizer(result.language, options.task)
+        base_tokens = tok.encode(" " + " ".join(ws))
+        f0, f1 = _window(result.segments[s], encoder_row.shape[0])
+        window, n_samples = encoder_row[f0:f1], (f1 - f0) * SAMPLES_PER_FRAME
+        base, at = engine.token_logprobs(window, n_samples, result.language, options.task,
+                                         [base_tokens], positions=True)[0]
+        ends = [len(tok.encode(" " + " ".join(ws[:k]))) for k in range(len(ws) + 1)]
+        ends[0] = 0
+        word_lp = [float(base[ends[k]:max(ends[k + 1], ends[k] + 1)].mean())
+                   if ends[k] < len(base) else 0.0 for k in range(len(ws))]
+        self._conf[key] = (window, at, ends, word_lp, base)
+        return self._conf[key] if with_base else self._conf[key][:4]
+
+    def _propose(self, engine, encoder_row: np.ndarray, n_samples: int, result,
+                 cr: ChunkRewrites, kept: list[Rewrite], options) -> list[Rewrite]:
+        """Candidates for the words Whisper was unsure of that no kept rewrite explains,
+        from Whisper itself decoding them again with the domain prompt (`clinivox lm
+        build`'s term list) as context. Returned scored, for a second `decide`.
+
+        In noise and reverb tiny.en writes common clinical words as everyday ones it is
+        fairly sure of ("pairs that involve your" for "paracetamol if you're", "as well"
+        for swelling). The sound lookup ranks the term first there, but everyday words are
+        rewritten only into something that sounds very close: the rule that keeps ordinary
+        speech free of insertions. Told the conversation is clinical, Whisper writes the
+        term itself. Decoding the whole chunk that way changes ordinary words too ("mend"
+        -> "Men"); here a stretch is decoded again (`continue_text`: the words before it
+        forced, a short search under the prompt) from the first unsure word (mean token
+        log-prob below `propose_logprob`) outside the kept rewrites to a few words past the
+        last, where there is one. Only a lexicon term it brings in becomes a candidate, with
+        the words decoded around it, scored by Whisper without the domain prompt (under a
+        glossary of the proposed terms) and by the LM, as any other (`gain`, the gate)."""
+        import difflib
+
+        p = self.profile
+        words = cr.words
+        tok = engine.tokenizer(result.language, options.task)
+        flat = [(s, k) for s, ws in enumerate(words) for k in range(len(ws))]
+        covered = {(r.seg, k) for r in kept for k in range(r.a, r.b)}
+        unsure: list[int] = []  # positions in `flat`
+        for s, ws in enumerate(words):
+            if not ws:
+                continue
+            word_lp = self._confidence(engine, encoder_row, result, s, ws, options)[3]
+            unsure += [flat.index((s, k)) for k, lp in enumerate(word_lp)
+                       if lp <= p.propose_logprob and (s, k) not in covered
+                       and any(ch.isalpha() for ch in ws[k]) and not self._term_word(ws[k])]
+        if not unsure:
+            return []
+        start = max(0, unsure[0] - PROPOSE_WORDS_BEFORE)
+        stop = min(len(flat), unsure[-1] + PROPOSE_WORDS_AFTER + 1)
+        at = flat[start:]
+        prefix_words = [words[s][k] for s, k in flat[:start]]
+        prefix = tok.encode(" " + " ".join(prefix_words)) if prefix_words else []
+        max_new = len(tok.encode(" " + " ".join(words[s][k] for s, k in flat[start:stop]))) \
+            + PROPOSE_EXTRA_TOKENS
+        # the chunk's audio and a second after it, not the 30 s window's padding: the
+        # decoder attends where the words are, and each step costs less (as `_reselect`)
+        frames = min(encoder_row.shape[0],
+                     -(-n_samples // SAMPLES_PER_FRAME) + int(WINDOW_MARGIN_S * FRAMES_PER_S))
+        new, ended = engine.continue_text(encoder_row[:frames], result.language, options.task,
+                                          prefix,
+                                          max_new, prompt=tok.encode(" " + self.domain_prompt),
+                                          beam_size=p.propose)
+        said = tok.decode(new).split()
+        if not ended:
+            said = said[:-1]  # the last word may be cut short
+        mine = [" ".join(words_of(words[s][k])) for s, k in at]
+        theirs = [" ".join(words_of(w)) for w in said]
+        found: list[Rewrite] = []
+        sm = difflib.SequenceMatcher(a=mine, b=theirs, autojunk=False)
+        for op, i1, i2, j1, j2 in sm.get_opcodes():
+            if op != "replace" or i2 - i1 > PROPOSE_MAX_WORDS or j2 - j1 > MAX_SPAN_WORDS:
+                continue
+            if j2 == len(said) and not ended:
+                continue  # where the decode stopped: the words may go on
+            seg, a = at[i1]
+            if at[i2 - 1][0] != seg:
+                continue  # across segments
+            b = at[i2 - 1][1] + 1
+            text = " ".join(said[j1:j2]).strip(".,;:!?\"()[]")
+            have = {h.entry.canonical for h in self.matcher.find(" ".join(words[seg][a:b]))}
+            # an external cause (ICD-10-CM V00-Y99: "terrorism", "fall") is not a term a
+            # clinician says
+            hits = [h for h in self.matcher.find(text) if h.entry.canonical not in have
+                    and not _external_cause(h.entry)]
+            if not hits or not text:
+                continue
+            # The re-decode may also have dropped a filler next to the term ("um, had it"
+            # -> "headache"): the stretch of the span that sounds most like the new words
+            # is a candidate too, keeping the rest. Whisper's score chooses.
+            h = hits[0]
+            ranked = sorted(((self.index.similarity(" ".join(words[seg][x:y]), text), x, y)
+                             for x in range(a, b) for y in range(x + 1, b + 1)),
+                            key=lambda t: (-t[0], t[1] - t[2]))
+            whole = next(r for r in ranked if (r[1], r[2]) == (a, b))
+            for sim, x, y in dict.fromkeys([whole, ranked[0]]):
+                found.append(Rewrite(seg, x, y, h.term.lower(), h.entry, sim, text=text,
+                                     proposed=True))
+        return self._score_proposals(engine, encoder_row, result, words, found, options)
+
+    def _score_proposals(self, engine, encoder_row: np.ndarray, result,
+                         words: list[list[str]], found: list[Rewrite], options
+                         ) -> list[Rewrite]:
+        """`d_am`, `d_lm` and `span_logprob` of proposals, per segment: Whisper's score under
+        a glossary of the proposed terms alone (no domain prompt), on the segment's audio."""
+        tok = engine.tokenizer(result.language, options.task)
+        gate = 0.0 if self.record is not None else self.profile.gate_logprob
+        out: list[Rewrite] = []
+        for s in sorted({rw.seg for rw in found}):
+            group = [rw for rw in found if rw.seg == s]
+            ws = words[s]
+            _, _, ends, _, base = self._confidence(engine, encoder_row, result, s, ws, options,
+                                                   with_base=True)
+            for rw in group:
+                span = base[ends[rw.a]:max(ends[rw.b], ends[rw.a] + 1)]
+                rw.span_logprob = float(span.mean()) if span.size else 0.0
+            group = [rw for rw in group if rw.span_logprob <= gate]
+            if not group:
+                continue
+            f0, f1 = _window(result.segments[s], encoder_row.shape[0])
+            base_tokens = tok.encode(" " + " ".join(ws))
+            terms = list(dict.fromkeys(rw.form for rw in group))
+            self._score_packed(engine, encoder_row[f0:f1], (f1 - f0) * SAMPLES_PER_FRAME,
+                               result.language, options.task,
+                               tok.encode(" " + ", ".join(terms) + "."), ws, None,
+                               base_tokens, lambda k, ends=ends: ends[k], group)
+            if self.lm is not None:
+                base_lm = self.lm.logprob(classed_tokens(" ".join(ws), self.matcher))
+                for rw in group:
+                    rw.d_lm = self.lm.logprob(classed_tokens(
+                        " ".join(_rewrite_words(ws, [rw])), self.matcher)) - base_lm
+            out += group
         return out
 
     def _screen_forms(self, seg: int, ws: list[str], spans: list[tuple[int, int]]
@@ -619,7 +780,7 @@ class MedicalBiaser:
             last = 0  # base tokens copied so far
             for k, rw in enumerate(pack):
                 pre, upto = n_tokens(rw.a), n_tokens(rw.b)
-                form = tok.encode(" " + _dress(rw.form, words[rw.a:rw.b]))
+                form = tok.encode(" " + _dress(rw.written(), words[rw.a:rw.b]))
                 row += base_tokens[last:pre]
                 start = len(row)
                 row += form
@@ -680,8 +841,7 @@ class MedicalBiaser:
         for s, seg in enumerate(result.segments):
             reps = sorted((r for r in chosen if r.seg == s), key=lambda r: r.a)
             corrections = [
-                Correction(" ".join(cr.words[s][r.a:r.b]),
-                           preferred_spelling(r.form, r.entry, sound_key),
+                Correction(" ".join(cr.words[s][r.a:r.b]), r.written(True, sound_key),
                            r.gain(self.profile), r.similarity, r.entry.category, r.entry.code)
                 for r in reps]
             text, respelt = self.respell(texts[s])
@@ -719,6 +879,11 @@ def _stems(w: str) -> list[str]:
         if w.endswith(end) and len(w) > len(end) + 2:
             stems += [w[:-len(end)], w[:-len(end)] + "e"]
     return stems
+
+
+def _external_cause(entry: LexiconEntry) -> bool:
+    """An ICD-10-CM external cause of morbidity (chapter 20, V00-Y99), not a diagnosis."""
+    return entry.category == "diagnosis" and bool(entry.code) and entry.code[0] in "VWXY"
 
 
 def _window(seg, total_frames: int) -> tuple[int, int]:

@@ -249,6 +249,15 @@ class TermIndex:
             out[i] = picked
         return out
 
+    def similarity(self, span: str, form: str) -> float:
+        """How close `span` sounds to `form`, on the scale retrieval uses."""
+        from rapidfuzz.distance import Levenshtein
+
+        a, b = self.phonemizer.key(span), self.phonemizer.key(form)
+        return float(sound_score(
+            Levenshtein.normalized_similarity(skeleton(a), skeleton(b)),
+            Levenshtein.normalized_similarity(a, b)))
+
     def _span_keys(self, spans: list[str]) -> tuple[list[str], list[int]]:
         """Each span's sound key, and the spans whose key is long enough to look up."""
         keys = [self.phonemizer.key(s) for s in spans]

@@ -121,7 +121,7 @@ def load_biaser(engine, *, lexicon: str | Path | None = None,
         lm_model = NGramLM.load_arpa(lm_path)
         # read only by a priming profile: a damaged prompt file leaves the others alone
         prompt_file = domain_prompt_path(lm_path)
-        if prof.prime and not user_only and prompt_file.is_file():
+        if (prof.prime or prof.propose) and not user_only and prompt_file.is_file():
             try:
                 prompt = prompt_file.read_text(encoding="utf-8").strip() or None
             except (OSError, UnicodeDecodeError):
