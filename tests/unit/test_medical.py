@@ -434,7 +434,8 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
         BiasProfile.load(bad)
     for field_, value in (("n_best", 0), ("score_tail", -1), ("score_tail", 2.5),
                           ("reprime", -1), ("reprime", "3"), ("screen", -2),
-                          ("screen_keep", 0), ("screen_words", 1.5)):
+                          ("screen_keep", 0), ("screen_words", 1.5), ("propose", -1),
+                          ("propose", True)):
         bad.write_text(json.dumps({"weights": {field_: value}}))
         with pytest.raises(InputError, match=f"{field_} must be a whole number"):
             BiasProfile.load(bad)
@@ -447,6 +448,9 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
     # the default screens; `fast` does not; `thorough` (the old name) is the default
     assert BiasProfile.load(resolve_profile(None)).screen > 0
     assert BiasProfile.load(resolve_profile("fast")).screen == 0
+    # the default proposes from a primed re-decode; `fast` does not
+    assert BiasProfile.load(resolve_profile(None)).propose > 0
+    assert BiasProfile.load(resolve_profile("fast")).propose == 0
     # `primed` is the default plus domain priming
     primed = BiasProfile.load(resolve_profile("primed"))
     assert primed.prime and not BiasProfile.load(resolve_profile(None)).prime
@@ -830,3 +834,97 @@ def test_a_damaged_domain_prompt_is_a_clear_error_for_the_profiles_that_read_it(
     default = load_biaser(recognizer.engine, lexicon=lex, lm=lm)
     assert default.prompt is None  # the default never decodes a whole chunk with it
     assert default.domain_prompt == "Paracetamol, headache."
+
+
+def test_continue_text_decodes_what_follows_a_forced_prefix(recognizer):
+    from clinivox.asr.types import TranscribeOptions
+    from clinivox.medical.biasing import _encoder_rows
+
+    engine = recognizer.engine
+    audio = synthesize("Please mend the coat before you go out.")
+    row = _encoder_rows(engine._encode(engine.log_mel(audio, TranscribeOptions())[None]))[0]
+    tok = engine.tokenizer("en", "transcribe")
+    prefix = tok.encode(" Please mend the")
+    new, ended = engine.continue_text(row, "en", "transcribe", prefix, 20)
+    assert ended and "coat before you go out" in tok.decode(new)
+    cut, ended = engine.continue_text(row, "en", "transcribe", prefix, 2)
+    assert not ended and cut == new[:2]  # stopped at max_new: the words may go on
+    # a previous-text prompt conditions it; the forced words are never repeated
+    primed, _ = engine.continue_text(row, "en", "transcribe", prefix, 20,
+                                     prompt=tok.encode(" Coat, hat, scarf."))
+    assert not tok.decode(primed).strip().lower().startswith("please")
+
+
+def _proposer(biaser, prompt: str) -> MedicalBiaser:
+    b = MedicalBiaser.__new__(MedicalBiaser)
+    b.__dict__.update(biaser.__dict__)
+    b.profile = dataclasses.replace(biaser.profile, propose=1)
+    b.domain_prompt = prompt
+    return b
+
+
+def _as_decoded(engine, audio, text: str):
+    """`audio` as if Whisper had written `text` for it: its encoder row and chunk result."""
+    from clinivox.asr.types import TranscribeOptions
+    from clinivox.asr.whisper import ChunkResult
+    from clinivox.medical.biasing import _encoder_rows
+
+    row = _encoder_rows(engine._encode(engine.log_mel(audio, TranscribeOptions())[None]))[0]
+    tok = engine.tokenizer("en", "transcribe")
+    tokens = [tok.timestamp_begin, *tok.encode(" " + text),
+              tok.timestamp_begin + round(audio.shape[0] / 16000 / 0.02)]
+    result = ChunkResult(engine._split(tokens, tok, audio.shape[0] / 16000), "en", 1.0, -0.3,
+                         0.01, 1.2, 0.0)
+    return row, result
+
+
+def test_proposals_come_from_a_primed_re_decode_of_the_unsure_words(recognizer, biaser):
+    """Words Whisper was unsure of and no rewrite explains are decoded again with the
+    domain prompt; a lexicon term it writes there is a candidate with the words around it,
+    scored without the prompt, and rewrites the span when its gain is positive."""
+    from clinivox.asr.types import TranscribeOptions
+
+    engine = recognizer.engine
+    b = _proposer(biaser, "Headache, nausea, paracetamol, ibuprofen.")
+    opts = TranscribeOptions()
+    audio = synthesize("You can take some paracetamol if you are feeling feverish.")
+    # how tiny.en heard the same words in reverb (medical_dictation)
+    row, r = _as_decoded(engine, audio, "You can take some pairs that involve your feeling "
+                                        "feverish.")
+    cr = b.collect(engine, row, audio.shape[0], r, opts)
+    found = b._propose(engine, row, audio.shape[0], r, cr, [], opts)
+    para = [rw for rw in found if rw.form == "paracetamol"]
+    assert para, [(rw.form, rw.text) for rw in found]
+    best = max(para, key=lambda rw: rw.gain(b.profile))
+    assert best.proposed and "paracetamol" in best.text
+    assert {"pairs", "that"} <= set(cr.words[best.seg][best.a:best.b])
+    assert best.gain(b.profile) > 0 and best.d_am > 0  # Whisper prefers it, unprompted
+    cr.rewrites += found
+    b._rewrite(engine, r, cr, cr.decide(b.profile), opts)
+    text = " ".join(s.text for s in r.segments)
+    assert "paracetamol" in text and "pairs" not in text
+    assert any(c.replacement == best.text for s in r.segments for c in s.corrections)
+
+
+@pytest.mark.parametrize("sentence", ["Please mend the coat before you go out.",
+                                      "The pencils have all been used."])
+def test_proposals_leave_ordinary_speech_alone(recognizer, biaser, sentence):
+    from clinivox.asr.types import TranscribeOptions
+
+    engine = recognizer.engine
+    b = _proposer(biaser, "Headache, nausea, paracetamol, ibuprofen, cough, fever.")
+    audio = synthesize(sentence)
+    row, r = _as_decoded(engine, audio, sentence)
+    opts = TranscribeOptions()
+    cr = b.collect(engine, row, audio.shape[0], r, opts)
+    found = b._propose(engine, row, audio.shape[0], r, cr, cr.decide(b.profile), opts)
+    assert not [rw for rw in found if rw.gain(b.profile) > 0]
+
+
+def test_external_causes_are_not_proposed_as_terms():
+    from clinivox.medical.biasing import _external_cause
+
+    assert _external_cause(LexiconEntry("terrorism", "terrorism", "diagnosis", "Y38"))
+    assert _external_cause(LexiconEntry("fall on same level", "fall", "diagnosis", "W18"))
+    assert not _external_cause(LexiconEntry("asthma", "asthma", "diagnosis", "J45"))
+    assert not _external_cause(LexiconEntry("valsartan", "valsartan", "drug", "V"))

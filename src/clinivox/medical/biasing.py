@@ -25,6 +25,11 @@ the whole lexicon instead, after the first decode of each chunk and before word 
    c > 0 charges for that collapse (the usual word-insertion term of ASR decoders).
    A replacement is kept when its gain is positive and Whisper was not confident in the
    words it replaces (the confidence gate keeps common words that were heard clearly).
+   Proposals (`propose`; not in the `fast` profile): where a word Whisper was unsure of is
+   in no kept replacement, Whisper decodes from just before it again, told by the domain
+   prompt (`clinivox lm build`'s term list) that the talk is clinical. Lexicon terms it
+   writes there ("paracetamol if you're" for "pairs that involve your") are candidates,
+   scored without that prompt like the others, and all are decided again.
 3. Correction. Kept replacements (non-overlapping, best first) rewrite the segment text, its
    tokens (so word timestamps follow) and are reported with original, replacement, score.
 
@@ -578,9 +583,17 @@ class MedicalBiaser:
             if not ws:
                 continue
             word_lp = self._confidence(engine, encoder_row, result, s, ws, options)[3]
+            # Everyday words only: a word that is not one ("norithindrum") is a garbled
+            # name, which the sound lookup and the screen are for.
+            # A chunk's first word is unsure for reasons that are not the word (see
+            # `_screen`), and so are the words beside a kept rewrite (the name was garbled).
             unsure += [flat.index((s, k)) for k, lp in enumerate(word_lp)
                        if lp <= p.propose_logprob and (s, k) not in covered
-                       and any(ch.isalpha() for ch in ws[k]) and not self._term_word(ws[k])]
+                       and (s, k) != (0, 0) and (s, k - 1) not in covered
+                       and (s, k + 1) not in covered
+                       and any(ch.isalpha() for ch in ws[k])
+                       and all(is_everyday(w, self.index.common_words)
+                               for w in words_of(ws[k]))]
         if not unsure:
             return []
         start = max(0, unsure[0] - PROPOSE_WORDS_BEFORE)
