@@ -38,8 +38,9 @@ def add_parsers(sub) -> None:
     b.add_argument("--out", type=Path, default=None, help="default: the clinivox cache")
     b.add_argument("--prompt-terms", type=int, default=None, metavar="N",
                    help="also write the domain prompt beside the LM: the corpus's N most "
-                   "often named clinical terms (default 24; 0: none). --medical decodes "
-                   "with it, and rescores the beam's hypotheses without it")
+                   "often named clinical terms (default 24; 0: none). --medical re-decodes "
+                   "the words Whisper was unsure of with it as context; --bias-profile "
+                   "primed decodes every chunk with it and rescores the beam without it")
     b.add_argument("--model", default="tiny.en",
                    help="model whose vocabulary decides which words are everyday words")
     b.set_defaults(func=run_lm_build)

@@ -55,8 +55,9 @@ def add_medical_args(p: argparse.ArgumentParser) -> None:
                    help="ARPA language model (default: the cache, from `clinivox lm build`)")
     g.add_argument("--bias-profile", type=Path, default=None,
                    help="rescoring weights from `clinivox tune` (default: cache, then "
-                   "built-in), or `fast`: no acoustic screen of the closest drug names where "
-                   "Whisper was unsure (fewer names recovered, ~0.9x the decoding time), or "
+                   "built-in), or `fast`: no acoustic screen of the closest drug names and no "
+                   "re-decode under the domain prompt where Whisper was unsure (fewer names "
+                   "recovered, ~0.8x the decoding time), or "
                    "`primed`: decode with the LM's domain prompt (its corpus's most named "
                    "terms) and rescore the beam without it; more symptoms and common drugs "
                    "in conversational audio, fewer rare drug names")
