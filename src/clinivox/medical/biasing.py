@@ -567,16 +567,18 @@ class MedicalBiaser:
         term itself. Decoding the whole chunk that way changes ordinary words too ("mend"
         -> "Men"); here a stretch is decoded again (`continue_text`: the words before it
         forced, a short search under the prompt) from the first unsure word (mean token
-        log-prob below `propose_logprob`) outside the kept rewrites to a few words past the
-        last, where there is one. Only a lexicon term it brings in becomes a candidate, with
-        the words decoded around it, scored by Whisper without the domain prompt (under a
-        glossary of the proposed terms) and by the LM, as any other (`gain`, the gate)."""
+        log-prob below `propose_logprob`) to a few words past the last, where there is one:
+        everyday words only, none inside or beside a kept rewrite, not the chunk's first.
+        Only a lexicon term it brings in becomes a candidate, with the words decoded around
+        it, scored by Whisper without the domain prompt (under a glossary of the proposed
+        terms) and by the LM, as any other (`gain`, the gate)."""
         import difflib
 
         p = self.profile
         words = cr.words
         tok = engine.tokenizer(result.language, options.task)
         flat = [(s, k) for s, ws in enumerate(words) for k in range(len(ws))]
+        place = {sk: i for i, sk in enumerate(flat)}
         covered = {(r.seg, k) for r in kept for k in range(r.a, r.b)}
         unsure: list[int] = []  # positions in `flat`
         for s, ws in enumerate(words):
@@ -587,7 +589,7 @@ class MedicalBiaser:
             # name, which the sound lookup and the screen are for.
             # A chunk's first word is unsure for reasons that are not the word (see
             # `_screen`), and so are the words beside a kept rewrite (the name was garbled).
-            unsure += [flat.index((s, k)) for k, lp in enumerate(word_lp)
+            unsure += [place[s, k] for k, lp in enumerate(word_lp)
                        if lp <= p.propose_logprob and (s, k) not in covered
                        and (s, k) != (0, 0) and (s, k - 1) not in covered
                        and (s, k + 1) not in covered
@@ -608,9 +610,8 @@ class MedicalBiaser:
         frames = min(encoder_row.shape[0],
                      -(-n_samples // SAMPLES_PER_FRAME) + int(WINDOW_MARGIN_S * FRAMES_PER_S))
         new, ended = engine.continue_text(encoder_row[:frames], result.language, options.task,
-                                          prefix,
-                                          max_new, prompt=tok.encode(" " + self.domain_prompt),
-                                          beam_size=p.propose)
+                                          prefix, max_new, beam_size=p.propose,
+                                          prompt=tok.encode(" " + self.domain_prompt))
         said = tok.decode(new).split()
         if not ended:
             said = said[:-1]  # the last word may be cut short
