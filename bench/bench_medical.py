@@ -17,8 +17,9 @@ those drugs, clinivox `--vocab` (user terms only) vs faster-whisper `hotwords` w
         --exclude-manifest ../shared/data/drug_dictation/manifest.jsonl
     .venv/bin/python bench/bench_medical.py
 
-Writes bench/results/medical_cpu.json (copied to docs/bench/) and the `medical-cpu` section
-of docs/benchmarks.md.
+Writes bench/results/medical_cpu.json (copied to docs/bench/), each system's hypothesis per
+row to bench/results/medical_cpu_rows.jsonl (not copied: dev-set transcripts), and the
+`medical-cpu` section of docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -31,11 +32,14 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_transcribe import DATA, publish
+from bench_transcribe import DATA, RESULTS, publish
 
 SETS = ("drug_dictation", "medical_dictation", "en_read_speech")
 FAST = "clinivox --medical --bias-profile fast"
 PRIMED = "clinivox --medical --bias-profile primed"
+# Every system's hypothesis per row, kept beside the totals (bench/results, not committed:
+# dev-set transcripts), so that two runs, on two machines say, can be compared row by row.
+ROWS: list[dict] = []
 
 
 def run_set(name: str, rec, biaser, fast, primed, plain, limit: int | None) -> dict:
@@ -74,6 +78,9 @@ def run_set(name: str, rec, biaser, fast, primed, plain, limit: int | None) -> d
             reports[label].utterances.extend(one.utterances)
     out = {}
     for label, rep in reports.items():
+        ROWS.extend({"set": name, "system": label, "audio": row.audio.name,
+                     "hypothesis": u.hypothesis, "decode_s": round(u.decode_s, 3)}
+                    for row, u in zip(rows, rep.utterances, strict=True))
         out[label] = rep.totals()
         if name == "drug_dictation":
             out[label]["drug_recall"] = _drug_recall(rows, rep)
@@ -139,6 +146,11 @@ def hotwords_comparison(rec, plain) -> dict:
                       "seconds": round(time.perf_counter() - t0, 2)}
     return {"terms": len(vocab), "rows": len(chosen), "hotwords_tokens":
             len(rec.engine.hf_tokenizer.encode(" " + hot).ids), "systems": res}
+
+
+def write_rows(path: Path, rows: list[dict]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(x) + "\n" for x in rows), encoding="utf-8")
 
 
 def render(r: dict) -> str:
@@ -217,6 +229,7 @@ def main() -> None:
     print("hotwords ...", file=sys.stderr)
     r["hotwords"] = hotwords_comparison(rec, plain)
     section = render(r)
+    write_rows(RESULTS / "medical_cpu_rows.jsonl", ROWS)
     publish("medical_cpu", r, "medical-cpu", section)
     print(section)
 
