@@ -164,11 +164,9 @@ class WhisperEngine:
                                  to_cpu=False)
 
     def _prompt(self, tokenizer, options: TranscribeOptions) -> list[int]:
-        prompt: list[int] = []
-        if options.initial_prompt:
-            prev = tokenizer.encode(" " + options.initial_prompt.strip())
-            prompt = [tokenizer.sot_prev, *prev[-(MAX_LENGTH // 2 - 1):]]
-        return prompt + list(tokenizer.sot_sequence)
+        prev = tokenizer.encode(" " + options.initial_prompt.strip()) \
+            if options.initial_prompt else None
+        return _with_previous(tokenizer, prev, list(tokenizer.sot_sequence))
 
     # -- decoding --------------------------------------------------------------------------
     def decode_batch(self, chunks: list[np.ndarray], options: TranscribeOptions,
@@ -363,9 +361,7 @@ class WhisperEngine:
         import ctranslate2
 
         tok = self.tokenizer(language, task)
-        start = list(tok.sot_sequence)
-        if prompt:
-            start = [tok.sot_prev, *prompt[-(MAX_LENGTH // 2 - 1):], *start]
+        start = _with_previous(tok, prompt, list(tok.sot_sequence))
         texts = [r or [tok.eot] for r in rows]
         scorer = None if positions else self.scorer()
         if scorer is not None:  # `align` puts no-timestamps after the start tokens itself
@@ -394,9 +390,7 @@ class WhisperEngine:
         import ctranslate2
 
         tok = self.tokenizer(language, task)
-        start = [*tok.sot_sequence, tok.no_timestamps]
-        if prompt:
-            start = [tok.sot_prev, *prompt[-(MAX_LENGTH // 2 - 1):], *start]
+        start = _with_previous(tok, prompt, [*tok.sot_sequence, tok.no_timestamps])
         want = len(prefix) + max_new  # tokens out, the forced prefix included
         # CTranslate2 caps the output at min(max_length / 2, max_length - len(start))
         max_length = min(MAX_LENGTH, max(2 * want, len(start) + want))
@@ -474,6 +468,14 @@ class WhisperEngine:
             if seg.words:
                 seg.start_s = seg.words[0].start_s
                 seg.end_s = max(seg.words[-1].end_s, seg.start_s)
+
+
+def _with_previous(tok, prompt: list[int] | None, start: list[int]) -> list[int]:
+    """`start` (the start-of-transcript tokens) after `prompt` as previous text, cut to the
+    last half of the decoder's context as Whisper does."""
+    if not prompt:
+        return start
+    return [tok.sot_prev, *prompt[-(MAX_LENGTH // 2 - 1):], *start]
 
 
 def token_positions(alignments, n_tokens: int) -> np.ndarray:

@@ -42,6 +42,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -127,6 +128,16 @@ class BiasProfile:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"weights": asdict(self), **meta}, indent=2) + "\n",
                         encoding="utf-8")
+
+
+class _Confidence(NamedTuple):
+    """How sure Whisper was of one segment as written (`MedicalBiaser._confidence`)."""
+
+    window: np.ndarray  # the segment's encoder frames (`_window`)
+    at: np.ndarray  # each token's first encoder position in `window`
+    ends: list[int]  # tokens of the segment's first k words
+    word_lp: list[float]  # each word's mean token log-probability
+    base: np.ndarray  # each token's log-probability
 
 
 @dataclass(frozen=True)
@@ -252,7 +263,9 @@ class MedicalBiaser:
         self.index = TermIndex(lexicon, common_words=common_words, key_cache=key_cache,
                                plain_word=plain_word)
         self.record: list[ChunkRewrites] | None = None  # set to a list to keep every chunk
-        self._conf: dict = {}  # per chunk: `_confidence` of each segment
+        # per chunk (reset by `collect`): `_confidence` of each segment, LM scores by text
+        self._conf: dict[int, _Confidence] = {}
+        self._lm_cache: dict[str, float] = {}
         # words of multi-word lexicon terms ("rheumatoid" of rheumatoid arthritis): written
         # alone, they are medical words Whisper spelt correctly, not garbled names
         self.term_words = frozenset(
@@ -263,6 +276,20 @@ class MedicalBiaser:
     def n_best(self) -> int:
         """How many beam hypotheses the engine should return for retrieval."""
         return self.profile.n_best
+
+    @property
+    def _gate(self) -> float:
+        """Spans Whisper wrote above this mean log-prob are not rewritten (record mode keeps
+        every candidate, for `tune` to replay with other gates)."""
+        return 0.0 if self.record is not None else self.profile.gate_logprob
+
+    def _lm_logprob(self, text: str) -> float:
+        """The domain LM's log-probability of `text` (0 without an LM), kept for the chunk."""
+        if self.lm is None:
+            return 0.0
+        if text not in self._lm_cache:
+            self._lm_cache[text] = self.lm.logprob(classed_tokens(text, self.matcher))
+        return self._lm_cache[text]
 
     @property
     def prompt(self) -> str | None:
@@ -323,17 +350,13 @@ class MedicalBiaser:
         p = self.profile
         cand = list(texts)
         rows = [tok.encode(" " + t) if t else [] for t in cand]
-        # the chunk's audio and a second after it: the decoder attends where the words are
-        frames = min(encoder_row.shape[0],
-                     -(-n_samples // SAMPLES_PER_FRAME) + int(WINDOW_MARGIN_S * FRAMES_PER_S))
+        frames = _chunk_frames(encoder_row, n_samples)
         try:
             am = engine.token_logprobs(encoder_row[:frames], frames * SAMPLES_PER_FRAME,
                                        result.language, options.task, rows, trunk=rows[0])
         except ValueError:  # a hypothesis longer than the decoder's context: keep the best
             return
-        score = [p.am_weight * float(lp.sum())
-                 + (p.lm_weight * self.lm.logprob(classed_tokens(t, self.matcher))
-                    if self.lm is not None else 0.0)
+        score = [p.am_weight * float(lp.sum()) + p.lm_weight * self._lm_logprob(t)
                  + p.length_weight * len(t.split()) for t, lp in zip(cand, am, strict=True)]
         best = int(np.argmax(score))
         if best == 0:
@@ -349,7 +372,7 @@ class MedicalBiaser:
         tok = engine.tokenizer(result.language, options.task)
         words = [s.text.split() for s in result.segments]
         cr = ChunkRewrites(words)
-        self._conf = {}
+        self._conf, self._lm_cache = {}, {}
         spans: list[tuple[int, int, int]] = []
         for s, ws in enumerate(words):
             for a in range(len(ws)):
@@ -406,15 +429,6 @@ class MedicalBiaser:
         # Teacher-forced scores: per segment, its text as written and with each rewrite, on
         # the encoder frames of that segment only (the decoder attends where the words are;
         # cropping the memory keeps the scores and cuts the cost several times).
-        lm_cache: dict[str, float] = {}
-
-        def lm_score(text: str) -> float:
-            if self.lm is None:
-                return 0.0
-            if text not in lm_cache:
-                lm_cache[text] = self.lm.logprob(classed_tokens(text, self.matcher))
-            return lm_cache[text]
-
         by_seg: dict[int, list[Rewrite]] = {}
         scored: list[Rewrite] = []
         for rw in cands:
@@ -445,15 +459,15 @@ class MedicalBiaser:
                 rw.span_logprob = float(span.mean()) if span.size else 0.0
             # 2. rewrites of spans it was unsure of (a confident span is never rewritten, so
             # its rewrites are not worth scoring), closest sounding first
-            gate = 0.0 if self.record is not None else self.profile.gate_logprob
-            group = [rw for rw in group if rw.span_logprob <= gate][:self.profile.max_candidates]
+            group = [rw for rw in group
+                     if rw.span_logprob <= self._gate][:self.profile.max_candidates]
             if not group:
                 continue
             self._score_packed(engine, window, n_samples, result.language, options.task,
                                prompt, words[s], base, base_tokens, n_tokens, group)
-            base_lm = lm_score(" ".join(words[s]))
+            base_lm = self._lm_logprob(" ".join(words[s]))
             for rw in group:
-                rw.d_lm = lm_score(" ".join(_rewrite_words(words[s], [rw]))) - base_lm
+                rw.d_lm = self._lm_logprob(" ".join(_rewrite_words(words[s], [rw]))) - base_lm
                 scored.append(rw)
             # 3. Forms the glossary did not list were scored by a model that was not shown
             # them, and the tiny model scores a name it was not shown far lower
@@ -493,8 +507,8 @@ class MedicalBiaser:
         for s, ws in enumerate(words):
             if not ws:
                 continue
-            window, at, ends, word_lp = self._confidence(engine, encoder_row, result, s, ws,
-                                                         options)
+            window, at, ends, word_lp, _ = self._confidence(engine, encoder_row, result, s,
+                                                            ws, options)
             # a word the sound lookup already matched closely ("Venetoklex") needs no screen
             close = {k for rw in known if rw.seg == s and rw.similarity >= SCREEN_COVERED
                      for k in range(rw.a, rw.b)}
@@ -531,15 +545,12 @@ class MedicalBiaser:
         return out
 
     def _confidence(self, engine, encoder_row: np.ndarray, result, s: int, ws: list[str],
-                    options, with_base: bool = False) -> tuple:
-        """For segment `s` (words `ws`), as Whisper wrote it: its encoder window, each
-        token's first encoder position in it, tokens of the first k words (`ends`) and each
-        word's mean token log-probability. One teacher-forced pass, kept for the chunk
-        (`self._conf`, reset by `collect`): the screen and the proposals both read it."""
-        key = (id(result), s)
-        hit = self._conf.get(key)
-        if hit is not None:
-            return hit if with_base else hit[:4]
+                    options) -> _Confidence:
+        """How sure Whisper was of segment `s` (words `ws`) as it wrote it. One
+        teacher-forced pass, kept for the chunk (`self._conf`, reset by `collect`): the
+        screen and the proposals both read it."""
+        if s in self._conf:
+            return self._conf[s]
         tok = engine.tokenizer(result.language, options.task)
         base_tokens = tok.encode(" " + " ".join(ws))
         f0, f1 = _window(result.segments[s], encoder_row.shape[0])
@@ -550,8 +561,8 @@ class MedicalBiaser:
         ends[0] = 0
         word_lp = [float(base[ends[k]:max(ends[k + 1], ends[k] + 1)].mean())
                    if ends[k] < len(base) else 0.0 for k in range(len(ws))]
-        self._conf[key] = (window, at, ends, word_lp, base)
-        return self._conf[key] if with_base else self._conf[key][:4]
+        self._conf[s] = _Confidence(window, at, ends, word_lp, base)
+        return self._conf[s]
 
     def _propose(self, engine, encoder_row: np.ndarray, n_samples: int, result,
                  cr: ChunkRewrites, kept: list[Rewrite], options) -> list[Rewrite]:
@@ -584,7 +595,7 @@ class MedicalBiaser:
         for s, ws in enumerate(words):
             if not ws:
                 continue
-            word_lp = self._confidence(engine, encoder_row, result, s, ws, options)[3]
+            word_lp = self._confidence(engine, encoder_row, result, s, ws, options).word_lp
             # Everyday words only: a word that is not one ("norithindrum") is a garbled
             # name, which the sound lookup and the screen are for.
             # A chunk's first word is unsure for reasons that are not the word (see
@@ -605,10 +616,8 @@ class MedicalBiaser:
         prefix = tok.encode(" " + " ".join(prefix_words)) if prefix_words else []
         max_new = len(tok.encode(" " + " ".join(words[s][k] for s, k in flat[start:stop]))) \
             + PROPOSE_EXTRA_TOKENS
-        # the chunk's audio and a second after it, not the 30 s window's padding: the
-        # decoder attends where the words are, and each step costs less (as `_reselect`)
-        frames = min(encoder_row.shape[0],
-                     -(-n_samples // SAMPLES_PER_FRAME) + int(WINDOW_MARGIN_S * FRAMES_PER_S))
+        # not the 30 s window's padding: each step costs less
+        frames = _chunk_frames(encoder_row, n_samples)
         new, ended = engine.continue_text(encoder_row[:frames], result.language, options.task,
                                           prefix, max_new, beam_size=p.propose,
                                           prompt=tok.encode(" " + self.domain_prompt))
@@ -655,31 +664,26 @@ class MedicalBiaser:
         """`d_am`, `d_lm` and `span_logprob` of proposals, per segment: Whisper's score under
         a glossary of the proposed terms alone (no domain prompt), on the segment's audio."""
         tok = engine.tokenizer(result.language, options.task)
-        gate = 0.0 if self.record is not None else self.profile.gate_logprob
         out: list[Rewrite] = []
         for s in sorted({rw.seg for rw in found}):
             group = [rw for rw in found if rw.seg == s]
             ws = words[s]
-            _, _, ends, _, base = self._confidence(engine, encoder_row, result, s, ws, options,
-                                                   with_base=True)
+            conf = self._confidence(engine, encoder_row, result, s, ws, options)
+            ends = conf.ends
             for rw in group:
-                span = base[ends[rw.a]:max(ends[rw.b], ends[rw.a] + 1)]
+                span = conf.base[ends[rw.a]:max(ends[rw.b], ends[rw.a] + 1)]
                 rw.span_logprob = float(span.mean()) if span.size else 0.0
-            group = [rw for rw in group if rw.span_logprob <= gate]
+            group = [rw for rw in group if rw.span_logprob <= self._gate]
             if not group:
                 continue
-            f0, f1 = _window(result.segments[s], encoder_row.shape[0])
-            base_tokens = tok.encode(" " + " ".join(ws))
             terms = list(dict.fromkeys(rw.form for rw in group))
-            self._score_packed(engine, encoder_row[f0:f1], (f1 - f0) * SAMPLES_PER_FRAME,
+            self._score_packed(engine, conf.window, conf.window.shape[0] * SAMPLES_PER_FRAME,
                                result.language, options.task,
                                tok.encode(" " + ", ".join(terms) + "."), ws, None,
-                               base_tokens, lambda k, ends=ends: ends[k], group)
-            if self.lm is not None:
-                base_lm = self.lm.logprob(classed_tokens(" ".join(ws), self.matcher))
-                for rw in group:
-                    rw.d_lm = self.lm.logprob(classed_tokens(
-                        " ".join(_rewrite_words(ws, [rw])), self.matcher)) - base_lm
+                               tok.encode(" " + " ".join(ws)), ends.__getitem__, group)
+            base_lm = self._lm_logprob(" ".join(ws))
+            for rw in group:
+                rw.d_lm = self._lm_logprob(" ".join(_rewrite_words(ws, [rw]))) - base_lm
             out += group
         return out
 
@@ -898,6 +902,13 @@ def _stems(w: str) -> list[str]:
 def _external_cause(entry: LexiconEntry) -> bool:
     """An ICD-10-CM external cause of morbidity (chapter 20, V00-Y99), not a diagnosis."""
     return entry.category == "diagnosis" and bool(entry.code) and entry.code[0] in "VWXY"
+
+
+def _chunk_frames(encoder_row: np.ndarray, n_samples: int) -> int:
+    """Encoder frames of a chunk's audio and a second after it: the decoder attends where
+    the words are, so the 30 s window's padding can be left out."""
+    return min(encoder_row.shape[0],
+               -(-n_samples // SAMPLES_PER_FRAME) + int(WINDOW_MARGIN_S * FRAMES_PER_S))
 
 
 def _window(seg, total_frames: int) -> tuple[int, int]:

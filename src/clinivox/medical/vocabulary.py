@@ -119,7 +119,8 @@ def load_biaser(engine, *, lexicon: str | Path | None = None,
     lm_path = Path(lm) if lm is not None else default_lm_path()
     if lm is not None or lm_path.is_file():
         lm_model = NGramLM.load_arpa(lm_path)
-        # read only by a priming profile: a damaged prompt file leaves the others alone
+        # read only by a profile that primes or proposes: a damaged prompt file leaves the
+        # others (`fast`) alone
         prompt_file = domain_prompt_path(lm_path)
         if (prof.prime or prof.propose) and not user_only and prompt_file.is_file():
             try:
