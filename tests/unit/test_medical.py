@@ -23,6 +23,7 @@ from clinivox.medical.biasing import (
     ChunkRewrites,
     MedicalBiaser,
     Rewrite,
+    spread,
 )
 from clinivox.medical.lexicon import Lexicon, LexiconEntry, build_lexicon
 from clinivox.medical.lm import (
@@ -36,6 +37,7 @@ from clinivox.medical.lm import (
 )
 from clinivox.medical.phonetics import Phonemizer, reduce_ipa, spelling_key
 from clinivox.medical.terms import (
+    MAX_SPAN_WORDS,
     RARE_RANK_OFFSET,
     TermIndex,
     TermMatcher,
@@ -712,6 +714,24 @@ def test_the_screen_offers_different_drugs_and_leaves_spelt_terms_alone(biaser):
                                                   "things", "Trimters"))
 
 
+def _with_small_lm(biaser, profile: BiasProfile) -> MedicalBiaser:
+    """`biaser` with `profile` and a domain LM. The screen's penalty assumes a domain LM
+    (`clinivox lm build`), which the tests' fresh cache lacks: a small one from a few
+    clinical sentences written here stands in for it."""
+    out = MedicalBiaser.__new__(MedicalBiaser)
+    out.__dict__.update(biaser.__dict__)
+    out.profile = profile
+    corpus = ["The patient takes metformin every day.", "She takes lisinopril at night.",
+              "He was started on amlodipine last week.", "Continue atorvastatin at night.",
+              "The patient takes aspirin with food.", "Stop the ibuprofen for now.",
+              "She takes omeprazole every morning before breakfast.",
+              "I have been taking sertraline for two years.", "Any allergies to penicillin?",
+              "We will increase the dose of furosemide.", "The patient has a headache.",
+              "Take paracetamol every morning with food if the pain comes back."]
+    out.lm = train_kneser_ney([classed_tokens(t, biaser.matcher) for t in corpus])
+    return out
+
+
 def test_the_acoustic_screen_recovers_names_the_sound_lookup_cannot(recognizer, biaser):
     """Drugs the dev sets do not hold, in a sentence frame they do not use. Whisper writes
     "everybody in" for ivabradine and "all life mass in" for solifenacin: everyday words
@@ -722,19 +742,7 @@ def test_the_acoustic_screen_recovers_names_the_sound_lookup_cannot(recognizer, 
 
     thorough = BiasProfile.load(BUILTIN_PROFILES["default"])
     assert thorough.screen > 0 and thorough.screen_penalty > 0
-    screened = MedicalBiaser.__new__(MedicalBiaser)
-    screened.__dict__.update(biaser.__dict__)
-    screened.profile = thorough
-    # The screen's penalty assumes a domain LM (`clinivox lm build`), which the tests' fresh
-    # cache lacks: a small one from a few clinical sentences written here stands in for it.
-    corpus = ["The patient takes metformin every day.", "She takes lisinopril at night.",
-              "He was started on amlodipine last week.", "Continue atorvastatin at night.",
-              "The patient takes aspirin with food.", "Stop the ibuprofen for now.",
-              "She takes omeprazole every morning before breakfast.",
-              "I have been taking sertraline for two years.", "Any allergies to penicillin?",
-              "We will increase the dose of furosemide.", "The patient has a headache.",
-              "Take paracetamol every morning with food if the pain comes back."]
-    screened.lm = train_kneser_ney([classed_tokens(t, biaser.matcher) for t in corpus])
+    screened = _with_small_lm(biaser, thorough)
     unscreened = MedicalBiaser.__new__(MedicalBiaser)
     unscreened.__dict__.update(screened.__dict__)
     unscreened.profile = dataclasses.replace(screened.profile, screen=0)
@@ -752,6 +760,30 @@ def test_the_acoustic_screen_recovers_names_the_sound_lookup_cannot(recognizer, 
         # everyday words, which the sound lookup rewrites only into a form at least this close
         assert fix[0].similarity < COMMON_SPAN_MIN_SIMILARITY
         assert "every morning with food" in text
+
+
+def test_spread_takes_the_best_positions_apart():
+    assert spread([5, 6, 3, 9], 2, 2) == [5, 3]
+    assert spread([5, 6, 3, 9], 3, 2) == [5, 3, 9]
+    assert spread([5, 6, 3, 9], 3, 4) == [5, 9]
+    assert spread([5, 6], 2, 2) == [5] and spread([], 2, 2) == []
+
+
+def test_the_screen_reaches_the_second_of_two_names_close_together(recognizer, biaser,
+                                                                    monkeypatch):
+    """"Currently taking X and Y": the two garbled names are two words apart. Screening
+    only words at least a span's length apart (4) reached the first name alone; the
+    default screens both (drugs the dev sets do not hold)."""
+    from clinivox.medical import biasing
+    from clinivox.medical.vocabulary import BUILTIN_PROFILES
+
+    screened = _with_small_lm(biaser, BiasProfile.load(BUILTIN_PROFILES["default"]))
+    audio = synthesize("Currently taking ivabradine and sitagliptin.")
+    text, _ = _transcribe(recognizer, screened, audio)
+    assert "ivabradine" in text.lower() and "sitagliptin" in text.lower(), text
+    monkeypatch.setattr(biasing, "SCREEN_GAP", MAX_SPAN_WORDS)
+    apart, _ = _transcribe(recognizer, screened, audio)
+    assert ("ivabradine" in apart.lower()) + ("sitagliptin" in apart.lower()) == 1, apart
 
 
 def test_a_primed_decode_is_rescored_without_its_prompt(recognizer, biaser):
