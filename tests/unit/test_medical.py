@@ -960,3 +960,19 @@ def test_external_causes_are_not_proposed_as_terms():
     assert _external_cause(LexiconEntry("fall on same level", "fall", "diagnosis", "W18"))
     assert not _external_cause(LexiconEntry("asthma", "asthma", "diagnosis", "J45"))
     assert not _external_cause(LexiconEntry("valsartan", "valsartan", "drug", "V"))
+
+
+def test_a_re_decoded_slip_is_read_as_the_forms_it_sounds_like(biaser):
+    """The primed re-decode wrote "paracetamolis first line" for "Paracetamol as first
+    line": a word that is not an everyday word and sounds close to lexicon forms is offered
+    as each of them, for Whisper's score to choose; everyday words are left as written."""
+    readings = biaser._respell_proposal("paracetamolis first line", set())
+    texts = [t for t, _ in readings]
+    assert "paracetamol first line" in texts
+    assert all(t.endswith(" first line") for t in texts)
+    for text, hits in readings:
+        assert hits and hits[0].term.lower() == text.split()[0]
+    # a term the span already holds is not proposed again, nor are everyday words respelt
+    assert biaser._respell_proposal("paracetamolis first line",
+                                    {h.entry.canonical for _, hs in readings for h in hs}) == []
+    assert biaser._respell_proposal("pairs that I'm all", set()) == []

@@ -82,6 +82,8 @@ SCREEN_LOOKUP_FACTOR = 2  # forms looked up per screened slot (variant spellings
 PROPOSE_WORDS_BEFORE = 2  # a proposal's re-decode starts this many words before the word
 PROPOSE_EXTRA_TOKENS = 4  # ... and decodes this many tokens more than the stretch had
 PROPOSE_WORDS_AFTER = 3  # ... and stops this many words after the last unsure one
+PROPOSE_RESPELL_SIMILARITY = 0.8  # a re-decoded word this close to a form may be that form
+PROPOSE_RESPELL_FORMS = 3  # ... of which this many closest are offered
 PROPOSE_MAX_WORDS = 6  # the most words a proposal replaces ("set the car through to us")
 
 
@@ -581,9 +583,10 @@ class MedicalBiaser:
         forced, a short search under the prompt) from the first unsure word (mean token
         log-prob below `propose_logprob`) to a few words past the last, where there is one:
         everyday words only, none inside or beside a kept rewrite, not the chunk's first.
-        Only a lexicon term it brings in becomes a candidate, with the words decoded around
-        it, scored by Whisper without the domain prompt (under a glossary of the proposed
-        terms) and by the LM, as any other (`gain`, the gate)."""
+        Only a lexicon term it brings in becomes a candidate (or the forms a slip of its
+        sounds like: `_respell_proposal`), with the words decoded around it, scored by
+        Whisper without the domain prompt (under a glossary of the proposed terms) and by
+        the LM, as any other (`gain`, the gate)."""
         import difflib
 
         p = self.profile
@@ -644,20 +647,46 @@ class MedicalBiaser:
             # clinician says
             hits = [h for h in self.matcher.find(text) if h.entry.canonical not in have
                     and not _external_cause(h.entry)]
-            if not hits or not text:
+            if not text:
                 continue
+            readings = [(text, hits)] if hits else self._respell_proposal(text, have)
             # The re-decode may also have dropped a filler next to the term ("um, had it"
             # -> "headache"): the stretch of the span that sounds most like the new words
             # is a candidate too, keeping the rest. Whisper's score chooses.
-            h = hits[0]
-            ranked = sorted(((self.index.similarity(" ".join(words[seg][x:y]), text), x, y)
-                             for x in range(a, b) for y in range(x + 1, b + 1)),
-                            key=lambda t: (-t[0], t[1] - t[2]))
-            whole = next(r for r in ranked if (r[1], r[2]) == (a, b))
-            for sim, x, y in dict.fromkeys([whole, ranked[0]]):
-                found.append(Rewrite(seg, x, y, h.term.lower(), h.entry, sim, text=text,
-                                     proposed=True))
+            for text, hits in readings:
+                h = hits[0]
+                ranked = sorted(((self.index.similarity(" ".join(words[seg][x:y]), text), x, y)
+                                 for x in range(a, b) for y in range(x + 1, b + 1)),
+                                key=lambda t: (-t[0], t[1] - t[2]))
+                whole = next(r for r in ranked if (r[1], r[2]) == (a, b))
+                for sim, x, y in dict.fromkeys([whole, ranked[0]]):
+                    found.append(Rewrite(seg, x, y, h.term.lower(), h.entry, sim, text=text,
+                                         proposed=True))
         return self._score_proposals(engine, encoder_row, result, words, found, options)
+
+    def _respell_proposal(self, text: str, have: set[str]) -> list[tuple[str, list]]:
+        """A re-decode may write a term it was steered to with a slip ("paracetamolis
+        first line"): a word of `text` that is not an everyday word and sounds this close to
+        lexicon forms is read as each of them ("paracetamol", "paracetamolum"), and
+        Whisper's score chooses. -> [(the text so respelt, the terms in it)]."""
+        ws = text.split()
+        for i, w in enumerate(ws):
+            bare = words_of(w)
+            if len(bare) != 1 or is_everyday(bare[0], self.index.common_words) \
+                    or bare[0] in self.matcher.forms:
+                continue
+            found = self.index.lookup([bare[0]], min_similarity=PROPOSE_RESPELL_SIMILARITY,
+                                      per_span=PROPOSE_RESPELL_FORMS)[0]
+            out = []
+            for c in found:
+                respelt = " ".join([*ws[:i], c.form, *ws[i + 1:]])
+                hits = [h for h in self.matcher.find(respelt)
+                        if h.entry.canonical not in have and not _external_cause(h.entry)]
+                if hits:
+                    out.append((respelt, hits))
+            if out:
+                return out
+        return []
 
     def _score_proposals(self, engine, encoder_row: np.ndarray, result,
                          words: list[list[str]], found: list[Rewrite], options
