@@ -86,6 +86,35 @@ def test_term_matcher_finds_terms_with_codes(lexicon):
     assert "type 2" not in found  # longest match wins
 
 
+def test_drug_classes_and_common_names_of_conditions_are_coded(lexicon):
+    """What clinicians say that the package sources do not list: drug classes ("have you
+    used steroids?") and common names of conditions ("heart attack", "septic arthritis"),
+    each with its class or a valid ICD-10-CM code, found even where the form is an
+    everyday word (the matcher drops such forms only for brand names and ICD titles)."""
+    import simple_icd_10_cm as cm
+
+    from clinivox.medical.vocab_data import COMMON_DIAGNOSES, DRUG_CLASSES
+
+    assert all(cm.is_valid_item(code) for _, code in COMMON_DIAGNOSES)
+    m = TermMatcher(lexicon, frozenset({"steroids", "steroid", "heart", "attack", "flu"}))
+    found = {h.term.lower(): h.entry for h in m.find(
+        "Have you used steroids or a steroid cream? He had a heart attack and septic "
+        "arthritis last year, then the flu, and now takes blood thinners.")}
+    assert found["steroids"].category == "drug" and found["steroids"].code == "corticosteroids"
+    assert found["steroid cream"].code == "corticosteroids"
+    assert found["blood thinners"].code == "anticoagulants"
+    assert found["heart attack"].code == "I21.9" and found["heart attack"].category == "diagnosis"
+    assert found["septic arthritis"].code == "M00.9"
+    assert found["septic arthritis"].canonical == "Pyogenic arthritis, unspecified"
+    assert "flu" not in found  # an everyday word coded to a title that names it otherwise
+    coded = {(e.term, e.code) for e in lexicon.entries if e.category == "drug"}
+    assert all((name.partition("|")[0], c) in coded
+               for c, names in DRUG_CLASSES.items() for name in names)
+    # a plural is the same term: "steroid creams" said, "steroid cream" written
+    assert found["steroids"].canonical == "steroid"
+    assert m.find("steroid creams")[0].entry.canonical == "steroid cream"
+
+
 def test_index_retrieves_by_sound_across_the_whole_lexicon(lexicon, phonemizer):
     index = TermIndex(lexicon, phonemizer=phonemizer)
     assert len(index) > 50_000
@@ -105,6 +134,9 @@ def test_variant_spellings_are_written_as_the_ingredient_name():
     assert preferred_spelling("idamycin", drug("idamycin")) == "idamycin"  # a brand
     salt = "idarubicin hydrochloride"
     assert preferred_spelling(salt, drug(salt)) == salt
+    # a plural is not a variant spelling to undo
+    cls = LexiconEntry("antihistamine", "antihistamine", "drug", "histamine antagonists")
+    assert preferred_spelling("antihistamines", cls) == "antihistamines"
     diag = LexiconEntry("diabetes mellitus", "diabetes melitus", "diagnosis", "E14")
     assert preferred_spelling("diabetes mellitus", diag) == "diabetes mellitus"
     # a variant that wins rescoring is written as the ingredient name in the transcript

@@ -22,7 +22,12 @@ from pathlib import Path
 
 from clinivox.errors import InputError
 from clinivox.io.text import read_user_text
-from clinivox.medical.vocab_data import CLINICAL_TERMS, MANDARIN_TERMS
+from clinivox.medical.vocab_data import (
+    CLINICAL_TERMS,
+    COMMON_DIAGNOSES,
+    DRUG_CLASSES,
+    MANDARIN_TERMS,
+)
 from clinivox.resources import package_dir
 
 CATEGORIES = ("drug", "diagnosis", "symptom", "procedure", "anatomy", "lab", "abbreviation",
@@ -174,6 +179,10 @@ def diagnosis_entries() -> Iterator[LexiconEntry]:
     Includes notes ("high blood pressure" under I10)."""
     import simple_icd_10_cm as cm
 
+    # the common names first: where ICD-10-CM words a name the same way, its code is theirs
+    for forms, code in COMMON_DIAGNOSES:
+        for form in forms.split("|"):  # each written as said
+            yield LexiconEntry(form, cm.get_description(code), "diagnosis", code=code)
     for code in cm.get_all_codes(False):
         if "-" in code:
             continue
@@ -197,6 +206,14 @@ def curated_entries() -> Iterator[LexiconEntry]:
             yield LexiconEntry(written.strip().lower() if category != "abbreviation"
                                else written.strip(), written.strip(), category,
                                variants=variants)
+    # Each written form is a term of its own (a variant is written as its term), coded to
+    # its class, with the first as its canonical: the matcher keeps a one-word drug form
+    # that is an everyday word only when it names the canonical ("steroids"), not a brand.
+    for drug_class, names in DRUG_CLASSES.items():
+        for name in names:
+            first, _, more = name.partition("|")
+            for form in (first, *(v.strip() for v in more.split(";") if v.strip())):
+                yield LexiconEntry(form, first, "drug", code=drug_class)
     for zh, en, category in MANDARIN_TERMS:
         yield LexiconEntry(zh, en, category, language="zh")
 

@@ -259,9 +259,9 @@ def domain_terms(texts: Iterable[str], matcher, max_terms: int = PROMPT_TERMS,
                  min_sentences: int = PROMPT_MIN_SENTENCES) -> list[str]:
     """The corpus's most often named clinical terms, most frequent first: what a domain
     prompt lists (`MedicalBiaser.prompt`). Counted once per sentence; one form per
-    ingredient or concept (its most frequent); abbreviations and anatomy are left out
-    (short, ambiguous, and not what Whisper mishears). Only lexicon terms are listed, so a
-    corpus of patient notes puts no patient's words into the prompt."""
+    ingredient, drug class, code or concept (its most frequent); abbreviations and anatomy
+    are left out (short, ambiguous, and not what Whisper mishears). Only lexicon terms are
+    listed, so a corpus of patient notes puts no patient's words into the prompt."""
     counts: Counter[str] = Counter()
     entry_of = {}
     for text in texts:
@@ -277,7 +277,7 @@ def domain_terms(texts: Iterable[str], matcher, max_terms: int = PROMPT_TERMS,
         if n < min_sentences or len(out) >= max_terms:
             break
         entry = entry_of[form]
-        concept = (entry.canonical or entry.term).lower()
+        concept = (entry.code or entry.canonical or entry.term).lower()
         if concept in concepts:
             continue
         concepts.add(concept)

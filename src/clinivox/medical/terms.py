@@ -63,6 +63,11 @@ class TermHit:
                 "category": self.entry.category, "code": self.entry.code}
 
 
+def _plurals(name: str) -> tuple[str, str, str]:
+    """A name and its regular plurals ("steroid", "steroids")."""
+    return name, name + "s", name + "es"
+
+
 class TermMatcher:
     """Finds lexicon terms (and spoken variants) in text: longest match first, whole words."""
 
@@ -76,9 +81,11 @@ class TermMatcher:
             for form in (e.term, *e.variants):
                 words = words_of(form)
                 # A brand name that is an everyday word ("today", "alert") is not evidence
-                # of a drug; curated and user terms are kept as given.
+                # of a drug; the canonical name itself or its plural ("steroids") is, and
+                # curated and user terms are kept as given.
                 if e.category in ("drug", "diagnosis") and len(words) == 1 \
-                        and words[0] in common_words and words[0] != e.canonical.lower():
+                        and words[0] in common_words \
+                        and words[0] not in _plurals(e.canonical.lower()):
                     continue
                 key = " ".join(words)
                 if not key:
@@ -290,8 +297,8 @@ def preferred_spelling(written: str, entry: LexiconEntry,
     from rapidfuzz.distance import Levenshtein
 
     canonical = entry.canonical.lower()
-    if entry.category != "drug" or not canonical or canonical == written.lower():
-        return written
+    if entry.category != "drug" or not canonical or written.lower() in _plurals(canonical):
+        return written  # the name, or its plural ("antihistamines"), as written
     if len(canonical.split()) != len(written.split()):
         return written
     if Levenshtein.normalized_similarity(written.lower(), canonical) >= VARIANT_SPELLING_SIM:

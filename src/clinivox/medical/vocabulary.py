@@ -26,8 +26,9 @@ BUILTIN_PROFILES = {"default": DEFAULT_PROFILE,
                     "thorough": DEFAULT_PROFILE}
 # Bumped when the built-in sources change what the lexicon holds, so a cached build from an
 # older clinivox is rebuilt rather than silently used (2: ICD titles without qualifiers;
-# 3: ICD-10-CM inclusion terms; 4: drugs without a MedlinePlus monograph marked rare).
-LEXICON_VERSION = 4
+# 3: ICD-10-CM inclusion terms; 4: drugs without a MedlinePlus monograph marked rare;
+# 5: drug classes and common names of conditions, `vocab_data`).
+LEXICON_VERSION = 5
 
 
 def medical_dir() -> Path:
