@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -294,10 +295,18 @@ def preferred_spelling(written: str, entry: LexiconEntry,
     pronounced the same ("cephadroxyl" -> "cefadroxil"). Brand names, salts and
     combinations (different words or sounds: "cefotan", a brand of cefotetan) keep their own
     form. Retrieval and scoring still use the form as the lexicon has it."""
+    if entry.category != "drug":
+        return written
+    # the screen asks this of the same few hundred forms in every chunk: cached
+    return _preferred_drug_spelling(written, entry.canonical.lower(), sound_key)
+
+
+@lru_cache(maxsize=100_000)
+def _preferred_drug_spelling(written: str, canonical: str,
+                             sound_key: Callable[[str], str] | None) -> str:
     from rapidfuzz.distance import Levenshtein
 
-    canonical = entry.canonical.lower()
-    if entry.category != "drug" or not canonical or written.lower() in _plurals(canonical):
+    if not canonical or written.lower() in _plurals(canonical):
         return written  # the name, or its plural ("antihistamines"), as written
     if len(canonical.split()) != len(written.split()):
         return written
