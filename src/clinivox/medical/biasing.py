@@ -529,6 +529,7 @@ class MedicalBiaser:
                              and k not in close and any(ch.isalpha() for ch in ws[k])
                              and not (k == 0 and first_plain)),
                             key=lambda k: word_lp[k])
+            screened: list[tuple[int, list[Rewrite]]] = []  # (word, its forms)
             for k in spread(unsure, p.screen_words, SCREEN_GAP):
                 spans = [(a, b) for a in range(max(0, k - MAX_SPAN_WORDS + 1), k + 1)
                          for b in range(k + 1, min(a + MAX_SPAN_WORDS, len(ws)) + 1)]
@@ -540,11 +541,21 @@ class MedicalBiaser:
                 if not spans:
                     continue
                 mine = self._screen_forms(s, ws, spans)
-                if not mine:
-                    continue
+                if mine:
+                    screened.append((k, mine))
+            # Words closer than a span's length are scored in one pass, on one stretch
+            # around both: their stretches overlap most of the way.
+            batches: list[list[tuple[int, list[Rewrite]]]] = []
+            for k, mine in sorted(screened, key=lambda t: t[0]):
+                if batches and k - batches[-1][-1][0] < MAX_SPAN_WORDS:
+                    batches[-1].append((k, mine))
+                else:
+                    batches.append([(k, mine)])
+            for batch in batches:
                 self._score_stretch(engine, window, at, ws, ends, result.language,
-                                    options.task, mine)
-                out += sorted(mine, key=lambda r: -r.d_am)[:p.screen_keep]
+                                    options.task, [rw for _, mine in batch for rw in mine])
+                for _, mine in batch:
+                    out += sorted(mine, key=lambda r: -r.d_am)[:p.screen_keep]
         return out
 
     def _confidence(self, engine, encoder_row: np.ndarray, result, s: int, ws: list[str],
