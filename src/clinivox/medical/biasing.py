@@ -52,6 +52,7 @@ from clinivox.medical.lm import NGramLM, classed_tokens
 from clinivox.medical.phonetics import words_of
 from clinivox.medical.terms import (
     MAX_SPAN_WORDS,
+    TermHit,
     TermIndex,
     TermMatcher,
     is_everyday,
@@ -654,12 +655,9 @@ class MedicalBiaser:
             b = at[i2 - 1][1] + 1
             text = " ".join(said[j1:j2]).strip(".,;:!?\"()[]")
             have = {h.entry.canonical for h in self.matcher.find(" ".join(words[seg][a:b]))}
-            # an external cause (ICD-10-CM V00-Y99: "terrorism", "fall") is not a term a
-            # clinician says
-            hits = [h for h in self.matcher.find(text) if h.entry.canonical not in have
-                    and not _external_cause(h.entry)]
             if not text:
                 continue
+            hits = self._new_terms(text, have)
             readings = [(text, hits)] if hits else self._respell_proposal(text, have)
             # The re-decode may also have dropped a filler next to the term ("um, had it"
             # -> "headache"): the stretch of the span that sounds most like the new words
@@ -675,7 +673,15 @@ class MedicalBiaser:
                                          proposed=True))
         return self._score_proposals(engine, encoder_row, result, words, found, options)
 
-    def _respell_proposal(self, text: str, have: set[str]) -> list[tuple[str, list]]:
+    def _new_terms(self, text: str, have: set[str]) -> list[TermHit]:
+        """The lexicon terms in a re-decoded `text` whose canonical is not in `have` (the
+        span's own). An external cause (ICD-10-CM V00-Y99: "terrorism", "fall") is not a
+        term a clinician says."""
+        return [h for h in self.matcher.find(text)
+                if h.entry.canonical not in have and not _external_cause(h.entry)]
+
+    def _respell_proposal(self, text: str, have: set[str]
+                          ) -> list[tuple[str, list[TermHit]]]:
         """A re-decode may write a term it was steered to with a slip ("paracetamolis
         first line"): a word of `text` that is not an everyday word and sounds this close to
         lexicon forms is read as each of them ("paracetamol", "paracetamolum"), and
@@ -691,8 +697,7 @@ class MedicalBiaser:
             out = []
             for c in found:
                 respelt = " ".join([*ws[:i], c.form, *ws[i + 1:]])
-                hits = [h for h in self.matcher.find(respelt)
-                        if h.entry.canonical not in have and not _external_cause(h.entry)]
+                hits = self._new_terms(respelt, have)
                 if hits:
                     out.append((respelt, hits))
             if out:

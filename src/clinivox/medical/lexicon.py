@@ -180,8 +180,9 @@ def diagnosis_entries() -> Iterator[LexiconEntry]:
     import simple_icd_10_cm as cm
 
     # the common names first: where ICD-10-CM words a name the same way, its code is theirs
-    for forms, code in COMMON_DIAGNOSES:
-        for form in forms.split("|"):  # each written as said
+    for names, code in COMMON_DIAGNOSES:
+        first, others = _names(names)
+        for form in (first, *others):  # each written as said
             yield LexiconEntry(form, cm.get_description(code), "diagnosis", code=code)
     for code in cm.get_all_codes(False):
         if "-" in code:
@@ -198,21 +199,25 @@ def diagnosis_entries() -> Iterator[LexiconEntry]:
                 yield LexiconEntry(form, title, "diagnosis", code=dotted)
 
 
+def _names(text: str) -> tuple[str, tuple[str, ...]]:
+    """`vocab_data`'s `name|other; other` -> (name, (other, other))."""
+    first, _, more = text.partition("|")
+    return first.strip(), tuple(v.strip() for v in more.split(";") if v.strip())
+
+
 def curated_entries() -> Iterator[LexiconEntry]:
     for category, terms in CLINICAL_TERMS.items():
         for term in terms:
-            written, _, spoken = term.partition("|")
-            variants = tuple(v.strip() for v in spoken.split(";") if v.strip())
-            yield LexiconEntry(written.strip().lower() if category != "abbreviation"
-                               else written.strip(), written.strip(), category,
-                               variants=variants)
+            written, variants = _names(term)
+            yield LexiconEntry(written.lower() if category != "abbreviation" else written,
+                               written, category, variants=variants)
     # Each written form is a term of its own (a variant is written as its term), coded to
     # its class, with the first as its canonical: the matcher keeps a one-word drug form
     # that is an everyday word only when it names the canonical ("steroids"), not a brand.
     for drug_class, names in DRUG_CLASSES.items():
         for name in names:
-            first, _, more = name.partition("|")
-            for form in (first, *(v.strip() for v in more.split(";") if v.strip())):
+            first, others = _names(name)
+            for form in (first, *others):
                 yield LexiconEntry(form, first, "drug", code=drug_class)
     for zh, en, category in MANDARIN_TERMS:
         yield LexiconEntry(zh, en, category, language="zh")

@@ -139,12 +139,12 @@ DRUG_CLASSES: dict[str, list[str]] = {
 
 # Names clinicians and patients use for common conditions that ICD-10-CM titles and
 # inclusion terms word otherwise ("heart attack" for acute myocardial infarction, "septic
-# arthritis" for pyogenic arthritis), with the ICD-10-CM code each is coded to. Names
-# of one condition are separated by "|".
+# arthritis" for pyogenic arthritis), with the ICD-10-CM code each is coded to:
+# `name|other name; other name`, each written as said.
 COMMON_DIAGNOSES: list[tuple[str, str]] = [
     ("septic arthritis|infective arthritis", "M00.9"), ("heart attack", "I21.9"),
     ("chest infection|lower respiratory tract infection", "J22"),
-    ("water infection|urine infection|bladder infection", "N39.0"),
+    ("water infection|urine infection; bladder infection", "N39.0"),
     ("kidney infection", "N10"), ("kidney stones|kidney stone", "N20.0"),
     ("gallstones|gallstone", "K80.20"), ("slipped disc", "M51.26"),
     ("frozen shoulder", "M75.00"), ("tennis elbow", "M77.10"), ("shingles", "B02.9"),
@@ -152,7 +152,7 @@ COMMON_DIAGNOSES: list[tuple[str, str]] = [
     ("hay fever", "J30.1"), ("tonsillitis", "J03.90"), ("cellulitis", "L03.90"),
     ("sepsis", "A41.9"), ("gout", "M10.9"), ("food poisoning", "A05.9"),
     ("stomach bug|tummy bug", "A09"), ("common cold", "J00"), ("flu", "J11.1"),
-    ("sinusitis", "J32.9"), ("ear infection|middle ear infection|otitis media", "H66.90"),
+    ("sinusitis", "J32.9"), ("ear infection|middle ear infection; otitis media", "H66.90"),
     ("conjunctivitis|pink eye", "H10.9"), ("thrush", "B37.9"),
     ("athlete's foot", "B35.3"), ("head lice", "B85.0"), ("scabies", "B86"),
     ("acid reflux|reflux", "K21.9"), ("irritable bowel syndrome|IBS", "K58.9"),
@@ -168,7 +168,7 @@ COMMON_DIAGNOSES: list[tuple[str, str]] = [
     ("panic attack|panic attacks", "F41.0"), ("bipolar disorder", "F31.9"),
     ("schizophrenia", "F20.9"), ("mini stroke|transient ischaemic attack", "G45.9"),
     ("meningitis", "G03.9"), ("concussion", "S06.0X0A"), ("whiplash", "S13.4XXA"),
-    ("tuberculosis", "A15.9"), ("covid|covid-19|coronavirus", "U07.1"),
+    ("tuberculosis", "A15.9"), ("covid|covid-19; coronavirus", "U07.1"),
     ("long covid", "U09.9"), ("endometriosis", "N80.9"),
     ("polycystic ovary syndrome", "E28.2"), ("miscarriage", "O03.9"),
     ("ectopic pregnancy", "O00.90"), ("pre-eclampsia", "O14.90"),
