@@ -19,13 +19,20 @@ import pytest
 from clinivox.eval.metrics import term_recall
 from clinivox.medical.biasing import (
     COMMON_SPAN_MIN_SIMILARITY,
+    SCREEN_CLINICAL,
+    SCREEN_CLINICAL_SIMILARITY,
     BiasProfile,
     ChunkRewrites,
     MedicalBiaser,
     Rewrite,
     spread,
 )
-from clinivox.medical.lexicon import Lexicon, LexiconEntry, build_lexicon
+from clinivox.medical.lexicon import (
+    Lexicon,
+    LexiconEntry,
+    build_lexicon,
+    everyday_clinical_names,
+)
 from clinivox.medical.lm import (
     LMError,
     NGramLM,
@@ -279,6 +286,33 @@ def test_closest_common_lists_one_form_per_common_drug_however_far(phonemizer):
     assert all(not c.entry.rare and c.entry.category == "drug" for c in got)
     assert index.closest_common(["of art and apple"], k=5, min_similarity=0.95) == [[]]
     assert index.closest_common(["a"], k=5, min_similarity=0.0) == [[]]  # too short a key
+
+
+def test_the_screen_offers_clinical_names_beside_the_drugs_not_in_their_place(phonemizer):
+    """Everyday-worded clinical names ("steroids") are never looked up by sound (ordinary
+    speech would be rewritten into them) but the screen offers the closest of them for
+    Whisper to score, after the drugs and without taking a drug's slot."""
+    lex = Lexicon([LexiconEntry("steroids", "steroid", "drug", code="corticosteroids"),
+                   LexiconEntry("stereos", "stereos", "drug"),  # not a clinical name
+                   LexiconEntry("sertraline", "sertraline", "drug"),
+                   LexiconEntry("serevent", "salmeterol", "drug"),
+                   LexiconEntry("tinnitus", "tinnitus", "symptom")])
+    common = frozenset({"steroids", "stereos", "series"})
+    names = everyday_clinical_names()
+    assert {"steroids", "headache", "tinnitus", "septic arthritis"} <= names
+    index = TermIndex(lex, phonemizer=phonemizer, common_words=common, screen_names=names)
+    assert len(index) == 3  # sertraline, serevent, tinnitus: everyday forms are not looked up
+    assert all(c.form != "steroids" for c in
+               index.lookup(["series"], min_similarity=0.3, per_span=5)[0])
+    drugs_only = index.closest_common(["series"], k=2, min_similarity=0.3)[0]
+    assert {c.form for c in drugs_only} == {"serevent", "sertraline"}  # not "stereos"
+    got = index.closest_common(["series"], k=2, min_similarity=0.3, k_clinical=1,
+                               clinical_similarity=0.6)[0]
+    assert [c.form for c in got[:2]] == [c.form for c in drugs_only]  # the drugs first
+    assert [c.form for c in got[2:]] == ["steroids"]
+    # a clinical name is offered only that close
+    assert index.closest_common(["series"], k=2, min_similarity=0.3, k_clinical=1,
+                                clinical_similarity=0.95)[0] == drugs_only
 
 
 def test_length_weight_charges_per_word_collapsed():
@@ -732,8 +766,12 @@ def test_the_screen_offers_different_drugs_and_leaves_spelt_terms_alone(biaser):
            for c in found}
     assert {"triamterene", "triamterena"} <= raw  # one drug, two of the lookup's slots
     screened = biaser._screen_forms(0, ws, [(2, 3), (2, 4)])
-    forms = [r.form for r in screened]
+    forms = [r.form for r in screened if r.form not in biaser.index.screen_names]
     assert len(forms) == k == len(set(forms))
+    # and at most a few clinical names beside them, close enough
+    named = [r for r in screened if r.form in biaser.index.screen_names]
+    assert len(named) <= SCREEN_CLINICAL
+    assert all(r.similarity >= SCREEN_CLINICAL_SIMILARITY for r in named)
     assert "triamterena" not in forms and "prometazina" not in forms  # foreign spellings
     (tri,) = [r for r in screened if r.form == "triamterene"]
     assert (tri.a, tri.b) == (2, 4)  # at the span it is closest to ("Trimter and")

@@ -47,7 +47,7 @@ from typing import NamedTuple
 import numpy as np
 
 from clinivox.errors import InputError
-from clinivox.medical.lexicon import Lexicon, LexiconEntry
+from clinivox.medical.lexicon import Lexicon, LexiconEntry, everyday_clinical_names
 from clinivox.medical.lm import NGramLM, classed_tokens
 from clinivox.medical.phonetics import words_of
 from clinivox.medical.terms import (
@@ -79,6 +79,9 @@ SCREEN_MIN_FRAMES = 100  # the shortest stretch of audio scored (2 s)
 # same, the same time; on 55 synthesised "currently taking X and Y" pairs of drugs the dev
 # sets do not hold, 3 names gained and 1 lost (two screens fill more glossary slots).
 SCREEN_GAP = 2
+SCREEN_CLINICAL = 2  # clinical names screened besides the drugs ("series" -> steroids)
+SCREEN_CLINICAL_SIMILARITY = 0.6  # ... at least this close
+SCREEN_CLINICAL_KEEP = 1  # ... of which the best by Whisper's score becomes a candidate
 SCREEN_LOOKUP_FACTOR = 2  # forms looked up per screened slot (variant spellings collapse)
 PROPOSE_WORDS_BEFORE = 2  # a proposal's re-decode starts this many words before the word
 PROPOSE_EXTRA_TOKENS = 4  # ... and decodes this many tokens more than the stretch had
@@ -271,7 +274,7 @@ class MedicalBiaser:
         self.domain_prompt = domain_prompt  # `clinivox lm build`'s term list (see `prompt`)
         self.matcher = TermMatcher(lexicon, common_words)
         self.index = TermIndex(lexicon, common_words=common_words, key_cache=key_cache,
-                               plain_word=plain_word)
+                               plain_word=plain_word, screen_names=everyday_clinical_names())
         self.record: list[ChunkRewrites] | None = None  # set to a list to keep every chunk
         # per chunk (reset by `collect`): `_confidence` of each segment, LM scores by text
         self._conf: dict[int, _Confidence] = {}
@@ -434,8 +437,12 @@ class MedicalBiaser:
                     cands.append(rw)
         if not cands:
             return cr
-        # screened forms first (Whisper itself ranked them), then closest sounding
-        cands.sort(key=lambda r: (not r.screened, -rank_score(r.similarity, r.entry)))
+        # screened forms first (Whisper itself ranked them), then closest sounding; a
+        # clinical name only the screen found last (it is a loose match, and the glossary
+        # and the candidate cap are for names: it takes neither's place)
+        named = self.index.screen_names
+        cands.sort(key=lambda r: (r.screen_only and r.form.lower() in named, not r.screened,
+                                  -rank_score(r.similarity, r.entry)))
         # Teacher-forced scores: per segment, its text as written and with each rewrite, on
         # the encoder frames of that segment only (the decoder attends where the words are;
         # cropping the memory keeps the scores and cuts the cost several times).
@@ -511,7 +518,14 @@ class MedicalBiaser:
         `screen_keep` by that score become candidates, ranked first (so the glossary prompt
         lists them). Of the 25 drugs the dev set still missed, scored this way on their
         closest span, the right name ranked first of 30 for 13 and in the top 3 for 18.
-        A form only the screen found pays `screen_penalty`: it is a looser match."""
+        A form only the screen found pays `screen_penalty`: it is a looser match.
+
+        Beside the drugs, the closest clinical name (a symptom, condition or drug class:
+        `everyday_clinical_names`) at least SCREEN_CLINICAL_SIMILARITY close is screened
+        and kept apart. Everyday-worded ones ("steroids", "headache") are never looked up
+        by sound, since ordinary speech would be rewritten into them, but tiny.en writes
+        them as other everyday words in noise ("have you used series"), and Whisper's
+        score on the audio can tell."""
         p = self.profile
         out: list[Rewrite] = []
         for s, ws in enumerate(words):
@@ -556,7 +570,11 @@ class MedicalBiaser:
                 self._score_stretch(engine, window, at, ws, ends, result.language,
                                     options.task, [rw for _, mine in batch for rw in mine])
                 for _, mine in batch:
-                    out += sorted(mine, key=lambda r: -r.d_am)[:p.screen_keep]
+                    # the clinical names are kept apart: they take no drug's place
+                    named = [r for r in mine if r.form.lower() in self.index.screen_names]
+                    drugs = [r for r in mine if r.form.lower() not in self.index.screen_names]
+                    out += sorted(drugs, key=lambda r: -r.d_am)[:p.screen_keep]
+                    out += sorted(named, key=lambda r: -r.d_am)[:SCREEN_CLINICAL_KEEP]
         return out
 
     def _confidence(self, engine, encoder_row: np.ndarray, result, s: int, ws: list[str],
@@ -743,7 +761,9 @@ class MedicalBiaser:
         sound_key = self.index.phonemizer.key
         hits = self.index.closest_common([" ".join(ws[a:b]) for a, b in spans],
                                          k=SCREEN_LOOKUP_FACTOR * p.screen,
-                                         min_similarity=p.screen_similarity)
+                                         min_similarity=p.screen_similarity,
+                                         k_clinical=SCREEN_CLINICAL,
+                                         clinical_similarity=SCREEN_CLINICAL_SIMILARITY)
         best: dict[str, Rewrite] = {}  # form -> its closest span
         for (a, b), found in zip(spans, hits, strict=True):
             for c in found:
@@ -751,7 +771,12 @@ class MedicalBiaser:
                 old = best.get(form)
                 if old is None or c.similarity > old.similarity:
                     best[form] = Rewrite(seg, a, b, form, c.entry, c.similarity, screened=True)
-        return sorted(best.values(), key=lambda r: -r.similarity)[:p.screen]
+        ranked = sorted(best.values(), key=lambda r: -r.similarity)
+        clinical = self.index.screen_names
+        drugs = [r for r in ranked if r.form.lower() not in clinical][:p.screen]
+        words = [r for r in ranked if r.form.lower() in clinical
+                 and r.similarity >= SCREEN_CLINICAL_SIMILARITY][:SCREEN_CLINICAL]
+        return drugs + words
 
     def _score_stretch(self, engine, window: np.ndarray, at: np.ndarray, ws: list[str],
                        ends: list[int], language, task, group: list[Rewrite]) -> None:

@@ -205,6 +205,26 @@ def _names(text: str) -> tuple[str, tuple[str, ...]]:
     return first.strip(), tuple(v.strip() for v in more.split(";") if v.strip())
 
 
+def everyday_clinical_names() -> frozenset[str]:
+    """The curated names of symptoms, procedures, common conditions and drug classes
+    (lowercase), plural and variant forms included: the clinical words people say in
+    everyday words ("headache", "steroids", "asthma"), which the acoustic screen may offer
+    for a word Whisper was unsure of (`TermIndex.closest_common`)."""
+    out: set[str] = set()
+    for category in ("symptom", "procedure"):
+        for term in CLINICAL_TERMS[category]:
+            first, others = _names(term)
+            out.update(n.lower() for n in (first, *others))
+    for names, _ in COMMON_DIAGNOSES:
+        first, others = _names(names)
+        out.update(n.lower() for n in (first, *others))
+    for names in DRUG_CLASSES.values():
+        for name in names:
+            first, others = _names(name)
+            out.update(n.lower() for n in (first, *others))
+    return frozenset(out)
+
+
 def curated_entries() -> Iterator[LexiconEntry]:
     for category, terms in CLINICAL_TERMS.items():
         for term in terms:

@@ -128,10 +128,14 @@ class TermIndex:
 
     def __init__(self, lexicon: Lexicon, *, phonemizer: Phonemizer | None = None,
                  common_words: frozenset[str] = frozenset(),
-                 key_cache: Path | None = None, plain_word=None) -> None:
+                 key_cache: Path | None = None, plain_word=None,
+                 screen_names: frozenset[str] = frozenset()) -> None:
         """plain_word: word -> True for ordinary English words (e.g. at most two BPE
         tokens); multi-word drug forms made only of them ("american chestnut", an allergen
-        extract) are not inserted by biasing."""
+        extract) are not inserted by biasing.
+        screen_names: clinical names (lowercase) that `closest_common` offers besides the
+        common drugs, everyday-worded ones ("headache", "steroids") included: those are
+        never found by `lookup`, only screened by Whisper."""
         self.phonemizer = phonemizer or default_phonemizer()
         cache = _load_key_cache(key_cache)
         cached = len(cache)
@@ -139,6 +143,8 @@ class TermIndex:
         entries: list[LexiconEntry] = []
         keys: list[str] = []
         seen: set[str] = set()
+        # everyday-worded screen names: (form, entry, key), kept apart from the lookup
+        extra: list[tuple[str, LexiconEntry, str]] = []
         for e in lexicon.entries:
             if e.language != "en":
                 continue
@@ -149,7 +155,8 @@ class TermIndex:
                 # Biasing only helps where Whisper struggles: forms made only of everyday
                 # words ("chest pain") it already writes, and rewriting towards them is how
                 # false insertions happen. User terms are always boosted.
-                if e.category != "user" and all(w in common_words for w in words):
+                everyday = e.category != "user" and all(w in common_words for w in words)
+                if everyday and form.lower() not in screen_names:
                     continue
                 if e.category != "user" and sum(len(w) for w in words) < MIN_FORM_LETTERS:
                     continue
@@ -166,12 +173,25 @@ class TermIndex:
                 key = "".join(cache[w] for w in words)
                 if len(key) < MIN_KEY_LEN:
                     continue
-                forms.append(form if e.category in ("abbreviation", "user") else form.lower())
+                written = form if e.category in ("abbreviation", "user") else form.lower()
+                if everyday:
+                    extra.append((written, e, key))
+                    continue
+                forms.append(written)
                 entries.append(e)
                 keys.append(key)
-        self.forms, self.entries, self.keys = forms, entries, keys
+        # columns [0, n_lookup) are looked up by sound; the rest only screened
+        self.n_lookup = len(forms)
         self.skeletons = [skeleton(k) for k in keys]
         self.spellings = [f.lower() for f in forms]
+        for written, e, key in extra:
+            forms.append(written)
+            entries.append(e)
+            keys.append(key)
+            self.skeletons.append(skeleton(key))
+        self._lookup_skeletons = self.skeletons[:self.n_lookup]
+        self.forms, self.entries, self.keys = forms, entries, keys
+        self.screen_names = screen_names
         self.common_words = common_words
         # `closest_common`'s columns, with their skeletons and keys (built on first use)
         self._common: tuple[np.ndarray, list[str], list[str]] | None = None
@@ -179,7 +199,7 @@ class TermIndex:
             _save_key_cache(key_cache, cache)
 
     def __len__(self) -> int:
-        return len(self.forms)
+        return self.n_lookup
 
     def lookup(self, spans: list[str], *, min_similarity: float, per_span: int = 3
                ) -> list[list[Candidate]]:
@@ -189,13 +209,13 @@ class TermIndex:
         from rapidfuzz.distance import Levenshtein
 
         out: list[list[Candidate]] = [[] for _ in spans]
-        if not spans or not self.forms:
+        if not spans or not self.n_lookup:
             return out
         keys, live = self._span_keys(spans)
         if not live:
             return out
         skel = [skeleton(keys[i]) for i in live]
-        sim = process.cdist(skel, self.skeletons, scorer=Levenshtein.normalized_similarity,
+        sim = process.cdist(skel, self._lookup_skeletons, scorer=Levenshtein.normalized_similarity,
                             score_cutoff=min_similarity, dtype=np.float32, workers=-1)
         found: list[dict[int, float]] = [{} for _ in spans]  # per span: column -> score
         for row, i in enumerate(live):
@@ -217,19 +237,26 @@ class TermIndex:
             out[i] = self._pick(cols, per_span)
         return out
 
-    def closest_common(self, spans: list[str], *, k: int, min_similarity: float
+    def closest_common(self, spans: list[str], *, k: int, min_similarity: float,
+                       k_clinical: int = 0, clinical_similarity: float = 1.0
                        ) -> list[list[Candidate]]:
         """For each span text, the `k` closest drug (and user) forms that are not rare, by
-        sound, however far: a short list for the model to choose from, not a verdict."""
+        sound, however far: a short list for the model to choose from, not a verdict. And
+        up to `k_clinical` of the `screen_names` (symptoms, conditions, drug classes) at
+        least `clinical_similarity` close, after the drugs: they take no drug's place."""
         from rapidfuzz import process
         from rapidfuzz.distance import Levenshtein
 
         if self._common is None:
+            clinical = [i >= self.n_lookup or self.forms[i].lower() in self.screen_names
+                        for i in range(len(self.forms))]
             cols = np.array([i for i, e in enumerate(self.entries)
-                             if not e.rare and e.category in ("drug", "user")], dtype=np.int64)
+                             if clinical[i] or (not e.rare and e.category in ("drug", "user"))],
+                            dtype=np.int64)
             self._common = (cols, [self.skeletons[c] for c in cols],
-                            [self.keys[c] for c in cols])
-        cols, col_skeletons, col_keys = self._common
+                            [self.keys[c] for c in cols],
+                            np.array([clinical[c] for c in cols], dtype=bool))
+        cols, col_skeletons, col_keys, col_clinical = self._common
         out: list[list[Candidate]] = [[] for _ in spans]
         if not spans or not cols.size:
             return out
@@ -243,18 +270,25 @@ class TermIndex:
                              scorer=Levenshtein.normalized_similarity, dtype=np.float32,
                              workers=-1)
         score = sound_score(skel, full)
+        floor = min(min_similarity, clinical_similarity) if k_clinical else min_similarity
         for row, i in enumerate(live):
             top = np.argsort(-score[row], kind="stable")
             picked: list[Candidate] = []
+            named: list[Candidate] = []  # the clinical names
             for j in top:
-                if score[row, j] < min_similarity or len(picked) >= k:
+                sc = float(score[row, j])
+                if sc < floor or (len(picked) >= k and len(named) >= k_clinical):
                     break
                 c = int(cols[j])
-                # one spelling per drug: the list is for choosing drugs, not spellings
-                if any(x.entry.canonical == self.entries[c].canonical for x in picked):
+                mine = named if col_clinical[j] else picked
+                if len(mine) >= (k_clinical if col_clinical[j] else k) \
+                        or sc < (clinical_similarity if col_clinical[j] else min_similarity):
                     continue
-                picked.append(Candidate(self.forms[c], self.entries[c], float(score[row, j])))
-            out[i] = picked
+                # one spelling per drug: the list is for choosing drugs, not spellings
+                if any(x.entry.canonical == self.entries[c].canonical for x in mine):
+                    continue
+                mine.append(Candidate(self.forms[c], self.entries[c], sc))
+            out[i] = picked + named
         return out
 
     def similarity(self, span: str, form: str) -> float:
