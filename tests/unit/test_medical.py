@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from clinivox.asr.whisper import ChunkSegment
 from clinivox.eval.metrics import term_recall
 from clinivox.medical.biasing import (
     COMMON_SPAN_MIN_SIMILARITY,
@@ -313,6 +314,43 @@ def test_the_screen_offers_clinical_names_beside_the_drugs_not_in_their_place(ph
     # a clinical name is offered only that close
     assert index.closest_common(["series"], k=2, min_similarity=0.3, k_clinical=1,
                                 clinical_similarity=0.95)[0] == drugs_only
+
+
+def test_two_segments_cutting_a_term_become_one_with_their_rewrites():
+    """Whisper's segment boundary fell inside "septic arthritis" ("...excuse me, set the
+    car" | "through to us."): a proposal over the boundary merges the two segments, and the
+    rewrites already found and the confidences kept per segment follow their words."""
+    result = types.SimpleNamespace(segments=[
+        ChunkSegment(0.0, 2.5, " Something called, set the car", [1, 2, 3]),
+        ChunkSegment(2.5, 3.4, " through to us.", [4, 5]),
+        ChunkSegment(3.6, 6.0, " So we worry about the joint.", [6])])
+    words = [seg.text.split() for seg in result.segments]
+    in_second = Rewrite(1, 0, 2, "tritace", LexiconEntry("tritace", "ramipril", "drug"), 0.7)
+    in_third = Rewrite(2, 4, 5, "jointum", LexiconEntry("jointum", "jointum", "drug"), 0.7)
+    in_first = Rewrite(0, 1, 2, "kalid", LexiconEntry("kalid", "kalid", "drug"), 0.7)
+    cr = ChunkRewrites(words, [in_first, in_second, in_third])
+    biaser = MedicalBiaser.__new__(MedicalBiaser)
+    biaser._conf = {0: "first", 1: "second", 2: "third"}
+    biaser._merge_segments(result, cr, 0)
+    assert [seg.text for seg in result.segments] == [
+        " Something called, set the car through to us.", " So we worry about the joint."]
+    merged = result.segments[0]
+    assert (merged.start_s, merged.end_s, merged.tokens) == (0.0, 3.4, [1, 2, 3, 4, 5])
+    assert cr.words == [["Something", "called,", "set", "the", "car", "through", "to", "us."],
+                        ["So", "we", "worry", "about", "the", "joint."]]
+    assert (in_first.seg, in_first.a, in_first.b) == (0, 1, 2)
+    assert (in_second.seg, in_second.a, in_second.b) == (0, 5, 7)
+    assert cr.words[0][in_second.a:in_second.b] == ["through", "to"]
+    assert (in_third.seg, in_third.a, in_third.b) == (1, 4, 5)
+    assert biaser._conf == {1: "third"}  # the merged segment's is read again
+
+
+def test_a_plural_term_after_an_article_takes_the_article_in(biaser):
+    """ "I have tried uh antihistamines" came out "tried a handy system means": "a" before
+    a plural is a filler Whisper wrote as an article, and the span with it is a candidate."""
+    assert biaser._plural("antihistamines") and biaser._plural("Steroids")
+    assert not biaser._plural("tinnitus") and not biaser._plural("diabetes")
+    assert not biaser._plural("antihistamine")
 
 
 def test_length_weight_charges_per_word_collapsed():

@@ -38,6 +38,7 @@ The weights live in a `BiasProfile`; `clinivox tune` grid-searches them on a dev
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from dataclasses import asdict, dataclass, field, fields
@@ -426,6 +427,14 @@ class MedicalBiaser:
                     continue
                 seen[k] = Rewrite(s, a, b, c.form, c.entry, c.similarity)
                 cands.append(seen[k])
+                # "a" cannot come before a plural: Whisper wrote a filler that way ("I have
+                # tried uh antihistamines" -> "tried a handy system means"), and the plural
+                # scores low after it. The span taking the article in is a candidate too.
+                if a and words_of(words[s][a - 1]) in (["a"], ["an"]) \
+                        and self._plural(c.form) and (s, a - 1, b, k[3]) not in seen:
+                    seen[s, a - 1, b, k[3]] = Rewrite(s, a - 1, b, c.form, c.entry,
+                                                      c.similarity)
+                    cands.append(seen[s, a - 1, b, k[3]])
         if self.profile.screen:
             for rw in self._screen(engine, encoder_row, result, words, options, cands):
                 k = (rw.seg, rw.a, rw.b, rw.form.lower())
@@ -616,7 +625,8 @@ class MedicalBiaser:
         Only a lexicon term it brings in becomes a candidate (or the forms a slip of its
         sounds like: `_respell_proposal`), with the words decoded around it, scored by
         Whisper without the domain prompt (under a glossary of the proposed terms) and by
-        the LM, as any other (`gain`, the gate)."""
+        the LM, as any other (`gain`, the gate). Where the new words replace words on both
+        sides of a segment boundary, the two segments become one (`_merge_segments`)."""
         import difflib
 
         p = self.profile
@@ -660,23 +670,38 @@ class MedicalBiaser:
             said = said[:-1]  # the last word may be cut short
         mine = [" ".join(words_of(words[s][k])) for s, k in at]
         theirs = [" ".join(words_of(w)) for w in said]
-        found: list[Rewrite] = []
         sm = difflib.SequenceMatcher(a=mine, b=theirs, autojunk=False)
+        ops: list[tuple[int, int, list[tuple[str, list[TermHit]]]]] = []
         for op, i1, i2, j1, j2 in sm.get_opcodes():
             if op != "replace" or i2 - i1 > PROPOSE_MAX_WORDS or j2 - j1 > MAX_SPAN_WORDS:
                 continue
             if j2 == len(said) and not ended:
                 continue  # where the decode stopped: the words may go on
-            seg, a = at[i1]
-            if at[i2 - 1][0] != seg:
-                continue  # across segments
-            b = at[i2 - 1][1] + 1
+            if at[i2 - 1][0] - at[i1][0] > 1:
+                continue  # over a whole segment
             text = " ".join(said[j1:j2]).strip(".,;:!?\"()[]")
-            have = {h.entry.canonical for h in self.matcher.find(" ".join(words[seg][a:b]))}
             if not text:
                 continue
+            have = {h.entry.canonical for h in self.matcher.find(
+                " ".join(words[s][k] for s, k in at[i1:i2]))}
             hits = self._new_terms(text, have)
             readings = [(text, hits)] if hits else self._respell_proposal(text, have)
+            if readings:
+                ops.append((i1, i2, readings))
+        # A term Whisper's segment boundary cuts in two ("...excuse me, set the car" |
+        # "through to us." for septic arthritis): the two segments become one, so that
+        # the term is one span of it (the words and their order are the same).
+        cut = sorted({at[i1][0] for i1, i2, _ in ops if at[i2 - 1][0] != at[i1][0]},
+                     reverse=True)
+        for seg in cut:
+            self._merge_segments(result, cr, seg)
+        if cut:
+            flat = [(s, k) for s, ws in enumerate(words) for k in range(len(ws))]
+            at = flat[start:]
+        found: list[Rewrite] = []
+        for i1, i2, readings in ops:
+            seg, a = at[i1]
+            b = at[i2 - 1][1] + 1
             # The re-decode may also have dropped a filler next to the term ("um, had it"
             # -> "headache"): the stretch of the span that sounds most like the new words
             # is a candidate too, keeping the rest. Whisper's score chooses.
@@ -690,6 +715,26 @@ class MedicalBiaser:
                     found.append(Rewrite(seg, x, y, h.term.lower(), h.entry, sim, text=text,
                                          proposed=True))
         return self._score_proposals(engine, encoder_row, result, words, found, options)
+
+    def _merge_segments(self, result, cr: ChunkRewrites, s: int) -> None:
+        """Segments `s` and `s + 1` of the chunk become one (text, tokens, time span); the
+        rewrites already found and the per-segment confidences follow their words."""
+        first, second = result.segments[s], result.segments[s + 1]
+        result.segments[s] = dataclasses.replace(
+            first, end_s=max(first.end_s, second.end_s),
+            text=first.text.rstrip() + " " + second.text.lstrip(),
+            tokens=[*first.tokens, *second.tokens])
+        del result.segments[s + 1]
+        n = len(cr.words[s])
+        cr.words[s] = cr.words[s] + cr.words[s + 1]
+        del cr.words[s + 1]
+        for rw in cr.rewrites:
+            if rw.seg == s + 1:
+                rw.seg, rw.a, rw.b = s, rw.a + n, rw.b + n
+            elif rw.seg > s + 1:
+                rw.seg -= 1
+        self._conf = {(k if k < s else k - 1): v for k, v in self._conf.items()
+                      if k not in (s, s + 1)}
 
     def _new_terms(self, text: str, have: set[str]) -> list[TermHit]:
         """The lexicon terms in a re-decoded `text` whose canonical is not in `have` (the
@@ -817,6 +862,12 @@ class MedicalBiaser:
                 return False
         return all(is_everyday(w, common) or self._medical_word(w)
                    for w in words_of(" ".join(written)))
+
+    def _plural(self, form: str) -> bool:
+        """A lexicon form that is the regular plural of another ("antihistamines")."""
+        f = form.lower()
+        return f.endswith("s") and (f[:-1] in self.matcher.forms
+                                    or (f.endswith("es") and f[:-2] in self.matcher.forms))
 
     def _term_word(self, written: str) -> bool:
         """A written word that is not an everyday word and is a lexicon term or an
