@@ -542,8 +542,11 @@ class MedicalBiaser:
                 continue
             window, at, ends, word_lp, _ = self._confidence(engine, encoder_row, result, s,
                                                             ws, options)
-            # a word the sound lookup already matched closely ("Venetoklex") needs no screen
+            # a word the sound lookup already matched closely ("Venetoklex") needs no
+            # screen; everyday words it matched do ("series in" sounds 0.92 like
+            # psoriazin, and was "steroids in"): a close match to them is a loose one
             close = {k for rw in known if rw.seg == s and rw.similarity >= SCREEN_COVERED
+                     and not self._plain_span(ws[rw.a:rw.b])
                      for k in range(rw.a, rw.b)}
             # A segment's first token is unsure for reasons that are not the word (how the
             # sentence starts, its case: "Allergic", "This continue"): a first word that is
@@ -646,7 +649,8 @@ class MedicalBiaser:
             # `_screen`), and so are the words beside a kept rewrite (the name was garbled).
             unsure += [place[s, k] for k, lp in enumerate(word_lp)
                        if lp <= p.propose_logprob and (s, k) not in covered
-                       and (s, k) != (0, 0) and (s, k - 1) not in covered
+                       and (s, k) != (0, 0)
+                       and (s, k - 1) not in covered
                        and (s, k + 1) not in covered
                        and any(ch.isalpha() for ch in ws[k])
                        and all(is_everyday(w, self.index.common_words)
