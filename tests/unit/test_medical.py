@@ -123,6 +123,19 @@ def test_drug_classes_and_common_names_of_conditions_are_coded(lexicon):
     assert m.find("steroid creams")[0].entry.canonical == "steroid cream"
 
 
+def test_the_matcher_reads_regular_plurals_as_their_term(lexicon):
+    """The lexicon lists names in the singular; "headaches" and "blurred visions" are the
+    same terms (a re-decode that writes "a pair of headaches" brings in a term)."""
+    m = TermMatcher(lexicon, frozenset({"headache", "pair", "of"}))
+    found = {h.term.lower(): h.entry for h in m.find(
+        "A pair of headaches, seizures and blurred visions; two NSTEMIs.")}
+    assert found["headaches"].canonical.lower().startswith("headache")
+    assert "seizures" in found
+    assert found["blurred visions"].canonical == "blurred vision"
+    assert "nstemis" not in found  # not an abbreviation's plural
+    assert m.find("a pair of wedding dresses") == []
+
+
 def test_index_retrieves_by_sound_across_the_whole_lexicon(lexicon, phonemizer):
     index = TermIndex(lexicon, phonemizer=phonemizer)
     assert len(index) > 50_000

@@ -97,6 +97,17 @@ class TermMatcher:
         self.max_words = max((k.count(" ") + 1 for k in self.forms), default=1)
         self.max_words = min(self.max_words, 12)
 
+    def _singular(self, key: str) -> LexiconEntry | None:
+        """The term `key` is the regular plural of ("headaches", "panic attacks"): the
+        lexicon lists most names in the singular. Not an abbreviation's ("MIs")."""
+        if not key.endswith("s") or len(key) < 6:
+            return None
+        for stem in (key[:-1], key[:-2] if key.endswith("es") else None):
+            entry = self.forms.get(stem) if stem else None
+            if entry is not None and entry.category != "abbreviation":
+                return entry
+        return None
+
     def find(self, text: str) -> list[TermHit]:
         spans = [(m.group(0).lower(), m.start(), m.end())
                  for m in re.finditer(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?", text)]
@@ -105,7 +116,7 @@ class TermMatcher:
         while i < len(spans):
             for n in range(min(self.max_words, len(spans) - i), 0, -1):
                 key = " ".join(w for w, _, _ in spans[i:i + n])
-                entry = self.forms.get(key)
+                entry = self.forms.get(key) or self._singular(key)
                 if entry is not None:
                     s, e = spans[i][1], spans[i + n - 1][2]
                     hits.append(TermHit(text[s:e], entry, s, e))
