@@ -542,12 +542,14 @@ class MedicalBiaser:
                 continue
             window, at, ends, word_lp, _ = self._confidence(engine, encoder_row, result, s,
                                                             ws, options)
-            # a word the sound lookup already matched closely ("Venetoklex") needs no
-            # screen; everyday words it matched do ("series in" sounds 0.92 like
-            # psoriazin, and was "steroids in"): a close match to them is a loose one
-            close = {k for rw in known if rw.seg == s and rw.similarity >= SCREEN_COVERED
-                     and not self._plain_span(ws[rw.a:rw.b])
-                     for k in range(rw.a, rw.b)}
+            # A word the sound lookup already matched closely ("Venetoklex") needs no
+            # screen. A close match to everyday words is a loose one ("series in" sounds
+            # 0.92 like psoriazin, and was "steroids in"): such a word is screened for the
+            # clinical names only (a drug the lookup did not rank is rarely there).
+            matched = [(rw, self._plain_span(ws[rw.a:rw.b])) for rw in known
+                       if rw.seg == s and rw.similarity >= SCREEN_COVERED]
+            close = {k for rw, plain in matched if not plain for k in range(rw.a, rw.b)}
+            loose = {k for rw, plain in matched if plain for k in range(rw.a, rw.b)}
             # A segment's first token is unsure for reasons that are not the word (how the
             # sentence starts, its case: "Allergic", "This continue"): a first word that is
             # an everyday word is not screened. It was the screen's most wasted pick.
@@ -567,7 +569,7 @@ class MedicalBiaser:
                          and not any(self._term_word(w) for w in ws[a:b])]
                 if not spans:
                     continue
-                mine = self._screen_forms(s, ws, spans)
+                mine = self._screen_forms(s, ws, spans, drugs=k not in loose)
                 if mine:
                     screened.append((k, mine))
             # Words closer than a span's length are scored in one pass, on one stretch
@@ -800,8 +802,8 @@ class MedicalBiaser:
             out += group
         return out
 
-    def _screen_forms(self, seg: int, ws: list[str], spans: list[tuple[int, int]]
-                      ) -> list[Rewrite]:
+    def _screen_forms(self, seg: int, ws: list[str], spans: list[tuple[int, int]],
+                      drugs: bool = True) -> list[Rewrite]:
         """The `screen` closest common drugs to any of `spans` (word ranges of segment
         `seg`), each at its closest span. A drug's variant spellings ("triamterena",
         "triamteren", "triamtereno") would fill the slots with one drug: each is screened
@@ -809,7 +811,7 @@ class MedicalBiaser:
         p = self.profile
         sound_key = self.index.phonemizer.key
         hits = self.index.closest_common([" ".join(ws[a:b]) for a, b in spans],
-                                         k=SCREEN_LOOKUP_FACTOR * p.screen,
+                                         k=SCREEN_LOOKUP_FACTOR * p.screen if drugs else 0,
                                          min_similarity=p.screen_similarity,
                                          k_clinical=SCREEN_CLINICAL,
                                          clinical_similarity=SCREEN_CLINICAL_SIMILARITY)
@@ -822,10 +824,10 @@ class MedicalBiaser:
                     best[form] = Rewrite(seg, a, b, form, c.entry, c.similarity, screened=True)
         ranked = sorted(best.values(), key=lambda r: -r.similarity)
         clinical = self.index.screen_names
-        drugs = [r for r in ranked if r.form.lower() not in clinical][:p.screen]
-        words = [r for r in ranked if r.form.lower() in clinical
+        drug_forms = [r for r in ranked if r.form.lower() not in clinical][:p.screen]
+        named = [r for r in ranked if r.form.lower() in clinical
                  and r.similarity >= SCREEN_CLINICAL_SIMILARITY][:SCREEN_CLINICAL]
-        return drugs + words
+        return (drug_forms if drugs else []) + named
 
     def _score_stretch(self, engine, window: np.ndarray, at: np.ndarray, ws: list[str],
                        ends: list[int], language, task, group: list[Rewrite]) -> None:

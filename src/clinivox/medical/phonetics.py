@@ -71,6 +71,7 @@ class Phonemizer:
         except Exception:  # no Piper/espeak: the spelling key is the fallback
             self._espeak = None
         self._word = lru_cache(maxsize=200_000)(self._word_key)
+        self._known: dict[str, str] = {}  # keys computed before (`remember`)
 
     @property
     def backend(self) -> str:
@@ -87,7 +88,13 @@ class Phonemizer:
 
     def key(self, text: str) -> str:
         """The sound key of a word or phrase (words keyed one by one, then joined)."""
-        return "".join(self._word(w) for w in words_of(text))
+        known = self._known
+        return "".join(known[w] if w in known else self._word(w) for w in words_of(text))
+
+    def remember(self, keys: dict[str, str]) -> None:
+        """Take word keys this phonemizer computed before (the lexicon's key cache), so
+        that they are not computed again."""
+        self._known.update(keys)
 
 
 _WORD_RE = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")

@@ -208,6 +208,8 @@ class TermIndex:
         self._common: tuple[np.ndarray, list[str], list[str]] | None = None
         if key_cache is not None and len(cache) > cached:
             _save_key_cache(key_cache, cache)
+        if key_cache is not None:
+            self.phonemizer.remember(cache)
 
     def __len__(self) -> int:
         return self.n_lookup
