@@ -19,7 +19,8 @@ the whole lexicon instead, after the first decode of each chunk and before word 
    left out are scored again under a prompt of their own (`reprime`). By default
    (`screen`; not in the `fast` profile), the words Whisper was least sure of are first
    screened: the closest common drug forms, however loosely alike, are scored by Whisper
-   and its favourites join the candidates ahead of the rest.
+   and its favourites join the candidates ahead of the rest; the closest clinical name
+   (symptom, condition, drug class, everyday-worded ones too) is screened beside them.
    dwords is the change in word count: the class LM scores a whole span as one `<drug>`
    token, so without it "like if I lean" -> one drug name gains three words' LM cost;
    c > 0 charges for that collapse (the usual word-insertion term of ASR decoders).
@@ -29,7 +30,8 @@ the whole lexicon instead, after the first decode of each chunk and before word 
    in no kept replacement, Whisper decodes from just before it again, told by the domain
    prompt (`clinivox lm build`'s term list) that the talk is clinical. Lexicon terms it
    writes there ("paracetamol if you're" for "pairs that involve your") are candidates,
-   scored without that prompt like the others, and all are decided again.
+   scored without that prompt like the others, and all are decided again. Two segments
+   whose boundary a proposed term crosses become one.
 3. Correction. Kept replacements (non-overlapping, best first) rewrite the segment text, its
    tokens (so word timestamps follow) and are reported with original, replacement, score.
 
