@@ -72,6 +72,25 @@ def test_rows_scored_together_match_rows_scored_alone(clinic):
             np.testing.assert_allclose(a, b, atol=2e-3)
 
 
+def test_rows_leaving_the_trunk_at_one_place_each_read_their_own_token(clinic):
+    """The screen's rows differ from the words as written at the same place: their first
+    new token is predicted from one trunk state, projected once and read per row."""
+    engine, enc, tok = clinic
+    scorer = engine.scorer()
+    start = [*tok.sot_sequence, tok.no_timestamps]
+    stem = " The patient reports a"
+    rows = [tok.encode(f"{stem} {w} headache and a sore throat since Tuesday.")
+            for w in ("mild", "wild", "severe", "mild")]
+    n = len(tok.encode(stem))
+    alone = [scorer.logprobs(enc, start, [row], [[(n, n + 3)]])[0] for row in rows]
+    together = scorer.logprobs(enc, start, rows, [[(n, n + 3)]] * len(rows), trunk=rows[0])
+    for a, b in zip(alone, together, strict=True):
+        np.testing.assert_allclose(a, b, atol=2e-3)
+    firsts = [float(b[n]) for b in together]
+    assert firsts[0] == firsts[3] and len(set(firsts[:3])) == 3  # each its own word
+    assert firsts[0] > firsts[1]  # "mild" was said
+
+
 def test_only_the_wanted_ranges_are_computed(clinic):
     engine, enc, tok = clinic
     scorer = engine.scorer()

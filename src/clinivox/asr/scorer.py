@@ -332,16 +332,22 @@ class DecoderScorer:
         states = np.concatenate([shared.hidden, own_hid])
         tokens = np.asarray([rows[i][j] for i, j in zip(pick_row, pick_j, strict=True)],
                             dtype=np.int64)
+        # Rows that leave the trunk at the same place are predicted from the same trunk
+        # state there (the screen's forms for one span all are): each state is projected
+        # once, and each row reads its own token from it.
+        uniq, inv = np.unique(np.asarray(pick_h, dtype=np.int64), return_inverse=True)
         lps = np.empty(len(pick_h), dtype=np.float64)
-        buf = np.empty((min(LOGIT_ROWS, len(pick_h)), self.vocab), dtype=np.float32)
-        for c in range(0, len(pick_h), LOGIT_ROWS):
-            h = states[pick_h[c:c + LOGIT_ROWS]]
+        buf = np.empty((min(LOGIT_ROWS, len(uniq)), self.vocab), dtype=np.float32)
+        for c in range(0, len(uniq), LOGIT_ROWS):
+            h = states[uniq[c:c + LOGIT_ROWS]]
+            sel = np.flatnonzero((inv >= c) & (inv < c + h.shape[0]))
+            at = inv[sel] - c
             logits = np.matmul(h, self.out_proj, out=buf[:h.shape[0]])  # (n, vocab)
             top = logits.max(-1, keepdims=True)
-            mine = logits[np.arange(h.shape[0]), tokens[c:c + LOGIT_ROWS]] - top[:, 0]
+            mine = logits[at, tokens[sel]] - top[at, 0]
             logits -= top
             np.exp(logits, out=logits)
-            lps[c:c + h.shape[0]] = mine - np.log(logits.sum(-1))
+            lps[sel] = mine - np.log(logits.sum(-1))[at]
         out = [np.zeros(len(r), dtype=np.float64) for r in rows]
         for i, j, v in zip(pick_row, pick_j, lps, strict=True):
             out[i][j] = v
