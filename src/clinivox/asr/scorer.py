@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import struct
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,6 +82,41 @@ def read_model_bin(path: Path, prefix: str = "decoder/") -> dict[str, np.ndarray
     except (struct.error, IndexError, UnicodeDecodeError, ValueError) as exc:
         raise ScorerUnavailable(f"cannot read {path.name}: {exc}") from None
     return out
+
+
+_POOL: ThreadPoolExecutor | None = None
+PARALLEL_ROWS = 16  # logit rows from which the normalisers are computed in two threads
+
+
+def _log_normalisers(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of `logits (n, vocab)`, its max and log(sum(exp(row - max))), so that a
+    log-softmax entry is `logit - max - lse`. Overwrites `logits`. The elementwise passes
+    run in one thread in numpy (they cost more than the projection's matrix product on
+    two cores): from PARALLEL_ROWS rows the two halves run in two threads, the same
+    arithmetic per row."""
+    global _POOL
+    n = logits.shape[0]
+    top = np.empty(n, dtype=logits.dtype)
+    lse = np.empty(n, dtype=logits.dtype)
+
+    def part(a: int, b: int) -> None:
+        x = logits[a:b]
+        t = x.max(-1, keepdims=True)
+        x -= t
+        np.exp(x, out=x)
+        top[a:b] = t[:, 0]
+        lse[a:b] = np.log(x.sum(-1))
+
+    if n < PARALLEL_ROWS:
+        part(0, n)
+        return top, lse
+    if _POOL is None:
+        _POOL = ThreadPoolExecutor(1, thread_name_prefix="clinivox-logits")
+    half = n // 2
+    other = _POOL.submit(part, 0, half)
+    part(half, n)
+    other.result()
+    return top, lse
 
 
 def _softmax(x: np.ndarray) -> np.ndarray:
@@ -343,11 +379,9 @@ class DecoderScorer:
             sel = np.flatnonzero((inv >= c) & (inv < c + h.shape[0]))
             at = inv[sel] - c
             logits = np.matmul(h, self.out_proj, out=buf[:h.shape[0]])  # (n, vocab)
-            top = logits.max(-1, keepdims=True)
-            mine = logits[at, tokens[sel]] - top[at, 0]
-            logits -= top
-            np.exp(logits, out=logits)
-            lps[sel] = mine - np.log(logits.sum(-1))[at]
+            raw = logits[at, tokens[sel]]
+            top, lse = _log_normalisers(logits)
+            lps[sel] = (raw - top[at]) - lse[at]
         out = [np.zeros(len(r), dtype=np.float64) for r in rows]
         for i, j, v in zip(pick_row, pick_j, lps, strict=True):
             out[i][j] = v
