@@ -61,6 +61,7 @@ from clinivox.medical.terms import (
     is_everyday,
     preferred_spelling,
     rank_score,
+    singulars,
 )
 
 FRAMES_PER_S = 50  # encoder positions per second
@@ -824,12 +825,11 @@ class MedicalBiaser:
                 old = best.get(form)
                 if old is None or c.similarity > old.similarity:
                     best[form] = Rewrite(seg, a, b, form, c.entry, c.similarity, screened=True)
+        # (closest_common gave no drugs if not `drugs`, and names only that close)
         ranked = sorted(best.values(), key=lambda r: -r.similarity)
         clinical = self.index.screen_names
-        drug_forms = [r for r in ranked if r.form.lower() not in clinical][:p.screen]
-        named = [r for r in ranked if r.form.lower() in clinical
-                 and r.similarity >= SCREEN_CLINICAL_SIMILARITY][:SCREEN_CLINICAL]
-        return (drug_forms if drugs else []) + named
+        return [r for r in ranked if r.form.lower() not in clinical][:p.screen] \
+            + [r for r in ranked if r.form.lower() in clinical][:SCREEN_CLINICAL]
 
     def _score_stretch(self, engine, window: np.ndarray, at: np.ndarray, ws: list[str],
                        ends: list[int], language, task, group: list[Rewrite]) -> None:
@@ -873,9 +873,7 @@ class MedicalBiaser:
 
     def _plural(self, form: str) -> bool:
         """A lexicon form that is the regular plural of another ("antihistamines")."""
-        f = form.lower()
-        return f.endswith("s") and (f[:-1] in self.matcher.forms
-                                    or (f.endswith("es") and f[:-2] in self.matcher.forms))
+        return any(stem in self.matcher.forms for stem in singulars(form.lower()))
 
     def _term_word(self, written: str) -> bool:
         """A written word that is not an everyday word and is a lexicon term or an

@@ -210,18 +210,13 @@ def everyday_clinical_names() -> frozenset[str]:
     (lowercase), plural and variant forms included: the clinical words people say in
     everyday words ("headache", "steroids", "asthma"), which the acoustic screen may offer
     for a word Whisper was unsure of (`TermIndex.closest_common`)."""
+    texts = [*CLINICAL_TERMS["symptom"], *CLINICAL_TERMS["procedure"],
+             *(names for names, _ in COMMON_DIAGNOSES),
+             *(name for names in DRUG_CLASSES.values() for name in names)]
     out: set[str] = set()
-    for category in ("symptom", "procedure"):
-        for term in CLINICAL_TERMS[category]:
-            first, others = _names(term)
-            out.update(n.lower() for n in (first, *others))
-    for names, _ in COMMON_DIAGNOSES:
-        first, others = _names(names)
+    for text in texts:
+        first, others = _names(text)
         out.update(n.lower() for n in (first, *others))
-    for names in DRUG_CLASSES.values():
-        for name in names:
-            first, others = _names(name)
-            out.update(n.lower() for n in (first, *others))
     return frozenset(out)
 
 

@@ -69,6 +69,13 @@ def _plurals(name: str) -> tuple[str, str, str]:
     return name, name + "s", name + "es"
 
 
+def singulars(word: str) -> tuple[str, ...]:
+    """The names `word` may be the regular plural of (`_plurals` the other way)."""
+    if word.endswith("es"):
+        return word[:-1], word[:-2]
+    return (word[:-1],) if word.endswith("s") else ()
+
+
 class TermMatcher:
     """Finds lexicon terms (and spoken variants) in text: longest match first, whole words."""
 
@@ -100,10 +107,10 @@ class TermMatcher:
     def _singular(self, key: str) -> LexiconEntry | None:
         """The term `key` is the regular plural of ("headaches", "panic attacks"): the
         lexicon lists most names in the singular. Not an abbreviation's ("MIs")."""
-        if not key.endswith("s") or len(key) < 6:
+        if len(key) < 6:
             return None
-        for stem in (key[:-1], key[:-2] if key.endswith("es") else None):
-            entry = self.forms.get(stem) if stem else None
+        for stem in singulars(key):
+            entry = self.forms.get(stem)
             if entry is not None and entry.category != "abbreviation":
                 return entry
         return None
