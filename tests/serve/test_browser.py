@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from clinivox.serve.db import ADMIN
 from clinivox.serve.settings import ServerSettings
 from tests.serve.conftest import LiveServer
 
@@ -83,7 +84,7 @@ def test_page_shows_the_transcript_of_the_fed_file(browser, recognizer, tmp_path
         assert _wait(lambda: "stopped" in status.text, 30), status.text
         sessions = browser.find_element(By.ID, "sessions")
         assert _wait(lambda: "segments" in sessions.text, 10)
-        stored = live.state.store.list_sessions()
+        stored = live.state.store.list_sessions(ADMIN)
         assert stored and stored[0]["kind"] == "stream" and stored[0]["segments_count"] >= 2
     finally:
         live.stop()

@@ -44,7 +44,7 @@ def postgres_url():
 
 
 def test_store_on_postgres(postgres_url):
-    from clinivox.serve.db import Store
+    from clinivox.serve.db import ADMIN, Owner, Store
 
     store = Store(postgres_url)
     row, key = store.create_key("pg")
@@ -55,10 +55,15 @@ def test_store_on_postgres(postgres_url):
     store.add_alert(sid, {"category": "seizure", "text": "seizing", "audio_start_s": 2.0,
                           "audio_end_s": 3.0, "latency_s": 0.4})
     store.close_session(sid, "done", 3.0)
-    got = store.get_session(sid)
+    got = store.get_session(sid, Owner(row.id))
     assert [s["text"] for s in got["segments"]] == ["first final", "second final"]
     assert got["alerts"][0]["category"] == "seizure" and got["status"] == "done"
-    assert store.list_sessions()[0]["id"] == sid
+    assert store.list_sessions(ADMIN)[0]["id"] == sid
+    other = store.create_key("other")[0]
+    assert store.get_session(sid, Owner(other.id)) is None
+    assert store.list_sessions(Owner(other.id)) == []
+    assert store.delete_session(sid, Owner(row.id))
+    assert store.get_session(sid, ADMIN) is None
     Store(postgres_url)  # migrating an up-to-date schema again is a no-op
 
 

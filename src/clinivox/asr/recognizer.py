@@ -26,6 +26,7 @@ from clinivox.errors import AudioTooLongError, EmptyAudioError, InputError
 
 MIN_TAIL_S = 1.0  # untranscribed speech at a chunk's end shorter than this is left alone
 MAX_TAIL_ROUNDS = 2  # follow-up decodes of untranscribed tails per batch
+MISMATCH_PROBABILITY = 0.8  # detection this sure of another language flags a mismatch
 
 
 @dataclass
@@ -42,7 +43,12 @@ class TranscriptionInfo:
     compute_type: str
     options: TranscribeOptions
     channels: int = 1
+    # a language was asked of a multilingual model, but most speech chunks sound
+    # confidently (p >= 0.8) like another: (detected code, share of chunks). Whisper then
+    # writes a translation or nonsense, so callers warn (the CLI does; JSON carries it).
+    language_mismatch: tuple[str, float] | None = None
     _votes: Counter = field(default_factory=Counter, repr=False)
+    _heard: Counter = field(default_factory=Counter, repr=False)
 
 
 @dataclass
@@ -119,6 +125,30 @@ class Recognizer:
     def model_name(self) -> str:
         return self.engine.ref.name
 
+    def check_language(self, language: object) -> None:
+        """Raise `InputError` unless `language` is None or a language this model decodes.
+
+        An English-only model (tiny.en) asked for another language used to answer in English
+        with `language: en`, silently; a misspelt code or a list from a JSON client reached
+        the tokenizer and failed as an internal error.
+        """
+        if language is None:
+            return
+        if not isinstance(language, str):
+            raise InputError(f"language must be an ISO code string such as 'en', not "
+                             f"{type(language).__name__}")
+        if not self.engine.multilingual:
+            if language != "en":
+                raise InputError(f"model {self.model_name} is English-only; it cannot decode "
+                                 f"language {language[:16]!r} (use a multilingual model such "
+                                 "as --model base)")
+            return
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        if language not in _LANGUAGE_CODES:
+            raise InputError(f"unknown language code {language[:16]!r}: use an ISO 639-1 code "
+                             "Whisper knows, such as 'en', 'de' or 'zh'")
+
     def transcribe(
         self,
         audio: AudioSource | np.ndarray,
@@ -145,6 +175,7 @@ class Recognizer:
                  ) -> tuple[Iterable[np.ndarray], TranscriptionInfo]:
         """Validate the input and options; the lazy 16 kHz block source and the info."""
         opts = self._options(options)
+        self.check_language(opts.language)
         if isinstance(audio, np.ndarray):
             arr = np.asarray(audio, dtype=np.float32)
             if arr.ndim != 1:
@@ -165,9 +196,13 @@ class Recognizer:
                 blocks = (b[:, channel] for b in iter_audio(audio, mono=False))
             else:
                 blocks = iter_audio(audio)
-        if max_duration_s is not None and duration_s > max_duration_s:
-            raise AudioTooLongError(
-                f"audio is {duration_s:.0f} s long; the limit is {max_duration_s:.0f} s")
+        if max_duration_s is not None:
+            if duration_s > max_duration_s:
+                raise AudioTooLongError(
+                    f"audio is {duration_s:.0f} s long; the limit is {max_duration_s:.0f} s")
+            # a container without a duration header (live WebM) passes the check above:
+            # the decoded samples are counted too, and decoding stops at the limit
+            blocks = _limited(blocks, max_duration_s)
         info = TranscriptionInfo(
             language=opts.language if self.engine.multilingual else "en",
             language_probability=1.0 if opts.language or not self.engine.multilingual else 0.0,
@@ -199,12 +234,26 @@ class Recognizer:
     def plan(self, audio: AudioSource | np.ndarray,
              options: TranscribeOptions | Mapping[str, Any] | None = None, *,
              max_duration_s: float | None = None) -> tuple[list[_Chunk], TranscriptionInfo]:
-        """Decode and VAD-segment `audio` into speech chunks, without recognising them."""
+        """Decode and VAD-segment `audio` into speech chunks, without recognising them.
+        Holds every chunk (about 230 MB per hour of speech): `plan_iter` does not."""
+        chunks, info = self.plan_iter(audio, options, max_duration_s=max_duration_s)
+        return list(chunks), info
+
+    def plan_iter(self, audio: AudioSource | np.ndarray,
+                  options: TranscribeOptions | Mapping[str, Any] | None = None, *,
+                  max_duration_s: float | None = None
+                  ) -> tuple[Iterator[_Chunk], TranscriptionInfo]:
+        """`plan`, lazily: chunks are decoded from the file as they are taken, so a caller
+        that takes a window at a time keeps memory flat however long the file is.
+        `info.duration_s` is the decoded duration once the iterator is exhausted."""
         blocks, info = self._prepare(audio, options, None, max_duration_s)
-        counter = _Counter(blocks)
-        chunks = list(self._chunks(counter, info.options, info))
-        info.duration_s = counter.samples / SAMPLE_RATE_HZ
-        return chunks, info
+
+        def chunks() -> Iterator[_Chunk]:
+            counter = _Counter(blocks)
+            yield from self._chunks(counter, info.options, info)
+            info.duration_s = counter.samples / SAMPLE_RATE_HZ
+
+        return chunks(), info
 
     def finish_chunk(self, chunk: _Chunk, result: ChunkResult,
                      info: TranscriptionInfo) -> tuple[list[Segment], _Chunk | None]:
@@ -292,6 +341,13 @@ class Recognizer:
 
     @staticmethod
     def _vote(info: TranscriptionInfo, result: ChunkResult) -> None:
+        if result.detected_language is not None and result.segments:
+            heard, p = result.detected_language
+            info._heard[heard if p >= MISMATCH_PROBABILITY else "?"] += 1
+            top, n = info._heard.most_common(1)[0]
+            share = n / sum(info._heard.values())
+            info.language_mismatch = (top, share) if share > 0.5 and \
+                top not in ("?", info.options.language) else None
         if info.options.language is not None or result.language is None:
             return
         info._votes[result.language] += 1
@@ -322,6 +378,18 @@ class Recognizer:
                 language=result.language, channel=channel, corrections=tuple(s.corrections),
             ))
         return out
+
+
+def _limited(blocks: Iterable[np.ndarray], max_duration_s: float) -> Iterator[np.ndarray]:
+    """Pass blocks through; AudioTooLongError once more than `max_duration_s` is decoded."""
+    limit = int(max_duration_s * SAMPLE_RATE_HZ)
+    samples = 0
+    for b in blocks:
+        samples += b.shape[0]
+        if samples > limit:
+            raise AudioTooLongError(f"audio is longer than the limit of {max_duration_s:.0f} s "
+                                    "(counted while decoding: the file gives no duration)")
+        yield b
 
 
 class _Counter:

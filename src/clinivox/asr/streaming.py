@@ -229,6 +229,7 @@ class StreamingRecognizer:
         self._gate = gate
         self.options = options or TranscribeOptions()
         self.options.validate()
+        recognizer.check_language(self.options.language)
         self.s = streaming or StreamingOptions()
         self.s.validate()
         self._final_opts = dataclasses.replace(self.options, vad=False)

@@ -57,6 +57,8 @@ class ChunkResult:
     temperature: float
     alternatives: list[str] = field(default_factory=list)  # the beam's other hypotheses
     hypotheses: list[list[int]] = field(default_factory=list)  # the beam's tokens, best first
+    # with a language asked of a multilingual model: what detection heard (code, probability)
+    detected_language: tuple[str, float] | None = None
 
 
 def pick_device(device: str = "auto", compute_type: str = "auto") -> tuple[str, str]:
@@ -192,13 +194,15 @@ class WhisperEngine:
         feats = feats[:, :, :encoder_frames(max(c.shape[0] for c in chunks), options)]
         encoded = self._encode(feats)
         languages: list[tuple[str | None, float]] = []
+        detected: list[tuple[str, float]] = []
+        if self.multilingual:  # one decoder step: cheap beside the decode itself
+            detected = [(ranked[0][0][2:-2], float(ranked[0][1]))
+                        for ranked in self.model.detect_language(encoded)]
         if options.language is not None or not self.multilingual:
             lang = options.language if self.multilingual else "en"
             languages = [(lang, 1.0)] * len(chunks)
         else:
-            for ranked in self.model.detect_language(encoded):
-                token, prob = ranked[0]
-                languages.append((token[2:-2], float(prob)))
+            languages = list(detected)
         # A biaser's domain prompt (English clinical terms) primes English chunks only; a
         # user's own prompt is kept.
         primed = getattr(biaser, "prompt", None)
@@ -224,6 +228,8 @@ class WhisperEngine:
                 ratio = compression_ratio(text)
                 result = ChunkResult([], lang, lang_p, avg_logprob, no_speech_prob, ratio,
                                      temperature)
+                if detected and options.language is not None:
+                    result.detected_language = detected[i]
                 result.alternatives = [tok.decode([t for t in h if t < tok.eot])
                                        for h in others]
                 result.hypotheses = [tokens, *others] if others else []

@@ -4,10 +4,53 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 from clinivox.cli.transcribe import add_model_args
+
+# The WebSocket layer accepts messages up to this size so that a frame over the protocol's
+# limit (`max_frame_bytes`, 1 MiB) reaches the session and gets its `frame_too_large` error
+# event; at 2 MiB here, frames between 2 and 16 MiB dropped the whole connection instead.
+WS_MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+
+
+def add_database_args(p) -> None:
+    p.add_argument("--database-url", default=None,
+                   help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db (default: "
+                        "$CLINIVOX_DATABASE_URL, else SQLite under --data-dir). A password "
+                        "here shows in `ps`: prefer the variable or --database-url-file")
+    p.add_argument("--database-url-file", type=Path, default=None,
+                   help="read the database URL from this file (e.g. a mounted secret)")
+
+
+def database_url_from_args(args: argparse.Namespace) -> str | None:
+    """The URL from --database-url-file, --database-url or $CLINIVOX_DATABASE_URL."""
+    from clinivox.errors import InputError
+
+    if args.database_url_file is not None:
+        try:
+            url = args.database_url_file.read_text().strip()
+        except OSError as exc:
+            raise InputError(f"cannot read --database-url-file {args.database_url_file}: "
+                             f"{exc.strerror}") from exc
+        if not url:
+            raise InputError(f"--database-url-file {args.database_url_file} is empty")
+        return url
+    if args.database_url:
+        from sqlalchemy.engine import make_url
+
+        try:
+            has_password = make_url(args.database_url).password is not None
+        except Exception:  # a malformed URL fails with its own error when opened
+            has_password = False
+        if has_password:
+            print("clinivox: warning: the --database-url password is visible to every user "
+                  "in the process list; use $CLINIVOX_DATABASE_URL or --database-url-file",
+                  file=sys.stderr)
+        return args.database_url
+    return os.environ.get("CLINIVOX_DATABASE_URL") or None
 
 
 def add_parsers(sub) -> None:
@@ -15,9 +58,11 @@ def add_parsers(sub) -> None:
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--data-dir", type=Path, default=Path("clinivox-data"))
-    s.add_argument("--database-url", default=None,
-                   help="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db "
-                        "(default: SQLite under --data-dir)")
+    add_database_args(s)
+    s.add_argument("--tls-cert", type=Path, default=None,
+                   help="PEM certificate: serve HTTPS/WSS (a browser's microphone needs a "
+                        "secure context on any host but localhost)")
+    s.add_argument("--tls-key", type=Path, default=None, help="PEM private key for --tls-cert")
     s.add_argument("--insecure-local", action="store_true",
                    help="allow requests without an API key, from loopback only")
     add_model_args(s)
@@ -28,14 +73,22 @@ def add_parsers(sub) -> None:
     s.add_argument("--max-upload-mb", type=float, default=100.0)
     s.add_argument("--max-audio-s", type=float, default=4 * 3600.0)
     s.add_argument("--max-streams", type=int, default=16)
+    s.add_argument("--stream-idle-s", type=float, default=60.0,
+                   help="end a stream that sends nothing for this long (default 60)")
+    s.add_argument("--db-retry-s", type=float, default=60.0,
+                   help="while the database is locked, retry a stream's writes this long, "
+                        "holding its finals in memory (default 60)")
     s.set_defaults(func=run_serve)
 
     k = sub.add_parser("keys", help="manage API keys (hashed at rest)")
     k.add_argument("--data-dir", type=Path, default=Path("clinivox-data"))
-    k.add_argument("--database-url", default=None)
+    add_database_args(k)
     ksub = k.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
     c = ksub.add_parser("create", help="create a key; it is printed once")
     c.add_argument("name")
+    c.add_argument("--admin", action="store_true",
+                   help="an admin key: reads and deletes every key's sessions (a plain key "
+                        "sees only its own)")
     ksub.add_parser("list", help="list keys (never the keys themselves)")
     r = ksub.add_parser("revoke", help="revoke a key by id")
     r.add_argument("id", type=int)
@@ -48,10 +101,12 @@ def settings_from_args(args: argparse.Namespace):
 
     return ServerSettings(
         host=args.host, port=args.port, data_dir=args.data_dir,
-        database_url=args.database_url, insecure_local=args.insecure_local, model=args.model,
+        database_url=database_url_from_args(args), insecure_local=args.insecure_local,
+        model=args.model,
         device=args.device, compute_type=args.compute_type,
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_audio_s=args.max_audio_s,
-        max_streams=args.max_streams,
+        max_streams=args.max_streams, stream_idle_s=args.stream_idle_s,
+        db_retry_s=args.db_retry_s,
         batching=BatchingOptions(enabled=not args.no_batching,
                                  max_batch_size=args.max_batch_size,
                                  max_wait_ms=args.max_wait_ms, queue_limit=args.queue_limit))
@@ -71,33 +126,50 @@ def _single_threaded_blas() -> None:
 def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from clinivox.errors import InputError
     from clinivox.serve.app import create_app
+    from clinivox.serve.settings import is_loopback
 
     settings = settings_from_args(args)
     settings.validate()
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise InputError("--tls-cert and --tls-key go together")
+    tls = args.tls_cert is not None
+    for path in (args.tls_cert, args.tls_key) if tls else ():
+        if not path.is_file():
+            raise InputError(f"TLS file not found: {path}")
+    if not tls and not is_loopback(settings.host):
+        print(f"clinivox: warning: serving {settings.host} without TLS: API keys and "
+              "transcripts cross the network in clear text, and browsers allow the "
+              "microphone only on a secure origin; pass --tls-cert and --tls-key",
+              file=sys.stderr)
     _single_threaded_blas()
     app = create_app(settings)
     note = " (insecure-local: no API key needed from loopback)" if settings.insecure_local else ""
-    print(f"clinivox: serving on http://{settings.host}:{settings.port}{note}",
+    scheme = "https" if tls else "http"
+    print(f"clinivox: serving on {scheme}://{settings.host}:{settings.port}{note}",
           file=sys.stderr, flush=True)
     # access_log off: paths and status codes are counted in /metrics; nothing else logged
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning",
-                access_log=False, ws_max_size=2 * 1024 * 1024)
+                access_log=False, ws_max_size=WS_MAX_MESSAGE_BYTES,
+                ssl_certfile=str(args.tls_cert) if tls else None,
+                ssl_keyfile=str(args.tls_key) if tls else None)
     return 0
 
 
 def run_keys(args: argparse.Namespace) -> int:
     from clinivox.serve.db import Store, database_url
 
-    store = Store(database_url(args.data_dir, args.database_url))
+    store = Store(database_url(args.data_dir, database_url_from_args(args)))
     if args.keys_command == "create":
-        row, key = store.create_key(args.name)
-        print(json.dumps({"id": row.id, "name": row.name, "key": key}))
+        row, key = store.create_key(args.name, scope="admin" if args.admin else "user")
+        print(json.dumps({"id": row.id, "name": row.name, "scope": row.scope, "key": key}))
         print("store this key now: it is not kept in readable form", file=sys.stderr)
         return 0
     if args.keys_command == "list":
         for row in store.list_keys():
             print(json.dumps({"id": row.id, "name": row.name, "prefix": row.prefix,
+                              "scope": row.scope,
                               "created_at": row.created_at.isoformat() + "Z",
                               "revoked": row.revoked_at is not None}))
         return 0

@@ -7,30 +7,36 @@ subclasses map once to HTTP status codes. Transcripts and audio never reach the 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import Depends, FastAPI, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from clinivox.asr.streaming import DecodeGate
 from clinivox.errors import ClinivoxError
 from clinivox.serve.batching import DynamicBatcher
-from clinivox.serve.db import Store, database_url
+from clinivox.serve.db import Owner, Store, database_url
 from clinivox.serve.formats import RESPONSE_FORMATS, transcription_body
 from clinivox.serve.metrics import Metrics
-from clinivox.serve.settings import ServerSettings, is_loopback
+from clinivox.serve.settings import ServerSettings, is_loopback, local_request_allowed
 
 STATIC = Path(__file__).parent / "static"
-
-
-@dataclass
-class Principal:
-    key_id: int | None  # None with --insecure-local
+MAX_FIELD_BYTES = 16 * 1024  # a multipart text field (prompt, language, ...)
+MAX_PROMPT_CHARS = 4000
+WINDOW_WAIT_S = 600.0  # an admitted request waits this long for queue room per window
+# The page loads only its own scripts, talks only to its own origin (HTTP and WebSocket), and
+# may not be framed (clickjacking a microphone page).
+PAGE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+            "frame-ancestors 'none'")
+log = logging.getLogger("clinivox.serve")
 
 
 class AppState:
@@ -40,6 +46,7 @@ class AppState:
         settings.validate()
         self.settings = settings
         self.store = Store(database_url(settings.data_dir, settings.database_url))
+        self.store.interrupt_open_sessions()
         self.metrics = Metrics()
         self.recognizer = recognizer or Recognizer(settings.model, device=settings.device,
                                                    compute_type=settings.compute_type)
@@ -78,15 +85,15 @@ class AppState:
                     raise HTTPException(501, "diarization needs clinivox[diarize]") from exc
             return self._diarizer
 
-    def authenticate(self, key: str | None, client_host: str | None) -> Principal:
+    def authenticate(self, key: str | None, client_host: str | None) -> Owner:
         if key:
-            key_id = self.store.check_key(key)
-            if key_id is None:
+            owner = self.store.key_owner(key)
+            if owner is None:
                 raise HTTPException(401, "invalid or revoked API key",
                                     headers={"WWW-Authenticate": "Bearer"})
-            return Principal(key_id)
+            return owner
         if self.settings.insecure_local and client_host and is_loopback(client_host):
-            return Principal(None)
+            return Owner(key_id=None)
         raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'",
                             headers={"WWW-Authenticate": "Bearer"})
 
@@ -118,7 +125,7 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
                   docs_url=None, redoc_url=None)
     app.state.clinivox = state
 
-    def principal(request: Request) -> Principal:
+    def principal(request: Request) -> Owner:
         return state.authenticate(bearer(request), request.client.host if request.client
                                   else None)
 
@@ -126,19 +133,50 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
     async def _clinivox_error(request: Request, exc: ClinivoxError):
         status = exc.http_status if 400 <= exc.http_status < 600 else 500
         state.metrics.rejected.labels(type(exc).__name__).inc()
-        return JSONResponse({"error": {"message": str(exc), "type": type(exc).__name__}},
-                            status_code=status,
-                            headers={"Retry-After": "1"} if status == 503 else None)
+        headers = getattr(exc, "headers", None) or (
+            {"Retry-After": "1"} if status == 503 else None)
+        return error_response(status, str(exc), type(exc).__name__, headers)
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException):
-        return JSONResponse({"error": {"message": exc.detail, "type": "http_error"}},
-                            status_code=exc.status_code, headers=exc.headers)
+    # One error shape everywhere: {"error": {"message", "type"}}. Starlette's own 404/405
+    # (unknown routes) and request validation (422) are mapped too; a 422 names the field,
+    # never the value sent (it may be a patient's words).
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException):
+        return error_response(exc.status_code, str(exc.detail), "http_error",
+                              getattr(exc, "headers", None))
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        fields = ", ".join(".".join(str(x) for x in e.get("loc", ()))
+                           for e in exc.errors()[:5])
+        return error_response(422, f"invalid request: check {fields or 'the parameters'}",
+                              "validation_error")
+
+    if settings.insecure_local:
+        @app.middleware("http")
+        async def _local_only(request: Request, call_next):
+            # keyless mode trusts the machine, not the network: a rebound DNS name or a
+            # cross-origin page is refused before any route runs
+            if not local_request_allowed(request.headers.get("host"),
+                                         request.headers.get("origin")):
+                return error_response(403, "with --insecure-local only same-origin requests "
+                                           "to a loopback host name are served",
+                                      "forbidden")
+            return await call_next(request)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next):
         t0 = time.perf_counter()
-        response = await call_next(request)
+        try:
+            response = await call_next(request)
+        except Exception as exc:  # an unexpected error: 500, logged by class only
+            # (a traceback or a driver's message can carry a patient's words)
+            log.error("request failed: %s", type(exc).__name__)
+            state.metrics.internal_errors.labels(type(exc).__name__).inc()
+            response = error_response(500, "internal error", "internal_error")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
         route = request.scope.get("route")
         endpoint = getattr(route, "path", "other")
         state.metrics.requests.labels(endpoint, str(response.status_code)).inc()
@@ -151,14 +189,14 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
                 "device": state.recognizer.engine.device}
 
     @app.get("/metrics")
-    async def metrics(_p: Principal = Depends(principal)):
+    async def metrics(_p: Owner = Depends(principal)):
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
         state.metrics.queue_depth.set(state.batcher.depth)
         return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/v1/models")
-    async def models(_p: Principal = Depends(principal)):
+    async def models(_p: Owner = Depends(principal)):
         name = state.recognizer.model_name
         return {"object": "list", "data": [{"id": name, "object": "model",
                                             "owned_by": "clinivox"},
@@ -166,31 +204,46 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
                                             "owned_by": "clinivox"}]}
 
     @app.post("/v1/audio/transcriptions")
-    async def transcriptions(request: Request, p: Principal = Depends(principal)):
+    async def transcriptions(request: Request, p: Owner = Depends(principal)):
         t0 = time.perf_counter()
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and \
                 int(length) > settings.max_upload_bytes + 64 * 1024:
             raise HTTPException(413, f"upload larger than {settings.max_upload_bytes} bytes")
-        form = await request.form(max_part_size=settings.max_upload_bytes)
+        # a chunked upload has no length: the body's bytes are counted as they arrive
+        # (413 at the limit, before the rest is spooled to disk); text fields are capped
+        limit_body(request, settings.max_upload_bytes + 64 * 1024)
+        form = await request.form(max_part_size=MAX_FIELD_BYTES)
         upload = form.get("file")
         if not isinstance(upload, UploadFile) and not hasattr(upload, "read"):
             raise HTTPException(400, "multipart field 'file' is required")
-        data = await upload.read(settings.max_upload_bytes + 1)
-        if len(data) > settings.max_upload_bytes:
-            raise HTTPException(413, f"upload larger than {settings.max_upload_bytes} bytes")
         fmt = str(form.get("response_format") or "json")
         if fmt not in RESPONSE_FORMATS:
             raise HTTPException(400, f"response_format must be one of {RESPONSE_FORMATS}")
+        model = str(form.get("model") or "whisper-1")
+        if model not in ("whisper-1", state.recognizer.model_name):
+            raise HTTPException(400, f"unknown model {model[:64]!r}: this server runs "
+                                     f"{state.recognizer.model_name!r} (or ask for "
+                                     "'whisper-1', its alias)")
+        if str(form.get("stream", "false")).lower() in ("1", "true", "yes"):
+            raise HTTPException(400, "stream=true is not supported on this endpoint: use the "
+                                     "WebSocket /v1/stream for live results")
         medical = str(form.get("medical", "false")).lower() in ("1", "true", "yes")
         diarize = str(form.get("diarize", "false")).lower() in ("1", "true", "yes")
-        biaser = await asyncio.to_thread(state.medical_biaser) if medical else None
         grains = {str(v) for v in form.getlist("timestamp_granularities[]")} | \
             {str(v) for v in form.getlist("timestamp_granularities")}
         if grains - {"word", "segment"}:
             raise HTTPException(400, "timestamp_granularities must be 'word' and/or 'segment'")
         language = str(form.get("language") or "") or None
+        state.recognizer.check_language(language)
         prompt = str(form.get("prompt") or "") or None
+        if prompt is not None and len(prompt) > MAX_PROMPT_CHARS:
+            raise HTTPException(400, f"prompt is limited to {MAX_PROMPT_CHARS} characters "
+                                     "(Whisper reads at most 224 tokens of it)")
+        data = await upload.read(settings.max_upload_bytes + 1)
+        if len(data) > settings.max_upload_bytes:
+            raise HTTPException(413, f"upload larger than {settings.max_upload_bytes} bytes")
+        biaser = await asyncio.to_thread(state.medical_biaser) if medical else None
         segments, info = await run_transcription(state, data, language, prompt, biaser)
         speakers = None
         if diarize:
@@ -205,31 +258,45 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
                                  for t in biaser.terms(s.text)]
         dt_ms = (time.perf_counter() - t0) * 1000
         state.metrics.audio_seconds.labels("rest").inc(info.duration_s)
-        await asyncio.to_thread(state.store.log_request, "/v1/audio/transcriptions", 200,
-                                dt_ms, info.duration_s, p.key_id,
-                                settings.batching.enabled)
+        try:  # metadata only: a failed write must not turn a finished transcript into a 500
+            await asyncio.to_thread(state.store.log_request, "/v1/audio/transcriptions", 200,
+                                    dt_ms, info.duration_s, p.key_id,
+                                    settings.batching.enabled)
+        except Exception as exc:
+            log.warning("request metadata not stored: %s", type(exc).__name__)
+            state.metrics.store_failures.labels("request_log").inc()
         if media == "application/json":
             return JSONResponse(body)
         return PlainTextResponse(body, media_type=media)
 
     @app.get("/v1/sessions")
-    async def sessions(limit: int = 50, _p: Principal = Depends(principal)):
+    async def sessions(limit: int = 50, p: Owner = Depends(principal)):
+        """The caller's sessions, newest first (every key's for an admin key)."""
         limit = max(1, min(limit, 500))
-        return {"data": await asyncio.to_thread(state.store.list_sessions, limit)}
+        return {"data": await asyncio.to_thread(state.store.list_sessions, p, limit)}
 
     @app.get("/v1/sessions/{session_id}")
-    async def session(session_id: str, _p: Principal = Depends(principal)):
-        found = await asyncio.to_thread(state.store.get_session, session_id)
-        if found is None:
+    async def session(session_id: str, p: Owner = Depends(principal)):
+        found = await asyncio.to_thread(state.store.get_session, session_id, p)
+        if found is None:  # another key's session is not found either
             raise HTTPException(404, "no such session")
         return found
 
+    @app.delete("/v1/sessions/{session_id}")
+    async def delete_session(session_id: str, p: Owner = Depends(principal)):
+        if not await asyncio.to_thread(state.store.delete_session, session_id, p):
+            raise HTTPException(404, "no such session")
+        return {"id": session_id, "deleted": True}
+
     @app.get("/")
     async def page():
-        return FileResponse(STATIC / "index.html", media_type="text/html")
+        return FileResponse(STATIC / "index.html", media_type="text/html",
+                            headers={"Content-Security-Policy": PAGE_CSP})
 
     @app.get("/static/{name}")
     async def static(name: str):
+        if "\x00" in name:  # resolve() raises on a NUL byte
+            raise HTTPException(404, "not found")
         path = (STATIC / name).resolve()
         if path.parent != STATIC.resolve() or not path.is_file():
             raise HTTPException(404, "not found")
@@ -240,6 +307,12 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
 
     register_stream_route(app, state)
     return app
+
+
+def error_response(status: int, message: str, kind: str,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": {"message": message, "type": kind}}, status_code=status,
+                        headers=headers)
 
 
 def diarize_segments(state: AppState, data: bytes, segments, biaser=None):
@@ -256,32 +329,93 @@ def diarize_segments(state: AppState, data: bytes, segments, biaser=None):
     return attributed, [{"speaker": s, "role": roles.get(s, "other")} for s in result.speakers]
 
 
+def rest_window(settings: ServerSettings) -> int:
+    """Chunks of one request queued at a time: enough to fill batches, never the whole
+    queue, so a long file neither hogs the decoder nor holds all its audio in memory."""
+    return max(1, min(settings.batching.queue_limit, 2 * settings.batching.max_batch_size))
+
+
+class UploadTooLarge(ClinivoxError):
+    http_status = 413
+
+
+def limit_body(request: Request, max_bytes: int) -> None:
+    """Count the request body's bytes as they arrive; UploadTooLarge past `max_bytes`."""
+    receive = request._receive
+    total = 0
+
+    async def counted():
+        nonlocal total
+        message = await receive()
+        if message["type"] == "http.request":
+            total += len(message.get("body", b""))
+            if total > max_bytes:
+                raise UploadTooLarge(f"upload larger than {max_bytes} bytes")
+        return message
+
+    request._receive = counted
+
+
 async def run_transcription(state: AppState, data: bytes, language: str | None,
                             prompt: str | None, biaser=None):
-    """Decode and segment in a thread, then decode the chunks through the batcher."""
-    import dataclasses
+    """Plan (decode + VAD) a window of chunks in a thread while the previous window decodes
+    through the batcher. Only two windows' audio is held at a time: memory stays flat on a
+    long file, and other requests' chunks interleave with its windows."""
     import io
 
     from clinivox.asr.types import TranscribeOptions
 
     opts = TranscribeOptions(language=language, initial_prompt=prompt)
     rec = state.recognizer
-    chunks, info = await asyncio.to_thread(rec.plan, io.BytesIO(data), opts,
-                                           max_duration_s=state.settings.max_audio_s)
+    window = rest_window(state.settings)
+    # probing only: the header's duration and the limits are checked before any decoding
+    chunk_iter, info = await asyncio.to_thread(rec.plan_iter, io.BytesIO(data), opts,
+                                               max_duration_s=state.settings.max_audio_s)
+    if info.duration_s > 0:  # a short file reserves only the chunks it can have
+        window = min(window, int(info.duration_s // 28) + 2)
+    with state.batcher.reserve(window):  # 503 now, with Retry-After, if the server is full
+        return await _decode_windows(state, chunk_iter, info, opts, biaser, window)
+
+
+async def _decode_windows(state: AppState, chunk_iter, info, opts, biaser, window: int):
+    import dataclasses
+    from itertools import islice
+
+    rec = state.recognizer
+
+    def next_window():
+        return list(islice(chunk_iter, window))
+
+    async def decode(chunks):
+        """A window's chunks, then up to two rounds of their untranscribed tails."""
+        segs = []
+        for _ in range(3):
+            if not chunks:
+                break
+            futures = await asyncio.to_thread(state.batcher.submit_many,
+                                              [c.audio() for c in chunks], opts, biaser,
+                                              wait_s=WINDOW_WAIT_S)
+            state.metrics.queue_depth.set(state.batcher.depth)
+            results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
+            tails = []
+            for chunk, result in zip(chunks, results, strict=True):
+                s, tail = rec.finish_chunk(chunk, result, info)
+                segs += s
+                if tail is not None:
+                    tails.append(tail)
+            chunks = tails
+        return segs
+
     segments = []
-    for _ in range(3):  # a chunk, then up to two rounds of untranscribed tails
-        if not chunks:
-            break
-        futures = state.batcher.submit_many([c.audio() for c in chunks], opts, biaser)
-        state.metrics.queue_depth.set(state.batcher.depth)
-        results = await asyncio.gather(*(asyncio.wrap_future(f) for f in futures))
-        tails = []
-        for chunk, result in zip(chunks, results, strict=True):
-            segs, tail = rec.finish_chunk(chunk, result, info)
-            segments += segs
-            if tail is not None:
-                tails.append(tail)
-        chunks = tails
+    chunks = await asyncio.to_thread(next_window)
+    while chunks:
+        planned = asyncio.ensure_future(asyncio.to_thread(next_window))
+        try:
+            segments += await decode(chunks)
+        except BaseException:
+            await asyncio.gather(planned, return_exceptions=True)
+            raise
+        chunks = await planned
     segments.sort(key=lambda s: s.start_s)
     segments = [dataclasses.replace(s, id=i) for i, s in enumerate(segments)]
     return segments, info

@@ -11,8 +11,12 @@ import datetime as dt
 import hashlib
 import json
 import secrets
+import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -24,14 +28,17 @@ from sqlalchemy import (
     String,
     Text,
     create_engine,
+    delete,
     event,
     func,
     select,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
 
 KEY_PREFIX = "cvx_"
+T = TypeVar("T")
 
 
 def utcnow() -> dt.datetime:
@@ -50,6 +57,30 @@ class ApiKey(Base):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)  # sha256 of the key
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # "user": sees and deletes only its own sessions; "admin": every session
+    scope: Mapped[str] = mapped_column(String(16), default="user")
+
+
+SCOPES = ("user", "admin")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Whose sessions a caller may read or delete.
+
+    A key sees the sessions it created; an admin key sees all of them. `key_id=None` (keyless
+    `--insecure-local` use) sees only the sessions created without a key, never a key's.
+    """
+
+    key_id: int | None
+    admin: bool = False
+
+    def can_see(self, session_key_id: int | None) -> bool:
+        return self.admin or session_key_id == self.key_id
+
+
+# the owner that internal tooling (the CLI, tests) uses to see everything
+ADMIN = Owner(key_id=None, admin=True)
 
 
 class TranscriptSession(Base):
@@ -57,11 +88,13 @@ class TranscriptSession(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True,
                                     default=lambda: str(uuid.uuid4()))
     kind: Mapped[str] = mapped_column(String(16))  # "stream" or "rest"
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open, done, error
+    # open, done, disconnected, idle_timeout, revoked, too_long, error, interrupted
+    status: Mapped[str] = mapped_column(String(16), default="open")
     model: Mapped[str] = mapped_column(String(200))
     language: Mapped[str | None] = mapped_column(String(16), nullable=True)
     audio_s: Mapped[float] = mapped_column(Float, default=0.0)
-    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True,
+                                               index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
 
@@ -104,15 +137,44 @@ class RequestLog(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
 
+def retry_write(write: Callable[..., T], *args: Any, budget_s: float,
+                first_wait_s: float = 0.05) -> T:
+    """`write(*args)`, retried with exponential backoff while the database is locked or its
+    connection dropped (`OperationalError`), for up to `budget_s` seconds; then the last
+    error is raised. A stream keeps its final in memory meanwhile, so a 5 s lock delays the
+    final instead of ending the session and losing it."""
+    deadline = time.monotonic() + budget_s
+    wait_s = first_wait_s
+    while True:
+        try:
+            return write(*args)
+        except OperationalError:
+            if time.monotonic() + wait_s > deadline:
+                raise
+            time.sleep(wait_s)
+            wait_s = min(wait_s * 2, 2.0)
+
+
 def database_url(data_dir: Path, url: str | None) -> str:
+    """The SQLAlchemy URL: `url` as given, or SQLite under `data_dir`. The directory is made
+    owner-only (0700) and the database file 0600 before SQLite opens it (its -wal and -shm
+    files take the database file's mode): transcripts are PHI."""
     if url:
         return url
     data_dir.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{(data_dir / 'clinivox.db').resolve()}"
+    data_dir.chmod(0o700)
+    db = data_dir / "clinivox.db"
+    db.touch(mode=0o600, exist_ok=True)
+    for path in (db, data_dir / "clinivox.db-wal", data_dir / "clinivox.db-shm"):
+        if path.exists():
+            path.chmod(0o600)
+    return f"sqlite:///{db.resolve()}"
 
 
 def make_engine(url: str) -> Engine:
-    engine = create_engine(url, future=True, pool_pre_ping=True)
+    # hide_parameters: a driver error's message otherwise carries the bound values (a
+    # patient's words in a segment insert), and error paths must never hold PHI
+    engine = create_engine(url, future=True, pool_pre_ping=True, hide_parameters=True)
     if url.startswith("sqlite"):
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(conn, _record):  # durable, concurrent readers
@@ -149,9 +211,11 @@ class Store:
     def hash_key(key: str) -> str:
         return hashlib.sha256(key.encode()).hexdigest()
 
-    def create_key(self, name: str) -> tuple[ApiKey, str]:
+    def create_key(self, name: str, scope: str = "user") -> tuple[ApiKey, str]:
+        if scope not in SCOPES:
+            raise ValueError(f"key scope must be one of {SCOPES}, not {scope!r}")
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        row = ApiKey(name=name, prefix=key[:12], key_hash=self.hash_key(key))
+        row = ApiKey(name=name, prefix=key[:12], key_hash=self.hash_key(key), scope=scope)
         with self.Session.begin() as s:
             s.add(row)
         return row, key
@@ -170,11 +234,22 @@ class Store:
 
     def check_key(self, key: str) -> int | None:
         """The key's id if it is valid and not revoked."""
+        owner = self.key_owner(key)
+        return None if owner is None else owner.key_id
+
+    def key_owner(self, key: str) -> Owner | None:
+        """Who the key is (its id and scope) if it is valid and not revoked."""
         with self.Session() as s:
             row = s.scalar(select(ApiKey).where(ApiKey.key_hash == self.hash_key(key)))
             if row is None or row.revoked_at is not None:
                 return None
-            return row.id
+            return Owner(key_id=row.id, admin=row.scope == "admin")
+
+    def key_active(self, key_id: int) -> bool:
+        """False once the key is revoked (open streams check this to end themselves)."""
+        with self.Session() as s:
+            row = s.get(ApiKey, key_id)
+            return row is not None and row.revoked_at is None
 
     # sessions ------------------------------------------------------------------------------
     def open_session(self, kind: str, model: str, key_id: int | None,
@@ -203,23 +278,40 @@ class Store:
             if row is not None:
                 row.status, row.audio_s, row.ended_at = status, audio_s, utcnow()
 
+    def interrupt_open_sessions(self) -> int:
+        """Mark sessions a crash left `open` as `interrupted` (at start-up, before any
+        stream opens; one server per database). Their stored finals stay readable."""
+        with self.Session.begin() as s:
+            rows = list(s.scalars(select(TranscriptSession)
+                                  .where(TranscriptSession.status == "open")))
+            for row in rows:
+                row.status, row.ended_at = "interrupted", utcnow()
+            return len(rows)
+
     def log_request(self, endpoint: str, status: int, duration_ms: float,
                     audio_s: float | None, key_id: int | None, batched: bool = False) -> None:
         with self.Session.begin() as s:
             s.add(RequestLog(endpoint=endpoint, status=status, duration_ms=duration_ms,
                              audio_s=audio_s, key_id=key_id, batched=batched))
 
-    def list_sessions(self, limit: int = 100, key_id: int | None = None) -> list[dict]:
+    def list_sessions(self, owner: Owner, limit: int = 100) -> list[dict]:
+        """The newest sessions the owner may see (its own; all for an admin)."""
         with self.Session() as s:
             q = select(TranscriptSession, func.count(SegmentRow.id)).outerjoin(
-                SegmentRow, SegmentRow.session_id == TranscriptSession.id).group_by(
-                TranscriptSession.id).order_by(TranscriptSession.created_at.desc()).limit(limit)
+                SegmentRow, SegmentRow.session_id == TranscriptSession.id)
+            if not owner.admin:
+                q = q.where(TranscriptSession.key_id.is_(None) if owner.key_id is None
+                            else TranscriptSession.key_id == owner.key_id)
+            q = q.group_by(TranscriptSession.id).order_by(
+                TranscriptSession.created_at.desc()).limit(limit)
             return [_session_dict(row, n) for row, n in s.execute(q)]
 
-    def get_session(self, session_id: str) -> dict | None:
+    def get_session(self, session_id: str, owner: Owner) -> dict | None:
+        """The session with its segments and alerts; None when it does not exist or belongs
+        to someone else (the two are not told apart, so ids cannot be probed)."""
         with self.Session() as s:
             row = s.get(TranscriptSession, session_id)
-            if row is None:
+            if row is None or not owner.can_see(row.key_id):
                 return None
             segs = list(s.scalars(select(SegmentRow).where(SegmentRow.session_id == session_id)
                                   .order_by(SegmentRow.idx)))
@@ -233,6 +325,18 @@ class Store:
                             "audio_start_s": a.audio_start_s, "audio_end_s": a.audio_end_s,
                             "latency_s": a.latency_s} for a in alerts]
             return d
+
+    def delete_session(self, session_id: str, owner: Owner) -> bool:
+        """Delete a session with its segments and alerts, in one transaction. False when it
+        does not exist or belongs to someone else."""
+        with self.Session.begin() as s:
+            row = s.get(TranscriptSession, session_id)
+            if row is None or not owner.can_see(row.key_id):
+                return False
+            s.execute(delete(SegmentRow).where(SegmentRow.session_id == session_id))
+            s.execute(delete(AlertRow).where(AlertRow.session_id == session_id))
+            s.delete(row)
+            return True
 
 
 def _session_dict(row: TranscriptSession, n_segments: int) -> dict:

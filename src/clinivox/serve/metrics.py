@@ -28,3 +28,9 @@ class Metrics:
                               registry=r)
         self.rejected = Counter("clinivox_rejected_total", "requests refused",
                                 ["reason"], registry=r)
+        self.store_failures = Counter(
+            "clinivox_store_failures_total", "best-effort database writes that failed "
+            "(the request itself succeeded)", ["what"], registry=r)
+        self.internal_errors = Counter("clinivox_internal_errors_total",
+                                       "unexpected errors answered with 500", ["type"],
+                                       registry=r)

@@ -24,6 +24,9 @@ class ServerSettings:
     max_stream_s: float = 4 * 3600.0  # a WebSocket session ends with an error after this
     max_frame_bytes: int = 1024 * 1024  # larger binary frames are refused (error event)
     max_streams: int = 16  # concurrent WebSocket sessions; more answer 503 / close 1013
+    stream_idle_s: float = 60.0  # a stream that sends nothing for this long is ended
+    key_check_s: float = 5.0  # how often an open stream checks that its key is not revoked
+    db_retry_s: float = 60.0  # a locked database: writes are retried this long, then fail
     batching: BatchingOptions = field(default_factory=BatchingOptions)
 
     def validate(self) -> None:
@@ -32,6 +35,9 @@ class ServerSettings:
                              f"address (127.0.0.1, ::1, localhost), not {self.host!r}")
         if self.max_upload_bytes < 1024 or self.max_audio_s <= 0:
             raise ValueError("upload and duration limits must be positive")
+        if min(self.stream_idle_s, self.key_check_s) <= 0 or self.db_retry_s < 0:
+            raise ValueError("stream idle timeout and key check interval must be > 0 s, "
+                             "database retry >= 0 s")
         self.batching.validate()
 
 
@@ -42,3 +48,26 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
+
+
+def host_name(host_header: str | None) -> str:
+    """The name in a Host header, without the port ("[::1]:8000" -> "::1")."""
+    host = (host_header or "").strip().lower()
+    if host.startswith("["):
+        return host[1:host.find("]")] if "]" in host else ""
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def local_request_allowed(host_header: str | None, origin: str | None) -> bool:
+    """With --insecure-local: only requests addressed to a loopback name, and (when a browser
+    says where it comes from) only from a page of this same origin. A DNS-rebinding page
+    reaches 127.0.0.1 under its own host name; a cross-origin page sends its Origin."""
+    if not is_loopback(host_name(host_header)):
+        return False
+    if origin is None:
+        return True
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and \
+        parts.netloc.lower() == (host_header or "").strip().lower()

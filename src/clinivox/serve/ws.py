@@ -10,6 +10,7 @@ Each final segment is committed to the database before it is sent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -18,6 +19,9 @@ from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
 
 from clinivox.asr.streaming import ChunkError, StreamingOptions, StreamingRecognizer
 from clinivox.asr.types import TranscribeOptions
+from clinivox.errors import InputError
+from clinivox.serve.db import retry_write
+from clinivox.serve.settings import local_request_allowed
 
 log = logging.getLogger("clinivox.serve.ws")
 CONFIG_TIMEOUT_S = 10.0
@@ -26,6 +30,8 @@ CONFIG_TIMEOUT_S = 10.0
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_BAD_CONFIG = 4400
 CLOSE_TOO_LONG = 4413
+CLOSE_IDLE = 4408
+CLOSE_POLICY = 1008
 CLOSE_OVERLOADED = 1013
 
 
@@ -33,43 +39,69 @@ async def _error(ws: WebSocket, code: str, message: str) -> None:
     await ws.send_text(json.dumps({"type": "error", "code": code, "message": message}))
 
 
+async def _close(ws: WebSocket, close_code: int, error: tuple[str, str] | None = None) -> None:
+    """Send an error event (if any) and close; quietly, if the client is already gone."""
+    with contextlib.suppress(Exception):
+        if error is not None:
+            await _error(ws, *error)
+        await ws.close(close_code)
+
+
+def _config(first: dict, recognizer) -> tuple[StreamingOptions, str | None, bool]:
+    """The session's options from its config message; ValueError / InputError when bad."""
+    config = json.loads(first.get("text") or "")
+    if not isinstance(config, dict) or config.get("type") != "config":
+        raise ValueError("first message must be {\"type\": \"config\", ...}")
+    rate = config.get("sample_rate_hz", 16_000)
+    if isinstance(rate, bool) or not isinstance(rate, int | float) or rate != int(rate):
+        raise ValueError("sample_rate_hz must be a whole number")
+    language = config.get("language") or None
+    recognizer.check_language(language)  # a list, a dict, an unknown code: InputError
+    alerts = config.get("alerts", True)
+    if not isinstance(alerts, bool):
+        raise ValueError("alerts must be true or false")
+    streaming = StreamingOptions(sample_rate_hz=int(rate))
+    streaming.validate()
+    return streaming, language, alerts
+
+
 def register_stream_route(app: FastAPI, state) -> None:
     settings = state.settings
 
     @app.websocket("/v1/stream")
     async def stream_route(ws: WebSocket):
+        if settings.insecure_local and not local_request_allowed(ws.headers.get("host"),
+                                                                 ws.headers.get("origin")):
+            await ws.close(CLOSE_POLICY)  # before the upgrade: the client gets HTTP 403
+            return
         await ws.accept()
         try:
             first = await asyncio.wait_for(ws.receive(), timeout=CONFIG_TIMEOUT_S)
         except (TimeoutError, WebSocketDisconnect):
-            await ws.close(CLOSE_BAD_CONFIG)
+            await _close(ws, CLOSE_BAD_CONFIG)
             return
+        if first["type"] == "websocket.disconnect":
+            return  # closed before its config: nothing to answer, nothing to log
         try:
-            config = json.loads(first.get("text") or "")
-            if not isinstance(config, dict) or config.get("type") != "config":
-                raise ValueError("first message must be {\"type\": \"config\", ...}")
-            rate = int(config.get("sample_rate_hz", 16_000))
-            language = config.get("language") or None
-            want_alerts = bool(config.get("alerts", True))
-            streaming = StreamingOptions(sample_rate_hz=rate)
-            streaming.validate()
-        except (ValueError, TypeError) as exc:
-            await _error(ws, "bad_config", str(exc))
-            await ws.close(CLOSE_BAD_CONFIG)
+            streaming, language, want_alerts = _config(first, state.recognizer)
+        except (ValueError, TypeError, InputError) as exc:
+            await _close(ws, CLOSE_BAD_CONFIG, ("bad_config", str(exc)))
             return
+        config = json.loads(first["text"])
         key = ws.query_params.get("api_key") or config.get("api_key")
         header = ws.headers.get("authorization", "")
         if not key and header.lower().startswith("bearer "):
             key = header[7:].strip()
         try:
-            principal = state.authenticate(key, ws.client.host if ws.client else None)
+            principal = await asyncio.to_thread(
+                state.authenticate, key if isinstance(key, str) else None,
+                ws.client.host if ws.client else None)
         except HTTPException as exc:
-            await _error(ws, "unauthorized", str(exc.detail))
-            await ws.close(CLOSE_UNAUTHORIZED)
+            await _close(ws, CLOSE_UNAUTHORIZED, ("unauthorized", str(exc.detail)))
             return
         if state.streams >= settings.max_streams:
-            await _error(ws, "overloaded", "too many open streams; retry later")
-            await ws.close(CLOSE_OVERLOADED)
+            await _close(ws, CLOSE_OVERLOADED, ("overloaded", "too many open streams; retry "
+                                                              "later"))
             return
         state.streams += 1
         state.metrics.active_streams.inc()
@@ -84,6 +116,12 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                  language: str | None, want_alerts: bool) -> None:
     settings = state.settings
     store = state.store
+
+    async def write(fn, *args):
+        """A database write, retried while the database is locked (the caller's final
+        stays in memory meanwhile)."""
+        return await asyncio.to_thread(retry_write, fn, *args, budget_s=settings.db_retry_s)
+
     stream = StreamingRecognizer(state.recognizer, TranscribeOptions(language=language),
                                  streaming, clock=time.monotonic, gate=state.decode_gate)
     monitor = None
@@ -91,14 +129,22 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
         from clinivox.alerts import AlertMonitor
 
         monitor = AlertMonitor()
-    session_id = await asyncio.to_thread(store.open_session, "stream",
-                                         state.recognizer.model_name, principal.key_id,
-                                         language)
+    session_id = await write(store.open_session, "stream", state.recognizer.model_name,
+                             principal.key_id, language)
     await ws.send_text(json.dumps({"type": "ready", "session_id": session_id,
                                    "sample_rate_hz": streaming.sample_rate_hz}))
     n_final = 0
     status = "done"
     closed = False  # the store already has the session's end
+    connected = True  # events are sent while the client is there; stored either way
+
+    async def send(payload: dict) -> None:
+        nonlocal connected
+        if connected:
+            try:
+                await ws.send_text(json.dumps(payload, ensure_ascii=False))
+            except Exception:  # the client left: keep storing what remains
+                connected = False
 
     async def publish(events) -> None:
         nonlocal n_final
@@ -106,25 +152,51 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
             payload = e.to_dict()
             if e.kind == "final":
                 words = payload.get("words", [])
-                await asyncio.to_thread(store.add_segment, session_id, n_final, e.start_s,
-                                        e.end_s, e.text, words)
+                await write(store.add_segment, session_id, n_final, e.start_s, e.end_s,
+                            e.text, words)
                 payload["idx"] = n_final
                 n_final += 1
                 state.metrics.final_latency.observe(max(0.0, e.latency_s))
-            await ws.send_text(json.dumps(payload, ensure_ascii=False))
+            await send(payload)
             if monitor is not None:
                 for alert in await asyncio.to_thread(monitor.process, e):
                     a = alert.to_dict()
-                    await asyncio.to_thread(store.add_alert, session_id, a)
+                    await write(store.add_alert, session_id, a)
                     state.metrics.alerts.labels(alert.category).inc()
-                    await ws.send_text(json.dumps(a, ensure_ascii=False))
+                    await send(a)
 
+    async def end(close_code: int, error: tuple[str, str]) -> None:
+        """Finish the open utterance (stored and sent), store the session's end, then close
+        with an error event (a client that reads the session after the close finds it
+        ended)."""
+        nonlocal connected, closed
+        await publish(await asyncio.to_thread(stream.finish))
+        await write(store.close_session, session_id, status, stream.audio_s)
+        closed = True
+        if connected:
+            await _close(ws, close_code, error)
+            connected = False
+
+    key_checked = time.monotonic()
     try:
         while True:
-            message = await ws.receive()
-            if message["type"] == "websocket.disconnect":
-                status = "disconnected"
+            try:
+                message = await asyncio.wait_for(ws.receive(), timeout=settings.stream_idle_s)
+            except TimeoutError:
+                status = "idle_timeout"
+                await end(CLOSE_IDLE, ("idle_timeout", f"no audio or message for "
+                                                       f"{settings.stream_idle_s:.0f} s"))
                 break
+            if message["type"] == "websocket.disconnect":
+                status, connected = "disconnected", False
+                break
+            if principal.key_id is not None and \
+                    time.monotonic() - key_checked >= settings.key_check_s:
+                key_checked = time.monotonic()
+                if not await asyncio.to_thread(store.key_active, principal.key_id):
+                    status = "revoked"
+                    await end(CLOSE_UNAUTHORIZED, ("unauthorized", "the API key was revoked"))
+                    break
             data = message.get("bytes")
             if data is not None:
                 if len(data) > settings.max_frame_bytes:
@@ -138,10 +210,9 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                     continue
                 await publish(events)
                 if stream.audio_s > settings.max_stream_s:
-                    await _error(ws, "too_long", "session exceeded the maximum duration")
-                    await publish(await asyncio.to_thread(stream.finish))
                     status = "too_long"
-                    await ws.close(CLOSE_TOO_LONG)
+                    await end(CLOSE_TOO_LONG, ("too_long", "session exceeded the maximum "
+                                                           "duration"))
                     break
                 continue
             try:
@@ -153,7 +224,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                 await publish(await asyncio.to_thread(stream.finish))
                 # stored before the client hears `done`: a client that then fetches the
                 # session must find it closed, not still open
-                await asyncio.to_thread(store.close_session, session_id, "done", stream.audio_s)
+                await write(store.close_session, session_id, "done", stream.audio_s)
                 closed = True
                 await ws.send_text(json.dumps({"type": "done", "session_id": session_id,
                                                "finals": n_final}))
@@ -161,16 +232,20 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                 break
             await _error(ws, "bad_message", "expected binary audio or {\"type\": \"end\"}")
     except WebSocketDisconnect:
-        status = "disconnected"
-    except Exception:  # never take the server down with one session
-        log.exception("stream session failed")
+        status, connected = "disconnected", False
+    except Exception as exc:  # never take the server down with one session
+        # the class only: a driver's message or a traceback can carry a patient's words
+        log.error("stream session failed: %s", type(exc).__name__)
         status = "error"
-        try:
-            await _error(ws, "internal", "internal error; the session was closed")
-            await ws.close(1011)
-        except Exception:  # the socket may already be gone
-            pass
+        await _close(ws, 1011, ("internal", "internal error; the session was closed"))
+        connected = False
     finally:
+        try:
+            if status == "disconnected":
+                # the open utterance is decoded and stored, though no one hears it
+                await publish(await asyncio.to_thread(stream.finish))
+            if not closed:
+                await write(store.close_session, session_id, status, stream.audio_s)
+        except Exception as exc:
+            log.error("stream session could not be closed: %s", type(exc).__name__)
         state.metrics.audio_seconds.labels("stream").inc(stream.audio_s)
-        if not closed:
-            await asyncio.to_thread(store.close_session, session_id, status, stream.audio_s)

@@ -2,7 +2,10 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const keyInput = $("apikey");
-keyInput.value = localStorage.getItem("clinivox-key") || "";
+// The key lives in this page's memory only: never in localStorage (any script of the origin
+// could read it later) and never in a URL (URLs reach proxy logs). It travels in the
+// Authorization header and in the stream's config message.
+localStorage.removeItem("clinivox-key");  // left by older versions of this page
 let ws = null, ctx = null, media = null;
 
 function headers() {
@@ -60,7 +63,6 @@ function onEvent(ev) {
 }
 
 async function start() {
-  localStorage.setItem("clinivox-key", keyInput.value.trim());
   $("start").disabled = true;
   $("status").textContent = "starting microphone";
   try {
@@ -72,11 +74,12 @@ async function start() {
     const node = new AudioWorkletNode(ctx, "pcm-capture");
     const proto = location.protocol === "https:" ? "wss" : "ws";
     const key = keyInput.value.trim();
-    ws = new WebSocket(`${proto}://${location.host}/v1/stream` +
-                       (key ? `?api_key=${encodeURIComponent(key)}` : ""));
+    ws = new WebSocket(`${proto}://${location.host}/v1/stream`);
     ws.binaryType = "arraybuffer";
     ws.onopen = () => {
-      ws.send(JSON.stringify({ type: "config", sample_rate_hz: ctx.sampleRate, alerts: true }));
+      const config = { type: "config", sample_rate_hz: ctx.sampleRate, alerts: true };
+      if (key) config.api_key = key;
+      ws.send(JSON.stringify(config));
       node.port.onmessage = (e) => { if (ws.readyState === 1) ws.send(e.data); };
       source.connect(node);
       $("stop").disabled = false;
