@@ -57,6 +57,10 @@ class Alert:
     audio_end_s: float  # audio time up to which the hypothesis covers speech
     emitted_s: float  # stream clock at emission
     latency_s: float  # emitted_s - audio_end_s
+    # True when the category already alerted within the dedup window and this detection is
+    # stronger (a lexicon or rule hit after a semantic one) or a phrase not heard yet
+    escalation: bool = False
+    suppressed: int = 0  # this category's detections held back since its previous alert
 
     def to_dict(self) -> dict:
         return {"type": "alert", "category": self.category, "text": self.matched_text,
@@ -64,7 +68,37 @@ class Alert:
                 "utterance_id": self.utterance_id,
                 "audio_start_s": round(self.audio_start_s, 3),
                 "audio_end_s": round(self.audio_end_s, 3),
-                "emitted_s": round(self.emitted_s, 3), "latency_s": round(self.latency_s, 3)}
+                "emitted_s": round(self.emitted_s, 3), "latency_s": round(self.latency_s, 3),
+                "escalation": self.escalation, "suppressed": self.suppressed}
+
+
+# A lexicon or rule hit is firmer evidence than a semantic likeness.
+STRENGTH = {"semantic": 0, "lexicon": 1, "rule": 1}
+
+
+@dataclass
+class _Recent:
+    """A category's last alert within the dedup window."""
+
+    end_s: float
+    strength: int
+    phrases: set[str]
+    suppressed: int = 0
+
+    def covers(self, det: Detection) -> bool:
+        """True when `det` adds nothing: not stronger, and (for phrases) one already heard,
+        or a longer or shorter hearing of it (a partial's "70 over 4" and its final's "70 over
+        40"). A semantic match's clause grows with every partial, so it is never new."""
+        if STRENGTH[det.method] > self.strength:
+            return False
+        if det.method == "semantic":
+            return True
+        key = _phrase_key(det.matched_text)
+        return any(key in p or p in key for p in self.phrases)
+
+
+def _phrase_key(text: str) -> str:
+    return " ".join(re.findall(r"[a-z0-9/]+", text.lower()))
 
 
 def _clean(text: str) -> str:
@@ -85,8 +119,9 @@ class AlertMonitor:
         self._example_cat: list[str] = []
         if self.options.semantic:
             self._init_semantic()
-        self._last_alert: dict[str, float] = {}
+        self._recent: dict[str, _Recent] = {}
         self.alerts: list[Alert] = []
+        self.suppressed: dict[str, int] = {}  # per category, for the whole stream
 
     def _init_semantic(self) -> None:
         examples = [(c.name, e) for c in self.categories for e in c.examples]
@@ -159,18 +194,35 @@ class AlertMonitor:
 
     # -- streaming -----------------------------------------------------------------------
     def process(self, event) -> list[Alert]:
-        """Check one StreamEvent; returns new (deduplicated) alerts."""
+        """Check one StreamEvent; returns new alerts.
+
+        A category alerts once per `dedup_window_s` of audio, except that a stronger or new
+        finding within the window alerts again, marked `escalation`: a semantic false
+        positive ("I think she is septic" -> shock) must not hide the blood pressure of 70
+        over 40 said 13 s later. Held-back detections are counted (`suppressed`, and on the
+        next alert of the category)."""
         if event.kind == "partial" and not self.options.fire_on_partials:
             return []
         new = []
         for det in self.detect(event.text):
-            last = self._last_alert.get(det.category)
-            if last is not None and event.end_s - last < self.options.dedup_window_s:
+            recent = self._recent.get(det.category)
+            in_window = recent is not None and \
+                event.end_s - recent.end_s < self.options.dedup_window_s
+            if in_window and recent.covers(det):
+                recent.suppressed += 1
+                self.suppressed[det.category] = self.suppressed.get(det.category, 0) + 1
                 continue
-            self._last_alert[det.category] = event.end_s
+            held = recent.suppressed if recent is not None else 0
+            if in_window:
+                recent.phrases.add(_phrase_key(det.matched_text))
+                recent.strength = max(recent.strength, STRENGTH[det.method])
+                recent.end_s, recent.suppressed = event.end_s, 0
+            else:
+                self._recent[det.category] = _Recent(
+                    event.end_s, STRENGTH[det.method], {_phrase_key(det.matched_text)})
             alert = Alert(det.category, det.matched_text, det.method, det.score, event.kind,
                           event.utterance_id, event.start_s, event.end_s, event.emitted_s,
-                          event.latency_s)
+                          event.latency_s, escalation=in_window, suppressed=held)
             new.append(alert)
         self.alerts.extend(new)
         return new
