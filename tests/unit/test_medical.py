@@ -596,6 +596,7 @@ def test_tune_cli_writes_a_loadable_profile(tmp_path):
     manifest = tmp_path / "dev.jsonl"
     manifest.write_text("\n".join(rows) + "\n")
     out = tmp_path / "profile.json"
+    out.write_text('{"previous": "profile"}')  # the active profile is never lost (#23)
     proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "tune", "--manifest",
                            str(manifest), "--out", str(out), "--quiet"],
                           capture_output=True, text=True, timeout=600)
@@ -603,6 +604,7 @@ def test_tune_cli_writes_a_loadable_profile(tmp_path):
     report = json.loads(proc.stdout)
     assert report["grid_points"] > 100 and report["best"]["wer"] <= report["start"]["wer"]
     assert BiasProfile.load(out).bias == report["best"]["weights"]["bias"]
+    assert Path(report["backup"]).read_text() == '{"previous": "profile"}'
 
 
 # -- retrieval keys from the beam and packed scoring ---------------------------------------------

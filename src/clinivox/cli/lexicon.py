@@ -160,6 +160,14 @@ def run_tune(args: argparse.Namespace) -> int:
     start = score(records, base)
     best, best_score, table = grid_search(records, base)
     out = args.out or default_profile_path()
+    backup = None
+    if out.is_file():  # the profile `--medical` uses now: kept, so a bad tune can be undone
+        import shutil
+        import time
+
+        backup = out.with_name(f"{out.stem}.{time.strftime('%Y%m%d-%H%M%S')}.bak{out.suffix}")
+        shutil.copy2(out, backup)
+        print(f"clinivox: the previous profile is kept as {backup}", file=sys.stderr)
     best.save(out, dev_manifests=[str(m) for m in args.manifest], dev_rows=len(rows),
               dev_wer=round(best_score.wer, 4), dev_term_recall=round(best_score.term_recall, 4))
     print(json.dumps({
@@ -169,5 +177,5 @@ def run_tune(args: argparse.Namespace) -> int:
                  "weights": {k: getattr(best, k) for k in ("am_weight", "lm_weight",
                                                            "length_weight", "bias",
                                                            "gate_logprob")}},
-        "profile": str(out)}, indent=2))
+        "profile": str(out), "backup": str(backup) if backup else None}, indent=2))
     return 0

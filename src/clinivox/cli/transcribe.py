@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+import time
 from pathlib import Path
 
-from clinivox.errors import ClinivoxError
+from clinivox.errors import ClinivoxError, InputError
+
+log = logging.getLogger("clinivox.cli")
 
 FORMAT_CHOICES = ("txt", "json", "srt", "vtt", "all")
 
@@ -21,8 +25,14 @@ def add_parser(sub) -> None:
     p.add_argument("--batch-size", type=int, default=8, help="speech chunks decoded together")
     p.add_argument("--beam-size", type=int, default=5)
     p.add_argument("--output-dir", type=Path, default=None,
-                   help="write <stem>.<format> files here (default: print text)")
-    p.add_argument("--output-format", choices=FORMAT_CHOICES, default="all")
+                   help="write <stem>.<format> files here (default: print to stdout)")
+    p.add_argument("--output-format", choices=FORMAT_CHOICES, default=None,
+                   help="with --output-dir: the files to write (default all); without it: "
+                        "the format printed (default txt)")
+    p.add_argument("--max-line-width", type=int, default=42,
+                   help="srt/vtt: characters per subtitle line (default 42)")
+    p.add_argument("--max-line-count", type=int, default=2,
+                   help="srt/vtt: lines per cue (default 2); cues split on word times")
     p.add_argument("--split-channels", action="store_true",
                    help="transcribe each channel separately (one speaker per channel)")
     p.add_argument("--no-vad", action="store_true", help="decode all audio, without VAD gating")
@@ -67,8 +77,13 @@ def medical_biaser(args: argparse.Namespace, engine):
     """The biaser the medical flags ask for, or None."""
     if not (args.medical or args.vocab):
         return None
-    from clinivox.medical.vocabulary import load_biaser
+    from clinivox.medical.vocabulary import caches_ready, load_biaser
 
+    if args.medical and not caches_ready():
+        print("clinivox: first --medical run: building the medical lexicon and its sound "
+              "index into the cache (about a minute, once)", file=sys.stderr, flush=True)
+    else:
+        log.info("loading the medical vocabulary")
     return load_biaser(engine, lexicon=args.lexicon, vocab_files=args.vocab, lm=args.lm,
                        profile=args.bias_profile, user_only=not args.medical)
 
@@ -102,13 +117,26 @@ def run(args: argparse.Namespace) -> int:
     from clinivox.io.writers import (
         FORMATS,
         check_output_dir,
-        to_txt,
+        render,
         transcript_dict,
         write_outputs,
     )
 
     opts = options_from_args(args)
-    formats = FORMATS if args.output_format == "all" else (args.output_format,)
+    fmt = args.output_format or ("all" if args.output_dir is not None else "txt")
+    if fmt == "all" and args.output_dir is None:
+        raise InputError("--output-format all writes one file per format: give --output-dir, "
+                         "or choose one format to print")
+    if args.by_channel and not args.diarize:
+        # a speaker per channel is diarization: without it the channels were down-mixed
+        log.info("--by-channel implies --diarize (one speaker per channel)")
+        args.diarize = True
+    formats = FORMATS if fmt == "all" else (fmt,)
+    from clinivox.io.subtitles import SubtitleOptions
+
+    subtitles = SubtitleOptions(max_line_width=args.max_line_width,
+                                max_line_count=args.max_line_count)
+    subtitles.validate()
     if args.output_dir is not None:
         check_output_dir(args.output_dir)
     recognizer = Recognizer(args.model, device=args.device, compute_type=args.compute_type,
@@ -132,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
         for f in args.files:
             name = Path(f).name
             progress.update(total, description=name)
+            log.info("transcribing %s (%.1f s of audio)", name, durations.get(f, 0.0))
+            t0 = time.perf_counter()
             try:
                 # diarization runs beside transcription (a thread: numpy and CTranslate2
                 # release the GIL), its result is joined at the end
@@ -152,14 +182,28 @@ def run(args: argparse.Namespace) -> int:
                     extra["terms"] = [
                         {**t, "segment": seg.id, "start_s": round(seg.start_s, 3)}
                         for seg in segments for t in biaser.terms(seg.text)]
+                if info.language_mismatch is not None:
+                    heard, share = info.language_mismatch
+                    extra["language_warning"] = {"requested": info.options.language,
+                                                 "detected": heard,
+                                                 "share_of_chunks": round(share, 3)}
+                    print(f"clinivox: warning: {name}: --language {info.options.language} was "
+                          f"asked, but the speech sounds like {heard!r} ({share:.0%} of "
+                          "chunks); the transcript may be a translation or nonsense",
+                          file=sys.stderr)
                 doc = transcript_dict(segments, language=info.language,
                                       duration_s=info.duration_s, extra=extra or None)
                 if args.output_dir is not None:
-                    write_outputs(args.output_dir, Path(f).stem, formats, segments, doc)
+                    write_outputs(args.output_dir, Path(f).stem, formats, segments, doc,
+                                  subtitles)
                 else:
                     progress.console.print(f"[bold]{name}[/bold]") if len(args.files) > 1 \
                         else None
-                    print(to_txt(segments) if args.diarize else doc["text"], flush=True)
+                    text = doc["text"] if fmt == "txt" and not args.diarize else \
+                        render(fmt, segments, doc, subtitles)
+                    print(text, flush=True)
+                log.info("done %s: %d segments in %.1f s", name, len(segments),
+                         time.perf_counter() - t0)
             except ClinivoxError as exc:
                 failures.append(exc)
                 print(f"clinivox: error: {exc}", file=sys.stderr)

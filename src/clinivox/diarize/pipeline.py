@@ -224,8 +224,7 @@ class Diarizer:
         for t in sorted(turns, key=lambda t: t.start_s):
             order.setdefault(int(t.speaker), f"SPEAKER_{len(order):02d}")
         named = [Turn(t.start_s, t.end_s, order[int(t.speaker)], t.overlap) for t in turns]
-        return Diarization(sorted(named, key=lambda t: (t.start_s, t.overlap)), duration,
-                           list(order.values()))
+        return Diarization(tidy_turns(named), duration, list(order.values()))
 
     @staticmethod
     def _turns(regions, centres: np.ndarray, labels: np.ndarray, options: DiarizeOptions,
@@ -344,6 +343,31 @@ def _label_runs(lab: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(s), int(e), int(lab[s])) for s, e in zip(starts, ends, strict=True)]
 
 
+MIN_TURN_OUT_S = 0.1  # shorter turns left after merging are dropped (frame noise, not speech)
+
+
+def tidy_turns(turns: list[Turn]) -> list[Turn]:
+    """Turns as an RTTM reader expects them: one speaker's turns never overlap or touch (a
+    second-speaker overlap turn beside that speaker's own main turn becomes one turn), and
+    none is shorter than MIN_TURN_OUT_S. Sorted by start, main turns first."""
+    by_speaker: dict[str, list[Turn]] = {}
+    for t in sorted(turns, key=lambda t: (t.start_s, t.end_s)):
+        by_speaker.setdefault(t.speaker, []).append(t)
+    out: list[Turn] = []
+    for speaker, own in by_speaker.items():
+        cur = own[0]
+        for t in own[1:]:
+            if t.start_s <= cur.end_s + 1e-6:
+                cur = Turn(cur.start_s, max(cur.end_s, t.end_s), speaker,
+                           cur.overlap and t.overlap)
+            else:
+                out.append(cur)
+                cur = t
+        out.append(cur)
+    return sorted((t for t in out if t.duration_s >= MIN_TURN_OUT_S),
+                  key=lambda t: (t.start_s, t.overlap))
+
+
 def _runs(lab: np.ndarray, speaker_of) -> list[Turn]:
     return [Turn(s * FRAME_S, e * FRAME_S, speaker_of(v)) for s, e, v in _label_runs(lab)
             if v >= 0]
@@ -374,5 +398,4 @@ def diarize_channels(audio_channels: np.ndarray, options: DiarizeOptions | None 
         lab = _absorb_short(lab, int(options.min_turn_s / FRAME_S), keep_gaps=True)
         turns += _runs(lab, speaker_of=lambda v: f"CHANNEL_{v}")
     speakers = sorted({t.speaker for t in turns})
-    return Diarization(sorted(turns, key=lambda t: t.start_s), duration, speakers,
-                       method="channel")
+    return Diarization(tidy_turns(turns), duration, speakers, method="channel")

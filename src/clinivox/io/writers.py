@@ -11,6 +11,7 @@ from typing import Any
 
 from clinivox.asr.types import Segment
 from clinivox.errors import OutputError
+from clinivox.io.subtitles import SubtitleOptions, cues, label_of
 
 FORMATS = ("txt", "json", "srt", "vtt")
 
@@ -37,24 +38,31 @@ def _timestamp(t_s: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def to_srt(segments: Sequence[Segment]) -> str:
+def to_srt(segments: Sequence[Segment], options: SubtitleOptions | None = None) -> str:
     blocks = []
-    for i, s in enumerate(segments, start=1):
-        blocks.append(f"{i}\n{_timestamp(s.start_s, ',')} --> {_timestamp(s.end_s, ',')}\n"
-                      f"{_line(s)}\n")
+    for i, c in enumerate(cues(segments, options), start=1):
+        lines = list(c.lines)
+        if c.label:
+            lines[0] = f"{c.label}: {lines[0]}"
+        text = "\n".join(lines)
+        blocks.append(f"{i}\n{_timestamp(c.start_s, ',')} --> {_timestamp(c.end_s, ',')}\n"
+                      f"{text}\n")
     return "\n".join(blocks)
 
 
-def to_vtt(segments: Sequence[Segment]) -> str:
+def to_vtt(segments: Sequence[Segment], options: SubtitleOptions | None = None) -> str:
     blocks = ["WEBVTT\n"]
-    for s in segments:
-        text = f"<v {s.speaker}>{s.text}" if s.speaker else s.text
-        blocks.append(f"{_timestamp(s.start_s, '.')} --> {_timestamp(s.end_s, '.')}\n{text}\n")
+    for c in cues(segments, options):
+        text = "\n".join(c.lines)
+        if c.label:
+            text = f"<v {c.label}>{text}"
+        blocks.append(f"{_timestamp(c.start_s, '.')} --> {_timestamp(c.end_s, '.')}\n{text}\n")
     return "\n".join(blocks)
 
 
 def _line(s: Segment) -> str:
-    return f"{s.speaker}: {s.text}" if s.speaker else s.text
+    label = label_of(s)
+    return f"{label}: {s.text}" if label else s.text
 
 
 def to_txt(segments: Sequence[Segment]) -> str:
@@ -83,21 +91,25 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_outputs(out_dir: Path, stem: str, formats: Sequence[str], segments: Sequence[Segment],
-                  doc: dict[str, Any]) -> list[Path]:
+                  doc: dict[str, Any], subtitles: SubtitleOptions | None = None) -> list[Path]:
     """Write `stem.<fmt>` for each format; returns the paths written."""
     written = []
     for fmt in formats:
         path = out_dir / f"{stem}.{fmt}"
-        if fmt == "json":
-            text = json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
-        elif fmt == "txt":
-            text = to_txt(segments)
-        elif fmt == "srt":
-            text = to_srt(segments)
-        elif fmt == "vtt":
-            text = to_vtt(segments)
-        else:
-            raise ValueError(f"unknown output format {fmt!r}")
-        _atomic_write(path, text)
+        _atomic_write(path, render(fmt, segments, doc, subtitles))
         written.append(path)
     return written
+
+
+def render(fmt: str, segments: Sequence[Segment], doc: dict[str, Any],
+           subtitles: SubtitleOptions | None = None) -> str:
+    """One output format as text: the file's content, or what the CLI prints."""
+    if fmt == "json":
+        return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+    if fmt == "txt":
+        return to_txt(segments)
+    if fmt == "srt":
+        return to_srt(segments, subtitles)
+    if fmt == "vtt":
+        return to_vtt(segments, subtitles)
+    raise ValueError(f"unknown output format {fmt!r}")

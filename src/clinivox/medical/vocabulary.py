@@ -84,6 +84,12 @@ def resolve_profile(profile: str | Path | None) -> Path:
                      f"`clinivox tune`, or one of: {', '.join(BUILTIN_PROFILES)})")
 
 
+def caches_ready() -> bool:
+    """Whether the lexicon and its sound keys are cached (else the first load builds them)."""
+    return default_lexicon_path().is_file() and \
+        (medical_dir() / f"sound_keys.v{SOUND_KEY_VERSION}.json.gz").is_file()
+
+
 def load_lexicon(path: str | Path | None = None, vocab_files: Sequence[str | Path] = ()
                  ) -> Lexicon:
     """The lexicon at `path`, else the cached build, else a fresh build (then cached)."""
