@@ -7,6 +7,9 @@
 - `clinivox serve` let the WebSocket layer drop frames over 2 MiB with the connection,
   instead of the documented `frame_too_large` error event.
 - At start-up, sessions a crash left `open` stayed `open` for ever.
+- A client sending faster than real time was cut off by the keepalive after about 40 s with
+  half its audio unprocessed: the server read the socket only between decodes, so the
+  client's pongs sat behind audio in a full TCP window.
 """
 
 from __future__ import annotations
@@ -149,3 +152,55 @@ def test_cli_server_answers_a_3_mib_frame_with_frame_too_large(tmp_path, speech)
     finally:
         proc.terminate()
         proc.wait(timeout=20)
+
+
+def test_a_client_faster_than_real_time_is_served_to_the_end(recognizer, tmp_path, speech):
+    # keepalive every 0.5 s with a 1 s timeout: the old server closed such a client at once
+    live = LiveServer(ServerSettings(data_dir=tmp_path), recognizer, ws_ping_interval=0.5,
+                      ws_ping_timeout=1.0)
+    try:
+        key = live.key()
+        audio = np.concatenate([np.concatenate([s, silence(0.8)]) for s in speech.values()]
+                               * 3)  # ~50 s of speech, sent in well under a second
+        events: list[dict] = []
+
+        async def go():
+            async with connect(f"{live.ws_url}?api_key={key}") as ws:
+                await ws.send(json.dumps({"type": "config"}))
+                events.append(json.loads(await ws.recv()))
+                for frame in pcm_frames(audio, frame_ms=500):
+                    await ws.send(frame)
+                await ws.send(json.dumps({"type": "end"}))
+                await asyncio.wait_for(_collect(ws, events), 300)
+
+        asyncio.run(go())
+        assert events[-1]["type"] == "done", events[-3:]
+        finals = [e for e in events if e["type"] == "final"]
+        assert " ".join(f["text"] for f in finals).lower().count("fox") == 3
+    finally:
+        live.stop()
+
+
+def test_a_backlog_past_the_limit_is_told_too_fast(recognizer, tmp_path, speech):
+    live = LiveServer(ServerSettings(data_dir=tmp_path, max_backlog_s=3.0), recognizer)
+    try:
+        key = live.key()
+        audio = np.concatenate([speech["fox"], silence(0.5)] * 6)
+        events: list[dict] = []
+
+        async def go():
+            async with connect(f"{live.ws_url}?api_key={key}") as ws:
+                await ws.send(json.dumps({"type": "config"}))
+                events.append(json.loads(await ws.recv()))
+                with contextlib.suppress(ConnectionClosed):
+                    for frame in pcm_frames(audio, frame_ms=500):
+                        await ws.send(frame)
+                await asyncio.wait_for(_collect(ws, events), 120)
+                return ws.close_code
+
+        assert asyncio.run(go()) == 4429
+        assert [e["code"] for e in events if e["type"] == "error"] == ["too_fast"]
+        stored = live.state.store.get_session(events[0]["session_id"], ADMIN)
+        assert stored["status"] == "too_fast"
+    finally:
+        live.stop()

@@ -27,7 +27,7 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self, settings: ServerSettings, recognizer) -> None:
+    def __init__(self, settings: ServerSettings, recognizer, **uvicorn_options) -> None:
         import uvicorn
 
         from clinivox.serve.app import create_app
@@ -36,7 +36,8 @@ class LiveServer:
         self.app = create_app(self.settings, recognizer=recognizer)
         self.state = self.app.state.clinivox
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.settings.port,
-                                log_level="warning", access_log=False, ws="websockets-sansio")
+                                log_level="warning", access_log=False, ws="websockets-sansio",
+                                **uvicorn_options)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()

@@ -40,7 +40,7 @@ def test_stream_events_are_persisted(server, api_key, dictation, client):
     assert len(finals) >= 3 and "partial" in kinds
     assert wer(SENTENCES["clinic"], finals[0]["text"]) <= 0.2
     alerts = [e for e in events if e["type"] == "alert"]
-    assert [a["category"] for a in alerts] == ["cardiac_arrest"]
+    assert [a["category"] for a in alerts] == ["cardiac_arrest"], alerts
     stored = client.get(f"/v1/sessions/{events[0]['session_id']}").json()
     assert [s["text"] for s in stored["segments"]] == [f["text"] for f in finals]
     assert stored["alerts"][0]["category"] == "cardiac_arrest"

@@ -83,12 +83,18 @@ class _Recent:
     end_s: float
     strength: int
     phrases: set[str]
+    utterances: set[int]
     suppressed: int = 0
 
-    def covers(self, det: Detection) -> bool:
-        """True when `det` adds nothing: not stronger, and (for phrases) one already heard,
-        or a longer or shorter hearing of it (a partial's "70 over 4" and its final's "70 over
-        40"). A semantic match's clause grows with every partial, so it is never new."""
+    def covers(self, det: Detection, utterance_id: int) -> bool:
+        """True when `det` adds nothing: from an utterance that already alerted (its
+        partials and final grow one statement: "he has gone into cardiac" then "cardiac
+        arrest, start compressions" is one event), or not stronger and a phrase already
+        heard, or a longer or shorter hearing of it (a partial's "70 over 4", its final's
+        "70 over 40"). A semantic match's clause grows with every partial, so it is never
+        new."""
+        if utterance_id in self.utterances:
+            return True
         if STRENGTH[det.method] > self.strength:
             return False
         if det.method == "semantic":
@@ -208,18 +214,20 @@ class AlertMonitor:
             recent = self._recent.get(det.category)
             in_window = recent is not None and \
                 event.end_s - recent.end_s < self.options.dedup_window_s
-            if in_window and recent.covers(det):
+            if in_window and recent.covers(det, event.utterance_id):
                 recent.suppressed += 1
                 self.suppressed[det.category] = self.suppressed.get(det.category, 0) + 1
                 continue
             held = recent.suppressed if recent is not None else 0
             if in_window:
                 recent.phrases.add(_phrase_key(det.matched_text))
+                recent.utterances.add(event.utterance_id)
                 recent.strength = max(recent.strength, STRENGTH[det.method])
                 recent.end_s, recent.suppressed = event.end_s, 0
             else:
                 self._recent[det.category] = _Recent(
-                    event.end_s, STRENGTH[det.method], {_phrase_key(det.matched_text)})
+                    event.end_s, STRENGTH[det.method], {_phrase_key(det.matched_text)},
+                    {event.utterance_id})
             alert = Alert(det.category, det.matched_text, det.method, det.score, event.kind,
                           event.utterance_id, event.start_s, event.end_s, event.emitted_s,
                           event.latency_s, escalation=in_window, suppressed=held)

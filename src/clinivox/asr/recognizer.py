@@ -157,15 +157,23 @@ class Recognizer:
         channel: int | None = None,
         max_duration_s: float | None = None,
         biaser=None,
+        sample_rate_hz: int = SAMPLE_RATE_HZ,
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
-        """Transcribe a file, bytes, a file object or a `(samples,) float32` 16 kHz array.
+        """Transcribe a file, bytes, a file object or a `(samples,)` array.
 
+        An array is float (-1..1) or int16/int32 PCM (scaled to -1..1), at `sample_rate_hz`
+        (resampled to 16 kHz when it differs); other dtypes are refused.
         Returns a lazy iterator of segments and the info. Header problems raise at once
         (AudioDecodeError and subclasses); damage found mid-file raises while iterating.
         `channel` transcribes one channel of a multi-channel file instead of the down-mix.
         `biaser` (a `clinivox.medical.biasing.MedicalBiaser`) biases decoding towards its
         lexicon and reports term corrections on the segments.
         """
+        if isinstance(audio, np.ndarray):
+            audio = as_float32_16k(audio, sample_rate_hz)
+        elif sample_rate_hz != SAMPLE_RATE_HZ:
+            raise InputError("sample_rate_hz applies to arrays only: a file's rate is read "
+                             "from its header")
         blocks, info = self._prepare(audio, options, channel, max_duration_s)
         return self._segments(blocks, info.options, info, channel, biaser), info
 
@@ -177,7 +185,7 @@ class Recognizer:
         opts = self._options(options)
         self.check_language(opts.language)
         if isinstance(audio, np.ndarray):
-            arr = np.asarray(audio, dtype=np.float32)
+            arr = as_float32_16k(audio, SAMPLE_RATE_HZ)
             if arr.ndim != 1:
                 raise InputError(f"audio array must be 1-D (samples,), got shape {arr.shape}")
             if arr.shape[0] == 0:
@@ -378,6 +386,29 @@ class Recognizer:
                 language=result.language, channel=channel, corrections=tuple(s.corrections),
             ))
         return out
+
+
+def as_float32_16k(audio: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """`audio: (samples,)` float or int16/int32 PCM at `sample_rate_hz` -> float32 at 16 kHz.
+
+    An int16 array used to be cast to float unscaled (values up to 32767): Whisper heard
+    clipped noise and wrote nonsense, silently."""
+    if audio.dtype == np.int16:
+        audio = audio.astype(np.float32) / 32768.0
+    elif audio.dtype == np.int32:
+        audio = audio.astype(np.float32) / 2147483648.0
+    elif audio.dtype.kind == "f":
+        audio = audio.astype(np.float32, copy=False)
+    else:
+        raise InputError(f"audio arrays must be float, int16 or int32 PCM, not {audio.dtype}")
+    if not isinstance(sample_rate_hz, int) or not 1_000 <= sample_rate_hz <= 384_000:
+        raise InputError(f"sample_rate_hz must be a whole number within 1000-384000, got "
+                         f"{sample_rate_hz!r}")
+    if sample_rate_hz != SAMPLE_RATE_HZ and audio.ndim == 1 and audio.shape[0] > 0:
+        import soxr
+
+        audio = soxr.resample(audio, sample_rate_hz, SAMPLE_RATE_HZ).astype(np.float32)
+    return audio
 
 
 def _limited(blocks: Iterable[np.ndarray], max_duration_s: float) -> Iterator[np.ndarray]:

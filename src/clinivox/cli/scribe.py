@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -27,6 +28,9 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
+log = logging.getLogger("clinivox.cli")
+
+
 def run(args: argparse.Namespace) -> int:
     from clinivox.asr.recognizer import Recognizer
     from clinivox.asr.types import TranscribeOptions
@@ -45,13 +49,28 @@ def run(args: argparse.Namespace) -> int:
     args.diarize = True
     diarizer = None if args.by_channel else Diarizer()
     pending = diarize_async(path, args, diarizer)
-    if args.by_channel:
-        segments, info = recognizer.transcribe_channels(path, opts, biaser=biaser)
-    else:
-        seg_iter, info = recognizer.transcribe(path, opts, biaser=biaser)
-        segments = list(seg_iter)
+    from clinivox.audio.decode import probe
+    from clinivox.cli.progress import audio_progress
+
+    total_s = probe(path).duration_s or None
+    # stages on a progress bar: transcription by audio time, then diarization, the record
+    with audio_progress(disable=args.quiet or not sys.stderr.isatty()) as progress:
+        task = progress.add_task("transcribing", total=total_s)
+        if args.by_channel:
+            segments, info = recognizer.transcribe_channels(path, opts, biaser=biaser)
+        else:
+            seg_iter, info = recognizer.transcribe(path, opts, biaser=biaser)
+            segments = []
+            for seg in seg_iter:
+                segments.append(seg)
+                progress.update(task, completed=seg.end_s)
+        progress.update(task, completed=total_s or info.duration_s,
+                        description="speakers (diarization)")
+        log.info("transcribed %d segments; waiting for diarization", len(segments))
+        result = pending.result()
+        progress.update(task, description="scribe record")
     attributed, extra = diarize_segments(path, segments, args, diarizer, biaser,
-                                         result=pending.result())
+                                         result=result)
     term_finder = biaser.terms if biaser is not None else _lexicon_terms()
     monitor = None
     if not args.no_alerts:

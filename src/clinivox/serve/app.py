@@ -121,8 +121,9 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
         state.batcher.close()
         pool.shutdown(wait=False, cancel_futures=True)
 
+    # /docs and /openapi.json are routes of their own, behind the API key
     app = FastAPI(title="clinivox", version="0.1.0", lifespan=lifespan,
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, openapi_url=None)
     app.state.clinivox = state
 
     def principal(request: Request) -> Owner:
@@ -205,6 +206,41 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
 
     @app.post("/v1/audio/transcriptions")
     async def transcriptions(request: Request, p: Owner = Depends(principal)):
+        """OpenAI's transcription API (multipart: file, model, language, prompt,
+        response_format, timestamp_granularities[]), plus `medical` and `diarize`."""
+        return await transcribe_request(request, p, "transcribe")
+
+    @app.post("/v1/audio/translations")
+    async def translations(request: Request, p: Owner = Depends(principal)):
+        """OpenAI's translation API: speech in any language the model knows, English text
+        out. An English-only model (tiny.en) transcribes its English as it is."""
+        return await transcribe_request(request, p, "translate")
+
+    @app.get("/openapi.json", include_in_schema=False)
+    async def openapi(_p: Owner = Depends(principal)):
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs(_p: Owner = Depends(principal)):
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        # the Swagger UI files come from the swagger-ui-bundle package: no CDN, so the
+        # page works in an air-gapped hospital network
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="clinivox API",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
+
+    @app.get("/docs-assets/{name}", include_in_schema=False)
+    async def docs_assets(name: str):
+        try:
+            from swagger_ui_bundle import swagger_ui_path
+        except ImportError:
+            raise HTTPException(404, "API docs need swagger-ui-bundle (clinivox[serve])") \
+                from None
+        return static_file(Path(swagger_ui_path), name)
+
+    async def transcribe_request(request: Request, p: Owner, task: str):
         t0 = time.perf_counter()
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and \
@@ -244,7 +280,8 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
         if len(data) > settings.max_upload_bytes:
             raise HTTPException(413, f"upload larger than {settings.max_upload_bytes} bytes")
         biaser = await asyncio.to_thread(state.medical_biaser) if medical else None
-        segments, info = await run_transcription(state, data, language, prompt, biaser)
+        segments, info = await run_transcription(state, data, language, prompt, biaser,
+                                                  task=task)
         speakers = None
         if diarize:
             segments, speakers = await asyncio.to_thread(diarize_segments, state, data, segments,
@@ -259,7 +296,7 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
         dt_ms = (time.perf_counter() - t0) * 1000
         state.metrics.audio_seconds.labels("rest").inc(info.duration_s)
         try:  # metadata only: a failed write must not turn a finished transcript into a 500
-            await asyncio.to_thread(state.store.log_request, "/v1/audio/transcriptions", 200,
+            await asyncio.to_thread(state.store.log_request, request.url.path, 200,
                                     dt_ms, info.duration_s, p.key_id,
                                     settings.batching.enabled)
         except Exception as exc:
@@ -295,18 +332,23 @@ def create_app(settings: ServerSettings, recognizer=None) -> FastAPI:
 
     @app.get("/static/{name}")
     async def static(name: str):
-        if "\x00" in name:  # resolve() raises on a NUL byte
-            raise HTTPException(404, "not found")
-        path = (STATIC / name).resolve()
-        if path.parent != STATIC.resolve() or not path.is_file():
-            raise HTTPException(404, "not found")
-        media = "text/javascript" if name.endswith(".js") else None
-        return FileResponse(path, media_type=media)
+        return static_file(STATIC, name)
 
     from clinivox.serve.ws import register_stream_route
 
     register_stream_route(app, state)
     return app
+
+
+def static_file(folder: Path, name: str) -> FileResponse:
+    """A file directly inside `folder`; 404 for anything else (other folders, NUL bytes)."""
+    if "\x00" in name:  # resolve() raises on a NUL byte
+        raise HTTPException(404, "not found")
+    path = (folder / name).resolve()
+    if path.parent != folder.resolve() or not path.is_file():
+        raise HTTPException(404, "not found")
+    media = "text/javascript" if name.endswith(".js") else None
+    return FileResponse(path, media_type=media)
 
 
 def error_response(status: int, message: str, kind: str,
@@ -357,7 +399,7 @@ def limit_body(request: Request, max_bytes: int) -> None:
 
 
 async def run_transcription(state: AppState, data: bytes, language: str | None,
-                            prompt: str | None, biaser=None):
+                            prompt: str | None, biaser=None, task: str = "transcribe"):
     """Plan (decode + VAD) a window of chunks in a thread while the previous window decodes
     through the batcher. Only two windows' audio is held at a time: memory stays flat on a
     long file, and other requests' chunks interleave with its windows."""
@@ -365,7 +407,9 @@ async def run_transcription(state: AppState, data: bytes, language: str | None,
 
     from clinivox.asr.types import TranscribeOptions
 
-    opts = TranscribeOptions(language=language, initial_prompt=prompt)
+    if task == "translate" and not state.recognizer.engine.multilingual:
+        task = "transcribe"  # an English-only model's output is English already
+    opts = TranscribeOptions(language=language, initial_prompt=prompt, task=task)
     rec = state.recognizer
     window = rest_window(state.settings)
     # probing only: the header's duration and the limits are checked before any decoding

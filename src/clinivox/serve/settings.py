@@ -27,6 +27,7 @@ class ServerSettings:
     stream_idle_s: float = 60.0  # a stream that sends nothing for this long is ended
     key_check_s: float = 5.0  # how often an open stream checks that its key is not revoked
     db_retry_s: float = 60.0  # a locked database: writes are retried this long, then fail
+    max_backlog_s: float = 300.0  # a stream's audio received but not yet decoded, at most
     batching: BatchingOptions = field(default_factory=BatchingOptions)
 
     def validate(self) -> None:
@@ -35,9 +36,10 @@ class ServerSettings:
                              f"address (127.0.0.1, ::1, localhost), not {self.host!r}")
         if self.max_upload_bytes < 1024 or self.max_audio_s <= 0:
             raise ValueError("upload and duration limits must be positive")
-        if min(self.stream_idle_s, self.key_check_s) <= 0 or self.db_retry_s < 0:
-            raise ValueError("stream idle timeout and key check interval must be > 0 s, "
-                             "database retry >= 0 s")
+        if min(self.stream_idle_s, self.key_check_s, self.max_backlog_s) <= 0 or \
+                self.db_retry_s < 0:
+            raise ValueError("stream idle timeout, key check interval and backlog must be "
+                             "> 0 s, database retry >= 0 s")
         self.batching.validate()
 
 

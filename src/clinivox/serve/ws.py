@@ -32,6 +32,7 @@ CLOSE_BAD_CONFIG = 4400
 CLOSE_TOO_LONG = 4413
 CLOSE_IDLE = 4408
 CLOSE_POLICY = 1008
+CLOSE_TOO_FAST = 4429
 CLOSE_OVERLOADED = 1013
 
 
@@ -177,17 +178,58 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
             await _close(ws, close_code, error)
             connected = False
 
-    key_checked = time.monotonic()
-    try:
+    # A reader task takes every message off the socket as it arrives, so the protocol's
+    # pings and pongs keep flowing even while a decode runs; the loop below works through
+    # the queue. (Reading only between decodes left a client that sends faster than real
+    # time with a full TCP window: its pongs stuck behind audio, the keepalive closed the
+    # socket after ~40 s with half its audio unprocessed.) Unprocessed audio is bounded by
+    # `max_backlog_s`, past which the client is told `too_fast`.
+    queue: asyncio.Queue[tuple[str, dict | None]] = asyncio.Queue()
+    backlog_bytes = 0
+    max_backlog_bytes = int(settings.max_backlog_s * streaming.sample_rate_hz) * 2
+
+    async def reader() -> None:
+        nonlocal backlog_bytes
         while True:
             try:
                 message = await asyncio.wait_for(ws.receive(), timeout=settings.stream_idle_s)
             except TimeoutError:
+                await queue.put(("idle", None))
+                return
+            except Exception:  # the socket is gone
+                await queue.put(("disconnect", None))
+                return
+            if message["type"] == "websocket.disconnect":
+                await queue.put(("disconnect", None))
+                return
+            data = message.get("bytes")
+            if data is not None and len(data) <= settings.max_frame_bytes:
+                if backlog_bytes + len(data) > max_backlog_bytes:
+                    await queue.put(("too_fast", None))
+                    return
+                backlog_bytes += len(data)
+            await queue.put(("message", message))
+            text = message.get("text")
+            if text is not None and '"end"' in text:
+                return  # the client is done sending; what it sent is still processed
+
+    reading = asyncio.create_task(reader())
+    key_checked = time.monotonic()
+    try:
+        while True:
+            kind, message = await queue.get()
+            if kind == "idle":
                 status = "idle_timeout"
                 await end(CLOSE_IDLE, ("idle_timeout", f"no audio or message for "
                                                        f"{settings.stream_idle_s:.0f} s"))
                 break
-            if message["type"] == "websocket.disconnect":
+            if kind == "too_fast":
+                status = "too_fast"
+                await end(CLOSE_TOO_FAST, ("too_fast", "more than "
+                                           f"{settings.max_backlog_s:.0f} s of audio wait to "
+                                           "be decoded: send audio at real time"))
+                break
+            if kind == "disconnect" or message is None:
                 status, connected = "disconnected", False
                 break
             if principal.key_id is not None and \
@@ -203,6 +245,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                     await _error(ws, "frame_too_large",
                                  f"binary frames are limited to {settings.max_frame_bytes} bytes")
                     continue
+                backlog_bytes -= len(data)
                 try:
                     events = await asyncio.to_thread(stream.feed, data)
                 except ChunkError as exc:
@@ -240,6 +283,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
         await _close(ws, 1011, ("internal", "internal error; the session was closed"))
         connected = False
     finally:
+        reading.cancel()
         try:
             if status == "disconnected":
                 # the open utterance is decoded and stored, though no one hears it
