@@ -67,6 +67,22 @@ def test_record_summary_from_segments():
     assert rec.to_dict()["chapters"][0]["name"] == "complaint"
 
 
+def test_report_marks_every_machine_substitution_for_review():
+    """A replaced word can be a wrong drug: the report flags each one (issue #25, item 7)."""
+    from clinivox.medical.biasing import Correction
+    from clinivox.scribe.report import render_html
+
+    fix = Correction("amoxy selling", "amoxicillin", 3.2, 0.81, "drug", "amoxicillin")
+    segs = [Segment(0, 0.0, 2.0, "Good morning.", speaker="S0"),
+            Segment(1, 2.0, 4.0, "I will prescribe amoxicillin.", speaker="S0",
+                    corrections=(fix,))]
+    rec = build_record(segs, {"S0": "clinician"}, duration_s=4.0, term_finder=None)
+    page = render_html(rec, "visit.wav")
+    assert page.count('class="review"') == 1
+    assert "heard “amoxy selling”, written “amoxicillin”" in page
+    assert "Machine substitutions to review (1)" in page
+
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 DRIVER = shutil.which("chromedriver")
 

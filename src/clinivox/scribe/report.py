@@ -59,6 +59,16 @@ def _highlight(text: str, terms: list[str]) -> str:
     return out
 
 
+def _review(corrections) -> str:
+    """A marker under a segment for each word the medical layer replaced: a machine
+    substitution a clinician should confirm (it can be wrong)."""
+    e = html.escape
+    return "".join(f'<div class="review" title="machine substitution: check it against the '
+                   f'audio">review: heard “{e(c.original)}”, written '
+                   f'“{e(c.replacement)}”</div>' for c in corrections if c.score != 0.0
+                   or c.original.lower() != c.replacement.lower())
+
+
 def render_html(record: ConsultationRecord, title: str) -> str:
     e = html.escape
     png = base64.b64encode(timeline_png(record)).decode("ascii")
@@ -79,7 +89,8 @@ def render_html(record: ConsultationRecord, title: str) -> str:
         rows.append(f'<tr><td class="t">{_clock(s.start_s)}</td>'
                     f'<td class="spk" style="color:{colour}">{e(s.speaker or "?")}'
                     f'<br><small>{e(role)}</small></td>'
-                    f'<td>{_highlight(s.text, by_seg.get(s.id, []))}</td></tr>')
+                    f'<td>{_highlight(s.text, by_seg.get(s.id, []))}'
+                    f'{_review(s.corrections)}</td></tr>')
     summ = record.summary
     alerts = "".join(f'<li><b>{e(a["category"].replace("_", " "))}</b> at '
                      f'{_clock(a["start_s"])}: “{e(a["text"])}”</li>' for a in record.alerts)
@@ -89,6 +100,8 @@ def render_html(record: ConsultationRecord, title: str) -> str:
         terms[(t["canonical"], t["category"], t.get("code"))] += 1
     term_rows = "".join(f"<tr><td>{e(c)}</td><td>{e(cat)}</td><td>{e(code or '')}</td>"
                         f"<td>{n}</td></tr>" for (c, cat, code), n in sorted(terms.items()))
+    n_fixes = sum(1 for s in record.segments for c in s.corrections
+                  if c.score != 0.0 or c.original.lower() != c.replacement.lower())
     chapters = " → ".join(f"{e(c.name)} ({_clock(c.start_s)})" for c in record.chapters)
     plan = "".join(f"<li>{e(p)}</li>" for p in summ.get("plan", [])) or "<li>-</li>"
     return f"""<!doctype html>
@@ -104,6 +117,7 @@ td {{ padding: .25em .5em; vertical-align: top; border-bottom: 1px solid #eee; }
 td.t {{ color: #777; white-space: nowrap; }} td.spk {{ font-weight: 600; width: 8em; }}
 tr.chapter td {{ background: #f3f3f3; font-weight: 600; text-transform: capitalize; }}
 mark.term {{ background: #fff3a3; }}
+.review {{ color: #a33; font-size: .85em; margin-top: .2em; }}
 img {{ max-width: 100%; }}
 </style></head><body>
 <h1>Consultation record: {e(title)}</h1>
@@ -121,6 +135,9 @@ img {{ max-width: 100%; }}
 <h2>Timeline</h2>
 <img alt="speaker timeline" src="data:image/png;base64,{png}">
 <p>Chapters: {chapters or "-"}</p>
+{f'<h2>Machine substitutions to review ({n_fixes})</h2><p>The medical layer replaced '
+  'these words; each is marked in the transcript. Confirm them against the audio.</p>'
+  if n_fixes else ""}
 <h2>Medical terms</h2>
 <table><tr><th>term</th><th>category</th><th>code</th><th>mentions</th></tr>{term_rows}</table>
 <h2>Transcript</h2>
