@@ -37,10 +37,12 @@ demo: $(VENV)/.stamp-demo
 
 test: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q tests
 
 lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
 	$(VENV)/bin/ruff format --check src tests bench
 
 bench: $(VENV)/.stamp-dev

@@ -105,8 +105,8 @@ def _drug_recall(rows, rep) -> float:
 def hotwords_comparison(rec, plain) -> dict:
     """40 drug names as a user vocabulary: clinivox --vocab vs faster-whisper hotwords."""
     from clinivox.audio.decode import load_audio
+    from clinivox.biasing import load_biaser
     from clinivox.eval.metrics import error_counts, term_recall
-    from clinivox.medical.vocabulary import load_biaser
 
     rows = [json.loads(x) for x in (DATA / "drug_dictation" / "manifest.jsonl").read_text()
             .splitlines()]
@@ -206,9 +206,11 @@ def main() -> None:
     p.add_argument("--sets", default=",".join(SETS))
     ns = p.parse_args()
     from clinivox import Recognizer
+    from clinivox.biasing import load_biaser
+    from clinivox.biasing.profile import default_profile_path
     from clinivox.eval.asr import machine_description
     from clinivox.eval.baseline import PlainFasterWhisper
-    from clinivox.medical.vocabulary import default_lm_path, default_profile_path, load_biaser
+    from clinivox.medical.vocabulary import default_lm_path
 
     rec = Recognizer(ns.model, device="cpu", compute_type="int8")
     plain = PlainFasterWhisper(ns.model, device="cpu", compute_type="int8")
@@ -221,7 +223,7 @@ def main() -> None:
          "profile": "cache" if default_profile_path().is_file() else "built-in (tuned)",
          "weights": biaser.profile.__dict__, "fast_weights": fast.profile.__dict__,
          "domain_prompt": primed.prompt,
-         "rescoring": "numpy decoder (asr.scorer)" if rec.engine.scorer() is not None
+         "rescoring": "numpy decoder (whisper_ct2.scorer)" if rec.engine.scorer() is not None
          else "CTranslate2 align",
          "sets": {}}
     for name in ns.sets.split(","):

@@ -98,6 +98,9 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=40.0)
     p.add_argument("--ws-only", action="store_true",
                    help="rerun the WebSocket part, keep the REST figures of the last run")
+    p.add_argument("--compare-src", type=Path, default=None,
+                   help="another checkout's src/ (e.g. the commit before a refactor): its "
+                        "server runs the REST part too, in this run, for a before/after")
     ns = p.parse_args()
     rows = read_manifest(DATA / "er_alert_streams" / "manifest.jsonl")
     audios = [load_audio(r["path"])[: int(ns.seconds * 16000)] for r in rows]
@@ -138,12 +141,15 @@ def main() -> None:
             sf.write(buf, audios[i % len(audios)], 16000, format="WAV", subtype="PCM_16")
             bodies.append(buf.getvalue())
             audio_s += audios[i % len(audios)].shape[0] / 16000
-        for label, extra in (() if ns.ws_only else
-                             (("batching", ()), ("no_batching", ("--no-batching",)))):
+        plan: list[tuple[str, tuple, dict | None]] = [] if ns.ws_only else [
+            ("batching", (), None), ("no_batching", ("--no-batching",), None)]
+        if ns.compare_src is not None:
+            plan.append(("batching_before", (), {"PYTHONPATH": str(ns.compare_src)}))
+        for label, extra, env in plan:
             d = Path(tmp) / label
             k = key_for(d)
             port = free_port()
-            proc = start_server_process(d, port, *extra)
+            proc = start_server_process(d, port, *extra, env=env)
             try:
                 rest_run(f"http://127.0.0.1:{port}", k, bodies[:1], 1.0)  # warm-up
                 results[f"rest_{label}"] = rest_run(f"http://127.0.0.1:{port}", k, bodies,
@@ -178,6 +184,13 @@ def main() -> None:
               f"{nb['throughput_x']:.1f}x real time |", "",
               f"Batching on / off throughput: **{results['rest_speedup']:.2f}x**; identical "
               f"transcripts in {same} of 8 requests.", ""]
+    before = results.get("rest_batching_before")
+    if before is not None:
+        before.pop("texts", None)
+        lines[-1:-1] = [f"Before/after in this run (`--compare-src {ns.compare_src}`): the "
+                        f"same 8 requests on that checkout's server: {before['wall_s']:.1f} s, "
+                        f"{before['throughput_x']:.1f}x real time; this one / that one = "
+                        f"**{b['throughput_x'] / before['throughput_x']:.2f}**.", ""]
     section = "\n".join(lines)
     update_doc(ROOT / "docs" / "benchmarks.md", "server-cpu", section)
     print(section)

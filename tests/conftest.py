@@ -41,7 +41,7 @@ def recognizer():
 def biaser(recognizer):
     """The full medical biaser (lexicon, sound index, tuned profile; no domain LM in the
     per-run cache) for `recognizer`."""
-    from clinivox.medical.vocabulary import load_biaser
+    from clinivox.biasing import load_biaser
 
     return load_biaser(recognizer.engine)
 

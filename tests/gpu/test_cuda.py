@@ -41,7 +41,7 @@ def audio():
 
 @requires_cuda
 def test_auto_device_picks_cuda_float16():
-    from clinivox.asr.whisper import pick_device
+    from clinivox.asr.engines.whisper_ct2 import pick_device
 
     assert pick_device("auto", "auto") == ("cuda", "float16")
 
@@ -70,17 +70,17 @@ def test_biasing_scores_on_cuda_match_cpu(audio):
     memory) and scores rewrites teacher-forced on CUDA, as on the CPU."""
     import numpy as np
 
+    from clinivox.asr.engines.whisper_ct2 import WhisperEngine
     from clinivox.asr.types import TranscribeOptions
-    from clinivox.asr.whisper import WhisperEngine
     from clinivox.audio.decode import load_audio
-    from clinivox.medical.biasing import _encoder_rows
+    from clinivox.biasing.context import encoder_rows
 
     model = os.environ.get("CLINIVOX_GPU_TEST_MODEL", "tiny.en")
     x = load_audio(audio) if isinstance(audio, str) else audio
     scores = {}
     for device, compute in (("cpu", "int8"), ("cuda", "float16")):
         e = WhisperEngine(model, device=device, compute_type=compute)
-        rows = _encoder_rows(e._encode(e.log_mel(x, TranscribeOptions())[None]))
+        rows = encoder_rows(e._encode(e.log_mel(x, TranscribeOptions())[None]))
         assert rows.shape[:2] == (1, 1500)
         tok = e.tokenizer("en", "transcribe")
         text = " ".join(s.text for s in e.decode_batch([x], TranscribeOptions())[0].segments)

@@ -104,3 +104,19 @@ def test_split_channel_outputs_carry_the_channel():
     segs = [_long_segment(8, channel=0), _long_segment(8, 3.0, channel=1)]
     assert "CH0: word0" in to_txt(segs) and "CH1: word0" in to_txt(segs)
     assert "CH1: word0" in to_srt(segs) and "<v CH0>" in to_vtt(segs)
+
+
+def test_first_medical_run_says_it_builds_caches(monkeypatch, capsys):
+    """The first `--medical` run sat silent for about 40 s while it built the lexicon and
+    its sound index."""
+    import argparse
+
+    import clinivox.biasing as biasing
+    import clinivox.medical.vocabulary as vocabulary
+    from clinivox.cli.transcribe import medical_biaser
+
+    monkeypatch.setattr(vocabulary, "caches_ready", lambda: False)
+    monkeypatch.setattr(biasing, "load_biaser", lambda engine, **kw: "biaser")
+    args = argparse.Namespace(medical=True, vocab=[], lexicon=None, lm=None, bias_profile=None)
+    assert medical_biaser(args, engine=None) == "biaser"
+    assert "building the medical lexicon" in capsys.readouterr().err

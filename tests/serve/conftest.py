@@ -77,12 +77,16 @@ def client(server, api_key):
 
 
 def start_server_process(data_dir: Path, port: int, *extra: str,
-                         timeout_s: float = 60.0) -> subprocess.Popen:
+                         timeout_s: float = 60.0, env: dict | None = None) -> subprocess.Popen:
     """`clinivox serve` as a separate process (as it runs in production), once /healthz
-    answers; raises with the end of its stderr when it does not start."""
+    answers; raises with the end of its stderr when it does not start. `env`: extra
+    environment (a benchmark runs another checkout's server with its PYTHONPATH)."""
+    import os
+
     proc = subprocess.Popen([sys.executable, "-m", "clinivox.cli.main", "serve", "--port",
                              str(port), "--data-dir", str(data_dir), "--device", "cpu", *extra],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            env={**os.environ, **(env or {})})
     deadline = time.time() + timeout_s
     while time.time() < deadline:
         try:

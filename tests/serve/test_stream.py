@@ -93,3 +93,45 @@ def test_unauthorized_stream(server):
     assert msg["code"] == "unauthorized" and code == 4401
     msg, code = asyncio.run(go(server.ws_url + "?api_key=cvx_wrong"))
     assert code == 4401
+
+
+def test_stream_finals_are_biased_to_the_sessions_vocabulary(server, api_key):
+    """`"vocab"` in the config biases each final towards the session's terms (partials stay
+    plain); every substitution comes with the final as a correction to review."""
+    import numpy as np
+
+    from clinivox.testing.synth import silence, synthesize
+    from tests.unit.test_medical import HELD_OUT
+
+    audio = np.concatenate([np.concatenate([synthesize(s), silence(1.0)]) for s, _ in HELD_OUT])
+    drugs = [d for _, d in HELD_OUT]
+    url = f"{server.ws_url}?api_key={api_key}"
+    plain = asyncio.run(run_session(url, pcm_frames(audio)))
+    biased = asyncio.run(run_session(url, pcm_frames(audio), {"type": "config",
+                                                              "vocab": drugs}))
+
+    def found(events):
+        text = " ".join(e["text"] for e in events if e["type"] == "final").lower()
+        return sum(d in text for d in drugs)
+
+    assert found(biased) >= found(plain) + 1, (found(plain), found(biased))
+    fixes = [c for e in biased if e["type"] == "final" for c in e.get("corrections", [])]
+    assert fixes and all(c["replacement"].lower() in drugs for c in fixes if c["score"] > 0)
+
+
+@pytest.mark.parametrize("config", [
+    {"type": "config", "vocab": "aspirin"},
+    {"type": "config", "vocab": [""]},
+    {"type": "config", "medical": "yes"},
+    {"type": "config", "medical": True, "vocab": ["aspirin"]},
+])
+def test_bad_biasing_config_is_bad_config(server, api_key, config):
+    async def go():
+        async with connect(f"{server.ws_url}?api_key={api_key}") as ws:
+            await ws.send(json.dumps(config))
+            first = json.loads(await ws.recv())
+            await ws.wait_closed()
+            return first, ws.close_code
+
+    first, code = asyncio.run(go())
+    assert first["code"] == "bad_config" and code == 4400

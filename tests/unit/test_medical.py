@@ -16,18 +16,20 @@ from pathlib import Path
 
 import pytest
 
-from clinivox.asr.whisper import ChunkSegment
-from clinivox.eval.metrics import term_recall
-from clinivox.medical.biasing import (
-    COMMON_SPAN_MIN_SIMILARITY,
+from clinivox.asr.engine import ChunkSegment
+from clinivox.biasing import BiasProfile, ChunkRewrites, MedicalBiaser, Rewrite
+from clinivox.biasing.proposals import merge_segments, propose, respell_proposal
+from clinivox.biasing.reselect import reselect
+from clinivox.biasing.retrieval import COMMON_SPAN_MIN_SIMILARITY
+from clinivox.biasing.scoring import score_packed, score_stretch
+from clinivox.biasing.screen import (
     SCREEN_CLINICAL,
     SCREEN_CLINICAL_SIMILARITY,
-    BiasProfile,
-    ChunkRewrites,
-    MedicalBiaser,
-    Rewrite,
+    screen_forms,
     spread,
 )
+from clinivox.eval.metrics import term_recall
+from clinivox.eval.tuning import UttRecord, grid_search, score
 from clinivox.medical.lexicon import (
     Lexicon,
     LexiconEntry,
@@ -52,7 +54,6 @@ from clinivox.medical.terms import (
     preferred_spelling,
     skeleton,
 )
-from clinivox.medical.tuning import UttRecord, grid_search, score
 from clinivox.testing.synth import synthesize
 
 
@@ -180,7 +181,7 @@ def test_variants_that_sound_like_the_ingredient_are_written_as_it(phonemizer):
 
 
 def test_variant_spellings_already_in_the_text_are_respelt(phonemizer):
-    from clinivox.medical.biasing import MedicalBiaser
+    from clinivox.biasing import MedicalBiaser
 
     lex = Lexicon([LexiconEntry("hydromorphone", "hydromorphone", "drug", "hydromorphone",
                                 variants=("hydromorphon",)),
@@ -345,9 +346,9 @@ def test_two_segments_cutting_a_term_become_one_with_their_rewrites():
     in_third = Rewrite(2, 4, 5, "jointum", LexiconEntry("jointum", "jointum", "drug"), 0.7)
     in_first = Rewrite(0, 1, 2, "kalid", LexiconEntry("kalid", "kalid", "drug"), 0.7)
     cr = ChunkRewrites(words, [in_first, in_second, in_third])
-    biaser = MedicalBiaser.__new__(MedicalBiaser)
-    biaser._conf = {0: "first", 1: "second", 2: "third"}
-    biaser._merge_segments(result, cr, 0)
+    ctx = MedicalBiaser(Lexicon()).context(None, None, 0, result, None)
+    ctx.conf = {0: "first", 1: "second", 2: "third"}
+    merge_segments(ctx, cr, 0)
     assert [seg.text for seg in result.segments] == [
         " Something called, set the car through to us.", " So we worry about the joint."]
     merged = result.segments[0]
@@ -358,15 +359,15 @@ def test_two_segments_cutting_a_term_become_one_with_their_rewrites():
     assert (in_second.seg, in_second.a, in_second.b) == (0, 5, 7)
     assert cr.words[0][in_second.a:in_second.b] == ["through", "to"]
     assert (in_third.seg, in_third.a, in_third.b) == (1, 4, 5)
-    assert biaser._conf == {1: "third"}  # the merged segment's is read again
+    assert ctx.conf == {1: "third"}  # the merged segment's is read again
 
 
 def test_a_plural_term_after_an_article_takes_the_article_in(biaser):
     """ "I have tried uh antihistamines" came out "tried a handy system means": "a" before
     a plural is a filler Whisper wrote as an article, and the span with it is a candidate."""
-    assert biaser._plural("antihistamines") and biaser._plural("Steroids")
-    assert not biaser._plural("tinnitus") and not biaser._plural("diabetes")
-    assert not biaser._plural("antihistamine")
+    assert biaser.knowledge.plural("antihistamines") and biaser.knowledge.plural("Steroids")
+    assert not biaser.knowledge.plural("tinnitus") and not biaser.knowledge.plural("diabetes")
+    assert not biaser.knowledge.plural("antihistamine")
 
 
 def test_length_weight_charges_per_word_collapsed():
@@ -443,15 +444,15 @@ def test_everyday_and_correctly_spelt_medical_words_are_guarded(biaser):
         assert is_everyday(word, common), word
     for word in ("apixiban", "lopramide", "'s"):
         assert not is_everyday(word, common), word
-    assert biaser._plain_span(["I'm", "Mom."])
-    assert biaser._plain_span(["rheumatoid"])  # a word of "rheumatoid arthritis"
-    assert biaser._plain_span(["fevers,", "and"])  # the plural of a lexicon term
-    assert biaser._plain_span(["coughing"])
-    assert not biaser._plain_span(["Lopramide"])  # a garbled name stays open to rewrites
-    assert not biaser._plain_span(["the", "Lopramide"])
+    assert biaser.knowledge.plain_span(["I'm", "Mom."])
+    assert biaser.knowledge.plain_span(["rheumatoid"])  # a word of "rheumatoid arthritis"
+    assert biaser.knowledge.plain_span(["fevers,", "and"])  # the plural of a lexicon term
+    assert biaser.knowledge.plain_span(["coughing"])
+    assert not biaser.knowledge.plain_span(["Lopramide"])  # a garbled name stays open to rewrites
+    assert not biaser.knowledge.plain_span(["the", "Lopramide"])
     # Whisper spelling out a word it does not know
-    assert not biaser._plain_span(["ankle-o-sinks", "bond", "lighters,"])
-    assert biaser._plain_span(["a", "three-day", "course."])
+    assert not biaser.knowledge.plain_span(["ankle-o-sinks", "bond", "lighters,"])
+    assert biaser.knowledge.plain_span(["a", "three-day", "course."])
 
 
 def test_cli_transcribe_medical_lists_terms_with_codes(tmp_path):
@@ -561,9 +562,9 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
         bad.write_text(json.dumps({"weights": {field_: value}}))
         with pytest.raises(InputError, match=f"{field_} must be a whole number"):
             BiasProfile.load(bad)
-    assert Path(BiasProfile.__module__.replace(".", "/")).name == "biasing"
+    assert BiasProfile.__module__ == "clinivox.biasing.profile"
     # built-in profiles by name; anything else must be a file
-    from clinivox.medical.vocabulary import BUILTIN_PROFILES, resolve_profile
+    from clinivox.biasing.profile import BUILTIN_PROFILES, resolve_profile
 
     assert resolve_profile("fast") == BUILTIN_PROFILES["fast"]
     assert resolve_profile(path) == path
@@ -609,10 +610,10 @@ def test_tune_cli_writes_a_loadable_profile(tmp_path):
 
 # -- retrieval keys from the beam and packed scoring ---------------------------------------------
 def test_other_beam_hypotheses_key_the_spans_where_they_differ():
-    from clinivox.medical.biasing import MedicalBiaser
+    from clinivox.biasing.retrieval import alternative_keys
 
     words = [["Discontinue", "it."], ["Switched", "to", "Esther", "Mustang", "at", "night."]]
-    keys = MedicalBiaser._alternative_keys(words, [
+    keys = alternative_keys(words, [
         "Discontinue it. Switched to estromustine at night.",  # one word for two
         "Discontinue it. Switched to Esther Mustang at night.",  # the same: no key
         "Discontinue. It switched to Esther Mustang at night.",  # across segments: no key
@@ -629,7 +630,6 @@ def test_packed_scoring_matches_scoring_each_rewrite_alone(recognizer, biaser):
     import numpy as np
 
     from clinivox.asr.types import TranscribeOptions
-    from clinivox.medical.biasing import MedicalBiaser
 
     engine = recognizer.engine
     audio = synthesize("Started on rivaroxaban today, and the clopidogrel was stopped last week.")
@@ -650,15 +650,14 @@ def test_packed_scoring_matches_scoring_each_rewrite_alone(recognizer, biaser):
         e2 = LexiconEntry("clopidogrel", "clopidogrel", "drug", "clopidogrel")
         return [Rewrite(0, 2, 6, "rivaroxaban", e1, 0.9), Rewrite(0, 9, 13, "clopidogrel", e2, 0.9)]
 
-    b = MedicalBiaser.__new__(MedicalBiaser)
-    b.profile = dataclasses.replace(biaser.profile, score_tail=4)
+    decoded = types.SimpleNamespace(language="en", segments=[])
+    ctx = biaser.with_profile(dataclasses.replace(biaser.profile, score_tail=4)).context(
+        engine, row, audio.shape[0], decoded, options)
     packed = rewrites()
-    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", None, words, base,
-                    base_tokens, n_tokens, packed)
+    score_packed(ctx, row, audio.shape[0], None, words, base, base_tokens, n_tokens, packed)
     alone = []
     for rw in rewrites():
-        b._score_packed(engine, row, audio.shape[0], "en", "transcribe", None, words, base,
-                        base_tokens, n_tokens, [rw])
+        score_packed(ctx, row, audio.shape[0], None, words, base, base_tokens, n_tokens, [rw])
         alone.append(rw)
     # the first rewrite's stretch ends before the second starts: the same tokens in both
     assert packed[0].d_am == pytest.approx(alone[0].d_am, abs=0.05)
@@ -669,15 +668,15 @@ def test_packed_scoring_matches_scoring_each_rewrite_alone(recognizer, biaser):
     # the length term counts words: four written words became one name
     assert [r.d_len for r in packed] == [-3, -3]
     # a whole row per rewrite (score_tail 0) agrees on which spans gain
-    b.profile = dataclasses.replace(biaser.profile, score_tail=0)
+    ctx = biaser.with_profile(dataclasses.replace(biaser.profile, score_tail=0)).context(
+        engine, row, audio.shape[0], decoded, options)
     full = rewrites()
-    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", None, words, base,
-                    base_tokens, n_tokens, full)
+    score_packed(ctx, row, audio.shape[0], None, words, base, base_tokens, n_tokens, full)
     assert all(r.d_am > 0 for r in full)
 
 
 def test_token_positions_take_each_tokens_first_place_on_the_path():
-    from clinivox.asr.whisper import token_positions
+    from clinivox.asr.engines.whisper_ct2 import token_positions
 
     # token 2 is never visited: it takes the place of token 3, the next one that is
     path = [(0, 3), (0, 4), (1, 4), (1, 5), (3, 9), (3, 10), (4, 12)]
@@ -692,7 +691,6 @@ def test_the_screen_scores_a_stretch_as_the_whole_segment_ranks_it(recognizer, b
     import numpy as np
 
     from clinivox.asr.types import TranscribeOptions
-    from clinivox.medical.biasing import MedicalBiaser
 
     engine = recognizer.engine
     audio = synthesize("The patient was stable overnight and we started rivaroxaban today "
@@ -715,12 +713,12 @@ def test_the_screen_scores_a_stretch_as_the_whole_segment_ranks_it(recognizer, b
     def rewrites():
         return [Rewrite(0, 8, 12, f, LexiconEntry(f, f, "drug", f), 0.7) for f in forms]
 
-    b = MedicalBiaser.__new__(MedicalBiaser)
-    b.profile = biaser.profile
+    ctx = biaser.context(engine, row, audio.shape[0],
+                         types.SimpleNamespace(language="en", segments=[]), options)
     whole, stretch = rewrites(), rewrites()
-    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", None, words, base,
-                    base_tokens, ends.__getitem__, whole)
-    b._score_stretch(engine, row, at, words, ends, "en", "transcribe", stretch)
+    score_packed(ctx, row, audio.shape[0], None, words, base, base_tokens, ends.__getitem__,
+                 whole)
+    score_stretch(ctx, row, at, words, ends, stretch)
     best = [max(group, key=lambda r: r.d_am).form for group in (whole, stretch)]
     assert best == ["rivaroxaban", "rivaroxaban"]
     # by a wide margin in both (12 and 11 nats over the runner-up when this was written);
@@ -739,7 +737,6 @@ def test_forms_left_out_of_the_glossary_are_scored_again_under_their_own(recogni
     import numpy as np
 
     from clinivox.asr.types import TranscribeOptions
-    from clinivox.medical.biasing import MedicalBiaser
 
     engine = recognizer.engine
     audio = synthesize("Discontinue the medicine and switch to maprotiline at night.")
@@ -758,24 +755,23 @@ def test_forms_left_out_of_the_glossary_are_scored_again_under_their_own(recogni
         e = LexiconEntry("maprotiline", "maprotiline", "drug", "maprotiline")
         return Rewrite(0, 6, 8, "maprotiline", e, 0.7)
 
-    b = MedicalBiaser.__new__(MedicalBiaser)
-    b.profile = biaser.profile
+    ctx = biaser.context(engine, row, audio.shape[0],
+                         types.SimpleNamespace(language="en", segments=[]), options)
     listed, unlisted = rewrite(), rewrite()
     own = tok.encode(" maprotiline.")
     other = tok.encode(" mirpan, mapracorat.")
     # base None: the words as written are scored under the prompt in the same call
-    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", own, words, None,
-                    base_tokens, n_tokens, [listed])
+    score_packed(ctx, row, audio.shape[0], own, words, None, base_tokens, n_tokens, [listed])
     base_own = engine.token_logprobs(row, audio.shape[0], "en", "transcribe", [base_tokens],
                                      prompt=own)[0]
     check = rewrite()
-    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", own, words, base_own,
-                    base_tokens, n_tokens, [check])
+    score_packed(ctx, row, audio.shape[0], own, words, base_own, base_tokens, n_tokens,
+                 [check])
     assert listed.d_am == pytest.approx(check.d_am, abs=0.05)
     base_other = engine.token_logprobs(row, audio.shape[0], "en", "transcribe", [base_tokens],
                                        prompt=other)[0]
-    b._score_packed(engine, row, audio.shape[0], "en", "transcribe", other, words, base_other,
-                    base_tokens, n_tokens, [unlisted])
+    score_packed(ctx, row, audio.shape[0], other, words, base_other, base_tokens, n_tokens,
+                 [unlisted])
     # shown the name, the model scores it several nats higher: why reprime exists
     assert listed.d_am > unlisted.d_am + 2.0
 
@@ -787,17 +783,14 @@ def test_forms_left_out_of_the_glossary_are_scored_again_under_their_own(recogni
         prompts.append(tok.decode(prompt) if prompt else "")
         return real(*args, prompt=prompt, **kw)
 
-    b2 = MedicalBiaser.__new__(MedicalBiaser)
-    b2.__dict__.update(biaser.__dict__)
-    b2.profile = dataclasses.replace(biaser.profile, glossary=1, reprime=2,
-                                     reprime_floor=-1e9, gate_logprob=0.0)
-    b2.record = None
+    b2 = biaser.with_profile(dataclasses.replace(biaser.profile, glossary=1, reprime=2,
+                                                 reprime_floor=-1e9, gate_logprob=0.0))
     engine.token_logprobs = spy
     seg = types.SimpleNamespace(text=" " + " ".join(words), start_s=0.0,
                                 end_s=audio.shape[0] / 16_000)
     result = types.SimpleNamespace(language="en", segments=[seg], alternatives=[])
     try:
-        cr = b2.collect(engine, row, audio.shape[0], result, options)
+        cr = b2.candidates(b2.context(engine, row, audio.shape[0], result, options))
     finally:
         del engine.token_logprobs
     firsts = [p for p in prompts if p and "," not in p]
@@ -821,7 +814,8 @@ def test_the_screen_offers_different_drugs_and_leaves_spelt_terms_alone(biaser):
                                                             min_similarity=0.5)
            for c in found}
     assert {"triamterene", "triamterena"} <= raw  # one drug, two of the lookup's slots
-    screened = biaser._screen_forms(0, ws, [(2, 3), (2, 4)])
+    screened = screen_forms(biaser.context(None, None, 0, None, None), 0, ws,
+                            [(2, 3), (2, 4)])
     forms = [r.form for r in screened if r.form not in biaser.index.screen_names]
     assert len(forms) == k == len(set(forms))
     # and at most a few clinical names beside them, close enough
@@ -833,10 +827,10 @@ def test_the_screen_offers_different_drugs_and_leaves_spelt_terms_alone(biaser):
     assert (tri.a, tri.b) == (2, 4)  # at the span it is closest to ("Trimter and")
     assert tri.similarity > max(r.similarity for r in screened if r is not tri)
 
-    assert biaser._term_word("eczema") and biaser._term_word("Paracetamol,")
+    assert biaser.knowledge.term_word("eczema") and biaser.knowledge.term_word("Paracetamol,")
     # inflections of a term, spelt right: "fevers, um" had been screened into fortum
-    assert biaser._term_word("fevers,") and biaser._term_word("rashes")
-    assert not any(biaser._term_word(w) for w in ("see", "you.", "Trimter", "headache",
+    assert biaser.knowledge.term_word("fevers,") and biaser.knowledge.term_word("rashes")
+    assert not any(biaser.knowledge.term_word(w) for w in ("see", "you.", "Trimter", "headache",
                                                   "things", "Trimters"))
 
 
@@ -844,9 +838,7 @@ def _with_small_lm(biaser, profile: BiasProfile) -> MedicalBiaser:
     """`biaser` with `profile` and a domain LM. The screen's penalty assumes a domain LM
     (`clinivox lm build`), which the tests' fresh cache lacks: a small one from a few
     clinical sentences written here stands in for it."""
-    out = MedicalBiaser.__new__(MedicalBiaser)
-    out.__dict__.update(biaser.__dict__)
-    out.profile = profile
+    out = biaser.with_profile(profile)
     corpus = ["The patient takes metformin every day.", "She takes lisinopril at night.",
               "He was started on amlodipine last week.", "Continue atorvastatin at night.",
               "The patient takes aspirin with food.", "Stop the ibuprofen for now.",
@@ -864,14 +856,12 @@ def test_the_acoustic_screen_recovers_names_the_sound_lookup_cannot(recognizer, 
     only loosely like the names (0.6-0.7), which the sound lookup does not offer. The default
     profile screens the closest common drug forms with Whisper where it was unsure, and
     writes both; the same profile without the screen writes neither."""
-    from clinivox.medical.vocabulary import BUILTIN_PROFILES
+    from clinivox.biasing.profile import BUILTIN_PROFILES
 
     thorough = BiasProfile.load(BUILTIN_PROFILES["default"])
     assert thorough.screen > 0 and thorough.screen_penalty > 0
     screened = _with_small_lm(biaser, thorough)
-    unscreened = MedicalBiaser.__new__(MedicalBiaser)
-    unscreened.__dict__.update(screened.__dict__)
-    unscreened.profile = dataclasses.replace(screened.profile, screen=0)
+    unscreened = screened.with_profile(dataclasses.replace(screened.profile, screen=0))
     for sentence, drug in (("The patient takes ivabradine every morning with food.",
                             "ivabradine"),
                            ("The patient takes solifenacin every morning with food.",
@@ -895,20 +885,19 @@ def test_spread_takes_the_best_positions_apart():
     assert spread([5, 6], 2, 2) == [5] and spread([], 2, 2) == []
 
 
-def test_the_screen_reaches_the_second_of_two_names_close_together(recognizer, biaser,
-                                                                    monkeypatch):
+def test_the_screen_reaches_the_second_of_two_names_close_together(recognizer, biaser):
     """"Currently taking X and Y": the two garbled names are two words apart. Screening
     only words at least a span's length apart (4) reached the first name alone; the
     default screens both (drugs the dev sets do not hold)."""
-    from clinivox.medical import biasing
-    from clinivox.medical.vocabulary import BUILTIN_PROFILES
+    from clinivox.biasing.profile import BUILTIN_PROFILES
+    from clinivox.biasing.screen import Screen
 
     screened = _with_small_lm(biaser, BiasProfile.load(BUILTIN_PROFILES["default"]))
     audio = synthesize("Currently taking ivabradine and sitagliptin.")
     text, _ = _transcribe(recognizer, screened, audio)
     assert "ivabradine" in text.lower() and "sitagliptin" in text.lower(), text
-    monkeypatch.setattr(biasing, "SCREEN_GAP", MAX_SPAN_WORDS)
-    apart, _ = _transcribe(recognizer, screened, audio)
+    apart_only = screened.with_profile(screened.profile, screen=Screen(gap=MAX_SPAN_WORDS))
+    apart, _ = _transcribe(recognizer, apart_only, audio)
     assert ("ivabradine" in apart.lower()) + ("sitagliptin" in apart.lower()) == 1, apart
 
 
@@ -916,15 +905,13 @@ def test_a_primed_decode_is_rescored_without_its_prompt(recognizer, biaser):
     """With `prime`, the engine decodes with the domain prompt where the user gave none,
     and the biaser keeps, of the beam's hypotheses, the one Whisper prefers without it
     (with the LM and length terms): the words said over words the prompt shifted."""
+    from clinivox.asr.engine import ChunkResult
     from clinivox.asr.types import TranscribeOptions
-    from clinivox.asr.whisper import ChunkResult
-    from clinivox.medical.biasing import _encoder_rows
+    from clinivox.biasing.context import encoder_rows
 
     engine = recognizer.engine
-    primed = MedicalBiaser.__new__(MedicalBiaser)
-    primed.__dict__.update(biaser.__dict__)
-    primed.profile = dataclasses.replace(biaser.profile, prime=True)
-    primed.domain_prompt = "Headache, nausea, paracetamol."
+    primed = biaser.with_profile(dataclasses.replace(biaser.profile, prime=True),
+                                 domain_prompt="Headache, nausea, paracetamol.")
     assert primed.prompt == primed.domain_prompt
     assert dataclasses.replace(primed.profile, prime=False).prime is False
 
@@ -932,7 +919,7 @@ def test_a_primed_decode_is_rescored_without_its_prompt(recognizer, biaser):
     shifted = "Please men the goat before you go out."
     audio = synthesize(sentence)
     opts = TranscribeOptions(initial_prompt=primed.prompt)
-    row = _encoder_rows(engine._encode(engine.log_mel(audio, opts)[None]))[0]
+    row = encoder_rows(engine._encode(engine.log_mel(audio, opts)[None]))[0]
     tok = engine.tokenizer("en", "transcribe")
     seconds = audio.shape[0] / 16000
 
@@ -940,27 +927,28 @@ def test_a_primed_decode_is_rescored_without_its_prompt(recognizer, biaser):
         return [tok.timestamp_begin, *tok.encode(" " + text), tok.timestamp_begin + 100]
 
     def result(*texts: str) -> ChunkResult:
-        r = ChunkResult(engine._split(hyp(texts[0]), tok, seconds), "en", 1.0, -0.3, 0.01,
+        r = ChunkResult(engine.split(hyp(texts[0]), tok, seconds), "en", 1.0, -0.3, 0.01,
                         1.2, 0.0)
         r.hypotheses = [hyp(t) for t in texts]
         return r
 
     r = result(shifted, sentence, shifted)
-    primed._reselect(engine, row, audio.shape[0], r, opts)
+    reselect(primed.context(engine, row, audio.shape[0], r, opts))
     assert " ".join(s.text for s in r.segments).strip() == sentence
     assert r.alternatives == [shifted]
     assert r.hypotheses == [hyp(sentence), hyp(shifted)]  # best first, one per text
     r = result(sentence, shifted)
     before = r.segments
-    primed._reselect(engine, row, audio.shape[0], r, opts)
+    reselect(primed.context(engine, row, audio.shape[0], r, opts))
     assert r.segments is before  # the best stays
 
     class Spy:  # what the engine hands the biaser hook
         n_best = 1
         prompt = primed.prompt
 
-        def apply(self, engine, encoded, chunks, results, options) -> None:
+        def apply(self, engine, encoded, chunks, results, options) -> list:
             self.seen = options.initial_prompt
+            return results
 
     spy = Spy()
     engine.decode_batch([audio], TranscribeOptions(), spy)
@@ -971,8 +959,9 @@ def test_a_primed_decode_is_rescored_without_its_prompt(recognizer, biaser):
 
 def test_a_damaged_domain_prompt_is_a_clear_error_for_the_profiles_that_read_it(recognizer,
                                                                                 tmp_path):
+    from clinivox.biasing import load_biaser
     from clinivox.errors import InputError
-    from clinivox.medical.vocabulary import domain_prompt_path, load_biaser
+    from clinivox.medical.vocabulary import domain_prompt_path
 
     lex = tmp_path / "lexicon.jsonl.gz"
     Lexicon([LexiconEntry("paracetamol", "acetaminophen", "drug", "acetaminophen")]).save(lex)
@@ -996,11 +985,11 @@ def test_a_damaged_domain_prompt_is_a_clear_error_for_the_profiles_that_read_it(
 
 def test_continue_text_decodes_what_follows_a_forced_prefix(recognizer):
     from clinivox.asr.types import TranscribeOptions
-    from clinivox.medical.biasing import _encoder_rows
+    from clinivox.biasing.context import encoder_rows
 
     engine = recognizer.engine
     audio = synthesize("Please mend the coat before you go out.")
-    row = _encoder_rows(engine._encode(engine.log_mel(audio, TranscribeOptions())[None]))[0]
+    row = encoder_rows(engine._encode(engine.log_mel(audio, TranscribeOptions())[None]))[0]
     tok = engine.tokenizer("en", "transcribe")
     prefix = tok.encode(" Please mend the")
     new, ended = engine.continue_text(row, "en", "transcribe", prefix, 20)
@@ -1014,24 +1003,21 @@ def test_continue_text_decodes_what_follows_a_forced_prefix(recognizer):
 
 
 def _proposer(biaser, prompt: str) -> MedicalBiaser:
-    b = MedicalBiaser.__new__(MedicalBiaser)
-    b.__dict__.update(biaser.__dict__)
-    b.profile = dataclasses.replace(biaser.profile, propose=1)
-    b.domain_prompt = prompt
-    return b
+    return biaser.with_profile(dataclasses.replace(biaser.profile, propose=1),
+                               domain_prompt=prompt)
 
 
 def _as_decoded(engine, audio, text: str):
     """`audio` as if Whisper had written `text` for it: its encoder row and chunk result."""
+    from clinivox.asr.engine import ChunkResult
     from clinivox.asr.types import TranscribeOptions
-    from clinivox.asr.whisper import ChunkResult
-    from clinivox.medical.biasing import _encoder_rows
+    from clinivox.biasing.context import encoder_rows
 
-    row = _encoder_rows(engine._encode(engine.log_mel(audio, TranscribeOptions())[None]))[0]
+    row = encoder_rows(engine._encode(engine.log_mel(audio, TranscribeOptions())[None]))[0]
     tok = engine.tokenizer("en", "transcribe")
     tokens = [tok.timestamp_begin, *tok.encode(" " + text),
               tok.timestamp_begin + round(audio.shape[0] / 16000 / 0.02)]
-    result = ChunkResult(engine._split(tokens, tok, audio.shape[0] / 16000), "en", 1.0, -0.3,
+    result = ChunkResult(engine.split(tokens, tok, audio.shape[0] / 16000), "en", 1.0, -0.3,
                          0.01, 1.2, 0.0)
     return row, result
 
@@ -1049,8 +1035,9 @@ def test_proposals_come_from_a_primed_re_decode_of_the_unsure_words(recognizer, 
     # how tiny.en heard the same words in reverb (medical_dictation)
     row, r = _as_decoded(engine, audio, "You can take some pairs that involve your feeling "
                                         "feverish.")
-    cr = b.collect(engine, row, audio.shape[0], r, opts)
-    found = b._propose(engine, row, audio.shape[0], r, cr, [], opts)
+    ctx = b.context(engine, row, audio.shape[0], r, opts)
+    cr = b.candidates(ctx)
+    found = propose(ctx, cr, [], b.domain_prompt)
     para = [rw for rw in found if rw.form == "paracetamol"]
     assert para, [(rw.form, rw.text) for rw in found]
     best = max(para, key=lambda rw: rw.gain(b.profile))
@@ -1058,7 +1045,7 @@ def test_proposals_come_from_a_primed_re_decode_of_the_unsure_words(recognizer, 
     assert {"pairs", "that"} <= set(cr.words[best.seg][best.a:best.b])
     assert best.gain(b.profile) > 0 and best.d_am > 0  # Whisper prefers it, unprompted
     cr.rewrites += found
-    b._rewrite(engine, r, cr, cr.decide(b.profile), opts)
+    b.rewrite(ctx, cr, cr.decide(b.profile))
     text = " ".join(s.text for s in r.segments)
     assert "paracetamol" in text and "pairs" not in text
     assert any(c.replacement == best.text for s in r.segments for c in s.corrections)
@@ -1074,13 +1061,14 @@ def test_proposals_leave_ordinary_speech_alone(recognizer, biaser, sentence):
     audio = synthesize(sentence)
     row, r = _as_decoded(engine, audio, sentence)
     opts = TranscribeOptions()
-    cr = b.collect(engine, row, audio.shape[0], r, opts)
-    found = b._propose(engine, row, audio.shape[0], r, cr, cr.decide(b.profile), opts)
+    ctx = b.context(engine, row, audio.shape[0], r, opts)
+    cr = b.candidates(ctx)
+    found = propose(ctx, cr, cr.decide(b.profile), b.domain_prompt)
     assert not [rw for rw in found if rw.gain(b.profile) > 0]
 
 
 def test_external_causes_are_not_proposed_as_terms():
-    from clinivox.medical.biasing import _external_cause
+    from clinivox.biasing.knowledge import external_cause as _external_cause
 
     assert _external_cause(LexiconEntry("terrorism", "terrorism", "diagnosis", "Y38"))
     assert _external_cause(LexiconEntry("fall on same level", "fall", "diagnosis", "W18"))
@@ -1092,13 +1080,13 @@ def test_a_re_decoded_slip_is_read_as_the_forms_it_sounds_like(biaser):
     """The primed re-decode wrote "paracetamolis first line" for "Paracetamol as first
     line": a word that is not an everyday word and sounds close to lexicon forms is offered
     as each of them, for Whisper's score to choose; everyday words are left as written."""
-    readings = biaser._respell_proposal("paracetamolis first line", set())
+    readings = respell_proposal(biaser.knowledge, "paracetamolis first line", set())
     texts = [t for t, _ in readings]
     assert "paracetamol first line" in texts
     assert all(t.endswith(" first line") for t in texts)
     for text, hits in readings:
         assert hits and hits[0].term.lower() == text.split()[0]
     # a term the span already holds is not proposed again, nor are everyday words respelt
-    assert biaser._respell_proposal("paracetamolis first line",
+    assert respell_proposal(biaser.knowledge, "paracetamolis first line",
                                     {h.entry.canonical for _, hs in readings for h in hs}) == []
-    assert biaser._respell_proposal("pairs that I'm all", set()) == []
+    assert respell_proposal(biaser.knowledge, "pairs that I'm all", set()) == []

@@ -62,8 +62,8 @@ def test_base_with_a_damaged_part_fails_integrity(monkeypatch, tmp_path):
 def test_log_mel_of_short_audio_equals_the_full_30s_transform(recognizer):
     import numpy as np
 
+    from clinivox.asr.engines.whisper_ct2 import CHUNK_SAMPLES, N_FRAMES, encoder_frames
     from clinivox.asr.types import TranscribeOptions
-    from clinivox.asr.whisper import CHUNK_SAMPLES, N_FRAMES, encoder_frames
 
     engine = recognizer.engine
     options = TranscribeOptions(normalize_loudness=False)

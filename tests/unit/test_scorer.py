@@ -1,5 +1,6 @@
-"""The numpy decoder that scores rewrites (`asr.scorer`), against CTranslate2's `align` on
-real speech: same log-probabilities within int8 noise, same ranking of rewrites."""
+"""The numpy decoder that scores rewrites (`whisper_ct2/scorer.py`), against
+CTranslate2's `align` on real speech: same log-probabilities within int8 noise, same
+ranking of rewrites."""
 
 from __future__ import annotations
 
@@ -163,7 +164,11 @@ def test_bad_input_is_a_clear_error(clinic):
 
 
 def test_an_unreadable_model_file_falls_back_to_align(tmp_path, recognizer, clinic):
-    from clinivox.asr.scorer import DecoderScorer, ScorerUnavailable, read_model_bin
+    from clinivox.asr.engines.whisper_ct2.scorer import (
+        DecoderScorer,
+        ScorerUnavailable,
+        read_model_bin,
+    )
 
     bin_path = tmp_path / "model.bin"
     bin_path.write_bytes(struct.pack("I", 6) + b"\x05\x00Whis")  # cut off mid-header

@@ -69,7 +69,7 @@ def test_record_summary_from_segments():
 
 def test_report_marks_every_machine_substitution_for_review():
     """A replaced word can be a wrong drug: the report flags each one (issue #25, item 7)."""
-    from clinivox.medical.biasing import Correction
+    from clinivox.biasing import Correction
     from clinivox.scribe.report import render_html
 
     fix = Correction("amoxy selling", "amoxicillin", 3.2, 0.81, "drug", "amoxicillin")

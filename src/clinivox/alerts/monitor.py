@@ -211,15 +211,16 @@ class AlertMonitor:
             return []
         new = []
         for det in self.detect(event.text):
-            recent = self._recent.get(det.category)
-            in_window = recent is not None and \
-                event.end_s - recent.end_s < self.options.dedup_window_s
-            if in_window and recent.covers(det, event.utterance_id):
+            last = self._recent.get(det.category)
+            held = last.suppressed if last is not None else 0
+            recent = last if last is not None and \
+                event.end_s - last.end_s < self.options.dedup_window_s else None
+            in_window = recent is not None
+            if recent is not None and recent.covers(det, event.utterance_id):
                 recent.suppressed += 1
                 self.suppressed[det.category] = self.suppressed.get(det.category, 0) + 1
                 continue
-            held = recent.suppressed if recent is not None else 0
-            if in_window:
+            if recent is not None:
                 recent.phrases.add(_phrase_key(det.matched_text))
                 recent.utterances.add(event.utterance_id)
                 recent.strength = max(recent.strength, STRENGTH[det.method])

@@ -6,6 +6,7 @@ with clinivox, and any other model is a directory the user points at.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -84,7 +85,7 @@ def _base() -> Path:
         with os.fdopen(fd, "wb") as out:
             for part in parts:
                 with open(part, "rb") as f:
-                    for block in iter(lambda f=f: f.read(1 << 22), b""):
+                    for block in iter(functools.partial(f.read, 1 << 22), b""):
                         h.update(block)
                         out.write(block)
         if h.hexdigest() != BASE_SHA256:

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from clinivox.asr.types import SAMPLE_RATE_HZ, Segment, TranscribeOptions, Word
-from clinivox.asr.whisper import CHUNK_SAMPLES, ChunkResult, WhisperEngine
+from clinivox.asr.engine import ChunkResult, Engine
+from clinivox.asr.engines.whisper_ct2 import CHUNK_SAMPLES, WhisperEngine
+from clinivox.asr.types import Segment, TranscribeOptions, Word
 from clinivox.audio.decode import AudioSource, iter_audio, probe
 from clinivox.audio.vad import SileroVad, iter_speech
 from clinivox.errors import AudioTooLongError, EmptyAudioError, InputError
+from clinivox.units import SAMPLE_RATE_HZ
 
 MIN_TAIL_S = 1.0  # untranscribed speech at a chunk's end shorter than this is left alone
 MAX_TAIL_ROUNDS = 2  # follow-up decodes of untranscribed tails per batch
@@ -107,23 +109,42 @@ def _fixed_windows(blocks: Iterable[np.ndarray]) -> Iterator[tuple[int, np.ndarr
 
 
 class Recognizer:
-    """Speech to text with a Whisper model on CTranslate2.
+    """Speech to text: files and arrays in, segments out, around an `Engine`.
 
-    model: "tiny.en" (default), "base", or a local CTranslate2 Whisper directory.
-    device: "auto" (CUDA when present), "cpu" or "cuda"; compute_type: "auto" (float16 on
-    CUDA, int8 on CPU) or any CTranslate2 type the device supports.
+    `Recognizer("tiny.en")` (or `Recognizer.whisper(...)`) loads Whisper on CTranslate2:
+    model "tiny.en" (default), "base", or a local CTranslate2 Whisper directory; device
+    "auto" (CUDA when present), "cpu" or "cuda"; compute_type "auto" (float16 on CUDA,
+    int8 on CPU) or any CTranslate2 type the device supports. `Recognizer.from_engine`
+    wraps any other `asr.engine.Engine`.
     """
 
     def __init__(self, model: str | os.PathLike | None = None, *, device: str = "auto",
                  compute_type: str = "auto", cpu_threads: int = 0, num_workers: int = 1,
-                 vad_model: str | os.PathLike | None = None) -> None:
-        self.engine = WhisperEngine(model, device=device, compute_type=compute_type,
-                                    cpu_threads=cpu_threads, num_workers=num_workers)
+                 vad_model: str | os.PathLike | None = None,
+                 engine: Engine | None = None) -> None:
+        self.engine: Any = engine if engine is not None else WhisperEngine(
+            model, device=device, compute_type=compute_type, cpu_threads=cpu_threads,
+            num_workers=num_workers)
         self._vad_model = vad_model
+
+    @classmethod
+    def whisper(cls, model: str | os.PathLike | None = None, *, device: str = "auto",
+                compute_type: str = "auto", cpu_threads: int = 0, num_workers: int = 1,
+                vad_model: str | os.PathLike | None = None) -> Recognizer:
+        """Whisper on CTranslate2 (the default engine)."""
+        return cls(model, device=device, compute_type=compute_type, cpu_threads=cpu_threads,
+                   num_workers=num_workers, vad_model=vad_model)
+
+    @classmethod
+    def from_engine(cls, engine: Engine, *,
+                    vad_model: str | os.PathLike | None = None) -> Recognizer:
+        """Any engine that implements `asr.engine.Engine` (a CTC/ONNX model, a fine-tuned
+        export): decoding files, VAD and chunking stay the same."""
+        return cls(engine=engine, vad_model=vad_model)
 
     @property
     def model_name(self) -> str:
-        return self.engine.ref.name
+        return self.engine.model_name
 
     def check_language(self, language: object) -> None:
         """Raise `InputError` unless `language` is None or a language this model decodes.
@@ -158,6 +179,7 @@ class Recognizer:
         max_duration_s: float | None = None,
         biaser=None,
         sample_rate_hz: int = SAMPLE_RATE_HZ,
+        decode: Callable[..., list[ChunkResult]] | None = None,
     ) -> tuple[Iterator[Segment], TranscriptionInfo]:
         """Transcribe a file, bytes, a file object or a `(samples,)` array.
 
@@ -166,8 +188,10 @@ class Recognizer:
         Returns a lazy iterator of segments and the info. Header problems raise at once
         (AudioDecodeError and subclasses); damage found mid-file raises while iterating.
         `channel` transcribes one channel of a multi-channel file instead of the down-mix.
-        `biaser` (a `clinivox.medical.biasing.MedicalBiaser`) biases decoding towards its
-        lexicon and reports term corrections on the segments.
+        `biaser` (a `DecodeHook`: `clinivox.biasing.MedicalBiaser`) biases decoding towards its
+        lexicon and reports term corrections on the segments. `decode(audios, options,
+        hook) -> [ChunkResult]` schedules each batch of chunks (the server's scheduler);
+        by default the engine decodes them directly.
         """
         if isinstance(audio, np.ndarray):
             audio = as_float32_16k(audio, sample_rate_hz)
@@ -175,7 +199,8 @@ class Recognizer:
             raise InputError("sample_rate_hz applies to arrays only: a file's rate is read "
                              "from its header")
         blocks, info = self._prepare(audio, options, channel, max_duration_s)
-        return self._segments(blocks, info.options, info, channel, biaser), info
+        return self._segments(blocks, info.options, info, channel, biaser,
+                              decode or self.engine.decode_batch), info
 
     def _prepare(self, audio: AudioSource | np.ndarray,
                  options: TranscribeOptions | Mapping[str, Any] | None, channel: int | None,
@@ -214,7 +239,7 @@ class Recognizer:
         info = TranscriptionInfo(
             language=opts.language if self.engine.multilingual else "en",
             language_probability=1.0 if opts.language or not self.engine.multilingual else 0.0,
-            duration_s=duration_s, speech_duration_s=0.0, model=self.engine.ref.name,
+            duration_s=duration_s, speech_duration_s=0.0, model=self.model_name,
             device=self.engine.device, compute_type=self.engine.compute_type, options=opts,
             channels=channels,
         )
@@ -301,8 +326,8 @@ class Recognizer:
             yield chunk
 
     def _segments(self, blocks: Iterable[np.ndarray], opts: TranscribeOptions,
-                  info: TranscriptionInfo, channel: int | None,
-                  biaser=None) -> Iterator[Segment]:
+                  info: TranscriptionInfo, channel: int | None, biaser,
+                  decode: Callable[..., list[ChunkResult]]) -> Iterator[Segment]:
         counter = _Counter(blocks)
         next_id = 0
         batch: list[_Chunk] = []
@@ -311,7 +336,7 @@ class Recognizer:
             nonlocal next_id
             segments: list[Segment] = []
             for _ in range(MAX_TAIL_ROUNDS + 1):
-                results = self.engine.decode_batch([c.audio() for c in batch], opts, biaser)
+                results = decode([c.audio() for c in batch], opts, biaser)
                 tails: list[_Chunk] = []
                 for chunk, result in zip(batch, results, strict=True):
                     self._vote(info, result)

@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from clinivox.asr.recognizer import Recognizer
-from clinivox.asr.types import SAMPLE_RATE_HZ, Segment, TranscribeOptions, Word
+from clinivox.asr.types import Segment, TranscribeOptions, Word
 from clinivox.audio.vad import WINDOW_SAMPLES, SileroVad
 from clinivox.errors import InputError
+from clinivox.units import SAMPLE_RATE_HZ
 
 MAX_CHUNK_S = 30.0  # a single fed chunk longer than this is refused
 
@@ -166,6 +167,9 @@ class StreamEvent:
             d["words"] = [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3),
                            "word": w.word, "probability": round(w.probability, 4)}
                           for w in self.words]
+            fixes = [c.to_dict() for s in self.segments for c in s.corrections]
+            if fixes:  # machine substitutions by the medical layer: to review
+                d["corrections"] = fixes
         return d
 
 
@@ -222,10 +226,13 @@ class StreamingRecognizer:
     def __init__(self, recognizer: Recognizer, options: TranscribeOptions | None = None,
                  streaming: StreamingOptions | None = None,
                  clock: Callable[[], float] | None = None,
-                 gate: DecodeGate | None = None) -> None:
+                 gate: DecodeGate | None = None, biaser=None) -> None:
         """`gate`, shared by the streams of one process, gives finals priority: a final waits
-        for it, a partial is skipped while another decode holds it."""
+        for it, a partial is skipped while another decode holds it. `biaser` (a decode hook:
+        `clinivox.biasing.load_biaser`) decides the finals' words; partials stay cheap and
+        unbiased."""
         self.rec = recognizer
+        self.biaser = biaser
         self._gate = gate
         self.options = options or TranscribeOptions()
         self.options.validate()
@@ -450,18 +457,20 @@ class StreamingRecognizer:
         if audio.shape[0] < self.min_speech:
             return []
         if self._gate is None:
-            segments = list(self.rec.transcribe(audio, self._final_opts)[0])
+            segments = list(self.rec.transcribe(audio, self._final_opts,
+                                                     biaser=self.biaser)[0])
         elif speculative:
             if not self._gate.try_partial():
                 return None
             try:
-                segments = list(self.rec.transcribe(audio, self._final_opts)[0])
+                segments = list(self.rec.transcribe(audio, self._final_opts,
+                                                     biaser=self.biaser)[0])
             finally:
                 self._gate.release()
         else:
             with self._gate.final() as contended:
                 opts = self._final_opts_loaded if contended else self._final_opts
-                segments = list(self.rec.transcribe(audio, opts)[0])
+                segments = list(self.rec.transcribe(audio, opts, biaser=self.biaser)[0])
         offset = utt.start / SAMPLE_RATE_HZ
         shifted = tuple(
             dataclasses.replace(

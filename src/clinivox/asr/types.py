@@ -7,32 +7,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SAMPLE_RATE_HZ = 16_000
+from clinivox.audio.vad import VadOptions
 
 COMPUTE_TYPES = ("default", "auto", "int8", "int8_float16", "int8_float32", "int8_bfloat16",
                  "int16", "float16", "bfloat16", "float32")
-
-
-@dataclass(frozen=True)
-class VadOptions:
-    """Voice-activity detection (Silero, ONNX) that gates the decoder."""
-
-    threshold: float = 0.5  # speech probability above which a 32 ms window is speech
-    neg_threshold: float | None = None  # speech ends below this (default: threshold - 0.15)
-    min_speech_ms: int = 250  # speech runs shorter than this are dropped
-    min_silence_ms: int = 500  # silence shorter than this does not split speech
-    speech_pad_ms: int = 200  # padding kept on both sides of each speech run
-    max_speech_s: float = 28.0  # a longer speech run is split at its quietest point
-
-    def validate(self) -> None:
-        if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"vad threshold must be in (0, 1), got {self.threshold}")
-        if self.neg_threshold is not None and not 0.0 < self.neg_threshold <= self.threshold:
-            raise ValueError("vad neg_threshold must be in (0, threshold]")
-        if min(self.min_speech_ms, self.min_silence_ms, self.speech_pad_ms) < 0:
-            raise ValueError("vad durations must be >= 0 ms")
-        if not 1.0 <= self.max_speech_s <= 30.0:
-            raise ValueError("vad max_speech_s must be within [1, 30] s (Whisper's window)")
 
 
 @dataclass(frozen=True)
@@ -127,7 +105,7 @@ class Segment:
     temperature: float = 0.0  # temperature of the accepted decode
     language: str | None = None
     channel: int | None = None  # source channel when channels are transcribed separately
-    corrections: tuple[Any, ...] = ()  # medical term corrections (medical.biasing.Correction)
+    corrections: tuple[Any, ...] = ()  # medical term corrections (biasing.Correction)
     speaker: str | None = None  # set by speaker attribution (diarization)
 
     def to_dict(self) -> dict[str, Any]:

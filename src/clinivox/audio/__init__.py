@@ -2,8 +2,7 @@
 
 from clinivox.audio.decode import AudioInfo, iter_audio, load_audio, probe
 from clinivox.audio.normalize import normalize_loudness, rms_dbfs
-
-SAMPLE_RATE_HZ = 16_000
+from clinivox.units import SAMPLE_RATE_HZ
 
 __all__ = [
     "SAMPLE_RATE_HZ",

@@ -17,8 +17,8 @@ from typing import BinaryIO
 import numpy as np
 
 from clinivox.errors import AudioDecodeError, EmptyAudioError
+from clinivox.units import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16_000
 BLOCK_S = 20.0  # seconds of source audio decoded per block
 MIN_RATE_HZ = 4_000
 MAX_RATE_HZ = 384_000

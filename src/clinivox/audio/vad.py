@@ -14,15 +14,37 @@ from pathlib import Path
 
 import numpy as np
 
-from clinivox.asr.types import VadOptions
 from clinivox.errors import ModelNotFoundError
 from clinivox.resources import package_dir
+from clinivox.units import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16_000
 WINDOW_SAMPLES = 512  # 32 ms at 16 kHz: the window Silero v5+ expects
 CONTEXT_SAMPLES = 64  # samples of the previous window prepended to each window
 WINDOW_S = WINDOW_SAMPLES / SAMPLE_RATE_HZ
 SILENCE_PEAK = 10 ** (-80 / 20)  # windows whose peak is under -80 dBFS are silence
+
+
+@dataclass(frozen=True)
+class VadOptions:
+    """Voice-activity detection (Silero, ONNX) that gates the decoder."""
+
+    threshold: float = 0.5  # speech probability above which a 32 ms window is speech
+    neg_threshold: float | None = None  # speech ends below this (default: threshold - 0.15)
+    min_speech_ms: int = 250  # speech runs shorter than this are dropped
+    min_silence_ms: int = 500  # silence shorter than this does not split speech
+    speech_pad_ms: int = 200  # padding kept on both sides of each speech run
+    max_speech_s: float = 28.0  # a longer speech run is split at its quietest point
+
+    def validate(self) -> None:
+        if not 0.0 < self.threshold < 1.0:
+            raise ValueError(f"vad threshold must be in (0, 1), got {self.threshold}")
+        if self.neg_threshold is not None and not 0.0 < self.neg_threshold <= self.threshold:
+            raise ValueError("vad neg_threshold must be in (0, threshold]")
+        if min(self.min_speech_ms, self.min_silence_ms, self.speech_pad_ms) < 0:
+            raise ValueError("vad durations must be >= 0 ms")
+        if not 1.0 <= self.max_speech_s <= 30.0:
+            raise ValueError("vad max_speech_s must be within [1, 30] s (Whisper's window)")
+
 
 
 def find_silero_model(path: str | os.PathLike | None = None) -> Path:

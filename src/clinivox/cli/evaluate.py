@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from clinivox.cli.transcribe import add_medical_args, add_model_args, medical_biaser
 
@@ -52,14 +55,14 @@ def run_asr(args: argparse.Namespace) -> int:
         text = " ".join(s.text for s in segments)
         return text, info.duration_s
 
-    systems = [("clinivox", ours)]
+    systems: list[tuple[str, Callable[[Any], tuple[str, float]]]] = [("clinivox", ours)]
     biaser = medical_biaser(args, recognizer.engine)
     matcher = None
     if biaser is not None:
         # the same pipeline with and without the medical layer, in one run
         matcher = biaser.matcher
         label = "clinivox --medical" if args.medical else "clinivox --vocab"
-        systems.insert(0, (label, lambda row: ours(row, biaser)))
+        systems.insert(0, (label, functools.partial(ours, biaser=biaser)))
     if args.baseline:
         from clinivox.audio.decode import load_audio, probe
         from clinivox.eval.baseline import PlainFasterWhisper
@@ -77,7 +80,7 @@ def run_asr(args: argparse.Namespace) -> int:
     with item_progress(disable=args.quiet or not sys.stderr.isatty()) as progress:
         for name, fn in systems:
             task = progress.add_task(name, total=len(rows))
-            reports.append(evaluate(rows, name, fn, lambda t=task: progress.advance(t),
+            reports.append(evaluate(rows, name, fn, functools.partial(progress.advance, task),
                                     term_matcher=matcher))
     meta = {"manifest": str(args.manifest), "model": args.model, "device":
             recognizer.engine.device, "compute_type": recognizer.engine.compute_type,

@@ -75,8 +75,8 @@ def run_build(args: argparse.Namespace) -> int:
 
 
 def run_lm_build(args: argparse.Namespace) -> int:
-    from clinivox.eval.manifest import read_manifest
     from clinivox.eval.metrics import normalize_text
+    from clinivox.io.manifest import read_manifest
     from clinivox.medical.lm import (
         PROMPT_TERMS,
         classed_tokens,
@@ -141,10 +141,11 @@ def run_lm_build(args: argparse.Namespace) -> int:
 def run_tune(args: argparse.Namespace) -> int:
     from clinivox.asr.recognizer import Recognizer
     from clinivox.asr.types import TranscribeOptions
+    from clinivox.biasing import load_biaser
+    from clinivox.biasing.profile import default_profile_path
     from clinivox.cli.progress import item_progress
-    from clinivox.eval.manifest import read_manifest
-    from clinivox.medical.tuning import collect, grid_search, score
-    from clinivox.medical.vocabulary import default_profile_path, load_biaser
+    from clinivox.eval.tuning import collect, grid_search, score
+    from clinivox.io.manifest import read_manifest
 
     rows = []
     for m in args.manifest:

@@ -34,9 +34,13 @@ log = logging.getLogger("clinivox.cli")
 def run(args: argparse.Namespace) -> int:
     from clinivox.asr.recognizer import Recognizer
     from clinivox.asr.types import TranscribeOptions
-    from clinivox.cli.transcribe import diarize_async, diarize_segments, medical_biaser
+    from clinivox.audio.decode import probe
+    from clinivox.cli.diarize import diarize_options
+    from clinivox.cli.progress import audio_progress
+    from clinivox.cli.transcribe import medical_biaser
     from clinivox.diarize import Diarizer
     from clinivox.io.writers import _atomic_write, check_output_dir
+    from clinivox.pipeline import transcribe_file
     from clinivox.scribe.record import build_record
     from clinivox.scribe.report import render_html
 
@@ -46,31 +50,20 @@ def run(args: argparse.Namespace) -> int:
                             cpu_threads=args.cpu_threads)
     biaser = medical_biaser(args, recognizer.engine)
     opts = TranscribeOptions(language=args.language)
-    args.diarize = True
-    diarizer = None if args.by_channel else Diarizer()
-    pending = diarize_async(path, args, diarizer)
-    from clinivox.audio.decode import probe
-    from clinivox.cli.progress import audio_progress
-
     total_s = probe(path).duration_s or None
-    # stages on a progress bar: transcription by audio time, then diarization, the record
+    # transcription by audio time on a progress bar; diarization runs beside it
     with audio_progress(disable=args.quiet or not sys.stderr.isatty()) as progress:
-        task = progress.add_task("transcribing", total=total_s)
-        if args.by_channel:
-            segments, info = recognizer.transcribe_channels(path, opts, biaser=biaser)
-        else:
-            seg_iter, info = recognizer.transcribe(path, opts, biaser=biaser)
-            segments = []
-            for seg in seg_iter:
-                segments.append(seg)
-                progress.update(task, completed=seg.end_s)
-        progress.update(task, completed=total_s or info.duration_s,
-                        description="speakers (diarization)")
-        log.info("transcribed %d segments; waiting for diarization", len(segments))
-        result = pending.result()
-        progress.update(task, description="scribe record")
-    attributed, extra = diarize_segments(path, segments, args, diarizer, biaser,
-                                         result=result)
+        task = progress.add_task("transcribing, diarizing", total=total_s)
+        transcript = transcribe_file(
+            recognizer, path, opts, biaser=biaser, diarize=True,
+            diarizer=None if args.by_channel else Diarizer(),
+            diarize_options=diarize_options(args), by_channel=args.by_channel,
+            on_segment=lambda seg: progress.update(task, completed=seg.end_s))
+        progress.update(task, completed=total_s or transcript.info.duration_s,
+                        description="scribe record")
+    log.info("transcribed %d segments", len(transcript.segments))
+    attributed, info = transcript.segments, transcript.info
+    extra = transcript.extra()
     term_finder = biaser.terms if biaser is not None else _lexicon_terms()
     monitor = None
     if not args.no_alerts:

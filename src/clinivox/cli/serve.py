@@ -103,7 +103,7 @@ def settings_from_args(args: argparse.Namespace):
         host=args.host, port=args.port, data_dir=args.data_dir,
         database_url=database_url_from_args(args), insecure_local=args.insecure_local,
         model=args.model,
-        device=args.device, compute_type=args.compute_type,
+        device=args.device, compute_type=args.compute_type, cpu_threads=args.cpu_threads,
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_audio_s=args.max_audio_s,
         max_streams=args.max_streams, stream_idle_s=args.stream_idle_s,
         db_retry_s=args.db_retry_s,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import sys
 import time
@@ -77,7 +78,8 @@ def medical_biaser(args: argparse.Namespace, engine):
     """The biaser the medical flags ask for, or None."""
     if not (args.medical or args.vocab):
         return None
-    from clinivox.medical.vocabulary import caches_ready, load_biaser
+    from clinivox.biasing import load_biaser
+    from clinivox.medical.vocabulary import caches_ready
 
     if args.medical and not caches_ready():
         print("clinivox: first --medical run: building the medical lexicon and its sound "
@@ -97,6 +99,11 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpu-threads", type=int, default=0, help="0: all cores")
 
 
+def _advance(progress, task, base_s: float, seg) -> None:
+    """Progress to the end of a decoded segment (`base_s`: audio of earlier files)."""
+    progress.update(task, completed=base_s + seg.end_s)
+
+
 def options_from_args(args: argparse.Namespace):
     from clinivox.asr.types import TranscribeOptions, VadOptions
 
@@ -113,14 +120,10 @@ def options_from_args(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from clinivox.asr.recognizer import Recognizer
     from clinivox.audio.decode import probe
+    from clinivox.cli.diarize import diarize_options
     from clinivox.cli.progress import audio_progress
-    from clinivox.io.writers import (
-        FORMATS,
-        check_output_dir,
-        render,
-        transcript_dict,
-        write_outputs,
-    )
+    from clinivox.io.writers import FORMATS, check_output_dir, render, write_outputs
+    from clinivox.pipeline import transcribe_file
 
     opts = options_from_args(args)
     fmt = args.output_format or ("all" if args.output_dir is not None else "txt")
@@ -163,36 +166,18 @@ def run(args: argparse.Namespace) -> int:
             log.info("transcribing %s (%.1f s of audio)", name, durations.get(f, 0.0))
             t0 = time.perf_counter()
             try:
-                # diarization runs beside transcription (a thread: numpy and CTranslate2
-                # release the GIL), its result is joined at the end
-                pending = diarize_async(f, args, diarizer) if args.diarize else None
-                if args.split_channels or (args.diarize and args.by_channel):
-                    segments, info = recognizer.transcribe_channels(f, opts, biaser=biaser)
-                else:
-                    seg_iter, info = recognizer.transcribe(f, opts, biaser=biaser)
-                    segments = []
-                    for seg in seg_iter:
-                        segments.append(seg)
-                        progress.update(total, completed=done_s + seg.end_s)
-                extra = {}
-                if args.diarize:
-                    segments, extra = diarize_segments(f, segments, args, diarizer, biaser,
-                                                       result=pending.result())
-                if biaser is not None:
-                    extra["terms"] = [
-                        {**t, "segment": seg.id, "start_s": round(seg.start_s, 3)}
-                        for seg in segments for t in biaser.terms(seg.text)]
-                if info.language_mismatch is not None:
-                    heard, share = info.language_mismatch
-                    extra["language_warning"] = {"requested": info.options.language,
-                                                 "detected": heard,
-                                                 "share_of_chunks": round(share, 3)}
-                    print(f"clinivox: warning: {name}: --language {info.options.language} was "
-                          f"asked, but the speech sounds like {heard!r} ({share:.0%} of "
-                          "chunks); the transcript may be a translation or nonsense",
-                          file=sys.stderr)
-                doc = transcript_dict(segments, language=info.language,
-                                      duration_s=info.duration_s, extra=extra or None)
+                transcript = transcribe_file(
+                    recognizer, f, opts, biaser=biaser, diarize=args.diarize,
+                    diarizer=diarizer, diarize_options=diarize_options(args) if args.diarize
+                    else None, by_channel=args.by_channel, split_channels=args.split_channels,
+                    on_segment=functools.partial(_advance, progress, total, done_s))
+                warning = transcript.warnings.get("language_warning")
+                if warning is not None:
+                    print(f"clinivox: warning: {name}: --language {warning['requested']} was "
+                          f"asked, but the speech sounds like {warning['detected']!r} "
+                          f"({warning['share_of_chunks']:.0%} of chunks); the transcript may "
+                          "be a translation or nonsense", file=sys.stderr)
+                segments, doc = transcript.segments, transcript.to_dict()
                 if args.output_dir is not None:
                     write_outputs(args.output_dir, Path(f).stem, formats, segments, doc,
                                   subtitles)
@@ -213,40 +198,3 @@ def run(args: argparse.Namespace) -> int:
         print(f"clinivox: {len(failures)} of {len(args.files)} file(s) failed", file=sys.stderr)
         return failures[0].exit_code
     return 0
-
-
-def diarize_async(path, args, diarizer):
-    """Start diarizing `path` in a worker thread; returns a Future of the Diarization."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from clinivox.cli.diarize import diarize_options
-    from clinivox.diarize import diarize_file
-
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clinivox-diarize")
-    future = pool.submit(diarize_file, path, diarize_options(args), by_channel=args.by_channel,
-                         diarizer=diarizer)
-    pool.shutdown(wait=False)
-    return future
-
-
-def diarize_segments(path, segments, args, diarizer, biaser=None, result=None):
-    """Speaker-attributed segments and the JSON additions (speakers with roles, turns)."""
-    import dataclasses
-
-    from clinivox.cli.diarize import diarize_options
-    from clinivox.diarize import diarize_file
-    from clinivox.diarize.attribution import attribute_words, infer_roles
-
-    if result is None:
-        result = diarize_file(path, diarize_options(args), by_channel=args.by_channel,
-                              diarizer=diarizer)
-    if args.by_channel:  # each channel was transcribed on its own: its speaker is known
-        attributed = [dataclasses.replace(s, speaker=f"CHANNEL_{s.channel}") for s in segments]
-    else:
-        attributed = attribute_words(segments, result)
-    counter = (lambda text: len(biaser.terms(text))) if biaser is not None else None
-    roles = infer_roles(attributed, counter)
-    extra = {"speakers": [{"speaker": s, "role": roles.get(s, "other")}
-                          for s in result.speakers],
-             "diarization": result.to_dict()}
-    return attributed, extra

@@ -18,8 +18,8 @@ import numpy as np
 
 from clinivox.errors import ModelIntegrityError, ModelNotFoundError
 from clinivox.resources import package_dir
+from clinivox.units import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16_000
 N_FFT = 400  # 25 ms
 HOP = 160  # 10 ms
 N_MELS = 40
@@ -45,6 +45,7 @@ class _Tensor:
 
     def array(self) -> np.ndarray:
         flat = self.storage.data
+        assert flat is not None, "tensor storage not loaded"
         if not self.size:
             return flat[self.offset:self.offset + 1].reshape(())
         item = flat.itemsize

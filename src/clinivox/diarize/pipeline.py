@@ -29,10 +29,10 @@ import numpy as np
 
 from clinivox.asr.types import VadOptions
 from clinivox.audio.vad import speech_regions
-from clinivox.diarize.encoder import HOP, PARTIAL_FRAMES, SAMPLE_RATE_HZ, SpeakerEncoder
+from clinivox.diarize.encoder import HOP, PARTIAL_FRAMES, SpeakerEncoder
 from clinivox.errors import InputError
+from clinivox.units import FRAME_S, SAMPLE_RATE_HZ
 
-FRAME_S = 0.02
 MAX_CLUSTER_WINDOWS = 3000
 WINDOW_S = PARTIAL_FRAMES * HOP / SAMPLE_RATE_HZ  # 1.6 s
 

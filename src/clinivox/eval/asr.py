@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 
 from clinivox.errors import ClinivoxError
-from clinivox.eval.manifest import ManifestRow, read_manifest
 from clinivox.eval.metrics import ErrorCounts, error_counts, term_recall, uses_cer
+from clinivox.io.manifest import ManifestRow, read_manifest
 
 
 @dataclass

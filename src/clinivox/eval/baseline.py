@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import os
 
+from clinivox.asr.engines.whisper_ct2 import pick_device
 from clinivox.asr.models import resolve_model
-from clinivox.asr.whisper import pick_device
 
 
 class PlainFasterWhisper:

@@ -1,4 +1,4 @@
-"""Transcript output formats: txt, json, srt, vtt."""
+"""Files in and out: transcript formats (txt, json, srt, vtt), subtitles, manifests."""
 
 from clinivox.io.writers import FORMATS, transcript_dict, write_outputs
 

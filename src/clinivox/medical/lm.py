@@ -265,7 +265,7 @@ def domain_terms(texts: Iterable[str], matcher, max_terms: int = PROMPT_TERMS,
     counts: Counter[str] = Counter()
     entry_of = {}
     for text in texts:
-        named = {}  # once per sentence
+        named: dict = {}  # once per sentence
         for h in matcher.find(text):
             if h.entry.category in PROMPT_CATEGORIES:
                 named.setdefault(h.term.lower(), h.entry)

@@ -212,7 +212,7 @@ class TermIndex:
         self.screen_names = screen_names
         self.common_words = common_words
         # `closest_common`'s columns, with their skeletons and keys (built on first use)
-        self._common: tuple[np.ndarray, list[str], list[str]] | None = None
+        self._common: tuple[np.ndarray, list[str], list[str], np.ndarray] | None = None
         if key_cache is not None and len(cache) > cached:
             _save_key_cache(key_cache, cache)
         if key_cache is not None:
@@ -267,16 +267,17 @@ class TermIndex:
         from rapidfuzz import process
         from rapidfuzz.distance import Levenshtein
 
-        if self._common is None:
+        common = self._common
+        if common is None:
             clinical = [i >= self.n_lookup or self.forms[i].lower() in self.screen_names
                         for i in range(len(self.forms))]
             cols = np.array([i for i, e in enumerate(self.entries)
                              if clinical[i] or (not e.rare and e.category in ("drug", "user"))],
                             dtype=np.int64)
-            self._common = (cols, [self.skeletons[c] for c in cols],
-                            [self.keys[c] for c in cols],
-                            np.array([clinical[c] for c in cols], dtype=bool))
-        cols, col_skeletons, col_keys, col_clinical = self._common
+            common = self._common = (cols, [self.skeletons[c] for c in cols],
+                                     [self.keys[c] for c in cols],
+                                     np.array([clinical[c] for c in cols], dtype=bool))
+        cols, col_skeletons, col_keys, col_clinical = common
         out: list[list[Candidate]] = [[] for _ in spans]
         if not spans or not cols.size:
             return out

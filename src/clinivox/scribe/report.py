@@ -94,7 +94,7 @@ def render_html(record: ConsultationRecord, title: str) -> str:
     summ = record.summary
     alerts = "".join(f'<li><b>{e(a["category"].replace("_", " "))}</b> at '
                      f'{_clock(a["start_s"])}: “{e(a["text"])}”</li>' for a in record.alerts)
-    terms = {}
+    terms: dict[tuple, int] = {}
     for t in record.terms:
         terms.setdefault((t["canonical"], t["category"], t.get("code")), 0)
         terms[(t["canonical"], t["category"], t.get("code"))] += 1

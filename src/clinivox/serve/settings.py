@@ -19,6 +19,7 @@ class ServerSettings:
     model: str = "tiny.en"
     device: str = "auto"
     compute_type: str = "auto"
+    cpu_threads: int = 0  # CTranslate2 threads (0: all cores)
     max_upload_bytes: int = 100 * 1024 * 1024  # larger uploads answer 413
     max_audio_s: float = 4 * 3600.0  # longer audio answers 413
     max_stream_s: float = 4 * 3600.0  # a WebSocket session ends with an error after this

@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from clinivox.resources import package_dir
-
-SAMPLE_RATE_HZ = 16_000
+from clinivox.units import SAMPLE_RATE_HZ
 
 
 def piper_voice_path() -> Path:

@@ -14,8 +14,10 @@ import contextlib
 import json
 import logging
 import time
+from collections.abc import Mapping
+from typing import Any
 
-from fastapi import FastAPI, HTTPException, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, HTTPException, WebSocket, WebSocketDisconnect
 
 from clinivox.asr.streaming import ChunkError, StreamingOptions, StreamingRecognizer
 from clinivox.asr.types import TranscribeOptions
@@ -48,8 +50,9 @@ async def _close(ws: WebSocket, close_code: int, error: tuple[str, str] | None =
         await ws.close(close_code)
 
 
-def _config(first: dict, recognizer) -> tuple[StreamingOptions, str | None, bool]:
-    """The session's options from its config message; ValueError / InputError when bad."""
+def _config(first: Mapping[str, Any], recognizer) -> tuple[StreamingOptions, str | None, bool]:
+    """The session's options from its config message; ValueError / InputError when bad.
+    (`medical` and `vocab`, the finals' biasing, are read by `_biaser`.)"""
     config = json.loads(first.get("text") or "")
     if not isinstance(config, dict) or config.get("type") != "config":
         raise ValueError("first message must be {\"type\": \"config\", ...}")
@@ -66,65 +69,92 @@ def _config(first: dict, recognizer) -> tuple[StreamingOptions, str | None, bool
     return streaming, language, alerts
 
 
-def register_stream_route(app: FastAPI, state) -> None:
-    settings = state.settings
+def _biaser(state, config: dict):
+    """The finals' decode hook: the shared medical biaser (`"medical": true`), or one of the
+    session's own terms (`"vocab": ["term", ...]`), or None. InputError when bad."""
+    medical, vocab = config.get("medical", False), config.get("vocab")
+    if not isinstance(medical, bool):
+        raise InputError("medical must be true or false")
+    if vocab is not None and not isinstance(vocab, list):
+        raise InputError("vocab must be a list of terms")
+    if medical and vocab:
+        raise InputError("medical and vocab cannot be combined on a stream yet: use one")
+    if medical:
+        return state.medical_biaser()
+    if vocab:
+        from clinivox.biasing import load_biaser
 
-    @app.websocket("/v1/stream")
-    async def stream_route(ws: WebSocket):
-        if settings.insecure_local and not local_request_allowed(ws.headers.get("host"),
-                                                                 ws.headers.get("origin")):
-            await ws.close(CLOSE_POLICY)  # before the upgrade: the client gets HTTP 403
-            return
-        await ws.accept()
-        try:
-            first = await asyncio.wait_for(ws.receive(), timeout=CONFIG_TIMEOUT_S)
-        except (TimeoutError, WebSocketDisconnect):
-            await _close(ws, CLOSE_BAD_CONFIG)
-            return
-        if first["type"] == "websocket.disconnect":
-            return  # closed before its config: nothing to answer, nothing to log
-        try:
-            streaming, language, want_alerts = _config(first, state.recognizer)
-        except (ValueError, TypeError, InputError) as exc:
-            await _close(ws, CLOSE_BAD_CONFIG, ("bad_config", str(exc)))
-            return
-        config = json.loads(first["text"])
-        key = ws.query_params.get("api_key") or config.get("api_key")
-        header = ws.headers.get("authorization", "")
-        if not key and header.lower().startswith("bearer "):
-            key = header[7:].strip()
-        try:
-            principal = await asyncio.to_thread(
-                state.authenticate, key if isinstance(key, str) else None,
-                ws.client.host if ws.client else None)
-        except HTTPException as exc:
-            await _close(ws, CLOSE_UNAUTHORIZED, ("unauthorized", str(exc.detail)))
-            return
-        if state.streams >= settings.max_streams:
-            await _close(ws, CLOSE_OVERLOADED, ("overloaded", "too many open streams; retry "
-                                                              "later"))
-            return
-        state.streams += 1
-        state.metrics.active_streams.inc()
-        try:
-            await _serve(ws, state, principal, streaming, language, want_alerts)
-        finally:
-            state.streams -= 1
-            state.metrics.active_streams.dec()
+        return load_biaser(state.recognizer.engine, user_terms=vocab, user_only=True)
+    return None
+
+
+router = APIRouter()
+
+
+@router.websocket("/v1/stream")
+async def stream_route(ws: WebSocket):
+    state = ws.app.state.clinivox
+    settings = state.settings
+    if settings.insecure_local and not local_request_allowed(ws.headers.get("host"),
+                                                             ws.headers.get("origin")):
+        await ws.close(CLOSE_POLICY)  # before the upgrade: the client gets HTTP 403
+        return
+    await ws.accept()
+    try:
+        first = await asyncio.wait_for(ws.receive(), timeout=CONFIG_TIMEOUT_S)
+    except (TimeoutError, WebSocketDisconnect):
+        await _close(ws, CLOSE_BAD_CONFIG)
+        return
+    if first["type"] == "websocket.disconnect":
+        return  # closed before its config: nothing to answer, nothing to log
+    try:
+        streaming, language, want_alerts = _config(first, state.recognizer)
+    except (ValueError, TypeError, InputError) as exc:
+        await _close(ws, CLOSE_BAD_CONFIG, ("bad_config", str(exc)))
+        return
+    config = json.loads(first["text"])
+    key = ws.query_params.get("api_key") or config.get("api_key")
+    header = ws.headers.get("authorization", "")
+    if not key and header.lower().startswith("bearer "):
+        key = header[7:].strip()
+    try:
+        principal = await state.run(
+            state.authenticate, key if isinstance(key, str) else None,
+            ws.client.host if ws.client else None)
+    except HTTPException as exc:
+        await _close(ws, CLOSE_UNAUTHORIZED, ("unauthorized", str(exc.detail)))
+        return
+    if state.streams >= settings.max_streams:
+        await _close(ws, CLOSE_OVERLOADED, ("overloaded", "too many open streams; retry "
+                                                          "later"))
+        return
+    try:  # after authentication: loading the lexicon is not for anonymous clients
+        biaser = await state.run(_biaser, state, config)
+    except (InputError, HTTPException) as exc:
+        await _close(ws, CLOSE_BAD_CONFIG, ("bad_config", str(getattr(exc, "detail", exc))))
+        return
+    state.streams += 1
+    state.metrics.active_streams.inc()
+    try:
+        await _serve(ws, state, principal, streaming, language, want_alerts, biaser)
+    finally:
+        state.streams -= 1
+        state.metrics.active_streams.dec()
 
 
 async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
-                 language: str | None, want_alerts: bool) -> None:
+                 language: str | None, want_alerts: bool, biaser=None) -> None:
     settings = state.settings
     store = state.store
 
     async def write(fn, *args):
         """A database write, retried while the database is locked (the caller's final
         stays in memory meanwhile)."""
-        return await asyncio.to_thread(retry_write, fn, *args, budget_s=settings.db_retry_s)
+        return await state.run(retry_write, fn, *args, budget_s=settings.db_retry_s)
 
     stream = StreamingRecognizer(state.recognizer, TranscribeOptions(language=language),
-                                 streaming, clock=time.monotonic, gate=state.decode_gate)
+                                 streaming, clock=time.monotonic, gate=state.decode_gate,
+                                 biaser=biaser)
     monitor = None
     if want_alerts:
         from clinivox.alerts import AlertMonitor
@@ -160,7 +190,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                 state.metrics.final_latency.observe(max(0.0, e.latency_s))
             await send(payload)
             if monitor is not None:
-                for alert in await asyncio.to_thread(monitor.process, e):
+                for alert in await state.run(monitor.process, e):
                     a = alert.to_dict()
                     await write(store.add_alert, session_id, a)
                     state.metrics.alerts.labels(alert.category).inc()
@@ -171,7 +201,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
         with an error event (a client that reads the session after the close finds it
         ended)."""
         nonlocal connected, closed
-        await publish(await asyncio.to_thread(stream.finish))
+        await publish(await state.run(stream.finish))
         await write(store.close_session, session_id, status, stream.audio_s)
         closed = True
         if connected:
@@ -184,7 +214,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
     # time with a full TCP window: its pongs stuck behind audio, the keepalive closed the
     # socket after ~40 s with half its audio unprocessed.) Unprocessed audio is bounded by
     # `max_backlog_s`, past which the client is told `too_fast`.
-    queue: asyncio.Queue[tuple[str, dict | None]] = asyncio.Queue()
+    queue: asyncio.Queue[tuple[str, Mapping[str, Any] | None]] = asyncio.Queue()
     backlog_bytes = 0
     max_backlog_bytes = int(settings.max_backlog_s * streaming.sample_rate_hz) * 2
 
@@ -235,7 +265,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
             if principal.key_id is not None and \
                     time.monotonic() - key_checked >= settings.key_check_s:
                 key_checked = time.monotonic()
-                if not await asyncio.to_thread(store.key_active, principal.key_id):
+                if not await state.run(store.key_active, principal.key_id):
                     status = "revoked"
                     await end(CLOSE_UNAUTHORIZED, ("unauthorized", "the API key was revoked"))
                     break
@@ -247,7 +277,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                     continue
                 backlog_bytes -= len(data)
                 try:
-                    events = await asyncio.to_thread(stream.feed, data)
+                    events = await state.run(stream.feed, data)
                 except ChunkError as exc:
                     await _error(ws, "bad_frame", str(exc))
                     continue
@@ -264,7 +294,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                 await _error(ws, "bad_message", "text messages must be JSON")
                 continue
             if isinstance(msg, dict) and msg.get("type") == "end":
-                await publish(await asyncio.to_thread(stream.finish))
+                await publish(await state.run(stream.finish))
                 # stored before the client hears `done`: a client that then fetches the
                 # session must find it closed, not still open
                 await write(store.close_session, session_id, "done", stream.audio_s)
@@ -287,7 +317,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
         try:
             if status == "disconnected":
                 # the open utterance is decoded and stored, though no one hears it
-                await publish(await asyncio.to_thread(stream.finish))
+                await publish(await state.run(stream.finish))
             if not closed:
                 await write(store.close_session, session_id, status, stream.audio_s)
         except Exception as exc:

@@ -31,7 +31,7 @@ def read_manifest(path: str | Path, *, require_text: bool = True) -> list[Manife
                 continue
             try:
                 obj = json.loads(line)
-            except ValueError as exc:
+            except json.JSONDecodeError as exc:
                 raise ManifestError(f"{path.name}:{n}: not valid JSON ({exc.msg})") from None
             if not isinstance(obj, dict) or not isinstance(obj.get("audio"), str):
                 raise ManifestError(f"{path.name}:{n}: each row needs an \"audio\" path string")

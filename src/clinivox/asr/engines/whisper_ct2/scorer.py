@@ -39,7 +39,8 @@ def read_model_bin(path: Path, prefix: str = "decoder/") -> dict[str, np.ndarray
     """The variables of a CTranslate2 `model.bin` whose names start with `prefix`, as
     arrays (aliases resolved). The format: version, spec name, revision, then per variable
     name, rank, shape, dtype id, byte count, bytes; then aliases."""
-    buf = memoryview(np.memmap(path, dtype=np.uint8, mode="r"))  # the encoder is not read
+    # the encoder is not read
+    buf = memoryview(np.memmap(path, dtype=np.uint8, mode="r"))  # type: ignore[arg-type]
     pos = 0
 
     def take(fmt: str):
@@ -264,6 +265,7 @@ class DecoderScorer:
         own = (rows[:, None] == rows[None]) & (positions[None] <= positions[:, None])
         mask = np.where(own, np.float32(0), np.float32(-np.inf))  # (n, n)
         if past is not None:  # (n, m): the context positions each token may see
+            assert visible is not None, "a past context needs visible positions"
             m = past.keys[0].shape[1]
             seen = np.where(np.arange(m)[None] < visible[:, None], np.float32(0),
                             np.float32(-np.inf))

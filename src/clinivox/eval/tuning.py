@@ -1,8 +1,8 @@
 """`clinivox tune`: grid-search the rescoring weights on dev manifests.
 
-Decoding and candidate scoring run once per utterance (the biaser records every candidate
-with its AM, LM and length deltas); each grid point then only replays the decisions, so a
-grid of hundreds of points costs seconds after one pass over the audio.
+Decoding and candidate scoring run once per utterance (the biaser's collecting hook records
+every candidate with its AM, LM and length deltas); each grid point then only replays the
+decisions, so a grid of hundreds of points costs seconds after one pass over the audio.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ import dataclasses
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
-from clinivox.eval.manifest import ManifestRow
+from clinivox.biasing import BiasProfile, ChunkRewrites, MedicalBiaser
 from clinivox.eval.metrics import error_counts, term_recall
-from clinivox.medical.biasing import BiasProfile, ChunkRewrites, MedicalBiaser
+from clinivox.io.manifest import ManifestRow
 
 DEFAULT_GRID: dict[str, Sequence[float]] = {
     "am_weight": (0.5, 1.0),
@@ -44,19 +45,16 @@ class UttRecord:
 
 def collect(recognizer, biaser: MedicalBiaser, rows: Iterable[ManifestRow], options,
             progress: Callable[[], None] | None = None) -> list[UttRecord]:
-    """Decode each row once with the biaser recording instead of rewriting."""
+    """Decode each row once with the biaser's collecting hook (records, rewrites nothing)."""
+    hook = biaser.collecting()
     records = []
-    try:
-        for row in rows:
-            biaser.record = []
-            segments, _ = recognizer.transcribe(str(row.audio), options, biaser=biaser)
-            plain = " ".join(s.text for s in segments)
-            records.append(UttRecord(row.text or "", list(row.terms or []), row.language,
-                                     biaser.record, plain))
-            if progress is not None:
-                progress()
-    finally:
-        biaser.record = None
+    for row in rows:
+        segments, _ = recognizer.transcribe(str(row.audio), options, biaser=hook)
+        plain = " ".join(s.text for s in segments)
+        records.append(UttRecord(row.text or "", list(row.terms or []), row.language,
+                                 hook.take(), plain))
+        if progress is not None:
+            progress()
     return records
 
 
@@ -89,7 +87,8 @@ def grid_search(records: Sequence[UttRecord], base: BiasProfile,
     names = list(grid)
     table = []
     for values in itertools.product(*(grid[n] for n in names)):
-        prof = dataclasses.replace(base, **dict(zip(names, values, strict=True)))
+        changes: dict[str, Any] = dict(zip(names, values, strict=True))
+        prof = dataclasses.replace(base, **changes)
         table.append((prof, score(records, prof)))
     best = min(table, key=lambda ps: (ps[1].errors, -ps[1].term_recall, ps[0].bias))
     return best[0], best[1], table

@@ -8,57 +8,25 @@ the timeline of the file.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import numpy as np
 
+from clinivox.asr.engine import ChunkResult, ChunkSegment, ChunkWord, DecodeHook
 from clinivox.asr.guards import compression_ratio, is_hallucination, is_silence, trim_repetitions
 from clinivox.asr.models import ModelRef, resolve_model
 from clinivox.asr.types import TranscribeOptions
 from clinivox.audio.normalize import normalize_loudness, rms_dbfs
 from clinivox.errors import DeviceError, ModelNotFoundError
+from clinivox.units import FRAME_S, SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16_000
 HOP_SAMPLES = 160
 CHUNK_SAMPLES = 30 * SAMPLE_RATE_HZ  # Whisper's fixed 30 s window
 N_FRAMES = CHUNK_SAMPLES // HOP_SAMPLES  # 3000 mel frames
-TIME_PER_TOKEN_S = 0.02  # one timestamp token and one encoder position = 20 ms
+TIME_PER_TOKEN_S = FRAME_S  # one timestamp token and one encoder position = 20 ms
 MAX_LENGTH = 448  # decoder positions
 MEDIAN_FILTER_WIDTH = 7
 MAX_SCORER_PARAMS = 250_000_000  # decoders up to Whisper small's are scored in numpy on a CPU
-
-
-@dataclass
-class ChunkWord:
-    start_s: float  # chunk-relative
-    end_s: float
-    word: str
-    probability: float
-
-
-@dataclass
-class ChunkSegment:
-    start_s: float  # chunk-relative, from timestamp tokens (refined by words)
-    end_s: float
-    text: str
-    tokens: list[int]
-    words: list[ChunkWord] = field(default_factory=list)
-    corrections: list = field(default_factory=list)  # medical term corrections applied
-
-
-@dataclass
-class ChunkResult:
-    segments: list[ChunkSegment]
-    language: str | None
-    language_probability: float
-    avg_logprob: float
-    no_speech_prob: float
-    compression_ratio: float
-    temperature: float
-    alternatives: list[str] = field(default_factory=list)  # the beam's other hypotheses
-    hypotheses: list[list[int]] = field(default_factory=list)  # the beam's tokens, best first
-    # with a language asked of a multilingual model: what detection heard (code, probability)
-    detected_language: tuple[str, float] | None = None
 
 
 def pick_device(device: str = "auto", compute_type: str = "auto") -> tuple[str, str]:
@@ -123,7 +91,7 @@ class WhisperEngine:
         self.features = FeatureExtractor(feature_size=self.n_mels)
         self._tokenizers: dict[tuple[str | None, str], object] = {}
         # Teacher-forced scoring (`token_logprobs`): "auto" runs the numpy decoder
-        # (`asr.scorer`) on the CPU when the model's decoder is small enough, else
+        # (`scorer.py`) on the CPU when the model's decoder is small enough, else
         # CTranslate2's `align`; "ctranslate2" always uses `align`.
         self.scorer_backend = "auto"
         self._scorer = None  # DecoderScorer, False once found unusable
@@ -171,11 +139,15 @@ class WhisperEngine:
         return _with_previous(tokenizer, prev, list(tokenizer.sot_sequence))
 
     # -- decoding --------------------------------------------------------------------------
+    @property
+    def model_name(self) -> str:
+        return self.ref.name
+
     def decode_batch(self, chunks: list[np.ndarray], options: TranscribeOptions,
-                     biaser=None) -> list[ChunkResult]:
+                     biaser: DecodeHook | None = None) -> list[ChunkResult]:
         """Decode up to `batch_size` chunks. chunks: each `(samples,) float32`, <= 30 s.
         biaser: a hook run on the decoded batch before word alignment (medical biasing,
-        `clinivox.medical.biasing.MedicalBiaser`), or None."""
+        `clinivox.biasing.MedicalBiaser`), or None."""
         if not chunks:
             return []
         # Near-silent chunks cannot hold speech: answer them without decoding, since Whisper
@@ -217,11 +189,11 @@ class WhisperEngine:
             enc = encoded if t_idx == 0 else self._encode(feats[todo])
             last = t_idx == len(options.temperatures) - 1
             longest = max(chunks[i].shape[0] for i in todo) / SAMPLE_RATE_HZ
-            decoded = self._generate(enc, [languages[i] for i in todo], options, temperature,
+            generated = self._generate(enc, [languages[i] for i in todo], options, temperature,
                                      longest, getattr(biaser, "n_best", 1))
             retry = []
             for i, (tokens, avg_logprob, no_speech_prob, looped, others) in zip(
-                    todo, decoded, strict=True):
+                    todo, generated, strict=True):
                 lang, lang_p = languages[i]
                 tok = self.tokenizer(lang, options.task)
                 text = tok.decode([t for t in tokens if t < tok.eot])
@@ -237,7 +209,7 @@ class WhisperEngine:
                               options.log_prob_threshold):
                     results[i] = result  # no segments: silence or non-speech
                     continue
-                result.segments = self._split(tokens, tok, chunks[i].shape[0] / SAMPLE_RATE_HZ)
+                result.segments = self.split(tokens, tok, chunks[i].shape[0] / SAMPLE_RATE_HZ)
                 failed = looped or (
                     options.compression_ratio_threshold is not None
                     and ratio > options.compression_ratio_threshold
@@ -260,8 +232,8 @@ class WhisperEngine:
                     results[i] = result
             todo = retry
         done = [r for r in results if r is not None]
-        if biaser is not None:
-            biaser.apply(self, encoded, chunks, done, options)
+        if biaser is not None:  # the hook returns the results, edited copies where it changed any
+            done = biaser.apply(self, encoded, chunks, done, options)
         if options.word_timestamps:
             self._align_words(encoded, chunks, done, options)
         for r in done:
@@ -308,7 +280,7 @@ class WhisperEngine:
         return out
 
     @staticmethod
-    def _split(tokens: list[int], tok, duration_s: float) -> list[ChunkSegment]:
+    def split(tokens: list[int], tok, duration_s: float) -> list[ChunkSegment]:
         """Split decoded tokens into segments at timestamp-token pairs."""
         ts_begin = tok.timestamp_begin
         segments: list[ChunkSegment] = []
@@ -343,7 +315,7 @@ class WhisperEngine:
         if self.scorer_backend != "auto" or self.device != "cpu":
             return None
         if self._scorer is None:
-            from clinivox.asr.scorer import DecoderScorer, ScorerUnavailable
+            from clinivox.asr.engines.whisper_ct2.scorer import DecoderScorer, ScorerUnavailable
 
             try:
                 self._scorer = DecoderScorer.load(self.ref.path, MAX_SCORER_PARAMS)

@@ -1,0 +1,35 @@
+"""Stored sessions: each belongs to the key that opened it (an admin key sees all)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException
+
+from clinivox.serve.db import Owner
+from clinivox.serve.state import AppState, get_state, principal
+
+router = APIRouter(prefix="/v1/sessions")
+
+
+@router.get("")
+async def sessions(limit: int = 50, state: AppState = Depends(get_state),
+                   p: Owner = Depends(principal)):
+    """The caller's sessions, newest first (every key's for an admin key)."""
+    limit = max(1, min(limit, 500))
+    return {"data": await state.run(state.store.list_sessions, p, limit)}
+
+
+@router.get("/{session_id}")
+async def session(session_id: str, state: AppState = Depends(get_state),
+                  p: Owner = Depends(principal)):
+    found = await state.run(state.store.get_session, session_id, p)
+    if found is None:  # another key's session is not found either
+        raise HTTPException(404, "no such session")
+    return found
+
+
+@router.delete("/{session_id}")
+async def delete_session(session_id: str, state: AppState = Depends(get_state),
+                         p: Owner = Depends(principal)):
+    if not await state.run(state.store.delete_session, session_id, p):
+        raise HTTPException(404, "no such session")
+    return {"id": session_id, "deleted": True}
