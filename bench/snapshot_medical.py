@@ -1,6 +1,6 @@
 """Transcripts and corrections of `--medical` on the dev sets, for before/after refactor checks.
 
-    python bench/snapshot_medical.py OUT.jsonl [--profiles default fast primed] [--limit N]
+    python bench/snapshot_medical.py OUT.jsonl [--profiles default fast primed plain] [--limit N]
     python bench/snapshot_medical.py --compare BEFORE.jsonl AFTER.jsonl
 
 A refactor that must not change behaviour (issue #24's biasing split) is checked live: the
@@ -23,17 +23,24 @@ from bench_transcribe import DATA
 SETS = ("drug_dictation", "medical_dictation", "en_read_speech")
 
 
-def snapshot(out: Path, profiles: list[str], limit: int | None) -> None:
+def _sets(names: list[str] | None) -> tuple[str, ...]:
+    return tuple(names) if names else SETS
+
+
+def snapshot(out: Path, profiles: list[str], limit: int | None,
+             sets: tuple[str, ...] = SETS) -> None:
     from clinivox import Recognizer
     from clinivox.biasing import load_biaser
     from clinivox.eval.asr import manifest_rows
 
     rec = Recognizer("tiny.en", device="cpu", compute_type="int8")
-    biasers = {p: load_biaser(rec.engine, profile=None if p == "default" else p)
+    # "plain": no biaser (the pipeline alone)
+    biasers = {p: None if p == "plain" else
+               load_biaser(rec.engine, profile=None if p == "default" else p)
                for p in profiles}
     t0 = time.perf_counter()
     with out.open("w") as f:
-        for name in SETS:
+        for name in sets:
             for row in manifest_rows(DATA / name / "manifest.jsonl")[:limit]:
                 for profile, biaser in biasers.items():
                     segments, _ = rec.transcribe(row.audio, biaser=biaser)
@@ -72,13 +79,14 @@ def main() -> None:
     p.add_argument("out", type=Path, nargs="?")
     p.add_argument("--profiles", nargs="+", default=["default"])
     p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--sets", nargs="+", default=None, help=f"default: {' '.join(SETS)}")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE", "AFTER"))
     args = p.parse_args()
     if args.compare:
         sys.exit(compare(*args.compare))
     if args.out is None:
         p.error("give OUT.jsonl, or --compare BEFORE AFTER")
-    snapshot(args.out, args.profiles, args.limit)
+    snapshot(args.out, args.profiles, args.limit, _sets(args.sets))
 
 
 if __name__ == "__main__":
