@@ -37,7 +37,16 @@ def missing_extra_hint(exc: ModuleNotFoundError) -> str | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from clinivox.cli import diarize, evaluate, lexicon, scribe, serve, stream, transcribe
+    from clinivox.cli import (
+        diarize,
+        evaluate,
+        extract,
+        lexicon,
+        scribe,
+        serve,
+        stream,
+        transcribe,
+    )
 
     parser = argparse.ArgumentParser(prog="clinivox",
                                      description="Speech recognition for clinical voice work.")
@@ -52,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     lexicon.add_parsers(sub)
     diarize.add_parser(sub)
     scribe.add_parser(sub)
+    extract.add_parser(sub)
     return parser
 
 

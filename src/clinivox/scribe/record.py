@@ -54,6 +54,11 @@ _CUES = {
 }
 _PLAN_SENTENCE = re.compile(_CUES["plan"] + r"|\b(?:i'?ll|we'?ll|i'?d like you to|you should|"
                             r"make sure)\b", re.I)
+# An order given in the room ("Give adrenaline now.", "Start compressions.", "Get IV
+# access."): a plan wherever it is said, not only in the plan chapter.
+_ORDER = re.compile(r"^\s*(?:please\s+)?(?:give|start|stop|administer|increase|decrease|"
+                    r"prescribe|get|draw|send|order|check|repeat|book|arrange|refer|call|"
+                    r"continue|switch|add|hold|withhold|push|bolus)\b", re.I)
 
 
 @dataclass
@@ -162,37 +167,75 @@ def build_record(segments: Sequence[Segment], speakers: dict[str, str], *, durat
 
 def _summary(segments: list[Segment], labels: list[int], speakers: dict[str, str],
              terms: list[dict]) -> dict:
+    """Presenting complaint, medications, problems and plan from the NLU's entities: a
+    problem counts only where asserted present for the patient ("he denies any chest pain"
+    is not a symptom, "my brother had neurofibromatosis" is family history, "they all call
+    me" is no leukaemia); `terms` (the lexicon's matches) only where the NLU found none."""
+    from clinivox.nlu import extract
+
     role = {s: r for s, r in speakers.items()}
+    entities = extract(segments)
+    seg_of = _segment_of_offsets(segments)
     patient_segs = [s for s in segments if role.get(s.speaker or "") == "patient"]
     complaint_segs = [s for s, lab in zip(segments, labels, strict=True)
                       if CHAPTERS[lab] == "complaint"]
     pool = [s for s in complaint_segs if s in patient_segs] or patient_segs[:3] \
         or complaint_segs[:2] or segments[:1]
-    symptom_terms = [t for t in terms if t["category"] in ("symptom", "diagnosis")]
-    if symptom_terms:  # the first symptom the patient (or anyone) names
-        first = min(symptom_terms, key=lambda t: (role.get(t.get("speaker") or "") != "patient",
-                                                  t["start_s"]))
-        seg = next((s for s in segments if s.id == first["segment"]), None)
-        complaint = seg.text if seg is not None else first["term"]
+    present = [e for e in entities if e.assertion == "present"]
+    problems = [e for e in present if e.label == "problem"]
+    if problems:  # the first problem the patient (or anyone) names as present
+        first = min(problems, key=lambda e: (role.get(e.speaker or "") != "patient",
+                                             e.start_s or 0.0))
+        seg = seg_of(first.start)
+        complaint = seg.text if seg is not None else first.text
     else:
         complaint = pool[0].text if pool else ""
-    meds = []
-    for t in terms:
-        if t["category"] == "drug":
-            name = (t.get("code") or t["canonical"]).lower()
-            if name not in meds:
-                meds.append(name)
+    meds: list[str] = []
+    for e in present:
+        if e.label == "drug" and e.normalized.lower() not in meds:
+            meds.append(e.normalized.lower())
     plan = []
     for s, lab in zip(segments, labels, strict=True):
-        if CHAPTERS[lab] != "plan" or role.get(s.speaker or "") == "patient":
+        if role.get(s.speaker or "") == "patient":
             continue
-        for sentence in re.split(r"(?<=[.?!])\s+", s.text):
-            if _PLAN_SENTENCE.search(sentence) and len(sentence.split()) >= 3:
+        for sentence in re.split(r"(?<=[.?!])\s+", s.text.strip()):
+            planned = CHAPTERS[lab] == "plan" and _PLAN_SENTENCE.search(sentence) \
+                and len(sentence.split()) >= 3
+            if planned or _ORDER.search(sentence):
                 plan.append(sentence.strip())
+
+    def names(kind: str, assertion: str) -> list[str]:
+        return sorted({e.normalized for e in entities if e.label == "problem"
+                       and e.category == kind and e.assertion == assertion})
+
     return {"presenting_complaint": _clip(complaint, 40), "medications": meds,
-            "diagnoses": sorted({t["canonical"] for t in terms if t["category"] == "diagnosis"}),
-            "symptoms": sorted({t["canonical"] for t in terms if t["category"] == "symptom"}),
+            "allergies": sorted({e.normalized for e in entities if e.label == "allergy"
+                                 and e.assertion != "absent"}),
+            "diagnoses": names("diagnosis", "present"),
+            "symptoms": names("symptom", "present"),
+            "denied": sorted({e.normalized for e in entities if e.label == "problem"
+                              and e.assertion == "absent"}),
+            "family_history": sorted({e.normalized for e in entities
+                                      if e.label == "problem" and e.assertion == "family"}),
+            "past_history": sorted({e.normalized for e in entities
+                                    if e.label == "problem" and e.assertion == "historical"}),
+            "vitals": [{"kind": e.code, "value": e.normalized} for e in entities
+                       if e.label == "vital"],
             "plan": plan[:10]}
+
+
+def _segment_of_offsets(segments: list[Segment]):
+    """offset in the segments' texts joined by spaces (as `nlu.extract` counts) -> segment"""
+    bounds, offset = [], 0
+    for seg in segments:
+        n = len(seg.text.strip())
+        bounds.append((offset, offset + n, seg))
+        offset += n + 1
+
+    def find(at: int) -> Segment | None:
+        return next((seg for a, b, seg in bounds if a <= at < b), None)
+
+    return find
 
 
 def _clip(text: str, words: int) -> str:

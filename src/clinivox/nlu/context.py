@@ -1,0 +1,125 @@
+"""Assertions in the manner of ConText (Harkema et al. 2009; medspaCy's rule set is its
+descendant): is a finding present, absent, possible, historical, hypothetical, or someone
+else's (family)?
+
+Trigger phrases act forwards (a pre-trigger governs the words after it) or backwards (a
+post-trigger governs the words before it), within the mention's clause: a scope ends at a
+sentence end or a termination word ("but", "however", "although", "except", "apart from",
+...). Pseudo-triggers contain a trigger's words but do not trigger ("not only", "no
+increase", "not necessarily", "gram negative"): they are removed first. A question ("Any
+chest pain?") asserts nothing: hypothetical.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+ASSERTIONS = ("present", "absent", "possible", "historical", "family", "hypothetical")
+
+PSEUDO = ("not only", "not just", "no increase", "no change", "no significant change",
+          "not necessarily", "not certain if", "not sure if", "gram negative", "no further",
+          "not been able", "without difficulty", "can't rule out", "cannot rule out",
+          "could not rule out", "not ruled out", "no doubt", "nothing but")
+ABSENT_PRE = ("no", "not", "never", "denies", "denied", "denying", "deny", "without",
+              "negative for", "no history of", "no evidence of", "no signs of", "no sign of",
+              "absence of", "free of", "ruled out", "rules out", "isn't", "wasn't", "doesn't",
+              "didn't", "hasn't", "haven't", "don't", "not having", "no known", "nor",
+              "neither", "none", "no longer")
+ABSENT_POST = ("ruled out", "was ruled out", "has been ruled out", "is negative",
+               "was negative", "not present", "resolved", "gone away", "has gone",
+               "have gone")
+POSSIBLE_PRE = ("possible", "possibly", "probable", "probably", "likely", "suspected",
+                "suspect", "suspicious for", "query", "questionable", "may have", "might have",
+                "could have", "could be", "may be", "might be", "rule out", "r/o",
+                "concern for", "concerned about", "worried about", "differential",
+                "consistent with", "suggestive of", "in keeping with", "think it's",
+                "i think", "sounds like")
+POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
+                 "cannot be excluded", "can't be excluded")
+HISTORICAL_PRE = ("history of", "h/o", "previous", "previously", "prior", "past history of",
+                  "in the past", "used to have", "years ago")
+HISTORICAL_POST = ("years ago", "year ago", "months ago", "last year", "in the past",
+                   "as a child", "when i was", "when he was", "when she was", "in childhood",
+                   "which resolved", "that resolved")
+FAMILY_PRE = ("mother", "father", "mum", "mom", "dad", "brother", "sister", "son",
+              "daughter", "grandmother", "grandfather", "grandma", "grandpa", "aunt",
+              "uncle", "cousin", "sibling", "siblings", "parents", "family history of",
+              "family history", "fh of", "relative", "relatives", "husband", "wife",
+              "partner")
+FAMILY_POST = ("runs in the family", "runs in my family", "in the family",
+               "on my mother's side", "on my father's side")
+HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "watch for",
+                    "watch out for", "look out for", "come back if", "return if",
+                    "call us if", "let us know if", "unless", "whether", "at risk of",
+                    "risk of", "to prevent", "to avoid", "prevention of")
+TERMINATE = re.compile(r"[.;!?\n]|\b(?:but|however|although|though|except|apart from|"
+                       r"aside from|whereas|yet|which|who|because)\b", re.IGNORECASE)
+WINDOW_WORDS = 8  # a pre-trigger reaches this many words at most
+
+
+@dataclass(frozen=True)
+class Assertion:
+    value: str  # one of ASSERTIONS
+    trigger: str | None  # the phrase that decided it (None: present by default)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9/']+", text.lower().replace("’", "'"))
+
+
+def _find(words: list[str], phrases: tuple[str, ...]) -> str | None:
+    """The longest phrase of `phrases` that occurs in `words` (as whole words)."""
+    for phrase in sorted(phrases, key=len, reverse=True):
+        p = phrase.split()
+        if any(words[i:i + len(p)] == p for i in range(len(words) - len(p) + 1)):
+            return phrase
+    return None
+
+
+def _strip_pseudo(words: list[str]) -> list[str]:
+    """The words with pseudo-triggers blanked out (they must not trigger)."""
+    out = list(words)
+    for phrase in PSEUDO:
+        p = phrase.split()
+        for i in range(len(out) - len(p) + 1):
+            if out[i:i + len(p)] == p:
+                out[i:i + len(p)] = ["_"] * len(p)
+    return out
+
+
+def assertion(text: str, start: int, end: int) -> Assertion:
+    """The assertion of the mention `text[start:end]` (character offsets)."""
+    after_all = text[end:]
+    stop = re.search(r"[.!?\n]", after_all)
+    if stop is not None and stop.group(0) == "?":
+        return Assertion("hypothetical", "?")  # a question asserts nothing
+    before = text[:start]
+    cuts = list(TERMINATE.finditer(before))
+    pre = _strip_pseudo(_words(before[cuts[-1].end():] if cuts else before)[-WINDOW_WORDS:])
+    m = TERMINATE.search(after_all)
+    post = _strip_pseudo(_words(after_all[: m.start()] if m else after_all)[:6])
+    # the order decides between triggers of two kinds in one scope: a hypothetical or a
+    # negation outranks an experiencer ("no family history of diabetes" is absent), an
+    # experiencer outranks uncertainty and time ("my father had a stroke" is family)
+    for value, pre_t, post_t in (
+            ("hypothetical", HYPOTHETICAL_PRE, ()),
+            ("absent", ABSENT_PRE, ABSENT_POST),
+            ("family", FAMILY_PRE, FAMILY_POST),
+            ("possible", POSSIBLE_PRE, POSSIBLE_POST),
+            ("historical", HISTORICAL_PRE, HISTORICAL_POST)):
+        scope = _after_last_self(pre) if value == "family" else pre
+        trig = _find(scope, pre_t) or _find(post, post_t)
+        if trig is not None:
+            return Assertion(value, trig)
+    return Assertion("present", None)
+
+
+SELF = ("i", "i'm", "i've", "i'd", "i'll", "me", "myself")
+
+
+def _after_last_self(words: list[str]) -> list[str]:
+    """The words after the speaker last names themself: "my mother has diabetes and I have
+    asthma": the experiencer changes back to the patient at "I"."""
+    last = max((i for i, w in enumerate(words) if w in SELF), default=-1)
+    return words[last + 1:]

@@ -1,0 +1,203 @@
+"""`extract(text | segments) -> [Entity]`: clinical entities with codes and assertions.
+
+Entities come from the medical lexicon's matcher (drugs with their ingredient, ICD-10-CM
+diagnoses, curated symptoms, procedures, lab tests, anatomy), a few British drug names the
+lexicon spells the American way, and the vital-sign parser. Each gets an assertion
+(`context.assertion`), drugs get dose, route and frequency when said after them, and a
+drug named as what the patient reacts to is an `allergy`.
+
+Ordinary words are not codes: a match through an acronym (a lexicon form written in
+capitals: "ALL" for acute lymphoblastic leukaemia, "MS") counts only where the text writes
+it in capitals too, so "they all call me" gives no leukaemia.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from clinivox.nlu.context import assertion
+from clinivox.nlu.numbers import NUM_DECIMAL
+from clinivox.nlu.sections import find_sections, section_at
+from clinivox.nlu.vitals import find_vitals
+
+LABEL_OF_CATEGORY = {"drug": "drug", "diagnosis": "problem", "symptom": "problem",
+                     "procedure": "procedure", "lab": "test", "anatomy": "anatomy",
+                     "user": "term"}
+# drug names in British use (INN or BAN) that the lexicon's US sources lack: name -> the US
+# ingredient name, given as the code; the name itself is the normalised form, as written in
+# British records (salbutamol, not albuterol)
+BRITISH_DRUGS = {"adrenaline": "epinephrine", "noradrenaline": "norepinephrine",
+                 "salbutamol": "albuterol", "frusemide": "furosemide",
+                 "lignocaine": "lidocaine", "glyceryl trinitrate": "nitroglycerin",
+                 "gtn": "nitroglycerin", "paracetamol": "acetaminophen",
+                 "co-codamol": "acetaminophen and codeine", "bendroflumethiazide":
+                 "bendroflumethiazide", "co-amoxiclav": "amoxicillin and clavulanate"}
+_DOSE = re.compile(rf"\b(?P<dose>{NUM_DECIMAL}\s*(?:mg|milligrams?|mcg|micrograms?|g|grams?|"
+                   r"ml|millilit(?:re|er)s?|units?|puffs?|tablets?|capsules?|drops?|"
+                   r"sprays?))\b", re.IGNORECASE)
+_ROUTE = re.compile(r"\b(?P<route>by mouth|orally|oral|po|intravenous(?:ly)?|iv|"
+                    r"intramuscular(?:ly)?|im|subcut(?:aneous(?:ly)?)?|sc|inhaled|"
+                    r"nebuli[sz]ed|topical(?:ly)?|sublingual(?:ly)?|rectal(?:ly)?|"
+                    r"transdermal)\b", re.IGNORECASE)
+_FREQ = re.compile(r"\b(?P<freq>(?:once|twice|three times|four times) (?:a|per) day|"
+                   r"(?:once|twice) daily|daily|every (?:\w+ )?(?:hours?|days?|weeks?)|"
+                   r"at night|in the morning|as needed|when needed|if needed|prn|od|bd|bid|"
+                   r"tds|tid|qds|qid|nocte|stat|weekly)\b", re.IGNORECASE)
+_ALLERGY = re.compile(r"\b(?:allergic to|allergy to|allergies to|allergic reaction to|"
+                      r"reaction to|intolerant of|intolerance to|rash with|rash from)\s*$",
+                      re.IGNORECASE)
+_ALLERGY_AFTER = re.compile(r"^\s*(?:allergy|allergies|allergic)\b", re.IGNORECASE)
+
+
+@dataclass
+class Entity:
+    text: str  # as written
+    label: str  # problem, drug, procedure, test, anatomy, allergy, vital, term
+    start: int  # character offsets in the text (in the transcript's joined text)
+    end: int
+    normalized: str  # canonical name, ingredient, or the vital's value with its unit
+    code: str | None  # ICD-10-CM for problems; the ingredient for drugs
+    assertion: str  # present, absent, possible, historical, family, hypothetical
+    category: str | None = None  # the lexicon's finer category (symptom, diagnosis, ...)
+    section: str | None = None
+    attributes: dict[str, str] = field(default_factory=dict)  # dose, route, frequency
+    start_s: float | None = None  # on a transcript: the words' time span and the speaker
+    end_s: float | None = None
+    speaker: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"text": self.text, "label": self.label, "start": self.start,
+                             "end": self.end, "normalized": self.normalized,
+                             "code": self.code, "assertion": self.assertion,
+                             "start_s": self.start_s, "end_s": self.end_s,
+                             "speaker": self.speaker}
+        if self.category:
+            d["category"] = self.category
+        if self.section:
+            d["section"] = self.section
+        if self.attributes:
+            d["attributes"] = self.attributes
+        return d
+
+
+@lru_cache(maxsize=1)
+def _matcher() -> Any:
+    """The lexicon's matcher, loaded once."""
+    from clinivox.medical.terms import TermMatcher
+    from clinivox.medical.vocabulary import load_lexicon
+
+    return TermMatcher(load_lexicon())
+
+
+def _acronym_in_lowercase(written: str, entry: Any) -> bool:
+    """The text wrote in lower case what the lexicon knows as an acronym ("all" for
+    "Acute lymphoblastic leukemia [ALL]"): an ordinary word, not the term."""
+    if written.isupper() or len(written) > 6 or " " in written.strip():
+        return False
+    acronym = written.upper()
+    names = [entry.canonical, entry.term, *entry.variants]
+    return any(re.search(rf"(?<![A-Za-z]){re.escape(acronym)}(?![A-Za-z])", n) for n in names)
+
+
+def extract_text(text: str, matcher: Any = None) -> list[Entity]:
+    """The entities of one text, by position."""
+    matcher = matcher or _matcher()
+    sections = find_sections(text)
+    out: list[Entity] = []
+    taken: list[tuple[int, int]] = []
+    for hit in matcher.find(text):
+        label = LABEL_OF_CATEGORY.get(hit.entry.category)
+        if label is None or _acronym_in_lowercase(hit.term, hit.entry):
+            continue
+        code = hit.entry.code if label in ("problem", "drug") else None
+        out.append(_entity(text, hit.term, label, hit.start, hit.end, hit.entry.canonical,
+                           code, hit.entry.category, sections))
+        taken.append((hit.start, hit.end))
+    for name, ingredient in BRITISH_DRUGS.items():
+        for m in re.finditer(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):
+            if all(m.end() <= a or b <= m.start() for a, b in taken):
+                out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
+                                   ingredient, "drug", sections))
+                taken.append((m.start(), m.end()))
+    for v in find_vitals(text):
+        out.append(Entity(v.text, "vital", v.start, v.end, f"{v.value} {v.unit}", v.kind,
+                          assertion(text, v.start, v.end).value, category=v.kind,
+                          section=section_at(sections, v.start)))
+    return sorted(out, key=lambda e: e.start)
+
+
+def _entity(text: str, written: str, label: str, start: int, end: int, normalized: str,
+            code: str | None, category: str, sections: list) -> Entity:
+    e = Entity(written, label, start, end, normalized, code, assertion(text, start, end).value,
+               category=category, section=section_at(sections, start))
+    if label == "drug":
+        if _ALLERGY.search(text[max(0, start - 40):start]) or \
+                _ALLERGY_AFTER.search(text[end:end + 20]) or e.section == "allergies":
+            e.label = "allergy"
+        else:
+            e.attributes = _drug_attributes(text, end)
+    return e
+
+
+def _drug_attributes(text: str, end: int) -> dict[str, str]:
+    """Dose, route and frequency said after a drug, within its clause (a dozen words)."""
+    rest = text[end:]
+    stop = re.search(r"[.;\n]|\b(?:and then|but)\b", rest)
+    window = " ".join(rest[: stop.start() if stop else len(rest)].split()[:12])
+    out = {}
+    for key, group, pattern in (("dose", "dose", _DOSE), ("route", "route", _ROUTE),
+                                ("frequency", "freq", _FREQ)):
+        m = pattern.search(window)
+        if m is not None:
+            out[key] = m.group(group)
+    return out
+
+
+def extract(source: str | Sequence[Any]) -> list[Entity]:
+    """Entities of a text, or of a transcript's segments (`asr.types.Segment`s or their
+    dicts: text, start_s, end_s, words, speaker). On segments, offsets are in the
+    segments' texts joined by single spaces, and each entity gets its words' time span and
+    its segment's speaker."""
+    if isinstance(source, str):
+        return extract_text(source)
+    out: list[Entity] = []
+    offset = 0
+    for seg in source:
+        get = seg.get if isinstance(seg, dict) else (lambda k, s=seg: getattr(s, k, None))
+        text = (get("text") or "").strip()
+        for e in extract_text(text):
+            e.start_s, e.end_s = _time_span(text, e.start, e.end, get("words") or (),
+                                            get("start_s"), get("end_s"))
+            e.speaker = get("speaker")
+            e.start, e.end = e.start + offset, e.end + offset
+            out.append(e)
+        offset += len(text) + 1
+    return out
+
+
+def _time_span(text: str, start: int, end: int, words: Sequence[Any],
+               seg_start: float | None, seg_end: float | None
+               ) -> tuple[float | None, float | None]:
+    """The time span of the words over text[start:end] (the segment's own without words)."""
+    pos, span = 0, []
+    for w in words:
+        word = (w.get("word") if isinstance(w, dict) else w.word) or ""
+        word = word.strip()
+        at = text.find(word, pos) if word else -1
+        if at < 0:
+            continue
+        pos = at + len(word)
+        if at < end and pos > start:
+            span.append(w)
+    if not span:
+        return seg_start, seg_end
+
+    def t(w: Any, k: str) -> float:
+        value: Any = w.get(k) if isinstance(w, dict) else getattr(w, k)
+        return float(value)
+
+    return round(t(span[0], "start_s"), 3), round(t(span[-1], "end_s"), 3)

@@ -1,0 +1,53 @@
+"""Spoken and written numbers as transcripts write them: "75", "sixty", "one thirty" (130),
+"a hundred and ten". Shared by the NLU's vitals and the alert rules (one parser)."""
+
+from __future__ import annotations
+
+import re
+
+_UNITS = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+          "eight": 8, "nine": 9}
+_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+          "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
+         "eighty": 80, "ninety": 90}
+_NUM_WORD = "|".join([*_UNITS, *_TEENS, *_TENS, "hundred", "and"])
+# digits, or up to five number words ("sixty", "one thirty", "a hundred and ten")
+NUM = rf"(?:\d{{1,3}}|(?:{_NUM_WORD})(?:[ -](?:{_NUM_WORD})){{0,4}})"
+# ... or with one decimal ("37.8")
+NUM_DECIMAL = rf"(?:\d{{1,3}}(?:\.\d)?|(?:{_NUM_WORD})(?:[ -](?:{_NUM_WORD})){{0,4}})"
+
+
+def _below_hundred(words: list[str]) -> int | None:
+    total = 0
+    for w in words:
+        if w in _TENS and total == 0:
+            total += _TENS[w]
+        elif w in _TEENS and total == 0:
+            total += _TEENS[w]
+        elif w in _UNITS and total % 10 == 0 and total < 100:
+            total += _UNITS[w]
+        else:
+            return None
+    return total
+
+
+def parse_number(s: str) -> float | None:
+    """Parse '75', '37.8', 'sixty', 'one thirty' (130), 'a hundred and ten' (110)."""
+    s = s.strip().lower()
+    if re.fullmatch(r"\d+(?:\.\d+)?", s):
+        return float(s)
+    words = [w for w in re.split(r"[ -]+", s) if w and w != "and"]
+    if not words:
+        return None
+    if "hundred" in words:
+        i = words.index("hundred")
+        head = _below_hundred(words[:i]) if i else 1
+        tail = _below_hundred(words[i + 1:]) if words[i + 1:] else 0
+        return None if head is None or tail is None else float(head * 100 + tail)
+    if len(words) >= 2 and words[0] in _UNITS and words[0] != "a" and \
+            (words[1] in _TENS or words[1] in _TEENS):
+        tail = _below_hundred(words[1:])  # spoken shorthand: "one thirty" = 130
+        return None if tail is None else float(_UNITS[words[0]] * 100 + tail)
+    value = _below_hundred(words)
+    return None if value is None else float(value)

@@ -1,0 +1,117 @@
+"""Clinical NLU (`clinivox.nlu`): assertions, codes, vitals, sections, the extract CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from clinivox.asr.types import Segment, Word
+from clinivox.nlu import extract, find_sections
+
+
+def _one(text: str, label: str | None = None):
+    found = [e for e in extract(text) if label is None or e.label == label]
+    assert len(found) == 1, [(e.text, e.label) for e in found]
+    return found[0]
+
+
+def _assertions(text: str) -> dict[str, str]:
+    return {e.text.lower(): e.assertion for e in extract(text)}
+
+
+@pytest.mark.parametrize("text, expected", [
+    # negation and its scope: "but" ends it
+    ("No chest pain but has fever.", {"chest pain": "absent", "fever": "present"}),
+    ("He denies any chest pain.", {"chest pain": "absent"}),
+    ("She has no cough or fever.", {"cough": "absent", "fever": "absent"}),
+    ("Pneumonia was ruled out.", {"pneumonia": "absent"}),
+    # pseudo-negation: "not only" negates nothing
+    ("Not only a headache but also a cough.", {"headache": "present", "cough": "present"}),
+    ("There was no increase in the headache.", {"headache": "present"}),
+    # family vs patient
+    ("My brother had neurofibromatosis.", {"neurofibromatosis": "family"}),
+    ("My mother has diabetes and I have asthma.", {"diabetes": "family", "asthma": "present"}),
+    ("Diabetes runs in the family.", {"diabetes": "family"}),
+    # hypothetical, and a question
+    ("If you get a fever, come back.", {"fever": "hypothetical"}),
+    ("Any chest pain?", {"chest pain": "hypothetical"}),
+    # historical and possible
+    ("History of asthma as a child.", {"asthma": "historical"}),
+    ("Possible pneumonia.", {"pneumonia": "possible"}),
+    ("I have had a cough for three days.", {"cough": "present"}),
+])
+def test_assertions(text, expected):
+    assert _assertions(text) == expected
+
+
+def test_codes_brand_to_ingredient_and_ordinary_words():
+    lipitor = _one("Started on Lipitor 20 mg once daily by mouth.", "drug")
+    assert (lipitor.normalized, lipitor.code) == ("atorvastatin", "atorvastatin")
+    assert lipitor.attributes == {"dose": "20 mg", "route": "by mouth",
+                                  "frequency": "once daily"}
+    # "all" is a word, not acute lymphoblastic leukaemia; "ALL" written as such is
+    assert extract("They all call me a Yankee.") == []
+    assert _one("ALL was diagnosed in 2019.").code == "C91.0"
+    assert _one("Give adrenaline now.").code == "epinephrine"
+    assert _one("She is allergic to penicillin.").label == "allergy"
+    assert _one("History of asthma.").code == "J45"
+
+
+@pytest.mark.parametrize("text, value", [
+    ("Blood pressure one forty over ninety.", "140/90 mmHg"),
+    ("BP is 120/80.", "120/80 mmHg"),
+    ("one thirty over eighty", "130/80 mmHg"),
+    ("Pulse of 88 beats per minute.", "88 /min"),
+    ("Sats 94 percent on air.", "94 %"),
+    ("Temperature 38.5 degrees.", "38.5 °C"),
+    ("Respiratory rate twenty two.", "22 /min"),
+])
+def test_spoken_and_written_vitals(text, value):
+    assert _one(text, "vital").normalized == value
+
+
+def test_no_vital_from_ordinary_numbers():
+    assert [e for e in extract("I walked six over ten miles.") if e.label == "vital"] == []
+
+
+def test_sections_from_headings():
+    text = ("Presenting complaint: cough for a week. Medications: metformin. "
+            "Allergies: penicillin. Plan: chest x-ray.")
+    assert [s.name for s in find_sections(text)] == ["presenting_complaint", "medications",
+                                                     "allergies", "plan"]
+    pen = _one(text.replace("metformin", "none"), "allergy")
+    assert pen.section == "allergies"
+
+
+def test_transcript_entities_get_times_and_speakers():
+    words = tuple(Word(0.5 + 0.4 * i, 0.8 + 0.4 * i, " " + w, 0.9)
+                  for i, w in enumerate(["I", "have", "a", "bad", "headache", "today"]))
+    segs = [Segment(0, 0.0, 1.0, "Good morning.", speaker="S0"),
+            Segment(1, 0.5, 3.0, " I have a bad headache today", words, speaker="S1")]
+    (e,) = extract(segs)
+    assert (e.text, e.speaker) == ("headache", "S1")
+    assert (e.start_s, e.end_s) == (pytest.approx(2.1), pytest.approx(2.4))
+    joined = " ".join(s.text.strip() for s in segs)
+    assert joined[e.start:e.end] == "headache"
+
+
+def test_extract_cli_on_text_and_transcript_json(tmp_path):
+    run = [sys.executable, "-m", "clinivox.cli.main", "extract"]
+    out = subprocess.run([*run, "He denies chest pain."], capture_output=True, text=True,
+                         check=True)
+    doc = json.loads(out.stdout)
+    assert doc["entities"][0]["assertion"] == "absent" and "sections" in doc
+    path = tmp_path / "visit.json"
+    path.write_text(json.dumps({"text": "x", "segments": [
+        {"start_s": 1.0, "end_s": 2.0, "text": " Start metformin.", "speaker": "SPEAKER_00",
+         "words": []}]}))
+    out = subprocess.run([*run, str(path), "--format", "table"], capture_output=True,
+                         text=True, check=True)
+    assert "metformin" in out.stdout and "present" in out.stdout
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    proc = subprocess.run([*run, str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "not valid JSON" in proc.stderr
