@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         evaluate,
         extract,
         lexicon,
+        redact,
         scribe,
         serve,
         stream,
@@ -62,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     diarize.add_parser(sub)
     scribe.add_parser(sub)
     extract.add_parser(sub)
+    redact.add_parser(sub)
     return parser
 
 

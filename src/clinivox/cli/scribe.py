@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     add_medical_args(p)
     p.add_argument("--no-alerts", action="store_true", help="skip the critical-alert monitor")
     p.add_argument("--output-dir", type=Path, default=Path("out/scribe"))
+    p.add_argument("--redact-phi", action="store_true",
+                   help="redact PHI (names, dates, numbers, addresses, ...) in the record")
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=run)
 
@@ -62,6 +64,10 @@ def run(args: argparse.Namespace) -> int:
         progress.update(task, completed=total_s or transcript.info.duration_s,
                         description="scribe record")
     log.info("transcribed %d segments", len(transcript.segments))
+    if args.redact_phi:  # the record, its JSON and its report hold the redacted text
+        from clinivox.privacy.transcript import redact_segments
+
+        transcript.segments = redact_segments(transcript.segments).segments
     attributed, info = transcript.segments, transcript.info
     extra = transcript.extra()
     term_finder = biaser.terms if biaser is not None else _lexicon_terms()

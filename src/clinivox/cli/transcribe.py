@@ -47,6 +47,15 @@ def add_parser(sub) -> None:
                    help="label speakers: word-level attribution, segments split at speaker "
                    "changes, roles (clinician/patient/other) inferred")
     add_speaker_args(p)
+    g = p.add_argument_group("privacy")
+    g.add_argument("--redact-phi", action="store_true",
+                   help="redact PHI (names, dates, ages over 89, phone, NHS/MRN/SSN numbers, "
+                   "addresses, e-mail, ...) in every output; drug and diagnosis names stay")
+    g.add_argument("--redaction-policy", choices=("tag", "surrogate", "hash"), default="tag",
+                   help="[NAME] tags (default), consistent surrogates, or salted hashes")
+    g.add_argument("--redact-audio", action="store_true",
+                   help="also write <stem>.redacted.wav with the PHI words silenced "
+                   "(needs --output-dir; implies --redact-phi)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -99,6 +108,21 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpu-threads", type=int, default=0, help="0: all cores")
 
 
+def redact_transcript(transcript, source, args: argparse.Namespace) -> None:
+    """PHI redacted in the transcript's segments, the redacted audio
+    written beside the outputs with --redact-audio. Counts by category go to the log."""
+    from clinivox.privacy.transcript import redact_segments, write_redacted_audio
+
+    r = redact_segments(transcript.segments, args.redaction_policy)
+    transcript.segments = r.segments  # the terms list medical words only: kept as they are
+    transcript.warnings["redaction"] = {"policy": args.redaction_policy,
+                                        "spans": r.categories}
+    log.info("redacted %d PHI spans", len(r.spans))
+    if args.redact_audio:
+        write_redacted_audio(source, r.times,
+                             args.output_dir / f"{Path(source).stem}.redacted.wav")
+
+
 def _advance(progress, task, base_s: float, seg) -> None:
     """Progress to the end of a decoded segment (`base_s`: audio of earlier files)."""
     progress.update(task, completed=base_s + seg.end_s)
@@ -135,6 +159,10 @@ def run(args: argparse.Namespace) -> int:
         log.info("--by-channel implies --diarize (one speaker per channel)")
         args.diarize = True
     formats = FORMATS if fmt == "all" else (fmt,)
+    if args.redact_audio:
+        if args.output_dir is None:
+            raise InputError("--redact-audio writes <stem>.redacted.wav: give --output-dir")
+        args.redact_phi = True
     from clinivox.io.subtitles import SubtitleOptions
 
     subtitles = SubtitleOptions(max_line_width=args.max_line_width,
@@ -177,6 +205,8 @@ def run(args: argparse.Namespace) -> int:
                           f"asked, but the speech sounds like {warning['detected']!r} "
                           f"({warning['share_of_chunks']:.0%} of chunks); the transcript may "
                           "be a translation or nonsense", file=sys.stderr)
+                if args.redact_phi:
+                    redact_transcript(transcript, f, args)
                 segments, doc = transcript.segments, transcript.to_dict()
                 if args.output_dir is not None:
                     write_outputs(args.output_dir, Path(f).stem, formats, segments, doc,

@@ -64,6 +64,8 @@ def _config(first: Mapping[str, Any], recognizer) -> tuple[StreamingOptions, str
     alerts = config.get("alerts", True)
     if not isinstance(alerts, bool):
         raise ValueError("alerts must be true or false")
+    if not isinstance(config.get("redact_phi", False), bool):
+        raise ValueError("redact_phi must be true or false")
     streaming = StreamingOptions(sample_rate_hz=int(rate))
     streaming.validate()
     return streaming, language, alerts
@@ -136,14 +138,33 @@ async def stream_route(ws: WebSocket):
     state.streams += 1
     state.metrics.active_streams.inc()
     try:
-        await _serve(ws, state, principal, streaming, language, want_alerts, biaser)
+        await _serve(ws, state, principal, streaming, language, want_alerts, biaser,
+                     redact_phi=bool(config.get("redact_phi", False)))
     finally:
         state.streams -= 1
         state.metrics.active_streams.dec()
 
 
+def _redacted(e, payload: dict) -> tuple[str, dict]:
+    """The event's text and payload with PHI redacted (tags): what is sent and stored."""
+    from clinivox.privacy import redact
+    from clinivox.privacy.transcript import redact_segments
+
+    text = redact(e.text)[0]
+    payload["text"] = text
+    if "stable_text" in payload:
+        payload["stable_text"] = redact(payload["stable_text"])[0]
+    if e.kind == "final":
+        r = redact_segments(list(e.segments))
+        payload["words"] = [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3),
+                             "word": w.word, "probability": round(w.probability, 4)}
+                            for seg in r.segments for w in seg.words]
+    return text, payload
+
+
 async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
-                 language: str | None, want_alerts: bool, biaser=None) -> None:
+                 language: str | None, want_alerts: bool, biaser=None,
+                 redact_phi: bool = False) -> None:
     settings = state.settings
     store = state.store
 
@@ -181,10 +202,13 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
         nonlocal n_final
         for e in events:
             payload = e.to_dict()
+            text = e.text
+            if redact_phi:  # sent and stored redacted; the alert monitor reads the words
+                text, payload = await state.run(_redacted, e, payload)
             if e.kind == "final":
                 words = payload.get("words", [])
                 await write(store.add_segment, session_id, n_final, e.start_s, e.end_s,
-                            e.text, words)
+                            text, words)
                 payload["idx"] = n_final
                 n_final += 1
                 state.metrics.final_latency.observe(max(0.0, e.latency_s))
@@ -192,6 +216,10 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
             if monitor is not None:
                 for alert in await state.run(monitor.process, e):
                     a = alert.to_dict()
+                    if redact_phi:
+                        from clinivox.privacy import redact
+
+                        a["text"] = redact(a["text"])[0]
                     await write(store.add_alert, session_id, a)
                     state.metrics.alerts.labels(alert.category).inc()
                     await send(a)

@@ -1,0 +1,163 @@
+"""NLU and PHI benchmark (issue #26), in one run:
+
+    python bench/bench_nlu.py [--speech 40]
+
+1. The gold set `bench/data/nlu_gold.jsonl`: 40 sentences annotated by hand by the
+   developer who wrote the rules (small, and not independent of them: an optimistic
+   figure until held-out sets follow). Entity recall and precision by label (a found
+   entity matches a gold one with the same label whose text it overlaps), assertion
+   accuracy by gold class over the matched entities.
+2. The synthetic PHI set of tests/unit/test_privacy.py (faker values in clinical sentences,
+   seeded): PHI recall on text, and the share of medical terms kept.
+3. The same kind of sentences spoken by the Piper voice and transcribed by tiny.en: a
+   sentence's PHI counts as caught when its transcript, redacted, holds a tag of the
+   value's category.
+Results: bench/results/nlu.json and a section of docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from bench_transcribe import publish
+
+GOLD = Path(__file__).resolve().parent / "data" / "nlu_gold.jsonl"
+MEDICAL = ("metformin", "asthma", "diabetes", "warfarin", "stroke", "amoxicillin",
+           "heart failure")
+
+
+def gold_metrics() -> dict:
+    from clinivox.nlu import extract
+
+    tp, fp, fn = Counter(), Counter(), Counter()
+    asserted, right = Counter(), Counter()
+    code_ok = code_n = 0
+    for line in GOLD.read_text().splitlines():
+        row = json.loads(line)
+        text, gold = row["text"], row["entities"]
+        found = extract(text)
+        used = set()
+        for g in gold:
+            g0 = text.lower().find(g["text"].lower())
+            g1 = g0 + len(g["text"])
+            match = next((i for i, e in enumerate(found) if i not in used
+                          and e.label == g["label"] and e.start < g1 and e.end > g0), None)
+            if match is None:
+                fn[g["label"]] += 1
+                continue
+            used.add(match)
+            tp[g["label"]] += 1
+            asserted[g["assertion"]] += 1
+            right[g["assertion"]] += found[match].assertion == g["assertion"]
+            if g["label"] in ("problem", "drug", "allergy"):
+                code_n += 1
+                code_ok += bool(found[match].code)
+        for i, e in enumerate(found):
+            if i not in used:
+                fp[e.label] += 1
+    labels = sorted(set(tp) | set(fn) | set(fp))
+    return {
+        "by_label": {lab: {"recall": tp[lab] / max(1, tp[lab] + fn[lab]),
+                           "precision": tp[lab] / max(1, tp[lab] + fp[lab]),
+                           "gold": tp[lab] + fn[lab], "false_positives": fp[lab]}
+                     for lab in labels},
+        "assertion_accuracy": sum(right.values()) / max(1, sum(asserted.values())),
+        "assertion_by_class": {c: {"accuracy": right[c] / asserted[c], "n": asserted[c]}
+                               for c in sorted(asserted)},
+        "coded": code_ok / max(1, code_n),
+    }
+
+
+def phi_text(n: int = 400) -> dict:
+    from tests.unit.test_privacy import _phi_set
+
+    from clinivox.privacy import redact
+
+    rows = _phi_set(n)
+    caught = total = kept = medical = 0
+    for text, values in rows:
+        out, _ = redact(text)
+        for v in values:
+            total += 1
+            caught += v not in out
+        for term in MEDICAL:
+            if term in text:
+                medical += 1
+                kept += term in out
+    return {"sentences": n, "phi_recall": caught / total, "medical_kept": kept / medical}
+
+
+def phi_speech(n: int) -> dict:
+    from tests.unit.test_privacy import _phi_set
+
+    from clinivox import Recognizer
+    from clinivox.privacy import find_phi
+    from clinivox.testing.synth import silence, synthesize
+
+    rec = Recognizer("tiny.en", device="cpu", compute_type="int8")
+    kinds = {"my name is": "NAME", "Doctor": "NAME", "Mrs": "NAME", "born on": "DATE",
+             "call me on": "PHONE", "live at": "ADDRESS", "Email": "EMAIL", "years old": "AGE"}
+    caught = Counter()
+    total = Counter()
+    t0 = time.perf_counter()
+    for text, _ in _phi_set(n):
+        kind = next(k for cue, k in kinds.items() if cue in text)
+        import numpy as np
+
+        audio = np.concatenate([silence(0.3), synthesize(text), silence(0.5)])
+        heard = " ".join(s.text for s in rec.transcribe(audio)[0])
+        total[kind] += 1
+        caught[kind] += any(s.category == kind or (kind == "AGE" and s.category == "AGE")
+                            for s in find_phi(heard))
+    return {"sentences": n, "phi_recall": sum(caught.values()) / sum(total.values()),
+            "by_category": {k: {"recall": caught[k] / total[k], "n": total[k]}
+                            for k in sorted(total)},
+            "seconds": time.perf_counter() - t0}
+
+
+def main() -> None:
+    from clinivox.eval.asr import machine_description
+
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--speech", type=int, default=40, help="spoken PHI sentences")
+    p.add_argument("--no-doc", action="store_true")
+    args = p.parse_args()
+    results = {"machine": machine_description(), "date": time.strftime("%Y-%m-%d"),
+               "gold": gold_metrics(), "phi_text": phi_text(),
+               "phi_speech": phi_speech(args.speech)}
+    g, t, s = results["gold"], results["phi_text"], results["phi_speech"]
+    lines = [f"### Clinical NLU and PHI ({results['date']})", "",
+             f"Machine: {results['machine']}. `python bench/bench_nlu.py`.", "",
+             "Gold set: 40 sentences annotated by the developer who wrote the rules "
+             "(`bench/data/nlu_gold.jsonl`): small and not independent of the rules, so "
+             "these figures are optimistic until held-out sets follow.", "",
+             "| label | gold | recall | precision | false positives |", "|---|---|---|---|---|"]
+    for lab, m in g["by_label"].items():
+        lines.append(f"| {lab} | {m['gold']} | {m['recall']:.3f} | {m['precision']:.3f} | "
+                     f"{m['false_positives']} |")
+    lines += ["", f"Assertion accuracy (matched entities): **{g['assertion_accuracy']:.3f}**; "
+              + ", ".join(f"{c} {m['accuracy']:.2f} (n={m['n']})"
+                          for c, m in g["assertion_by_class"].items())
+              + f". Problems, drugs and allergies with a code: {g['coded']:.3f}.", "",
+              f"PHI on text ({t['sentences']} synthetic sentences, faker values, seeded): "
+              f"recall **{t['phi_recall']:.3f}**, medical terms kept "
+              f"**{t['medical_kept']:.3f}**.", "",
+              f"PHI on speech ({s['sentences']} of those sentences, Piper voice, tiny.en): "
+              f"recall **{s['phi_recall']:.3f}** (" + ", ".join(
+                  f"{k} {m['recall']:.2f} of {m['n']}" for k, m in s["by_category"].items())
+              + ").", ""]
+    print("\n".join(lines))
+    if not args.no_doc:
+        publish("nlu", results, "nlu-cpu", "\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""PHI in transcript text: find it (`find_phi`) and redact it (`redact`).
+
+Recall first (a missed identifier is the harm), but never a drug or diagnosis name: a span
+the medical lexicon knows as a term is never redacted as a name. Everything here runs
+offline: pattern recognisers written for how speech recognition writes identifiers (digits
+or number words, "double oh"), context cues for names ("Doctor X", "my name is X",
+"Mrs X"), and first- and last-name lists from the `faker` package where installed.
+
+Categories: NAME, DATE, AGE (over 89), PHONE, EMAIL, ADDRESS, POSTCODE, ZIP, MRN, NHS, SSN,
+INSURANCE, URL, IP, FACILITY.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+CATEGORIES = ("NAME", "DATE", "AGE", "PHONE", "EMAIL", "ADDRESS", "POSTCODE", "ZIP", "MRN",
+              "NHS", "SSN", "INSURANCE", "URL", "IP", "FACILITY")
+POLICIES = ("tag", "surrogate", "hash")
+
+
+@dataclass(frozen=True)
+class PhiSpan:
+    category: str
+    start: int
+    end: int
+    text: str
+
+    def to_dict(self) -> dict:
+        return {"category": self.category, "start": self.start, "end": self.end}
+
+
+_DIGIT_WORDS = {"oh": "0", "o": "0", "zero": "0", "nought": "0", "one": "1", "two": "2",
+                "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
+                "eight": "8", "nine": "9"}
+_DW = "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True))
+_SPOKEN_DIGITS = re.compile(
+    rf"\b(?:(?:double|triple)\s+)?(?:{_DW}|\d+)(?:[\s,-]+(?:(?:double|triple)\s+)?"
+    rf"(?:{_DW}|\d+)\b){{3,}}", re.IGNORECASE)
+_MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|"
+           "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
+_ORDINAL = (r"(?:\d{1,2}(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|seventh|eighth|"
+            r"ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|"
+            r"seventeenth|eighteenth|nineteenth|twentieth|twenty[- ](?:first|second|third|"
+            r"fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth|thirty[- ]first)")
+_YEAR = r"(?:(?:19|20)\d{2}|nineteen \w+(?: \w+)?|two thousand(?: and)?(?: \w+)?)"
+_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+                 "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
+                 "fifty|sixty|seventy|eighty|ninety|hundred|and")
+_TITLE = r"(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister|Matron|Sir|Dame)"
+_CAP = r"[A-Z][a-z'\u2019-]+"
+_STREET = (r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Close|Way|Court|Crescent|Place|"
+           r"Boulevard|Blvd|Terrace|Gardens|Grove|Hill|Park|Square|Mews|Row|Walk)")
+_FACILITY = (r"(?:Hospital|Infirmary|Clinic|Medical Centre|Medical Center|Health Centre|"
+             r"Health Center|Surgery|Practice|Hospice|Care Home|Nursing Home|Trust)")
+
+PATTERNS: list[tuple[str, re.Pattern]] = [
+    ("EMAIL", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
+    # as speech recognition writes an address it heard: "jane dot doe at example dot com"
+    ("EMAIL", re.compile(r"\b[\w.-]+(?:\s+dot\s+[\w-]+)*\s+at\s+[\w-]+(?:\s*(?:dot|\.)\s*"
+                         r"[\w-]+)*\s*(?:dot|\.)\s*(?:com|org|net|co|uk|nhs|gov|edu|io|info)"
+                         r"\b(?:\s*(?:dot|\.)\s*(?:uk|us|au|nz))?", re.IGNORECASE)),
+    ("URL", re.compile(r"\b(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)]",
+                       re.IGNORECASE)),
+    ("IP", re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)\b")),
+    ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
+    ("MRN", re.compile(r"(?i:\b(?:mrn|medical record number|hospital number|patient number|"
+                       r"record number|unit number|case number|chart number)"
+                       r"(?:\s+(?:is|was))?\s*:?\s*)(?P<id>[A-Z]{0,3}\d[\dA-Z\s-]{3,}\d|"
+                       rf"(?:(?:double|triple)\s+)?(?:{_DW})(?:[\s,-]+(?:(?:double|triple)\s+)?"
+                       rf"(?:{_DW}|\d+)){{3,}})", re.IGNORECASE)),
+    ("INSURANCE", re.compile(r"(?i:\b(?:insurance|policy|member|medicare|medicaid)"
+                             r"\s+(?:number|no|id)(?:\s+(?:is|was))?\s*:?\s*)"
+                             r"(?P<id>[A-Z0-9][A-Z0-9-]{4,})", re.IGNORECASE)),
+    ("POSTCODE", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")),
+    ("ZIP", re.compile(r"(?i:\b(?:zip(?: code)?|[A-Z]{2})\s+)(?P<id>\d{5}(?:-\d{4})?)\b")),
+    ("PHONE", re.compile(r"(?<![\d-])(?:\+44\s?|\+1[\s-]?|0)\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?"
+                         r"\d{3,4}\b|(?<![\d-])\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")),
+    ("DATE", re.compile(
+        rf"\b(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}|"
+        rf"(?:the\s+)?{_ORDINAL}\s+(?:of\s+)?(?:{_MONTHS})\b(?:,?\s+{_YEAR})?|"
+        rf"(?:{_MONTHS})\s+(?:the\s+)?{_ORDINAL}\b(?:,?\s+{_YEAR})?|"
+        rf"(?:born|dob|date of birth)(?:\s+(?:is|was|on|in))*\s*:?\s*{_YEAR})", re.IGNORECASE)),
+    ("ADDRESS", re.compile(rf"\b(?:\d{{1,5}}[A-Za-z]?|(?:{_NUMBER_WORDS})(?:[ -](?:"
+                           rf"{_NUMBER_WORDS})){{0,3}})\s+(?:{_CAP}\s+){{1,3}}{_STREET}\b",
+                           re.IGNORECASE)),
+    ("FACILITY", re.compile(rf"\b(?:St\.?\s+|Saint\s+)?(?:{_CAP}'?s?\s+){{1,4}}{_FACILITY}\b")),
+    ("NAME", re.compile(rf"\b{_TITLE}\.?\s+(?P<id>{_CAP}(?:[\s-]{_CAP})?)")),
+    ("NAME", re.compile(rf"(?i:\b(?:my name is|name is|name's|i am called|call me|this is|"
+                        rf"patient is|patient's name is|speaking to|spoke to|i'm)\s+)"
+                        rf"(?P<id>{_CAP}(?:\s{_CAP})?)")),
+]
+_AGE = re.compile(r"\b(?P<n>\d{2,3}|(?:a )?hundred(?: and \w+)?|ninety[- ]\w+|ninety)"
+                  r"(?:[- ]years?[- ]old|[- ]year[- ]old|\s+yo)\b|"
+                  r"\b(?:aged|age)\s+(?P<m>\d{2,3}|ninety[- ]\w+|ninety|(?:a )?hundred"
+                  r"(?: and \w+)?)\b", re.IGNORECASE)
+
+
+def nhs_number_valid(digits: str) -> bool:
+    """The NHS number's modulus-11 check digit (10 digits)."""
+    if not re.fullmatch(r"\d{10}", digits):
+        return False
+    total = sum(int(d) * (10 - i) for i, d in enumerate(digits[:9]))
+    check = 11 - total % 11
+    check = 0 if check == 11 else check
+    return check != 10 and check == int(digits[9])
+
+
+def spoken_digits(text: str) -> str:
+    """ "oh seven seven double oh nine" -> "0770009"."""
+    out = []
+    repeat = 1
+    for w in re.findall(r"[a-z]+|\d+", text.lower()):
+        if w == "double":
+            repeat = 2
+        elif w == "triple":
+            repeat = 3
+        elif w in _DIGIT_WORDS or w.isdigit():
+            out.append((_DIGIT_WORDS.get(w) or w) * repeat)
+            repeat = 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=1)
+def _names() -> tuple[frozenset[str], frozenset[str]]:
+    """First and last names from `faker` (empty without it: context cues still work)."""
+    try:
+        from faker.providers.person.en_GB import Provider as GB
+        from faker.providers.person.en_US import Provider as US
+    except ImportError:
+        return frozenset(), frozenset()
+    first = {*GB.first_names, *US.first_names_female, *US.first_names_male}
+    last = {*GB.last_names, *US.last_names}
+    return frozenset(first), frozenset(last)
+
+
+@lru_cache(maxsize=1)
+def _medical_forms() -> frozenset[str]:
+    """Lowercase lexicon forms of drugs, diagnoses and symptoms: never redacted."""
+    try:
+        from clinivox.medical.vocabulary import load_lexicon
+
+        lex = load_lexicon()
+    except Exception:  # the medical extra missing: no lexicon to protect
+        return frozenset()
+    return frozenset(f.lower() for e in lex.entries
+                     for f in (e.term, *e.variants)
+                     if e.category in ("drug", "diagnosis", "symptom"))
+
+
+def _everyday(word: str) -> bool:
+    try:
+        from clinivox.medical.vocabulary import everyday_words
+
+        return word.lower() in everyday_words()
+    except Exception:
+        return False
+
+
+def find_phi(text: str) -> list[PhiSpan]:
+    """The PHI spans of `text`, by position, not overlapping (the earliest, longest wins)."""
+    found: list[PhiSpan] = []
+    for category, pattern in PATTERNS:
+        for m in pattern.finditer(text):
+            g = "id" if "id" in pattern.groupindex and m.group("id") else 0
+            found.append(PhiSpan(category, m.start(g), m.end(g), m.group(g)))
+    for m in _AGE.finditer(text):
+        from clinivox.nlu.numbers import parse_number
+
+        raw = m.group("n") or m.group("m") or ""
+        value = parse_number(raw.replace("a hundred", "hundred"))
+        if value is not None and value > 89:
+            found.append(PhiSpan("AGE", m.start(), m.end(), m.group(0)))
+    for m in _SPOKEN_DIGITS.finditer(text):
+        digits = spoken_digits(m.group(0))
+        if len(digits) >= 7:
+            kind = "NHS" if nhs_number_valid(digits) else "PHONE"
+            found.append(PhiSpan(kind, m.start(), m.end(), m.group(0)))
+    for m in re.finditer(r"\b\d{3}[\s-]?\d{3}[\s-]?\d{4}\b", text):
+        if nhs_number_valid(re.sub(r"\D", "", m.group(0))):
+            found.append(PhiSpan("NHS", m.start(), m.end(), m.group(0)))
+    found += _listed_names(text)
+    medical = _medical_forms()
+    kept = [s for s in found
+            if not (s.category == "NAME" and s.text.lower().strip(".,") in medical)]
+    # earliest first, then longest, then the more specific kind (an NHS number over a phone)
+    kept.sort(key=lambda s: (s.start, -(s.end - s.start), s.category != "NHS"))
+    out: list[PhiSpan] = []
+    for s in kept:
+        if out and s.start < out[-1].end:
+            if s.end > out[-1].end and s.category == out[-1].category:
+                last = out[-1]
+                out[-1] = PhiSpan(last.category, last.start, s.end, text[last.start:s.end])
+            continue
+        out.append(s)
+    return out
+
+
+def _listed_names(text: str) -> list[PhiSpan]:
+    """Capitalised words in the name lists: a first name (with a capitalised word after it,
+    or not an everyday word, or not opening a sentence), and a surname after a first name."""
+    first, last = _names()
+    if not first:
+        return []
+    out = []
+    tokens = list(re.finditer(rf"{_CAP}", text))
+    for i, m in enumerate(tokens):
+        w = m.group(0).rstrip("'’s")
+        if w not in first:
+            continue
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        follows = nxt is not None and text[m.end():nxt.start()].strip() == "" and \
+            (nxt.group(0) in last or nxt.group(0) in first or not _everyday(nxt.group(0)))
+        opens = m.start() == 0 or re.search(r"[.!?]\s*$", text[:m.start()]) is not None
+        if not follows and (_everyday(w) or opens):
+            continue
+        end = nxt.end() if follows and nxt is not None else m.end()
+        out.append(PhiSpan("NAME", m.start(), end, text[m.start():end]))
+    return out
+
+
+def _surrogate(span: PhiSpan, salt: str) -> str:
+    """A consistent stand-in: the same value gets the same surrogate under one salt."""
+    h = hashlib.sha256(f"{salt}|{span.category}|{span.text.lower()}".encode()).hexdigest()
+    if span.category == "NAME":
+        first, last = _names()
+        if first and last:
+            fs, ls = sorted(first), sorted(last)
+            return f"{fs[int(h[:8], 16) % len(fs)]} {ls[int(h[8:16], 16) % len(ls)]}"
+        return f"Person {int(h[:6], 16) % 1000}"
+    if span.category in ("PHONE", "NHS", "MRN", "SSN", "INSURANCE", "ZIP"):
+        pool = iter(str(int(h, 16)) * 2)
+        if not re.search(r"\d", span.text):  # spoken: as many digits, written as digits
+            return "".join(next(pool) for _ in spoken_digits(span.text)) or "0"
+        return "".join(next(pool) if ch.isdigit() else ch for ch in span.text)
+    return f"[{span.category}-{h[:6]}]"
+
+
+def redact(text: str, policy: str = "tag", salt: str = "") -> tuple[str, list[PhiSpan]]:
+    """`text` with each PHI span replaced: `tag` ("[NAME]"), `surrogate` (a consistent
+    stand-in: the same value, the same surrogate, under one `salt`), or `hash` ("[NAME:3fa1
+    c2d0]", a salted SHA-256 prefix). Returns the text and the spans found (offsets in the
+    original)."""
+    if policy not in POLICIES:
+        from clinivox.errors import InputError
+
+        raise InputError(f"redaction policy must be one of {POLICIES}, not {policy!r}")
+    spans = find_phi(text)
+    out, last = [], 0
+    for s in spans:
+        if policy == "tag":
+            rep = f"[{s.category}]"
+        elif policy == "hash":
+            digest = hashlib.sha256(f"{salt}|{s.text.lower()}".encode()).hexdigest()[:8]
+            rep = f"[{s.category}:{digest}]"
+        else:
+            rep = _surrogate(s, salt)
+        out += [text[last:s.start], rep]
+        last = s.end
+    return "".join(out) + text[last:], spans

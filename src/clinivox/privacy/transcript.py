@@ -1,0 +1,86 @@
+"""PHI redaction of a transcript (segment texts and their words) and of its audio (the PHI
+words' time spans silenced, from word timestamps)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from clinivox.asr.types import Segment
+from clinivox.privacy.phi import PhiSpan, redact
+from clinivox.units import SAMPLE_RATE_HZ
+
+AUDIO_PAD_S = 0.05  # silence this much either side of a redacted word
+
+
+@dataclasses.dataclass
+class Redaction:
+    segments: list[Segment]  # redacted
+    spans: list[tuple[int, PhiSpan]]  # (segment id, span in the segment's original text)
+    times: list[tuple[float, float]]  # audio time of the redacted words
+
+    @property
+    def categories(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for _, s in self.spans:
+            out[s.category] = out.get(s.category, 0) + 1
+        return out
+
+
+def redact_segments(segments: Sequence[Segment], policy: str = "tag",
+                    salt: str = "") -> Redaction:
+    """Each segment's text redacted; a word inside a PHI span is replaced (the span's
+    first word by the replacement, the others emptied) and its time kept for the audio."""
+    out, spans, times = [], [], []
+    for seg in segments:
+        text, found = redact(seg.text, policy, salt)
+        if not found:
+            out.append(seg)
+            continue
+        spans += [(seg.id, s) for s in found]
+        words, pos, done = [], 0, set()
+        for w in seg.words:
+            core = w.word.strip()
+            at = seg.text.find(core, pos) if core else -1
+            if at < 0:
+                words.append(w)
+                continue
+            pos = at + len(core)
+            hit = next((i for i, s in enumerate(found) if at < s.end and pos > s.start), None)
+            if hit is None:
+                words.append(w)
+                continue
+            times.append((w.start_s, w.end_s))
+            first = hit not in done
+            done.add(hit)
+            shown = " [" + found[hit].category + "]" if first else ""
+            words.append(dataclasses.replace(w, word=shown))
+        out.append(dataclasses.replace(seg, text=text, words=tuple(
+            w for w in words if w.word)))
+    return Redaction(out, spans, times)
+
+
+def redact_audio(audio: np.ndarray, times: Sequence[tuple[float, float]],
+                 sample_rate_hz: int = SAMPLE_RATE_HZ) -> np.ndarray:
+    """`audio: (samples,) float32` with each time span silenced (padded by AUDIO_PAD_S)."""
+    out = np.array(audio, dtype=np.float32, copy=True)
+    for start_s, end_s in times:
+        a = max(0, int((start_s - AUDIO_PAD_S) * sample_rate_hz))
+        b = min(out.shape[0], int((end_s + AUDIO_PAD_S) * sample_rate_hz) + 1)
+        out[a:b] = 0.0
+    return out
+
+
+def write_redacted_audio(source: str | Path, times: Sequence[tuple[float, float]],
+                         target: Path) -> Path:
+    """The source's audio (16 kHz mono) with the PHI spans silenced, as a WAV at `target`."""
+    import soundfile as sf
+
+    from clinivox.audio.decode import load_audio
+
+    sf.write(target, redact_audio(load_audio(source), times), SAMPLE_RATE_HZ,
+             subtype="PCM_16")
+    return target

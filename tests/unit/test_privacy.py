@@ -1,0 +1,168 @@
+"""PHI detection and redaction (`clinivox.privacy`): each category, numbers spoken as
+words, drug and diagnosis names kept, consistent surrogates, audio silenced where the words
+were, and recall on a synthetic PHI set generated here."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from clinivox.privacy import find_phi, redact
+from clinivox.privacy.phi import nhs_number_valid, spoken_digits
+
+
+@pytest.mark.parametrize("text, category, value", [
+    ("My name is Margaret Thornbury.", "NAME", "Margaret Thornbury"),
+    ("Doctor Okafor will see you now.", "NAME", "Okafor"),
+    ("Thank you, Mrs Patel.", "NAME", "Patel"),
+    ("I spoke to Ahmed Khan yesterday.", "NAME", "Ahmed Khan"),
+    ("She was born on the third of March 1962.", "DATE", "the third of March 1962"),
+    ("Date of birth 04/11/1957.", "DATE", "04/11/1957"),
+    ("He is ninety four years old.", "AGE", "ninety four years old"),
+    ("Call me on 07700 900123.", "PHONE", "07700 900123"),
+    ("It's oh seven seven double oh nine one two three four five.", "PHONE",
+     "oh seven seven double oh nine one two three four five"),
+    ("Write to jane.doe@example.com please.", "EMAIL", "jane.doe@example.com"),
+    ("I live at 14 Willow Road in Leeds.", "ADDRESS", "14 Willow Road"),
+    ("The postcode is LS6 2AB.", "POSTCODE", "LS6 2AB"),
+    ("My zip code 02139 is old.", "ZIP", "02139"),
+    ("Hospital number 4567 1234 98.", "MRN", "4567 1234 98"),
+    ("Her NHS number is 943 476 5919.", "NHS", "943 476 5919"),
+    ("SSN 123-45-6789 on file.", "SSN", "123-45-6789"),
+    ("Insurance number AB-12345X was declined.", "INSURANCE", "AB-12345X"),
+    ("See https://example.org/records/17 for more.", "URL", "https://example.org/records/17"),
+    ("Logged in from 192.168.1.20 today.", "IP", "192.168.1.20"),
+    ("She was admitted to St Thomas Hospital.", "FACILITY", "St Thomas Hospital"),
+])
+def test_each_category(text, category, value):
+    spans = find_phi(text)
+    assert [(s.category, s.text) for s in spans] == [(category, value)]
+
+
+def test_spoken_numbers_and_the_nhs_check_digit():
+    assert spoken_digits("oh seven seven double oh nine") == "077009"
+    assert nhs_number_valid("9434765919") and not nhs_number_valid("9434765918")
+    (s,) = find_phi("NHS number nine four three four seven six five nine one nine.")
+    assert s.category == "NHS"
+    assert find_phi("We counted one two three.") == []  # a few digits are not a number
+
+
+@pytest.mark.parametrize("text", [
+    "Started on metformin for type 2 diabetes.",
+    "Parkinson disease is stable; continue levodopa.",
+    "Warfarin for atrial fibrillation, and Addison disease on hydrocortisone.",
+    "The pencils have all been used. Will you come back in May?",
+])
+def test_medical_names_and_ordinary_words_are_never_redacted(text):
+    assert redact(text)[0] == text
+
+
+def test_policies_are_consistent():
+    text = "Dr Jones saw Mr Smith. Later Dr Jones called."
+    tagged, _ = redact(text)
+    assert tagged == "Dr [NAME] saw Mr [NAME]. Later Dr [NAME] called."
+    sur, _ = redact(text, "surrogate", salt="s1")
+    names = [w for w in sur.split() if w not in ("Dr", "saw", "Mr", "Later", "called.")]
+    assert "Jones" not in sur and "Smith" not in sur
+    assert sur.split("Dr ")[1].split(" saw")[0] == sur.split("Dr ")[2].split(" called")[0]
+    assert names and redact(text, "surrogate", salt="s1")[0] == sur
+    hashed, _ = redact(text, "hash", salt="s1")
+    assert hashed.count("[NAME:") == 3 and "Jones" not in hashed
+    with pytest.raises(Exception, match="policy"):
+        redact(text, "shred")
+
+
+def _phi_set(n: int = 200) -> list[tuple[str, list[str]]]:
+    """Sentences with PHI values from faker (seeded) and medical words around them."""
+    from faker import Faker
+
+    fake = Faker(["en_GB", "en_US"])
+    Faker.seed(7)
+    rnd = random.Random(7)
+    months = ["January", "March", "June", "September", "November"]
+    out = []
+    for _ in range(n):
+        first, last = fake.first_name(), fake.last_name()
+        choice = rnd.randrange(8)
+        if choice == 0:
+            v = f"{first} {last}"
+            out.append((f"Hello, my name is {v} and I take metformin.", [v]))
+        elif choice == 1:
+            out.append((f"Doctor {last} reviewed the asthma today.", [last]))
+        elif choice == 2:
+            v = f"the {rnd.randint(1, 28)}th of {rnd.choice(months)} {rnd.randint(1930, 2010)}"
+            out.append((f"I was born on {v}, and I have diabetes.", [v]))
+        elif choice == 3:
+            v = "0" + "".join(str(rnd.randint(0, 9)) for _ in range(10))
+            v = f"{v[:5]} {v[5:]}"
+            out.append((f"You can call me on {v} about the warfarin.", [v]))
+        elif choice == 4:
+            v = f"{rnd.randint(1, 200)} {fake.last_name()} Road"
+            out.append((f"I live at {v} since the stroke.", [v]))
+        elif choice == 5:
+            v = fake.email()
+            out.append((f"Email the results to {v} please.", [v]))
+        elif choice == 6:
+            v = f"Mrs {last}"
+            out.append((f"Thank you {v}, the amoxicillin is ready.", [last]))
+        else:
+            v = f"{rnd.randint(90, 104)} years old"
+            out.append((f"She is {v} and has heart failure.", [v]))
+    return out
+
+
+def test_recall_on_a_synthetic_phi_set_and_medical_words_kept():
+    rows = _phi_set()
+    found = total = 0
+    kept = medical = 0
+    for text, values in rows:
+        redacted, _ = redact(text)
+        for v in values:
+            total += 1
+            found += v not in redacted
+        for term in ("metformin", "asthma", "diabetes", "warfarin", "stroke", "amoxicillin",
+                     "heart failure"):
+            if term in text:
+                medical += 1
+                kept += term in redacted
+    assert found / total >= 0.95, found / total
+    assert kept / medical >= 0.98, kept / medical
+
+
+def test_audio_is_silenced_where_the_phi_words_were(recognizer, tmp_path):
+    from clinivox.privacy.transcript import redact_audio, redact_segments
+    from clinivox.testing.synth import silence, synthesize
+
+    audio = np.concatenate([silence(0.3), synthesize("Hello, my name is Margaret Thornbury "
+                                                     "and I take aspirin every day."),
+                            silence(0.5)])
+    segments = list(recognizer.transcribe(audio)[0])
+    r = redact_segments(segments)
+    text = " ".join(s.text for s in r.segments)
+    assert "[NAME]" in text and "Thornbury" not in text and "aspirin" in text.lower()
+    assert r.times and all(b > a for a, b in r.times)
+    quiet = redact_audio(audio, r.times)
+    for a, b in r.times:
+        assert np.all(quiet[int(a * 16000):int(b * 16000)] == 0)
+    med = next(w for s in r.segments for w in s.words if "aspirin" in w.word.lower())
+    span = quiet[int(med.start_s * 16000):int(med.end_s * 16000)]
+    assert np.abs(span).max() > 0.01  # the drug's words are untouched
+
+    path = tmp_path / "visit.wav"
+    sf.write(path, audio, 16000, subtype="PCM_16")
+    out = tmp_path / "out"
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "transcribe", str(path),
+                           "--redact-audio", "--output-dir", str(out), "--quiet"],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads((out / "visit.json").read_text())
+    assert "Thornbury" not in json.dumps(doc) and doc["redaction"]["spans"]["NAME"] == 1
+    assert (out / "visit.redacted.wav").is_file()
+    for name in ("visit.txt", "visit.srt", "visit.vtt"):
+        assert "Thornbury" not in (out / name).read_text()
