@@ -23,6 +23,10 @@ def add_database_args(p) -> None:
                         "here shows in `ps`: prefer the variable or --database-url-file")
     p.add_argument("--database-url-file", type=Path, default=None,
                    help="read the database URL from this file (e.g. a mounted secret)")
+    p.add_argument("--storage-key-file", type=Path, default=None,
+                   help="encrypt stored transcripts (AES-GCM) with this key (default: "
+                        "$CLINIVOX_STORAGE_KEY; neither: stored as plain text). Make one "
+                        "with `clinivox keys storage-key`")
 
 
 def database_url_from_args(args: argparse.Namespace) -> str | None:
@@ -90,6 +94,13 @@ def add_parsers(sub) -> None:
                    help="an admin key: reads and deletes every key's sessions (a plain key "
                         "sees only its own)")
     ksub.add_parser("list", help="list keys (never the keys themselves)")
+    ksub.add_parser("storage-key", help="print a new storage key (for transcripts at rest)")
+    aud = ksub.add_parser("audit", help="the access audit log, newest first (ids, no text)")
+    aud.add_argument("--limit", type=int, default=100)
+    rot = ksub.add_parser("rotate-storage", help="re-encrypt stored transcripts under a new "
+                          "storage key (the current one from --storage-key-file or "
+                          "$CLINIVOX_STORAGE_KEY)")
+    rot.add_argument("--new-key-file", type=Path, required=True)
     r = ksub.add_parser("revoke", help="revoke a key by id")
     r.add_argument("id", type=int)
     k.set_defaults(func=run_keys)
@@ -97,6 +108,7 @@ def add_parsers(sub) -> None:
 
 def settings_from_args(args: argparse.Namespace):
     from clinivox.serve.batching import BatchingOptions
+    from clinivox.serve.crypto import load_key
     from clinivox.serve.settings import ServerSettings
 
     return ServerSettings(
@@ -106,6 +118,7 @@ def settings_from_args(args: argparse.Namespace):
         device=args.device, compute_type=args.compute_type, cpu_threads=args.cpu_threads,
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_audio_s=args.max_audio_s,
         max_streams=args.max_streams, stream_idle_s=args.stream_idle_s,
+        storage_key=load_key(args.storage_key_file),
         db_retry_s=args.db_retry_s,
         batching=BatchingOptions(enabled=not args.no_batching,
                                  max_batch_size=args.max_batch_size,
@@ -158,9 +171,28 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 def run_keys(args: argparse.Namespace) -> int:
+    from clinivox.serve.crypto import load_key, new_key
     from clinivox.serve.db import Store, database_url
 
-    store = Store(database_url(args.data_dir, database_url_from_args(args)))
+    if args.keys_command == "storage-key":
+        print(new_key())
+        print("keep it secret and safe: transcripts stored under it cannot be read without "
+              "it", file=sys.stderr)
+        return 0
+    store = Store(database_url(args.data_dir, database_url_from_args(args)),
+                  storage_key=load_key(args.storage_key_file))
+    if args.keys_command == "audit":
+        for entry in store.audit_log(max(1, args.limit)):
+            print(json.dumps(entry))
+        return 0
+    if args.keys_command == "rotate-storage":
+        fresh = load_key(args.new_key_file)
+        assert fresh is not None  # a file was given
+        n = store.rotate_storage(fresh)
+        from clinivox.serve.crypto import key_id
+
+        print(json.dumps({"rotated_rows": n, "key_id": key_id(fresh)}))
+        return 0
     if args.keys_command == "create":
         row, key = store.create_key(args.name, scope="admin" if args.admin else "user")
         print(json.dumps({"id": row.id, "name": row.name, "scope": row.scope, "key": key}))

@@ -107,6 +107,7 @@ class SegmentRow(Base):
     start_s: Mapped[float] = mapped_column(Float)
     end_s: Mapped[float] = mapped_column(Float)
     text: Mapped[str] = mapped_column(Text)
+    # a list of word dicts, or (encrypted at rest) the token that seals it
     words: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
 
@@ -135,6 +136,18 @@ class RequestLog(Base):
     key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     batched: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AuditRow(Base):
+    """Who did what to which session, when, with what outcome: ids only, never text."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    key_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    status: Mapped[int] = mapped_column(Integer)
 
 
 def retry_write(write: Callable[..., T], *args: Any, budget_s: float,
@@ -200,11 +213,43 @@ def migrate(url: str) -> None:
 class Store:
     """Database operations used by the routes and the CLI. Each call is one transaction."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, storage_key: bytes | None = None) -> None:
+        """`storage_key`: transcripts (segment text and words, alert text) are stored
+        AES-GCM encrypted (`serve.crypto`); a key that does not open the stored data is
+        refused here, before anything is read or written."""
         self.url = url
         migrate(url)
         self.engine = make_engine(url)
         self.Session = sessionmaker(self.engine, expire_on_commit=False)
+        self.cipher = None
+        if storage_key is not None:
+            from clinivox.serve.crypto import Cipher
+
+            self.cipher = Cipher(storage_key)
+        self._check_key()
+
+    def _check_key(self) -> None:
+        from clinivox.serve.crypto import StorageKeyError, token_key_id
+
+        with self.Session() as s:
+            stored = s.scalar(select(SegmentRow.text).where(
+                SegmentRow.text.like("enc:v1:%")).limit(1))
+        kid = token_key_id(stored)
+        if kid is None:
+            return
+        if self.cipher is None:
+            raise StorageKeyError("the database holds encrypted transcripts: give the storage "
+                                  "key ($CLINIVOX_STORAGE_KEY or --storage-key-file)")
+        if kid != self.cipher.id:
+            raise StorageKeyError(f"the database's transcripts were encrypted with another "
+                                  f"storage key (id {kid}); this key's id is "
+                                  f"{self.cipher.id}. Nothing was changed.")
+
+    def _seal(self, value):
+        return self.cipher.seal(value) if self.cipher is not None else value
+
+    def _open(self, value):
+        return self.cipher.open(value) if self.cipher is not None else value
 
     # keys ------------------------------------------------------------------------------
     @staticmethod
@@ -264,12 +309,13 @@ class Store:
                     words: list[dict]) -> None:
         with self.Session.begin() as s:
             s.add(SegmentRow(session_id=session_id, idx=idx, start_s=start_s, end_s=end_s,
-                             text=text, words=words))
+                             text=self._seal(text), words=self._seal(words)))
 
     def add_alert(self, session_id: str, alert: dict) -> None:
         with self.Session.begin() as s:
             s.add(AlertRow(session_id=session_id, category=alert["category"],
-                           text=alert["text"], audio_start_s=alert["audio_start_s"],
+                           text=self._seal(alert["text"]),
+                           audio_start_s=alert["audio_start_s"],
                            audio_end_s=alert["audio_end_s"], latency_s=alert["latency_s"]))
 
     def close_session(self, session_id: str, status: str, audio_s: float) -> None:
@@ -277,6 +323,35 @@ class Store:
             row = s.get(TranscriptSession, session_id)
             if row is not None:
                 row.status, row.audio_s, row.ended_at = status, audio_s, utcnow()
+
+    def rotate_storage(self, new_key: bytes) -> int:
+        """Re-encrypt every stored transcript under `new_key` (plain rows too), in one
+        transaction: all or nothing. Returns the rows rewritten."""
+        from clinivox.serve.crypto import Cipher
+
+        new = Cipher(new_key)
+        n = 0
+        with self.Session.begin() as s:
+            for g in s.scalars(select(SegmentRow)):
+                g.text = new.seal(self._open(g.text))
+                g.words = new.seal(self._open(g.words))  # type: ignore[assignment]
+                n += 1
+            for a in s.scalars(select(AlertRow)):
+                a.text = new.seal(self._open(a.text))
+                n += 1
+        self.cipher = new
+        return n
+
+    def audit(self, key_id: int | None, action: str, target: str | None,
+              status: int = 200) -> None:
+        with self.Session.begin() as s:
+            s.add(AuditRow(key_id=key_id, action=action, target=target, status=status))
+
+    def audit_log(self, limit: int = 100) -> list[dict]:
+        with self.Session() as s:
+            rows = s.scalars(select(AuditRow).order_by(AuditRow.id.desc()).limit(limit))
+            return [{"at": r.at.isoformat() + "Z", "key_id": r.key_id, "action": r.action,
+                     "target": r.target, "status": r.status} for r in rows]
 
     def interrupt_open_sessions(self) -> int:
         """Mark sessions a crash left `open` as `interrupted` (at start-up, before any
@@ -319,9 +394,10 @@ class Store:
                                     .order_by(AlertRow.id)))
             d = _session_dict(row, len(segs))
             d["segments"] = [{"idx": g.idx, "start_s": g.start_s, "end_s": g.end_s,
-                              "text": g.text, "words": g.words} for g in segs]
-            d["text"] = " ".join(g.text for g in segs)
-            d["alerts"] = [{"category": a.category, "text": a.text,
+                              "text": self._open(g.text), "words": self._open(g.words)}
+                             for g in segs]
+            d["text"] = " ".join(x["text"] for x in d["segments"])
+            d["alerts"] = [{"category": a.category, "text": self._open(a.text),
                             "audio_start_s": a.audio_start_s, "audio_end_s": a.audio_end_s,
                             "latency_s": a.latency_s} for a in alerts]
             return d

@@ -29,6 +29,7 @@ class ServerSettings:
     key_check_s: float = 5.0  # how often an open stream checks that its key is not revoked
     db_retry_s: float = 60.0  # a locked database: writes are retried this long, then fail
     max_backlog_s: float = 300.0  # a stream's audio received but not yet decoded, at most
+    storage_key: bytes | None = field(default=None, repr=False)  # AES-GCM key at rest
     batching: BatchingOptions = field(default_factory=BatchingOptions)
 
     def validate(self) -> None:

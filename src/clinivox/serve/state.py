@@ -32,7 +32,8 @@ class AppState:
 
         settings.validate()
         self.settings = settings
-        self.store = Store(database_url(settings.data_dir, settings.database_url))
+        self.store = Store(database_url(settings.data_dir, settings.database_url),
+                           storage_key=settings.storage_key)
         self.store.interrupt_open_sessions()
         self.metrics = Metrics()
         self.recognizer = recognizer or Recognizer(settings.model, device=settings.device,

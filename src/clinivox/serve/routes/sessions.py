@@ -15,13 +15,17 @@ async def sessions(limit: int = 50, state: AppState = Depends(get_state),
                    p: Owner = Depends(principal)):
     """The caller's sessions, newest first (every key's for an admin key)."""
     limit = max(1, min(limit, 500))
-    return {"data": await state.run(state.store.list_sessions, p, limit)}
+    data = await state.run(state.store.list_sessions, p, limit)
+    await state.run(state.store.audit, p.key_id, "sessions.list", None)
+    return {"data": data}
 
 
 @router.get("/{session_id}")
 async def session(session_id: str, state: AppState = Depends(get_state),
                   p: Owner = Depends(principal)):
     found = await state.run(state.store.get_session, session_id, p)
+    await state.run(state.store.audit, p.key_id, "session.read", session_id[:64],
+                    404 if found is None else 200)
     if found is None:  # another key's session is not found either
         raise HTTPException(404, "no such session")
     return found
@@ -30,6 +34,9 @@ async def session(session_id: str, state: AppState = Depends(get_state),
 @router.delete("/{session_id}")
 async def delete_session(session_id: str, state: AppState = Depends(get_state),
                          p: Owner = Depends(principal)):
-    if not await state.run(state.store.delete_session, session_id, p):
+    deleted = await state.run(state.store.delete_session, session_id, p)
+    await state.run(state.store.audit, p.key_id, "session.delete", session_id[:64],
+                    200 if deleted else 404)
+    if not deleted:
         raise HTTPException(404, "no such session")
     return {"id": session_id, "deleted": True}

@@ -183,6 +183,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
         monitor = AlertMonitor()
     session_id = await write(store.open_session, "stream", state.recognizer.model_name,
                              principal.key_id, language)
+    await write(store.audit, principal.key_id, "stream.open", session_id)
     await ws.send_text(json.dumps({"type": "ready", "session_id": session_id,
                                    "sample_rate_hz": streaming.sample_rate_hz}))
     n_final = 0

@@ -159,6 +159,7 @@ async def transcribe_request(request: Request, state: AppState, p: Owner, task: 
         body.update(extra)
     state.metrics.audio_seconds.labels("rest").inc(info.duration_s)
     try:  # metadata only: a failed write must not turn a finished transcript into a 500
+        await state.run(state.store.audit, p.key_id, "transcription", None)
         await state.run(state.store.log_request, request.url.path, 200,
                         (time.perf_counter() - t0) * 1000, info.duration_s, p.key_id,
                         settings.batching.enabled)
