@@ -85,13 +85,28 @@ def transcribe_file(recognizer: Recognizer, source: str | Path | bytes, options:
     if pending is not None:
         attribute_speakers(out, pending.result(), by_channel, biaser)
     if biaser is not None:
-        out.terms = [{**t, "segment": s.id, "start_s": round(s.start_s, 3)}
-                     for s in out.segments for t in biaser.terms(s.text)]
+        out.terms = segment_terms(out.segments, biaser)
     if info.language_mismatch is not None:
         heard, share = info.language_mismatch
         out.warnings["language_warning"] = {"requested": info.options.language,
                                             "detected": heard,
                                             "share_of_chunks": round(share, 3)}
+    return out
+
+
+def segment_terms(segments: list[Segment], biaser: Any) -> list[dict]:
+    """The clinical entities of each segment by the NLU (codes and assertions: "denies
+    chest pain" lists chest pain as absent), read with the biaser's own lexicon (the full
+    one with `--medical`, the user's terms with `--vocab`)."""
+    from clinivox.nlu.entities import extract_text
+
+    out: list[dict] = []
+    for s in segments:
+        where = {"segment": s.id, "start_s": round(s.start_s, 3)}
+        for e in extract_text(s.text, matcher=biaser.matcher):
+            out.append({"term": e.text, "canonical": e.normalized, "category": e.category,
+                        "code": e.code, "label": e.label, "assertion": e.assertion,
+                        **({"attributes": e.attributes} if e.attributes else {}), **where})
     return out
 
 

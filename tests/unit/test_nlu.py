@@ -115,3 +115,22 @@ def test_extract_cli_on_text_and_transcript_json(tmp_path):
     bad.write_text("{not json")
     proc = subprocess.run([*run, str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2 and "not valid JSON" in proc.stderr
+
+
+def test_json_terms_carry_labels_and_assertions():
+    """The JSON outputs' `terms` come from the NLU, read with the biaser's lexicon."""
+    import types
+
+    from clinivox.medical.lexicon import Lexicon, LexiconEntry
+    from clinivox.medical.terms import TermMatcher
+    from clinivox.pipeline import segment_terms
+
+    lex = Lexicon([LexiconEntry("chest pain", "chest pain", "symptom"),
+                   LexiconEntry("ramipril", "ramipril", "drug", "ramipril")])
+    biaser = types.SimpleNamespace(matcher=TermMatcher(lex))
+    segs = [Segment(0, 0.0, 2.0, " He denies chest pain."),
+            Segment(1, 2.0, 4.0, " Start ramipril 5 mg once daily.")]
+    terms = segment_terms(segs, biaser)
+    assert [(t["term"], t["label"], t["assertion"], t["segment"]) for t in terms] == [
+        ("chest pain", "problem", "absent", 0), ("ramipril", "drug", "present", 1)]
+    assert terms[1]["attributes"] == {"dose": "5 mg", "frequency": "once daily"}
