@@ -27,6 +27,27 @@ from clinivox.nlu.vitals import find_vitals
 LABEL_OF_CATEGORY = {"drug": "drug", "diagnosis": "problem", "symptom": "problem",
                      "procedure": "procedure", "lab": "test", "anatomy": "anatomy",
                      "user": "term"}
+# The lexicon's abbreviations (said as words or letters) that name a problem, a test or a
+# procedure: canonical -> (label, normalised name, ICD-10-CM code). The others (BD, OD, PO,
+# IV, ...) are a drug's attributes, not entities.
+ABBREVIATIONS = {
+    "CVA": ("problem", "stroke", "I63.9"), "TIA": ("problem", "transient ischaemic attack",
+                                                   "G45.9"),
+    "MI": ("problem", "myocardial infarction", "I21.9"),
+    "STEMI": ("problem", "ST elevation myocardial infarction", "I21.3"),
+    "NSTEMI": ("problem", "non-ST elevation myocardial infarction", "I21.4"),
+    "AF": ("problem", "atrial fibrillation", "I48.91"),
+    "AKI": ("problem", "acute kidney injury", "N17.9"),
+    "CKD": ("problem", "chronic kidney disease", "N18.9"),
+    "COPD": ("problem", "chronic obstructive pulmonary disease", "J44.9"),
+    "DVT": ("problem", "deep vein thrombosis", "I82.409"),
+    "PE": ("problem", "pulmonary embolism", "I26.99"),
+    "UTI": ("problem", "urinary tract infection", "N39.0"),
+    "SOB": ("problem", "shortness of breath", "R06.02"),
+    "ECG": ("test", "electrocardiogram", None), "CT": ("test", "CT scan", None),
+    "MRI": ("test", "MRI scan", None), "CPR": ("procedure", "cardiopulmonary resuscitation",
+                                               None),
+}
 # drug names in British use (INN or BAN) that the lexicon's US sources lack: name -> the US
 # ingredient name, given as the code; the name itself is the normalised form, as written in
 # British records (salbutamol, not albuterol)
@@ -111,11 +132,15 @@ def extract_text(text: str, matcher: Any = None) -> list[Entity]:
     taken: list[tuple[int, int]] = []
     for hit in matcher.find(text):
         label = LABEL_OF_CATEGORY.get(hit.entry.category)
+        normalized, code, category = hit.entry.canonical, hit.entry.code, hit.entry.category
+        if hit.entry.category == "abbreviation" and hit.entry.canonical in ABBREVIATIONS:
+            label, normalized, code = ABBREVIATIONS[hit.entry.canonical]
+            category = "diagnosis" if label == "problem" else label
         if label is None or _acronym_in_lowercase(hit.term, hit.entry):
             continue
-        code = hit.entry.code if label in ("problem", "drug") else None
-        out.append(_entity(text, hit.term, label, hit.start, hit.end, hit.entry.canonical,
-                           code, hit.entry.category, sections))
+        code = code if label in ("problem", "drug") else None
+        out.append(_entity(text, hit.term, label, hit.start, hit.end, normalized,
+                           code, category, sections))
         taken.append((hit.start, hit.end))
     for name, ingredient in BRITISH_DRUGS.items():
         for m in re.finditer(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):
