@@ -166,3 +166,22 @@ def test_audio_is_silenced_where_the_phi_words_were(recognizer, tmp_path):
     assert (out / "visit.redacted.wav").is_file()
     for name in ("visit.txt", "visit.srt", "visit.vtt"):
         assert "Thornbury" not in (out / name).read_text()
+
+
+def test_redact_cli_on_text_and_a_transcript_json(tmp_path):
+    run = [sys.executable, "-m", "clinivox.cli.main", "redact"]
+    out = subprocess.run([*run, "Mrs Patel takes warfarin.", "--spans"], capture_output=True,
+                         text=True, check=True)
+    text, spans = out.stdout.splitlines()
+    assert text == "Mrs [NAME] takes warfarin." and json.loads(spans)[0]["category"] == "NAME"
+    path = tmp_path / "visit.json"
+    path.write_text(json.dumps({"text": "x", "segments": [
+        {"text": " Mrs Patel takes warfarin.", "words": [{"word": " Patel"}]},
+        {"text": " No PHI here.", "words": [{"word": " No"}]}]}))
+    doc = json.loads(subprocess.run([*run, str(path)], capture_output=True, text=True,
+                                    check=True).stdout)
+    assert "Patel" not in json.dumps(doc) and doc["segments"][1]["words"]
+    bad = tmp_path / "bad.json"
+    bad.write_text("[1, 2]")
+    proc = subprocess.run([*run, str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "segments" in proc.stderr

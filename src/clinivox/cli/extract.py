@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -19,33 +18,12 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def _load(source: str):
-    from clinivox.errors import InputError
-
-    path = Path(source)
-    if len(source) < 4096 and path.suffix in (".json", ".txt") and path.is_file():
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read {path.name}: {exc}") from None
-        if path.suffix == ".txt":
-            return raw, raw
-        try:
-            doc = json.loads(raw)
-        except ValueError as exc:
-            raise InputError(f"{path.name}: not valid JSON ({exc})") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("segments"), list):
-            raise InputError(f"{path.name}: expected a transcript JSON with \"segments\"")
-        segments = [s for s in doc["segments"] if isinstance(s, dict)]
-        return segments, " ".join(str(s.get("text", "")).strip() for s in segments)
-    return source, source
-
-
 def run(args: argparse.Namespace) -> int:
+    from clinivox.io.transcript_files import read_text_or_transcript
     from clinivox.nlu import extract, find_sections
 
-    source, text = _load(args.source)
-    entities = extract(source)
+    text, doc = read_text_or_transcript(args.source)
+    entities = extract(doc["segments"] if doc is not None else text)
     sections = [s.to_dict() for s in find_sections(text)]
     if args.format == "json":
         print(json.dumps({"entities": [e.to_dict() for e in entities], "sections": sections},

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -24,44 +23,22 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from clinivox.errors import InputError
+    from clinivox.io.transcript_files import read_text_or_transcript
     from clinivox.privacy import redact
 
-    path = Path(args.source)
-    if len(args.source) < 4096 and path.suffix in (".txt", ".json") and path.is_file():
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InputError(f"cannot read {path.name}: {exc}") from None
-        if path.suffix == ".json":
-            return _redact_json(path, raw, args)
-        text = raw
-    else:
-        text = args.source
+    text, doc = read_text_or_transcript(args.source)
+    if doc is not None:  # a transcript: each segment's text, its words dropped where redacted
+        for seg in doc["segments"]:
+            if isinstance(seg.get("text"), str):
+                seg["text"], found = redact(seg["text"], args.policy, args.salt)
+                if found:
+                    seg.pop("words", None)  # the words' texts held the PHI
+        doc["text"] = " ".join(str(s.get("text", "")).strip() for s in doc["segments"]).strip()
+        doc["redaction"] = {"policy": args.policy}
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return 0
     out, spans = redact(text, args.policy, args.salt)
     print(out.rstrip("\n"))
     if args.spans:
         print(json.dumps([s.to_dict() for s in spans]))
-    return 0
-
-
-def _redact_json(path: Path, raw: str, args: argparse.Namespace) -> int:
-    from clinivox.errors import InputError
-    from clinivox.privacy import redact
-
-    try:
-        doc = json.loads(raw)
-    except ValueError as exc:
-        raise InputError(f"{path.name}: not valid JSON ({exc})") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("segments"), list):
-        raise InputError(f"{path.name}: expected a transcript JSON with \"segments\"")
-    for seg in doc["segments"]:
-        if isinstance(seg, dict) and isinstance(seg.get("text"), str):
-            seg["text"], found = redact(seg["text"], args.policy, args.salt)
-            if found:
-                seg.pop("words", None)  # the words' texts held the PHI
-    doc["text"] = " ".join(str(s.get("text", "")).strip() for s in doc["segments"]
-                           if isinstance(s, dict)).strip()
-    doc["redaction"] = {"policy": args.policy}
-    print(json.dumps(doc, indent=2, ensure_ascii=False))
     return 0
