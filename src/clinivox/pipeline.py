@@ -16,11 +16,14 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clinivox.asr.recognizer import Recognizer, TranscriptionInfo
 from clinivox.asr.types import Segment, TranscribeOptions
 from clinivox.io.writers import transcript_dict
+
+if TYPE_CHECKING:
+    from clinivox.privacy.transcript import Redaction
 
 
 @dataclass
@@ -45,6 +48,16 @@ class Transcript:
             out["terms"] = self.terms
         out.update(self.warnings)
         return out
+
+    def redact(self, policy: str = "tag", salt: str = "") -> Redaction:
+        """PHI redacted in the segments, so in every output made from them; the result
+        holds the redacted words' audio times (for `--redact-audio`)."""
+        from clinivox.privacy.transcript import redact_segments
+
+        r = redact_segments(self.segments, policy, salt)
+        self.segments = r.segments
+        self.warnings["redaction"] = {"policy": policy, "spans": r.categories}
+        return r
 
     def to_dict(self) -> dict[str, Any]:
         return transcript_dict(self.segments, language=self.info.language,

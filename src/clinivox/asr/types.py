@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,3 +126,21 @@ class Segment:
             **({"corrections": [c.to_dict() for c in self.corrections]}
                if self.corrections else {}),
         }
+
+
+def word_char_spans(text: str, words: Sequence[str]) -> list[tuple[int, int] | None]:
+    """Where each word (as the tokenizer wrote it, leading space and all) stands in `text`:
+    `(start, end)` character offsets, found left to right, or None for a word the text does
+    not hold there (a segment rewritten after alignment). The NLU maps entities to times
+    and PHI redaction maps spans to words with it."""
+    out: list[tuple[int, int] | None] = []
+    pos = 0
+    for word in words:
+        core = word.strip()
+        at = text.find(core, pos) if core else -1
+        if at < 0:
+            out.append(None)
+            continue
+        pos = at + len(core)
+        out.append((at, pos))
+    return out

@@ -65,9 +65,7 @@ def run(args: argparse.Namespace) -> int:
                         description="scribe record")
     log.info("transcribed %d segments", len(transcript.segments))
     if args.redact_phi:  # the record, its JSON and its report hold the redacted text
-        from clinivox.privacy.transcript import redact_segments
-
-        transcript.segments = redact_segments(transcript.segments).segments
+        transcript.redact()
     attributed, info = transcript.segments, transcript.info
     extra = transcript.extra()
     term_finder = biaser.terms if biaser is not None else _lexicon_terms()

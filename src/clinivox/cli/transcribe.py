@@ -111,12 +111,9 @@ def add_model_args(p: argparse.ArgumentParser) -> None:
 def redact_transcript(transcript, source, args: argparse.Namespace) -> None:
     """PHI redacted in the transcript's segments, the redacted audio
     written beside the outputs with --redact-audio. Counts by category go to the log."""
-    from clinivox.privacy.transcript import redact_segments, write_redacted_audio
+    from clinivox.privacy.transcript import write_redacted_audio
 
-    r = redact_segments(transcript.segments, args.redaction_policy)
-    transcript.segments = r.segments  # the terms list medical words only: kept as they are
-    transcript.warnings["redaction"] = {"policy": args.redaction_policy,
-                                        "spans": r.categories}
+    r = transcript.redact(args.redaction_policy)  # terms list medical words only: kept
     log.info("redacted %d PHI spans", len(r.spans))
     if args.redact_audio:
         write_redacted_audio(source, r.times,

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from clinivox.asr.types import word_char_spans
 from clinivox.nlu.context import assertion
 from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
@@ -208,16 +209,9 @@ def _time_span(text: str, start: int, end: int, words: Sequence[Any],
                seg_start: float | None, seg_end: float | None
                ) -> tuple[float | None, float | None]:
     """The time span of the words over text[start:end] (the segment's own without words)."""
-    pos, span = 0, []
-    for w in words:
-        word = (w.get("word") if isinstance(w, dict) else w.word) or ""
-        word = word.strip()
-        at = text.find(word, pos) if word else -1
-        if at < 0:
-            continue
-        pos = at + len(word)
-        if at < end and pos > start:
-            span.append(w)
+    written = [(w.get("word") if isinstance(w, dict) else w.word) or "" for w in words]
+    span = [w for w, at in zip(words, word_char_spans(text, written), strict=True)
+            if at is not None and at[0] < end and at[1] > start]
     if not span:
         return seg_start, seg_end
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clinivox.asr.types import Segment
+from clinivox.asr.types import Segment, word_char_spans
 from clinivox.privacy.phi import PhiSpan, redact
 from clinivox.units import SAMPLE_RATE_HZ
 
@@ -41,14 +41,13 @@ def redact_segments(segments: Sequence[Segment], policy: str = "tag",
             out.append(seg)
             continue
         spans += [(seg.id, s) for s in found]
-        words, pos, done = [], 0, set()
-        for w in seg.words:
-            core = w.word.strip()
-            at = seg.text.find(core, pos) if core else -1
-            if at < 0:
+        words, done = [], set()
+        for w, where in zip(seg.words, word_char_spans(seg.text, [w.word for w in seg.words]),
+                            strict=True):
+            if where is None:
                 words.append(w)
                 continue
-            pos = at + len(core)
+            at, pos = where
             hit = next((i for i, s in enumerate(found) if at < s.end and pos > s.start), None)
             if hit is None:
                 words.append(w)

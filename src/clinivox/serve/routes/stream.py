@@ -145,21 +145,20 @@ async def stream_route(ws: WebSocket):
         state.metrics.active_streams.dec()
 
 
-def _redacted(e, payload: dict) -> tuple[str, dict]:
-    """The event's text and payload with PHI redacted (tags): what is sent and stored."""
+def _redacted(e):
+    """The event with PHI redacted (tags) in its text and, for a final, its segments and
+    words: what is sent and stored. The event's own `to_dict` then formats it."""
+    import dataclasses
+
     from clinivox.privacy import redact
     from clinivox.privacy.transcript import redact_segments
 
-    text = redact(e.text)[0]
-    payload["text"] = text
-    if "stable_text" in payload:
-        payload["stable_text"] = redact(payload["stable_text"])[0]
+    changes = {"text": redact(e.text)[0], "stable_text": redact(e.stable_text)[0]}
     if e.kind == "final":
-        r = redact_segments(list(e.segments))
-        payload["words"] = [{"start_s": round(w.start_s, 3), "end_s": round(w.end_s, 3),
-                             "word": w.word, "probability": round(w.probability, 4)}
-                            for seg in r.segments for w in seg.words]
-    return text, payload
+        segments = redact_segments(list(e.segments)).segments
+        changes.update(segments=tuple(segments),
+                       words=tuple(w for seg in segments for w in seg.words))
+    return dataclasses.replace(e, **changes)
 
 
 async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
@@ -202,14 +201,13 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
     async def publish(events) -> None:
         nonlocal n_final
         for e in events:
-            payload = e.to_dict()
-            text = e.text
-            if redact_phi:  # sent and stored redacted; the alert monitor reads the words
-                text, payload = await state.run(_redacted, e, payload)
+            # sent and stored redacted; the alert monitor reads the words as said
+            shown = await state.run(_redacted, e) if redact_phi else e
+            payload = shown.to_dict()
             if e.kind == "final":
                 words = payload.get("words", [])
                 await write(store.add_segment, session_id, n_final, e.start_s, e.end_s,
-                            text, words)
+                            shown.text, words)
                 payload["idx"] = n_final
                 n_final += 1
                 state.metrics.final_latency.observe(max(0.0, e.latency_s))

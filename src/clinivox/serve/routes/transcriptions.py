@@ -145,11 +145,7 @@ async def transcribe_request(request: Request, state: AppState, p: Owner, task: 
             transcribe_file, state.recognizer, data, opts, biaser=biaser, diarize=diarize,
             diarizer=diarizer, max_duration_s=settings.max_audio_s, decode=decode)
     if _flag(form, "redact_phi"):  # every output of the request, before formatting
-        from clinivox.privacy.transcript import redact_segments
-
-        redaction = await state.run(redact_segments, transcript.segments)
-        transcript.segments = redaction.segments
-        transcript.warnings["redaction"] = {"policy": "tag", "spans": redaction.categories}
+        await state.run(transcript.redact)
     info = transcript.info
     body, media = transcription_body(fmt, transcript.segments, info.language, info.duration_s,
                                      grains)
