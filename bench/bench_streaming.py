@@ -10,7 +10,7 @@ In one run:
     interval during speech, streaming WER against batch WER of the same recogniser;
   * capacity: the most simultaneous real-time streams one process keeps up with
     (p95 final latency <= 2 s and no growing lag): a thread per stream, wall-clock paced,
-    sharing one DecodeGate.
+    sharing one DecodeScheduler (finals first).
 Writes bench/results/streaming_<device>.json, docs/streaming_latency_<device>.png and a
 section of docs/benchmarks.md.
 """
@@ -124,10 +124,12 @@ def run_read_speech(rec, realtime: bool) -> dict:
 
 def run_capacity(rec, max_streams: int, seconds: float) -> dict:
     """N streams, one thread each, fed in real time by the wall clock and sharing one
-    `DecodeGate` (finals first), as a process serving several streams runs them."""
+    `DecodeScheduler` (finals first, partials batched across streams), as a process
+    serving several streams runs them."""
     import threading
 
-    from clinivox.asr.streaming import DecodeGate, StreamingRecognizer
+    from clinivox.asr.scheduler import DecodeScheduler
+    from clinivox.asr.streaming import StreamingRecognizer
     from clinivox.audio import load_audio
 
     rows = read_manifest(DATA / "er_alert_streams" / "manifest.jsonl")
@@ -135,12 +137,12 @@ def run_capacity(rec, max_streams: int, seconds: float) -> dict:
     step = int(CHUNK_S * 16_000)
     results = []
     for n in range(1, max_streams + 1):
-        gate = DecodeGate()
+        gate = DecodeScheduler(rec.engine)
         latencies: list[float] = []
         lags: list[float] = []
 
         def feed(audio: np.ndarray, gate=gate, latencies=latencies, lags=lags) -> None:
-            stream = StreamingRecognizer(rec, clock=time.monotonic, gate=gate)
+            stream = StreamingRecognizer(rec, clock=time.monotonic, scheduler=gate)
             t0 = time.monotonic()
             for k, i in enumerate(range(0, audio.shape[0], step)):
                 delay = t0 + k * CHUNK_S - time.monotonic()
@@ -157,6 +159,7 @@ def run_capacity(rec, max_streams: int, seconds: float) -> dict:
             t.start()
         for t in threads:
             t.join()
+        gate.close()
         p95 = float(np.percentile(latencies, 95)) if latencies else float("inf")
         lag = max(lags)
         ok = p95 <= 2.0 and lag <= 1.0
@@ -166,7 +169,7 @@ def run_capacity(rec, max_streams: int, seconds: float) -> dict:
             break
     best = max((r["streams"] for r in results if r["ok"]), default=0)
     return {"max_realtime_streams": best, "runs": results, "seconds_per_stream": seconds,
-            "model": "one thread per stream, shared DecodeGate, wall clock"}
+            "model": "one thread per stream, shared DecodeScheduler, wall clock"}
 
 
 def plot(results: dict, path: Path) -> None:

@@ -19,7 +19,7 @@ import httpx
 import numpy as np
 import pytest
 
-from clinivox.serve.batching import BatchingOptions, DynamicBatcher, Overloaded
+from clinivox.asr.scheduler import BatchingOptions, DecodeScheduler, Overloaded
 from clinivox.serve.settings import ServerSettings
 from clinivox.testing.synth import silence
 from tests.serve.conftest import LiveServer, wav_bytes
@@ -46,7 +46,7 @@ def test_more_chunks_than_the_queue_holds_are_transcribed(recognizer, tmp_path, 
 
 
 def test_overload_retry_after_follows_the_queue():
-    batcher = DynamicBatcher(engine=None, options=BatchingOptions(queue_limit=4))
+    batcher = DecodeScheduler(engine=None, options=BatchingOptions(queue_limit=4))
     try:
         with batcher.reserve(4):
             with pytest.raises(Overloaded) as caught, batcher.reserve(1):

@@ -9,8 +9,8 @@ import httpx
 import numpy as np
 import pytest
 
+from clinivox.asr.scheduler import BatchingOptions
 from clinivox.eval.metrics import wer
-from clinivox.serve.batching import BatchingOptions
 from clinivox.serve.settings import ServerSettings
 from tests.conftest import SENTENCES
 from tests.serve.conftest import LiveServer, wav_bytes

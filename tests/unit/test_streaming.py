@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
 
 import numpy as np
 import pytest
 
+from clinivox.asr.scheduler import DecodeScheduler
 from clinivox.asr.streaming import (
     ChunkError,
-    DecodeGate,
     StreamingOptions,
     StreamingRecognizer,
     common_prefix,
@@ -151,45 +150,30 @@ def test_feed_file_and_alerts_end_to_end(recognizer, speech, tmp_path):
     assert alerts[0].latency_s < 2.0
 
 
-def test_shared_gate_skips_partials_but_never_finals(recognizer, speech):
-    gate = DecodeGate()
-    stream = StreamingRecognizer(recognizer, gate=gate)
-    assert gate.try_partial()  # another stream is decoding
-    x = np.concatenate([silence(0.3), speech["fox"]])
-    assert [e for e in feed(stream, x) if e.kind == "partial"] == []
-    gate.release()
-    finals = [e for e in feed(stream, silence(1.0)) + stream.finish() if e.kind == "final"]
-    assert len(finals) == 1 and wer(SENTENCES["fox"], finals[0].text) <= 0.2
+def test_shared_scheduler_skips_partials_but_never_finals(recognizer, speech):
+    """While another stream's final holds the engine, this stream's partials are skipped;
+    its own final waits for the engine and arrives."""
+    scheduler = DecodeScheduler(recognizer.engine)
+    try:
+        stream = StreamingRecognizer(recognizer, scheduler=scheduler)
+        held, entered = threading.Event(), threading.Event()
 
+        def other_final(_):
+            entered.set()
+            held.wait(30)
 
-def test_decode_gate_serves_waiting_finals_before_partials():
-    gate = DecodeGate()
-    assert gate.try_partial() and not gate.try_partial()
-    order, flags = [], []
-
-    def final(name):
-        with gate.final() as contended:
-            flags.append(contended)
-            order.append(name)
-            time.sleep(0.05)
-
-    first = threading.Thread(target=final, args=("a",))
-    first.start()
-    time.sleep(0.05)  # "a" now waits behind the partial
-    assert not gate.try_partial()  # gate held
-    gate.release()  # the partial ends: the waiting final takes the gate, not a new partial
-    assert not gate.try_partial()
-    second = threading.Thread(target=final, args=("b",))
-    second.start()
-    first.join()
-    second.join()
-    assert order == ["a", "b"]
-    # "b" arrived while the final "a" held or was owed the gate: contended
-    assert flags[1] is True
-    assert gate.try_partial()  # free again
-    gate.release()
-    with gate.final() as contended:  # alone: not contended
-        assert contended is False
+        other = threading.Thread(target=scheduler.final, args=(other_final,))
+        other.start()
+        assert entered.wait(10)
+        x = np.concatenate([silence(0.3), speech["fox"]])
+        assert [e for e in feed(stream, x) if e.kind == "partial"] == []
+        held.set()
+        other.join(10)
+        finals = [e for e in feed(stream, silence(1.0)) + stream.finish() if e.kind == "final"]
+        assert len(finals) == 1 and wer(SENTENCES["fox"], finals[0].text) <= 0.2
+        assert scheduler.counts["final"] >= 2 and scheduler.counts["partial_skipped"] >= 1
+    finally:
+        scheduler.close()
 
 
 def test_stream_clock_starts_with_the_audio_not_at_creation(recognizer, speech):

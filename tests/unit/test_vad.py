@@ -91,3 +91,29 @@ def test_segmenter_regions_are_ordered_disjoint_and_bounded(probs, cut):
         assert last <= r.start < r.end <= max(total, 1)
         assert r.duration_s <= opts.max_speech_s + 1e-9
         last = r.end
+
+
+def test_endpointer_hysteresis_shared_by_batch_and_streaming():
+    """One state machine decides onset, continuation, pause and endpoint for both the batch
+    segmenter and the streaming recogniser."""
+    import pytest
+
+    from clinivox.audio.endpoint import Activity, Endpointer
+
+    ep = Endpointer(0.5, 0.35, endpoint_samples=3 * 512)
+    seq = [0.2, 0.6, 0.4, 0.3, 0.45, 0.6, 0.1, 0.1, 0.1]
+    got = []
+    for i, p in enumerate(seq):
+        got.append((ep.step(p, i * 512, (i + 1) * 512), ep.pause, ep.ended))
+    assert [a for a, _, _ in got] == [
+        Activity.IDLE, Activity.ONSET,
+        Activity.SPEECH,  # 0.4: between the thresholds, no pause yet: speech goes on
+        Activity.SILENCE,  # 0.3: below neg: a pause begins
+        Activity.SILENCE,  # 0.45: between the thresholds inside a pause: still a pause
+        Activity.SPEECH,  # 0.6: resumes; the pause it ended was 2 windows
+        Activity.SILENCE, Activity.SILENCE, Activity.SILENCE]
+    assert got[5][1] == 2 * 512
+    assert [e for _, _, e in got] == [False] * 8 + [True]
+    assert ep.onset == 512 and ep.last_speech == 6 * 512
+    with pytest.raises(ValueError):
+        Endpointer(0.5, 0.6, 100)

@@ -263,7 +263,7 @@ class Recognizer:
         assert info is not None  # meta.channels >= 1 is checked by probe
         return segments, info
 
-    # -- hooks for callers that schedule decoding themselves (the server's batcher) ---------
+    # -- hooks for callers that schedule decoding themselves (the server's scheduler) ---------
     def plan(self, audio: AudioSource | np.ndarray,
              options: TranscribeOptions | Mapping[str, Any] | None = None, *,
              max_duration_s: float | None = None) -> tuple[list[_Chunk], TranscriptionInfo]:

@@ -16,16 +16,16 @@ caller that waits for each call) unless a wall clock is given.
 from __future__ import annotations
 
 import dataclasses
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from clinivox.asr.recognizer import Recognizer
+from clinivox.asr.scheduler import DecodeScheduler
 from clinivox.asr.types import Segment, TranscribeOptions, Word
+from clinivox.audio.endpoint import Activity, Endpointer
 from clinivox.audio.vad import WINDOW_SAMPLES, SileroVad
 from clinivox.errors import InputError
 from clinivox.units import SAMPLE_RATE_HZ
@@ -54,7 +54,7 @@ class StreamingOptions:
     # window), about 3x cheaper for short utterances; finals always use the whole window.
     partial_encoder_margin_s: float | None = 6.0
     partial_max_tokens_per_s: float = 6.0  # a partial decode stops after this many tokens/s
-    # When finals of several streams queue for the decoder (see DecodeGate), the queued ones
+    # When finals of several streams queue for the decoder (see asr.scheduler), the queued ones
     # encode the utterance plus this margin instead of 30 s. None: always the full window.
     loaded_final_encoder_margin_s: float | None = 8.0
 
@@ -68,6 +68,8 @@ class StreamingOptions:
             raise ValueError("endpoint_silence_ms must be within 100-5000 ms")
         if not 2.0 <= self.max_utterance_s <= 28.0:
             raise ValueError("max_utterance_s must be within 2-28 s (Whisper's window)")
+        if not 0.0 < self.vad_threshold < 1.0:
+            raise ValueError("vad_threshold must be in (0, 1)")
         if self.agreement < 1:
             raise ValueError("agreement must be >= 1")
         if not 0 <= self.speculative_ms <= self.endpoint_silence_ms:
@@ -80,68 +82,6 @@ class StreamingOptions:
             raise ValueError("loaded_final_encoder_margin_s must be within [1, 30] seconds")
         if self.partial_max_tokens_per_s <= 0:
             raise ValueError("partial_max_tokens_per_s must be > 0")
-
-
-class DecodeGate:
-    """One decode at a time across the streams of a process, finals first.
-
-    Finals take numbered tickets and are served in arrival order; a partial (or a speculative
-    final) takes the gate only when it is free and no final is waiting, otherwise it is
-    skipped. (A plain semaphore let other streams' partials barge in ahead of a final that
-    was already waiting.)
-    """
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._busy = False
-        self._next_ticket = 0  # next final's ticket
-        self._serving = 0  # ticket of the final served next (or now)
-        self._abandoned: set[int] = set()
-
-    def try_partial(self) -> bool:
-        """Take the gate if it is free and no final waits (partials, speculative finals)."""
-        with self._cond:
-            if self._busy or self._serving != self._next_ticket:
-                return False
-            self._busy = True
-            return True
-
-    @contextmanager
-    def final(self) -> Iterator[bool]:
-        """Hold the gate for a final. Yields whether finals are contending: another final
-        was ahead of this one, or others wait behind it (the streams are saturating)."""
-        with self._cond:
-            ticket = self._next_ticket
-            self._next_ticket += 1
-            behind_another = ticket != self._serving
-            try:
-                while self._busy or self._serving != ticket:
-                    self._cond.wait()
-            except BaseException:  # interrupted while waiting: give the turn up
-                self._abandoned.add(ticket)
-                self._advance()
-                raise
-            self._busy = True
-            contended = behind_another or self._next_ticket > ticket + 1
-        try:
-            yield contended
-        finally:
-            with self._cond:
-                self._busy = False
-                self._serving += 1
-                self._advance()
-
-    def release(self) -> None:
-        """End a partial's hold."""
-        with self._cond:
-            self._busy = False
-            self._cond.notify_all()
-
-    def _advance(self) -> None:
-        while self._serving in self._abandoned:
-            self._abandoned.discard(self._serving)
-            self._serving += 1
-        self._cond.notify_all()
 
 
 @dataclass(frozen=True)
@@ -171,6 +111,13 @@ class StreamEvent:
             if fixes:  # machine substitutions by the medical layer: to review
                 d["corrections"] = fixes
         return d
+
+
+def _event(kind: str, utt_id: int, text: str, stable: str, start: int, end: int,
+           words: tuple[Word, ...] = (), segments: tuple[Segment, ...] = ()) -> StreamEvent:
+    """An event before it is stamped with the stream clock (`start`, `end`: samples)."""
+    return StreamEvent(kind, utt_id, text, stable, start / SAMPLE_RATE_HZ,
+                       end / SAMPLE_RATE_HZ, 0.0, 0.0, words, segments)
 
 
 def to_float32(chunk: np.ndarray | bytes | bytearray | memoryview) -> np.ndarray:
@@ -226,21 +173,23 @@ class StreamingRecognizer:
     def __init__(self, recognizer: Recognizer, options: TranscribeOptions | None = None,
                  streaming: StreamingOptions | None = None,
                  clock: Callable[[], float] | None = None,
-                 gate: DecodeGate | None = None, biaser=None) -> None:
-        """`gate`, shared by the streams of one process, gives finals priority: a final waits
-        for it, a partial is skipped while another decode holds it. `biaser` (a decode hook:
-        `clinivox.biasing.load_biaser`) decides the finals' words; partials stay cheap and
-        unbiased."""
+                 scheduler: DecodeScheduler | None = None, biaser=None) -> None:
+        """`scheduler`, shared by the streams (and REST requests) of one process, runs the
+        decodes on one engine worker with finals first: a final waits its turn, a partial
+        is skipped while other work is queued, and partials of several streams are decoded
+        together. Without one, this stream decodes on the caller's thread. `biaser` (a
+        decode hook: `clinivox.biasing.load_biaser`) decides the finals' words; partials
+        stay cheap and unbiased."""
         self.rec = recognizer
         self.biaser = biaser
-        self._gate = gate
+        self._scheduler = scheduler
         self.options = options or TranscribeOptions()
         self.options.validate()
         recognizer.check_language(self.options.language)
         self.s = streaming or StreamingOptions()
         self.s.validate()
         self._final_opts = dataclasses.replace(self.options, vad=False)
-        # Under load (finals queueing at the shared gate) a final encodes a shorter window:
+        # Under load (finals queueing at the shared scheduler) a final encodes a shorter window:
         # 2.2x cheaper, +0.5 WER points on en_read_speech (docs/benchmarks.md).
         self._final_opts_loaded = dataclasses.replace(
             self._final_opts, encoder_margin_s=self.s.loaded_final_encoder_margin_s) \
@@ -263,7 +212,6 @@ class StreamingRecognizer:
         self._vad_pos = 0  # samples scored by VAD
         self._utt: _Utterance | None = None
         self._next_id = 0
-        self._silence = 0  # samples of silence since speech was last heard
         self._pending_onset: int | None = None
         self._decode_cost_s = 0.0  # duration of the last partial decode
         self._wall = clock
@@ -271,12 +219,16 @@ class StreamingRecognizer:
         self._sim_clock = 0.0
         self.events: list[StreamEvent] = []
         self._finished = False
-        self._spec: tuple[int, int, int, list[tuple]] | None = None  # (utt id, start, end, ev)
+        # a final decoded ahead of the endpoint: (utt id, start, end, events)
+        self._spec: tuple[int, int, int, list[StreamEvent]] | None = None
         self.speculative = self.s.speculative_ms * SAMPLE_RATE_HZ // 1000
         self.pad = self.s.speech_pad_ms * SAMPLE_RATE_HZ // 1000
         self.endpoint = self.s.endpoint_silence_ms * SAMPLE_RATE_HZ // 1000
         self.min_speech = self.s.min_speech_ms * SAMPLE_RATE_HZ // 1000
         self.max_utt = int(self.s.max_utterance_s * SAMPLE_RATE_HZ)
+        # The endpointer shared with batch segmentation: onset, hysteresis, silence run.
+        self._ep = Endpointer(self.s.vad_threshold, Endpointer.default_neg(self.s.vad_threshold),
+                              self.endpoint)
 
     # -- clock ---------------------------------------------------------------------------
     @property
@@ -334,21 +286,19 @@ class StreamingRecognizer:
         return self._stamp(events)
 
     # -- internals -----------------------------------------------------------------------
-    def _stamp(self, events: list[tuple]) -> list[StreamEvent]:
+    def _stamp(self, events: list[StreamEvent]) -> list[StreamEvent]:
         out = []
         now = self._now()
-        for kind, utt_id, text, stable, start, end, words, segs in events:
-            out.append(StreamEvent(kind, utt_id, text, stable, start / SAMPLE_RATE_HZ,
-                                   end / SAMPLE_RATE_HZ, now, now - end / SAMPLE_RATE_HZ,
-                                   words, segs))
+        for e in events:
+            out.append(dataclasses.replace(e, emitted_s=now, latency_s=now - e.end_s))
         self.events.extend(out)
         return out
 
-    def _process(self, audio: np.ndarray) -> list[tuple]:
+    def _process(self, audio: np.ndarray) -> list[StreamEvent]:
         t_start = time.perf_counter()
         self._buf = np.concatenate([self._buf, audio]) if self._buf.size else audio.copy()
         self._pos += audio.shape[0]
-        events: list[tuple] = []
+        events: list[StreamEvent] = []
         probs = self._vad(audio)
         for p in probs:
             win_end = self._vad_pos + WINDOW_SAMPLES
@@ -359,68 +309,69 @@ class StreamingRecognizer:
         # and while the stream keeps up: under load they are shed, finals never are.
         lagging = self._lag(t_start) > self.s.max_lag_s
         if utt is not None and utt.last_speech - utt.start >= self.min_speech \
-                and self._silence < 3 * WINDOW_SAMPLES and not lagging:
+                and self._ep.silence < 3 * WINDOW_SAMPLES and not lagging:
             interval = max(self.s.partial_interval_s, 1.5 * self._decode_cost_s)
             if (self._pos - utt.decoded_upto) / SAMPLE_RATE_HZ >= interval:
                 events += self._partial()
         self._trim()
         return events
 
-    def _step(self, p: float, win_start: int, win_end: int) -> list[tuple]:
-        speech = p >= self.s.vad_threshold
-        if self._utt is None:
-            if speech:
-                start = max(self._buf_start, win_start - self.pad)
-                self._utt = _Utterance(self._next_id, start, win_end, decoded_upto=win_start)
-                self._next_id += 1
-                self._silence = 0
+    def _step(self, p: float, win_start: int, win_end: int) -> list[StreamEvent]:
+        activity = self._ep.step(p, win_start, win_end)
+        if activity is Activity.IDLE:
+            return []
+        if activity is Activity.ONSET:
+            start = max(self._buf_start, win_start - self.pad)
+            self._utt = _Utterance(self._next_id, start, win_end, decoded_upto=win_start)
+            self._next_id += 1
             return []
         utt = self._utt
-        if speech or (p >= self.s.vad_threshold - 0.15 and self._silence == 0):
+        assert utt is not None  # the endpointer is active exactly while an utterance is open
+        if activity is Activity.SPEECH:
             utt.last_speech = win_end
-            self._silence = 0
             self._spec = None  # speech resumed: a speculative final is stale
-        else:
-            self._silence += WINDOW_SAMPLES
+        silence = self._ep.silence
         valid = utt.last_speech - utt.start - self.pad >= self.min_speech
-        if (valid and self._spec is None and self.speculative <= self._silence < self.endpoint
+        if (valid and self._spec is None and self.speculative <= silence < self.endpoint
                 and self._pos >= utt.last_speech + self.pad):
             # Decode the final now, while the endpoint silence is still running out.
             end = utt.last_speech + self.pad
             events = self._decode_final(utt, end, utt.last_speech, speculative=True)
             if events is not None:
                 self._spec = (utt.id, utt.start, end, events)
-        if self._silence >= self.endpoint:
+        if self._ep.ended:
             if not valid:
                 self._utt = None  # a click or a breath: drop
+                self._ep.reset()
                 return []
             return self._finalise(min(win_end, utt.last_speech + self.pad),
                                   speech_end=utt.last_speech)
         if win_end - utt.start >= self.max_utt:
             events = self._finalise(win_end, speech_end=win_end)
-            if speech:
+            if p >= self.s.vad_threshold:
                 self._utt = _Utterance(self._next_id, win_end, win_end, decoded_upto=win_end)
                 self._next_id += 1
+                self._ep.start(win_end, win_end)
             return events
         return []
 
     def _audio(self, start: int, end: int) -> np.ndarray:
         return self._buf[max(0, start - self._buf_start):max(0, end - self._buf_start)]
 
-    def _partial(self) -> list[tuple]:
+    def _partial(self) -> list[StreamEvent]:
         utt = self._utt
         if utt is None:
             return []
         audio = self._audio(utt.start, self._pos)
-        if self._gate is not None and not self._gate.try_partial():
-            return []  # another stream is decoding: skip this partial, try at the next chunk
-        try:
-            t = time.perf_counter()
+        t = time.perf_counter()
+        if self._scheduler is None:
             results = self.rec.engine.decode_batch([audio], self._partial_opts)
-            self._decode_cost_s = time.perf_counter() - t
-        finally:
-            if self._gate is not None:
-                self._gate.release()
+        else:
+            maybe = self._scheduler.partial(audio, self._partial_opts)
+            if maybe is None:
+                return []  # other work comes first: skip this partial, try at the next chunk
+            results = maybe
+        self._decode_cost_s = time.perf_counter() - t
         utt.decoded_upto = self._pos
         text = " ".join(s.text.strip() for r in results for s in r.segments).strip()
         words = text.split()
@@ -434,13 +385,13 @@ class StreamingRecognizer:
         if not text or text == utt.last_text:
             return []
         utt.last_text = text
-        return [("partial", utt.id, text, " ".join(utt.stable), utt.start,
-                 min(self._pos, utt.last_speech + self.pad), (), ())]
+        return [_event("partial", utt.id, text, " ".join(utt.stable), utt.start,
+                       min(self._pos, utt.last_speech + self.pad))]
 
-    def _finalise(self, end: int, speech_end: int) -> list[tuple]:
+    def _finalise(self, end: int, speech_end: int) -> list[StreamEvent]:
         utt = self._utt
         self._utt = None
-        self._silence = 0
+        self._ep.reset()
         spec, self._spec = self._spec, None
         if utt is None:
             return []
@@ -449,28 +400,26 @@ class StreamingRecognizer:
         return self._decode_final(utt, end, speech_end) or []
 
     def _decode_final(self, utt: _Utterance, end: int, speech_end: int,
-                      speculative: bool = False) -> list[tuple] | None:
+                      speculative: bool = False) -> list[StreamEvent] | None:
         """The final's events. A speculative decode (ahead of the endpoint, wasted if speech
-        resumes) only runs when the shared gate is free: it returns None instead of waiting,
+        resumes) only runs when the shared scheduler is idle: it returns None instead of waiting,
         so under load speculation never delays another stream's final."""
         audio = self._audio(utt.start, end)
         if audio.shape[0] < self.min_speech:
             return []
-        if self._gate is None:
-            segments = list(self.rec.transcribe(audio, self._final_opts,
-                                                     biaser=self.biaser)[0])
+        def decode(contended: bool) -> list[Segment]:
+            opts = self._final_opts_loaded if contended else self._final_opts
+            return list(self.rec.transcribe(audio, opts, biaser=self.biaser)[0])
+
+        if self._scheduler is None:
+            segments = decode(False)
         elif speculative:
-            if not self._gate.try_partial():
+            maybe = self._scheduler.final(lambda _: decode(False), speculative=True)
+            if maybe is None:
                 return None
-            try:
-                segments = list(self.rec.transcribe(audio, self._final_opts,
-                                                     biaser=self.biaser)[0])
-            finally:
-                self._gate.release()
+            segments = maybe
         else:
-            with self._gate.final() as contended:
-                opts = self._final_opts_loaded if contended else self._final_opts
-                segments = list(self.rec.transcribe(audio, opts, biaser=self.biaser)[0])
+            segments = self._scheduler.final(decode) or []
         offset = utt.start / SAMPLE_RATE_HZ
         shifted = tuple(
             dataclasses.replace(
@@ -482,7 +431,7 @@ class StreamingRecognizer:
         words = tuple(w for s in shifted for w in s.words)
         if not text:
             return []
-        return [("final", utt.id, text, text, utt.start, speech_end, words, shifted)]
+        return [_event("final", utt.id, text, text, utt.start, speech_end, words, shifted)]
 
     def _trim(self) -> None:
         """Drop audio that no utterance can need any more."""

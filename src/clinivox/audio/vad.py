@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clinivox.audio.endpoint import Activity, Endpointer
 from clinivox.errors import ModelNotFoundError
 from clinivox.resources import package_dir
 from clinivox.units import SAMPLE_RATE_HZ
@@ -154,20 +155,29 @@ class SpeechSegmenter:
         options.validate()
         self.o = options
         self.neg = options.neg_threshold if options.neg_threshold is not None \
-            else max(options.threshold - 0.15, 0.01)
+            else Endpointer.default_neg(options.threshold)
         w = WINDOW_SAMPLES
         self.min_speech = options.min_speech_ms * SAMPLE_RATE_HZ // 1000
         self.min_silence = options.min_silence_ms * SAMPLE_RATE_HZ // 1000
         self.pad = options.speech_pad_ms * SAMPLE_RATE_HZ // 1000
         self.max_speech = int(options.max_speech_s * SAMPLE_RATE_HZ) - 2 * self.pad
         self.min_split_silence = 98 * SAMPLE_RATE_HZ // 1000
+        self._ep = Endpointer(options.threshold, self.neg, self.min_silence)
         self._w = w
         self._pos = 0  # sample index of the next window
-        self._start: int | None = None  # start of the open speech run
-        self._temp_end: int | None = None  # where the current silence began
         self._split_at: int | None = None  # best split point seen in the open run
         self._last_end = 0  # padded end of the last emitted region
         self._raw: list[tuple[int, int]] = []  # unpadded runs waiting for padding
+
+    @property
+    def _start(self) -> int | None:
+        """Start of the open speech run."""
+        return self._ep.onset if self._ep.active else None
+
+    @property
+    def _temp_end(self) -> int | None:
+        """Where the current pause began (None while speaking)."""
+        return self._ep.last_speech if self._ep.active and self._ep.silence else None
 
     @property
     def position(self) -> int:
@@ -193,46 +203,50 @@ class SpeechSegmenter:
         return self._emit(final=False)
 
     def flush(self, total_samples: int) -> list[SpeechRegion]:
-        if self._start is not None:
-            end = total_samples
-            if end - self._start >= self.min_speech:
-                self._raw.append((self._start, end))
-            self._start = None
+        start = self._start
+        if start is not None:
+            if total_samples - start >= self.min_speech:
+                self._raw.append((start, total_samples))
+            self._ep.reset()
         return self._emit(final=True, total=total_samples)
 
     def _close(self, end: int) -> None:
-        if self._start is not None and end - self._start >= self.min_speech:
-            self._raw.append((self._start, end))
-        self._start, self._temp_end, self._split_at = None, None, None
+        start = self._start
+        if start is not None and end - start >= self.min_speech:
+            self._raw.append((start, end))
+        self._ep.reset()
+        self._split_at = None
 
     def _step(self, p: float) -> None:
-        pos = self._pos
-        if self._start is None:
-            if p >= self.o.threshold:
-                self._start, self._temp_end, self._split_at = pos, None, None
+        pos, w = self._pos, self._w
+        activity = self._ep.step(p, pos, pos + w)
+        if activity is Activity.IDLE:
             return
-        if p >= self.o.threshold:
-            if self._temp_end is not None:
-                if pos - self._temp_end >= self.min_split_silence:
-                    self._split_at = self._temp_end  # a usable pause inside the run
-                self._temp_end = None
-        elif p < self.neg and self._temp_end is None:
-            self._temp_end = pos
-        if self._temp_end is not None and pos + self._w - self._temp_end >= self.min_silence:
-            self._close(self._temp_end)
+        if activity is Activity.ONSET:
+            self._split_at = None
             return
-        if pos + self._w - self._start > self.max_speech:
-            if self._split_at is not None and self._split_at > self._start + self.min_speech:
+        if activity is Activity.SPEECH and self._ep.pause >= self.min_split_silence:
+            self._split_at = pos - self._ep.pause  # a usable pause inside the run
+        if self._ep.ended:
+            self._close(self._ep.last_speech)
+            return
+        start = self._ep.onset
+        if pos + w - start > self.max_speech:
+            temp_end = self._temp_end
+            if self._split_at is not None and self._split_at > start + self.min_speech:
                 cut = self._split_at
-            elif self._temp_end is not None:
-                cut = self._temp_end
+            elif temp_end is not None:
+                cut = temp_end
             else:
-                cut = pos + self._w
-            self._raw.append((self._start, cut))
-            self._start, self._split_at = (cut if cut <= pos else None), None
-            self._temp_end = None
-            if self._start is None and p >= self.o.threshold:
-                self._start = pos + self._w
+                cut = pos + w
+            self._raw.append((start, cut))
+            self._split_at = None
+            if cut <= pos:  # the next run starts at the cut
+                self._ep.start(cut, pos + w)
+            elif p >= self.o.threshold:  # cut after this window, which is speech
+                self._ep.start(pos + w, pos + w)
+            else:
+                self._ep.reset()
 
     def _emit(self, final: bool, total: int | None = None) -> list[SpeechRegion]:
         out: list[SpeechRegion] = []

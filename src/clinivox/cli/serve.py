@@ -107,7 +107,7 @@ def add_parsers(sub) -> None:
 
 
 def settings_from_args(args: argparse.Namespace):
-    from clinivox.serve.batching import BatchingOptions
+    from clinivox.asr.scheduler import BatchingOptions
     from clinivox.serve.crypto import load_key
     from clinivox.serve.settings import ServerSettings
 

@@ -6,7 +6,7 @@ import ipaddress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from clinivox.serve.batching import BatchingOptions
+from clinivox.asr.scheduler import BatchingOptions
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,7 @@ from typing import Any, TypeVar
 from fastapi import HTTPException, Request
 from fastapi.responses import FileResponse, JSONResponse
 
-from clinivox.asr.streaming import DecodeGate
-from clinivox.serve.batching import DynamicBatcher
+from clinivox.asr.scheduler import DecodeScheduler
 from clinivox.serve.db import Owner, Store, database_url
 from clinivox.serve.metrics import Metrics
 from clinivox.serve.settings import ServerSettings, is_loopback
@@ -24,7 +23,8 @@ T = TypeVar("T")
 
 class AppState:
     """The server's shared parts: settings, store, metrics, the recognizer, the decode
-    scheduler (`batcher`: REST chunks; `decode_gate`: stream finals first), lazily loaded
+    scheduler (REST chunks, stream partials and finals on one engine worker, finals first),
+    lazily loaded
     medical biaser and diarizer, and the thread pool that blocking work runs on."""
 
     def __init__(self, settings: ServerSettings, recognizer=None) -> None:
@@ -39,15 +39,13 @@ class AppState:
         self.recognizer = recognizer or Recognizer(settings.model, device=settings.device,
                                                    compute_type=settings.compute_type,
                                                    cpu_threads=settings.cpu_threads)
-        self.batcher = DynamicBatcher(self.recognizer.engine, settings.batching,
-                                      on_batch=self.metrics.batch_size.observe)
+        # One scheduler for the engine: stream finals first, then REST batches, then stream
+        # partials (skipped while other work waits). See clinivox.asr.scheduler.
+        self.scheduler = DecodeScheduler(self.recognizer.engine, settings.batching,
+                                         on_batch=self.metrics.batch_size.observe)
         self.streams = 0
-        # One stream decode at a time: finals wait for it, partials are skipped while it is
-        # held. (Routing stream decodes through the batcher measured worse: finals queued
-        # behind batches of partials; see docs/benchmarks.md.)
-        self.decode_gate = DecodeGate()
         # Stream sessions run their feeds, database writes and alert checks in threads, and
-        # a feed can block while a final waits for the decode gate. asyncio's default pool
+        # a feed can block while a final waits for the decode scheduler. asyncio's default pool
         # (cores + 4 threads) ran out with 4-5 streams and stalled every session; this pool
         # is sized to the sessions allowed, and used explicitly (`run`): the event loop's
         # default executor is left alone.
@@ -63,7 +61,7 @@ class AppState:
         return await loop.run_in_executor(self.pool, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
-        self.batcher.close()
+        self.scheduler.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def medical_biaser(self):

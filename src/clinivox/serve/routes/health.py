@@ -30,7 +30,7 @@ async def healthz(state: AppState = Depends(get_state)):
 async def metrics(state: AppState = Depends(get_state), _p: Owner = Depends(principal)):
     from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-    state.metrics.queue_depth.set(state.batcher.depth)
+    state.metrics.queue_depth.set(state.scheduler.depth)
     return Response(generate_latest(state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 

@@ -173,7 +173,7 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
         return await state.run(retry_write, fn, *args, budget_s=settings.db_retry_s)
 
     stream = StreamingRecognizer(state.recognizer, TranscribeOptions(language=language),
-                                 streaming, clock=time.monotonic, gate=state.decode_gate,
+                                 streaming, clock=time.monotonic, scheduler=state.scheduler,
                                  biaser=biaser)
     monitor = None
     if want_alerts:

@@ -1,9 +1,10 @@
 """`POST /v1/audio/transcriptions` and `/v1/audio/translations` (OpenAI-compatible).
 
 The route parses and checks the request, then runs `pipeline.transcribe_file` on the
-server's pool with `decode` routed through the shared scheduler (`DynamicBatcher`): chunks
-of concurrent requests are decoded together, and a request keeps at most `batch_size`
-chunks queued, so a long file neither hogs the decoder nor holds its audio in memory.
+server's pool with `decode` routed through the shared scheduler
+(`asr.scheduler.DecodeScheduler`): chunks of concurrent requests are decoded together,
+after any waiting stream finals, and a request keeps at most `batch_size` chunks queued,
+so a long file neither hogs the decoder nor holds its audio in memory.
 """
 
 from __future__ import annotations
@@ -135,12 +136,12 @@ async def transcribe_request(request: Request, state: AppState, p: Owner, task: 
     reserve = min(batch, int(duration_s // 28) + 2) if duration_s else batch
 
     def decode(audios, options, hook):  # each batch through the shared scheduler
-        futures = state.batcher.submit_many(audios, options, hook, wait_s=WINDOW_WAIT_S)
-        state.metrics.queue_depth.set(state.batcher.depth)
+        futures = state.scheduler.submit_many(audios, options, hook, wait_s=WINDOW_WAIT_S)
+        state.metrics.queue_depth.set(state.scheduler.depth)
         return [f.result() for f in futures]
 
     # admitted only when a batch of its chunks fits the queue: 503 now, with Retry-After
-    with state.batcher.reserve(reserve):
+    with state.scheduler.reserve(reserve):
         transcript = await state.run(
             transcribe_file, state.recognizer, data, opts, biaser=biaser, diarize=diarize,
             diarizer=diarizer, max_duration_s=settings.max_audio_s, decode=decode)
