@@ -98,6 +98,8 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=40.0)
     p.add_argument("--ws-only", action="store_true",
                    help="rerun the WebSocket part, keep the REST figures of the last run")
+    p.add_argument("--rest-only", action="store_true",
+                   help="rerun the REST part, keep the WebSocket figures of the last run")
     p.add_argument("--compare-src", type=Path, default=None,
                    help="another checkout's src/ (e.g. the commit before a refactor): its "
                         "server runs the REST part too, in this run, for a before/after")
@@ -110,10 +112,14 @@ def main() -> None:
         data = Path(tmp) / "a"
         key = key_for(data)
         port = free_port()
-        proc = start_server_process(data, port)
+        proc = start_server_process(data, port) if not ns.rest_only else None
         try:
             runs = []
-            for n in range(1, ns.max_streams + 1):
+            if ns.rest_only:
+                previous = json.loads((RESULTS / "server.json").read_text())
+                results["ws"] = previous["ws"]
+                results["ws_date"] = previous.get("ws_date", previous.get("date"))
+            for n in range(1, 0 if ns.rest_only else ns.max_streams + 1):
                 lat = asyncio.run(streams(f"ws://127.0.0.1:{port}/v1/stream?api_key={key}",
                                           audios, n))
                 p95 = float(np.percentile(lat, 95)) if lat else float("inf")
@@ -122,11 +128,14 @@ def main() -> None:
                 print(f"{n} streams: p95 final latency {p95:.2f} s", file=sys.stderr)
                 if p95 > 2.0:
                     break
-            results["ws"] = {"runs": runs, "max_streams_p95_le_2s": max(
-                (r["streams"] for r in runs if r["p95_s"] <= 2.0), default=0)}
+            if not ns.rest_only:
+                results["ws"] = {"runs": runs, "max_streams_p95_le_2s": max(
+                    (r["streams"] for r in runs if r["p95_s"] <= 2.0), default=0)}
+                results["ws_date"] = results["date"]
         finally:
-            proc.terminate()
-            proc.wait(timeout=20)
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=20)
         if ns.ws_only:
             previous = json.loads((RESULTS / "server.json").read_text())
             for k in ("rest_batching", "rest_no_batching", "rest_speedup",
