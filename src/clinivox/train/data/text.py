@@ -1,0 +1,217 @@
+"""Text for synthetic clinical speech: consultation sentences, lexicon templates, user text.
+
+Every source yields `TextItem`s with the medical terms they contain, and a split: names and
+consultations are assigned to `train` or `validation` by a stable hash, so the validation
+split holds drug names, diagnoses and consultations that training never sees.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from clinivox.errors import InputError
+
+SPLITS = ("train", "validation")
+
+
+@dataclass(frozen=True)
+class TextItem:
+    text: str
+    terms: tuple[str, ...] = ()  # medical words/phrases in `text`, as written there
+    drugs: tuple[str, ...] = ()
+    diagnoses: tuple[str, ...] = ()
+    source: str = ""  # "primock57:day1_consultation01", "template:3", "user:notes.txt"
+    split: str = "train"
+
+
+def held_out(key: str, share: float, salt: str = "clinivox-val") -> bool:
+    """Stable assignment of a name or a consultation to the validation split."""
+    h = hashlib.sha1(f"{salt}:{key.lower()}".encode()).digest()
+    return int.from_bytes(h[:4], "big") / 2**32 < share
+
+
+def normalise(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+# -- consultation sentences --------------------------------------------------------------------
+_TAG = re.compile(r"<[^>]*>")
+
+
+def clean_utterance(text: str) -> str:
+    """A transcribed utterance as a sentence to speak: transcriber tags (<UNSURE>, <UNIN/>,
+    [noise]) dropped, spaces collapsed."""
+    text = _TAG.sub(" ", text)
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    return re.sub(r"\s+", " ", text).strip(" ,")
+
+
+def consultation_sentences(root: Path, exclude: Iterable[str] = (), share: float = 0.15,
+                           min_words: int = 4, max_words: int = 35) -> Iterator[TextItem]:
+    """Utterances of PriMock57-style TextGrid transcripts under `root`. Whole consultations
+    are held out for validation (`share` of them); sentences in `exclude` (the texts of the
+    sets you report on) are never used."""
+    excluded = {normalise(t) for t in exclude}
+    files = sorted(Path(root).rglob("*.TextGrid"))
+    if not files:
+        raise InputError(f"no TextGrid transcripts under {root}")
+    for path in files:
+        consultation = path.stem.rsplit("_", 1)[0]  # day1_consultation01_doctor -> ...01
+        split = "validation" if held_out(consultation, share) else "train"
+        raw = path.read_text(encoding="utf-8", errors="replace")
+        for m in re.finditer(r'^\s*text = "(.*)"\s*$', raw, re.M):
+            text = clean_utterance(m.group(1).replace('""', '"'))
+            n = len(text.split())
+            if not min_words <= n <= max_words or normalise(text) in excluded:
+                continue
+            yield TextItem(text, source=f"primock57:{path.stem}", split=split)
+
+
+def user_sentences(path: Path, split: str = "train") -> Iterator[TextItem]:
+    """One sentence per line of a user's text file (blank lines and # comments skipped)."""
+    try:
+        lines = Path(path).read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read text file {path}: {exc}") from None
+    for line in lines:
+        line = line.strip()
+        if line and not line.startswith("#"):
+            yield TextItem(line, source=f"user:{Path(path).name}", split=split)
+
+
+# -- lexicon templates ---------------------------------------------------------------------
+DOSES = (1, 2, 2.5, 5, 10, 12.5, 20, 25, 40, 50, 75, 100, 150, 200, 250, 300, 400, 500,
+         600, 750, 1000)
+UNITS = ("milligrams", "micrograms", "grams", "units", "millilitres")
+ROUTES = ("by mouth", "orally", "intravenously", "subcutaneously", "intramuscularly",
+          "topically", "inhaled", "sublingually")
+FREQUENCIES = ("once a day", "twice a day", "three times a day", "four times a day",
+               "every morning", "at bedtime", "every eight hours", "every twelve hours",
+               "as required", "once weekly", "every other day", "with meals")
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+PROCEDURES = ("an echocardiogram", "a chest X-ray", "a CT scan of the abdomen", "an MRI",
+              "a colonoscopy", "an endoscopy", "a full blood count", "a lumbar puncture",
+              "an ECG", "spirometry", "a renal ultrasound", "a biopsy")
+
+# {drug} {drug2} {dx} {dose} {unit} {route} {freq} {proc} {day} {date} {n}
+TEMPLATES = (
+    "We'll start {drug} {dose} {unit} {freq}.",
+    "I'd like you to take {drug} {dose} {unit} {route} {freq}.",
+    "She's been on {drug} for {n} years for her {dx}.",
+    "He stopped taking {drug} last {day} because of side effects.",
+    "Can you confirm the dose of {drug} you're taking at the moment?",
+    "The plan is to reduce {drug} to {dose} {unit} and add {drug2}.",
+    "Known {dx}, currently managed with {drug}.",
+    "Any allergies? Yes, I reacted badly to {drug}.",
+    "Impression: {dx}. We will arrange {proc}.",
+    "Past medical history includes {dx} diagnosed in {month}.",
+    "Her regular medications are {drug} and {drug2}.",
+    "Prescribe {drug} {dose} {unit} {freq} for {n} days.",
+    "I think this is most likely {dx}, so let's try {drug}.",
+    "The pharmacy substituted {drug2} for {drug}, is that right?",
+    "Follow up on {date} to review the {drug} and repeat {proc}.",
+    "Family history of {dx} on his mother's side.",
+    "No history of {dx}.",
+    "He was given {drug} {route} in the emergency department.",
+    "Have you had any problems since starting the {drug}?",
+    "Continue {drug}, hold {drug2} until the blood results are back.",
+    "Referral letter: patient with {dx}, please assess for {proc}.",
+    "Blood pressure {bp}, pulse {n2}, started on {drug}.",
+)
+
+
+@dataclass
+class Names:
+    """The drug and diagnosis names templates draw from, split into train and validation."""
+
+    drugs: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in SPLITS})
+    diagnoses: dict[str, list[str]] = field(default_factory=lambda: {s: [] for s in SPLITS})
+
+    @classmethod
+    def from_lexicon(cls, share: float = 0.1, brands: bool = False) -> Names:
+        """Drugs in consumer use (ingredients with a MedlinePlus monograph, and their brand
+        names when `brands`) and diagnoses (common names and ICD-10-CM category titles)."""
+        from clinivox.medical.lexicon import diagnosis_entries, drug_entries
+
+        names = cls()
+        seen: set[str] = set()
+        for e in drug_entries():
+            if e.rare or e.term in seen or not re.fullmatch(r"[a-z][a-z -]+", e.term):
+                continue
+            if not brands and e.term != e.canonical.lower():
+                continue
+            seen.add(e.term)
+            # a brand follows its ingredient into the same split
+            split = "validation" if held_out(e.canonical, share) else "train"
+            names.drugs[split].append(e.term)
+        for e in diagnosis_entries():
+            term = e.term.lower()
+            if e.code is None or len(e.code) != 3 or term in seen or len(term) > 60 or \
+                    not re.fullmatch(r"[a-z][a-z ,'-]+", term):
+                continue
+            seen.add(term)
+            split = "validation" if held_out(e.code, share) else "train"
+            names.diagnoses[split].append(term)
+        return names
+
+
+def _dose(rng: random.Random) -> str:
+    d = rng.choice(DOSES)
+    return str(int(d)) if float(d).is_integer() else str(d)
+
+
+def template_sentences(names: Names, split: str, n: int, seed: int) -> Iterator[TextItem]:
+    """`n` sentences filled from the lexicon's names of `split`, with doses, routes,
+    frequencies, procedures, numbers and dates."""
+    rng = random.Random(f"{seed}:{split}")
+    drugs, dxs = names.drugs[split], names.diagnoses[split]
+    if not drugs or not dxs:
+        raise InputError(f"no drug or diagnosis names for the {split} split")
+    for _ in range(n):
+        k = rng.randrange(len(TEMPLATES))
+        template = TEMPLATES[k]
+        drug, drug2 = rng.sample(drugs, 2)
+        dx = rng.choice(dxs)
+        values = {
+            "drug": drug, "drug2": drug2, "dx": dx, "dose": _dose(rng),
+            "unit": rng.choice(UNITS), "route": rng.choice(ROUTES),
+            "freq": rng.choice(FREQUENCIES), "proc": rng.choice(PROCEDURES),
+            "day": rng.choice(WEEKDAYS), "month": rng.choice(MONTHS),
+            "date": f"the {rng.randint(1, 28)}th of {rng.choice(MONTHS)}",
+            "n": str(rng.randint(2, 14)), "n2": str(rng.randint(48, 130)),
+            "bp": f"{rng.randint(95, 180)} over {rng.randint(55, 110)}",
+        }
+        text = template.format(**values)
+        text = text[0].upper() + text[1:]
+        used_drugs = tuple(d for d, key in ((drug, "{drug}"), (drug2, "{drug2}"))
+                           if key in template)
+        used_dx = (dx,) if "{dx}" in template else ()
+        yield TextItem(text, terms=used_drugs + used_dx, drugs=used_drugs, diagnoses=used_dx,
+                       source=f"template:{k}", split=split)
+
+
+def find_terms(items: Iterable[TextItem]) -> Iterator[TextItem]:
+    """Items with `terms` filled in from the medical lexicon where a source gave none (the
+    consultation sentences), one matcher for all."""
+    matcher = None
+    for item in items:
+        if item.terms:
+            yield item
+            continue
+        if matcher is None:
+            from clinivox.medical.terms import TermMatcher
+            from clinivox.medical.vocabulary import everyday_words, load_lexicon
+
+            matcher = TermMatcher(load_lexicon(), everyday_words())
+        hits = [h for h in matcher.find(item.text) if h.entry.category != "abbreviation"]
+        drugs = tuple(h.term for h in hits if h.entry.category == "drug")
+        dxs = tuple(h.term for h in hits if h.entry.category == "diagnosis")
+        yield TextItem(item.text, tuple(h.term for h in hits), drugs, dxs, item.source,
+                       item.split)
