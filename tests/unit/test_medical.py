@@ -420,6 +420,25 @@ def test_biasing_recovers_unseen_drug_names(recognizer, biaser):
     assert biased_found >= plain_found + 2, (plain_found, biased_found)
 
 
+def test_min_score_keeps_only_corrections_above_it(recognizer, biaser):
+    """`--min-score`: a correction is applied only when its gain exceeds the minimum; the
+    gains of the corrections made at the default bound which ones survive a higher one."""
+    from dataclasses import replace
+
+    audio = synthesize(HELD_OUT[0][0])
+    _, corrections = _transcribe(recognizer, biaser, audio)
+    scored = [c for c in corrections if c.score > 0]
+    assert scored
+    top = max(c.score for c in scored)
+    strict = biaser.with_profile(replace(biaser.profile, min_score=top + 1.0))
+    _, none = _transcribe(recognizer, strict, audio)
+    assert [c for c in none if c.score > 0] == []
+    mid = biaser.with_profile(replace(biaser.profile, min_score=top - 1e-3))
+    _, kept = _transcribe(recognizer, mid, audio)
+    assert all(c.score > top - 1e-3 for c in kept if c.score > 0)
+    assert any(c.score > 0 for c in kept)
+
+
 @pytest.mark.parametrize("sentence", [
     "The quick brown fox jumps over the lazy dog.",
     "I walked to the station and bought a newspaper.",

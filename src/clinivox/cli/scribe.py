@@ -48,7 +48,10 @@ def run(args: argparse.Namespace) -> int:
 
     check_output_dir(args.output_dir)
     path = Path(args.file)
-    recognizer = Recognizer(args.model, device=args.device, compute_type=args.compute_type,
+    from clinivox.asr.models import model_for_medical
+
+    recognizer = Recognizer(model_for_medical(args.model, args.medical), device=args.device,
+                            compute_type=args.compute_type,
                             cpu_threads=args.cpu_threads)
     biaser = medical_biaser(args, recognizer.engine)
     opts = TranscribeOptions(language=args.language)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import logging
 import sys
@@ -81,6 +82,10 @@ def add_medical_args(p: argparse.ArgumentParser) -> None:
                    "`primed`: decode with the LM's domain prompt (its corpus's most named "
                    "terms) and rescore the beam without it; more symptoms and common drugs "
                    "in conversational audio, fewer rare drug names")
+    g.add_argument("--min-score", type=float, default=None, metavar="GAIN",
+                   help="apply a term correction only when its rescoring gain exceeds GAIN "
+                   "(default: the profile's, 0): higher values make fewer machine "
+                   "substitutions (each is listed under `corrections` and marked for review)")
 
 
 def medical_biaser(args: argparse.Namespace, engine):
@@ -95,13 +100,21 @@ def medical_biaser(args: argparse.Namespace, engine):
               "index into the cache (about a minute, once)", file=sys.stderr, flush=True)
     else:
         log.info("loading the medical vocabulary")
-    return load_biaser(engine, lexicon=args.lexicon, vocab_files=args.vocab, lm=args.lm,
-                       profile=args.bias_profile, user_only=not args.medical)
+    biaser = load_biaser(engine, lexicon=args.lexicon, vocab_files=args.vocab, lm=args.lm,
+                         profile=args.bias_profile, user_only=not args.medical)
+    min_score = getattr(args, "min_score", None)
+    if min_score is not None:
+        if min_score < 0:
+            raise InputError("--min-score must be >= 0")
+        biaser = biaser.with_profile(dataclasses.replace(biaser.profile, min_score=min_score))
+    return biaser
 
 
 def add_model_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="tiny.en",
-                   help="tiny.en (default), base, or a CTranslate2 Whisper model directory")
+                   help="tiny.en (default), base, tiny.en-clinical (fine-tuned on clinical "
+                        "speech; what --medical uses with tiny.en), or a CTranslate2 Whisper "
+                        "model directory (used exactly as given)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.add_argument("--compute-type", default="auto",
                    help="auto (float16 on CUDA, int8 on CPU), int8, float16, float32, ...")
@@ -167,7 +180,10 @@ def run(args: argparse.Namespace) -> int:
     subtitles.validate()
     if args.output_dir is not None:
         check_output_dir(args.output_dir)
-    recognizer = Recognizer(args.model, device=args.device, compute_type=args.compute_type,
+    from clinivox.asr.models import model_for_medical
+
+    recognizer = Recognizer(model_for_medical(args.model, args.medical), device=args.device,
+                            compute_type=args.compute_type,
                             cpu_threads=args.cpu_threads)
     biaser = medical_biaser(args, recognizer.engine)
     diarizer = None

@@ -18,6 +18,7 @@ import json
 import os
 import random
 import sys
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -182,7 +183,7 @@ def render(item: dict[str, Any]) -> np.ndarray:
 
     v = item["voice"]
     voice = Voice(v["engine"], v["name"], tuple(sorted(v["settings"].items())), v["split"])
-    audio = speak(voice, item["text"])
+    audio = speak(voice, item["text"], seed=int(item["key"][:8], 16))
     rng = np.random.default_rng(int(item["key"][:12], 16))
     for step in item["augmentation"]:
         kind = step["type"]
@@ -207,9 +208,16 @@ def _render_to(args: tuple[dict[str, Any], str]) -> tuple[str, float]:
         return item["key"], sf.info(str(path)).duration
     path.parent.mkdir(parents=True, exist_ok=True)
     audio = render(item)
-    tmp = path.with_suffix(".tmp.flac")
-    sf.write(str(tmp), np.clip(audio, -1, 1), SAMPLE_RATE_HZ, subtype="PCM_16")
-    os.replace(tmp, path)
+    # a temporary name of this process's own: two workers never write one file (a shared
+    # name let two renderings of one key interleave into a corrupt FLAC)
+    fd, tmp = tempfile.mkstemp(suffix=".flac", prefix=".render-", dir=path.parent)
+    os.close(fd)
+    try:
+        sf.write(tmp, np.clip(audio, -1, 1), SAMPLE_RATE_HZ, subtype="PCM_16")
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return item["key"], audio.shape[0] / SAMPLE_RATE_HZ
 
 
@@ -226,7 +234,10 @@ def build_corpus(spec: CorpusSpec, out_dir: Path, workers: int = 1,
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     items = plan(spec)
     durations: dict[str, float] = {}
-    jobs = [(it, str(out_dir)) for it in items]
+    # Items that plan the same audio (a sentence drawn twice for one voice and chain) share a
+    # key: each key is rendered once.
+    unique = {it["key"]: it for it in items}
+    jobs = [(it, str(out_dir)) for it in unique.values()]
     if workers > 1:
         import multiprocessing as mp
 

@@ -172,6 +172,8 @@ def template_sentences(names: Names, split: str, n: int, seed: int) -> Iterator[
     frequencies, procedures, numbers and dates."""
     rng = random.Random(f"{seed}:{split}")
     drugs, dxs = names.drugs[split], names.diagnoses[split]
+    if split == "validation" and not drugs and not dxs:  # no names held out: share training's
+        drugs, dxs = names.drugs["train"], names.diagnoses["train"]
     if not drugs or not dxs:
         raise InputError(f"no drug or diagnosis names for the {split} split")
     for _ in range(n):

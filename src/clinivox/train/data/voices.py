@@ -93,6 +93,7 @@ def voice_bank(spec: VoiceBankSpec) -> list[Voice]:
     voices: list[Voice] = []
     for engine in engines:
         drawn: list[Voice] = []
+        settings: tuple[tuple[str, float], ...]
         if engine == "piper":
             for _ in range(spec.per_engine):
                 settings = (("length_scale", round(rng.uniform(0.8, 1.25), 2)),
@@ -119,10 +120,11 @@ def voice_bank(spec: VoiceBankSpec) -> list[Voice]:
     return voices
 
 
-def speak(voice: Voice, text: str) -> np.ndarray:
-    """`text` spoken by `voice`: `(samples,) float32` at 16 kHz."""
+def speak(voice: Voice, text: str, seed: int = 0) -> np.ndarray:
+    """`text` spoken by `voice`: `(samples,) float32` at 16 kHz. `seed` fixes Piper's
+    generator and duration noise, so the same call gives the same audio."""
     if voice.engine == "piper":
-        audio, rate = _piper(voice, text)
+        audio, rate = _piper(voice, text, seed)
     elif voice.engine in ("espeak-ng", "flite"):
         audio, rate = _command(voice, text)
     else:
@@ -138,15 +140,26 @@ def speak(voice: Voice, text: str) -> np.ndarray:
     return audio
 
 
-def _piper(voice: Voice, text: str) -> tuple[np.ndarray, int]:
-    from piper import SynthesisConfig
+def _piper(voice: Voice, text: str, seed: int) -> tuple[np.ndarray, int]:
+    from piper import PiperVoice, SynthesisConfig
 
-    from clinivox.tts.piper import load_voice
+    from clinivox.tts.piper import load_voice, piper_voice_path
 
     cfg = SynthesisConfig(length_scale=voice.get("length_scale", 1.0),
                           noise_scale=voice.get("noise_scale", 0.667),
                           noise_w_scale=voice.get("noise_w", 0.8))
-    chunks = list(load_voice().synthesize(text, syn_config=cfg))
+    if cfg.noise_scale or cfg.noise_w_scale:
+        # Piper samples its noise inside the ONNX graph, from a generator seeded when the
+        # session is created: a session made after onnxruntime.set_seed(seed) gives the same
+        # audio for the same text (about 0.5 s per utterance; the price of a repeatable
+        # corpus).
+        import onnxruntime
+
+        onnxruntime.set_seed(seed)
+        tts = PiperVoice.load(str(piper_voice_path()))
+    else:
+        tts = load_voice()
+    chunks = list(tts.synthesize(text, syn_config=cfg))
     if not chunks:
         return np.zeros(0, np.float32), SAMPLE_RATE_HZ
     return (np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32),

@@ -40,6 +40,12 @@ class EmptyTranscript(InputError):
     """A row whose text tokenises to nothing."""
 
 
+def has_words(text: str) -> bool:
+    """Whether `text` holds a letter or digit (a byte-level BPE encodes anything, so
+    whitespace, punctuation or zero-width characters alone would train on noise)."""
+    return any(ch.isalnum() for ch in text)
+
+
 @dataclass(frozen=True)
 class Example:
     audio: Path
@@ -67,8 +73,8 @@ def read_examples(path: Path, *, check_audio: bool = True) -> list[Example]:
         except (ValueError, KeyError, TypeError):
             raise InputError(f"{path.name} line {n}: not a manifest row with audio and "
                              "text") from None
-        if not isinstance(text, str) or not text.strip():
-            raise EmptyTranscript(f"{path.name} line {n}: empty text")
+        if not isinstance(text, str) or not has_words(text):
+            raise EmptyTranscript(f"{path.name} line {n}: text with no words")
         audio_path = Path(audio) if Path(audio).is_absolute() else path.parent / audio
         if check_audio and not audio_path.is_file():
             raise InputError(f"{path.name} line {n}: audio file not found: {audio}")
@@ -108,14 +114,14 @@ class TargetBuilder:
               ) -> tuple[list[int], list[int]]:
         tok = self.tok
         text_ids = tok.encode(" " + ex.text)
-        if not text_ids:
-            raise EmptyTranscript(f"{ex.audio.name}: text tokenises to nothing")
+        if not text_ids or not has_words(ex.text):
+            raise EmptyTranscript(f"{ex.audio.name}: text tokenises to no words")
         prefix: list[int] = []
         if term_pool is not None and rng.random() < self.prompt.prompt_p:
             own = [t for t in dict.fromkeys(ex.terms) if rng.random() < self.prompt.keep_p]
-            others = [t for t in rng.sample(term_pool, min(len(term_pool),
-                                                          self.prompt.distractors))
-                      if t not in ex.terms]
+            candidates = [t for t in rng.sample(term_pool, min(
+                len(term_pool), self.prompt.distractors + len(ex.terms))) if t not in ex.terms]
+            others = candidates[: self.prompt.distractors]
             listed = (own + others)[: self.prompt.max_terms]
             rng.shuffle(listed)
             if listed:

@@ -1,0 +1,201 @@
+"""Training data: the corpus builder is deterministic and keeps its splits apart; the
+pseudo-label filter; manifests with bad rows get typed errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clinivox.errors import InputError, OutputError
+from clinivox.train.data.corpus import AugmentSpec, CorpusSpec, build_corpus, plan
+from clinivox.train.data.pseudo import PseudoLabelOptions, keep
+from clinivox.train.data.text import (
+    Names,
+    clean_utterance,
+    consultation_sentences,
+    held_out,
+    template_sentences,
+)
+from clinivox.train.data.voices import VoiceBankSpec, voice_bank
+from clinivox.train.finetune.data import EmptyManifest, EmptyTranscript, read_examples
+
+pytest.importorskip("piper")
+
+TEXTGRID = """File type = "ooTextFile"
+Object class = "TextGrid"
+item [1]:
+    intervals [1]:
+        text = "So you've been taking <UNSURE>ibuprofen</UNSURE> for the pain?"
+    intervals [2]:
+        text = "Yes, and paracetamol, um, twice a day."
+    intervals [3]:
+        text = "ok"
+"""
+
+
+@pytest.fixture(scope="module")
+def transcripts(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("tg")
+    for k in range(1, 9):
+        (root / f"day1_consultation{k:02d}_doctor.TextGrid").write_text(
+            TEXTGRID.replace("pain", f"pain number {k}"))
+    return root
+
+
+def small_spec(transcripts: Path, **kw) -> CorpusSpec:
+    spec = CorpusSpec(train_size=6, validation_size=3, seed=7, consultations=transcripts,
+                      voices=VoiceBankSpec(per_engine=3, engines=("piper",)),
+                      augment=AugmentSpec(noise_p=0.0, reverb_p=0.0, speed_p=0.5,
+                                          telephone_p=0.3))
+    return replace(spec, **kw)
+
+
+def test_corpus_builder_is_deterministic_and_cached(tmp_path, transcripts):
+    spec = small_spec(transcripts)
+    a = build_corpus(spec, tmp_path / "a", workers=1)
+    b = build_corpus(spec, tmp_path / "b", workers=2)  # other workers: the same corpus
+    for split in ("train", "validation"):
+        ra = [json.loads(x) for x in a[split].read_text().splitlines()]
+        rb = [json.loads(x) for x in b[split].read_text().splitlines()]
+        assert ra == rb and len(ra) == (6 if split == "train" else 3)
+        for x, y in zip(ra, rb, strict=True):  # same plan, same audio bytes
+            assert (tmp_path / "a" / x["audio"]).read_bytes() == \
+                (tmp_path / "b" / y["audio"]).read_bytes()
+    first = (tmp_path / "a" / ra[0]["audio"]).stat().st_mtime_ns
+    build_corpus(spec, tmp_path / "a", workers=1)  # cached: not rendered again
+    assert (tmp_path / "a" / ra[0]["audio"]).stat().st_mtime_ns == first
+    assert plan(replace(spec, seed=8)) != plan(spec)
+
+
+def test_validation_split_has_its_own_voices_names_and_consultations(transcripts):
+    items = plan(small_spec(transcripts, train_size=30, validation_size=20))
+    voices = {s: {i["voice"]["id"] for i in items if i["split"] == s}
+              for s in ("train", "validation")}
+    assert voices["train"] and voices["validation"]
+    assert not voices["train"] & voices["validation"]
+    names = {s: {d for i in items if i["split"] == s for d in i["drugs"] + i["diagnoses"]}
+             for s in ("train", "validation")}
+    assert not names["train"] & names["validation"]
+    sources = {s: {i["source"] for i in items if i["split"] == s
+                   and i["source"].startswith("primock57")} for s in ("train", "validation")}
+    assert not sources["train"] & sources["validation"]
+
+
+def test_reported_texts_are_never_used(tmp_path, transcripts):
+    dev = tmp_path / "dev.jsonl"
+    dev.write_text(json.dumps({"audio": "x.flac",
+                               "text": "Yes, and paracetamol, um, twice a day."}) + "\n")
+    kept = [s.text for s in consultation_sentences(transcripts, exclude=["Yes, and "
+                                                                         "paracetamol, um, "
+                                                                         "twice a day."])]
+    assert kept and all("twice a day" not in t for t in kept)
+    assert clean_utterance("taking <UNSURE>ibuprofen</UNSURE> [noise] now") == \
+        "taking ibuprofen now"
+
+
+def test_templates_carry_their_terms_and_names_split_stably():
+    names = Names()
+    names.drugs = {"train": ["amlodipine", "metformin"], "validation": ["warfarin", "digoxin"]}
+    names.diagnoses = {"train": ["asthma"], "validation": ["gout"]}
+    items = list(template_sentences(names, "validation", 20, seed=1))
+    for it in items:
+        for term in it.terms:
+            assert term in it.text
+        assert set(it.drugs) <= {"warfarin", "digoxin"}
+    assert held_out("warfarin", 0.5) == held_out("WARFARIN", 0.5)
+    bank = voice_bank(VoiceBankSpec(per_engine=4, engines=("piper",)))
+    assert [v.split for v in bank].count("validation") == 1
+
+
+def test_pseudo_label_filter_keeps_only_confident_clean_segments():
+    from clinivox.asr.types import Segment
+
+    o = PseudoLabelOptions(threshold=0.9)
+    good = Segment(0, 0.0, 3.0, "take two tablets daily", avg_logprob=np.log(0.95))
+    assert keep(good, o)
+    assert not keep(replace(good, avg_logprob=np.log(0.8)), o)  # unsure
+    assert not keep(replace(good, compression_ratio=3.1), o)  # looping
+    assert not keep(replace(good, end_s=0.5), o)  # too short
+    assert not keep(replace(good, text="yes"), o)
+    with pytest.raises(InputError):
+        PseudoLabelOptions(threshold=0.0).validate()
+
+
+def test_bad_manifests_get_typed_errors(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    with pytest.raises(EmptyManifest):
+        read_examples(empty)
+    missing = tmp_path / "missing.jsonl"
+    missing.write_text(json.dumps({"audio": "nope.flac", "text": "hello"}) + "\n")
+    with pytest.raises(InputError, match="audio file not found"):
+        read_examples(missing)
+    (tmp_path / "a.flac").write_bytes(b"")
+    blank = tmp_path / "blank.jsonl"
+    blank.write_text(json.dumps({"audio": "a.flac", "text": "  "}) + "\n")
+    with pytest.raises(EmptyTranscript):
+        read_examples(blank)
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_text("{not json\n")
+    with pytest.raises(InputError, match="line 1"):
+        read_examples(garbage)
+
+
+def test_unwritable_corpus_directory(tmp_path, transcripts):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(OutputError):
+        build_corpus(small_spec(transcripts), blocker / "corpus")
+
+
+def test_items_that_plan_the_same_audio_are_rendered_once(tmp_path, transcripts):
+    """Regression: a sentence drawn twice for the same voice and chain gives two items with
+    one key; two workers rendered it at once through one temporary name and wrote a
+    corrupt FLAC, which stopped `clinivox finetune` 2,400 rows in."""
+    import soundfile as sf
+
+    text = tmp_path / "one.txt"
+    text.write_text("Take two tablets of paracetamol.\n")
+    spec = small_spec(transcripts, consultations=None, user_text=(text,), template_share=0.0,
+                      train_size=8, validation_size=0,
+                      voices=VoiceBankSpec(per_engine=1, engines=("piper",)),
+                      augment=AugmentSpec(noise_p=0, reverb_p=0, speed_p=0, telephone_p=0))
+    manifests = build_corpus(spec, tmp_path / "c", workers=2)
+    rows = [json.loads(x) for x in manifests["train"].read_text().splitlines()]
+    assert len(rows) == 8 and len({r["audio"] for r in rows}) == 1
+    audio, rate = sf.read(tmp_path / "c" / rows[0]["audio"])
+    assert rate == 16000 and audio.size > 8000
+    assert not list((tmp_path / "c" / "audio").rglob(".render-*"))
+
+
+def test_pseudo_label_writes_confident_speech_and_skips_noise(tmp_path, recognizer):
+    import soundfile as sf
+
+    from clinivox.testing.synth import synthesize, white_noise
+    from clinivox.train.data.pseudo import audio_files, pseudo_label
+
+    src = tmp_path / "unlabelled"
+    src.mkdir()
+    sf.write(src / "speech.wav", synthesize("The quick brown fox jumps over the lazy dog."),
+             16000)
+    sf.write(src / "noise.wav", white_noise(4.0, level_dbfs=-30.0), 16000)
+    stats = pseudo_label(audio_files(src), tmp_path / "out", recognizer,
+                         PseudoLabelOptions(threshold=0.5))
+    rows = [json.loads(x) for x in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    assert stats["files"] == 2 and stats["kept"] == len(rows) >= 1
+    assert all(r["source"] == "pseudo-label:speech.wav" for r in rows)
+    assert "fox" in rows[0]["text"].lower() and rows[0]["confidence"] >= 0.5
+    audio, rate = sf.read(tmp_path / "out" / rows[0]["audio"])
+    assert rate == 16000 and abs(len(audio) / rate - rows[0]["duration"]) < 0.01
+    strict = pseudo_label(audio_files(src), tmp_path / "strict", recognizer,
+                          PseudoLabelOptions(threshold=0.999))
+    assert strict["kept"] <= stats["kept"]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no audio files"):
+        audio_files(tmp_path / "empty")
+    with pytest.raises(InputError, match="not a directory"):
+        audio_files(tmp_path / "missing")
