@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from clinivox.biasing.hook import MedicalBiaser
-from clinivox.biasing.profile import BiasProfile, resolve_profile
+from clinivox.biasing.profile import CLINICAL_PROFILE, BiasProfile, resolve_profile
 from clinivox.errors import InputError
 from clinivox.medical.lexicon import Lexicon, LexiconEntry, load_user_vocabulary
 from clinivox.medical.lm import NGramLM
@@ -39,6 +39,15 @@ def user_entries(terms: Sequence[object]) -> list[LexiconEntry]:
     return out
 
 
+def trained_with_term_prompts(engine: Any) -> bool:
+    """Whether the engine's model was fine-tuned by clinivox with term-list prompts (the
+    clinical builds, `clinical.json`; `clinivox finetune` exports, `clinivox.json`)."""
+    path = getattr(getattr(engine, "ref", None), "path", None)
+    if path is None:
+        return False
+    return (Path(path) / "clinical.json").is_file() or (Path(path) / "clinivox.json").is_file()
+
+
 def load_biaser(engine: Any, *, lexicon: str | Path | None = None,
                 vocab_files: Sequence[str | Path] = (), lm: str | Path | None = None,
                 profile: str | Path | None = None, user_only: bool = False,
@@ -57,6 +66,8 @@ def load_biaser(engine: Any, *, lexicon: str | Path | None = None,
     lex.extend(inline)
     lm_model = None
     prompt = None
+    if profile is None and trained_with_term_prompts(engine) and CLINICAL_PROFILE.is_file():
+        profile = CLINICAL_PROFILE  # tuned for the clinical model on its validation split
     prof = BiasProfile.load(resolve_profile(profile))
     lm_path = Path(lm) if lm is not None else default_lm_path()
     if lm is not None or lm_path.is_file():

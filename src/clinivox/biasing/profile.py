@@ -13,13 +13,15 @@ from clinivox.errors import InputError
 
 HERE = Path(__file__).parent
 DEFAULT_PROFILE = HERE / "default_profile.json"
+# tuned for the clinical models (`asr.clinical`) on the synthetic corpus's validation split
+CLINICAL_PROFILE = HERE / "clinical_profile.json"
 # Profiles shipped with clinivox, by name (`--bias-profile fast`). `thorough` (the acoustic
 # screen) became the default on 2026-12-02; the name is kept for existing scripts.
 # `primed` adds domain priming (`BiasProfile.prime`), for conversational clinical audio.
 BUILTIN_PROFILES = {"default": DEFAULT_PROFILE,
                     "fast": HERE / "fast_profile.json",
                     "primed": HERE / "primed_profile.json",
-                    "thorough": DEFAULT_PROFILE}
+                    "thorough": DEFAULT_PROFILE, "clinical": CLINICAL_PROFILE}
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class BiasProfile:
     per_span: int = 4  # retrieved forms per span
     max_candidates: int = 24  # rewrites rescored per segment
     glossary: int = 12  # retrieved forms listed in the scoring prompt (0: no prompt)
+    # written before the listed forms: "Terms: " for a model trained with term-list prompts
+    # (the clinical models, `train.finetune.data.format_prompt`), "" for Whisper as released
+    glossary_prefix: str = ""
     n_best: int = 5  # beam hypotheses used as retrieval keys (1: the best only)
     score_tail: int = 4  # tokens after a rewrite that are scored (0: to the segment's end)
     rare_penalty: float = 0.0  # log-domain cost of inserting a rare drug (`LexiconEntry.rare`)
@@ -67,6 +72,8 @@ class BiasProfile:
             v = weights.get(name, low)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InputError(f"{path.name}: {name} must be a whole number >= {low}")
+        if not isinstance(weights.get("glossary_prefix", ""), str):
+            raise InputError(f"{path.name}: glossary_prefix must be text")
         if not isinstance(weights.get("prime", False), bool):
             raise InputError(f"{path.name}: prime must be true or false")
         return cls(**weights)

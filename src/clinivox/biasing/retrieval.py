@@ -125,7 +125,7 @@ def rescore(ctx: ChunkContext, found: Candidates) -> ChunkRewrites:
         forms: list[str] = []
         if p.glossary:
             forms = list(dict.fromkeys(rw.form for rw in group))
-            prompt = tok.encode(" " + ", ".join(forms[:p.glossary]) + ".")
+            prompt = tok.encode(" " + p.glossary_prefix + ", ".join(forms[:p.glossary]) + ".")
         frames = ctx.encoder_row[f0:f1]
         n_samples = (f1 - f0) * SAMPLES_PER_FRAME
         # 1. the words as Whisper wrote them: how sure was it of each span?

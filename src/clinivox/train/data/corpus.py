@@ -177,13 +177,14 @@ def _load(path: str) -> np.ndarray:
     return load_audio(path)
 
 
-def render(item: dict[str, Any]) -> np.ndarray:
-    """The item's audio: spoken by its voice, then its augmentation chain, in order."""
+def render(item: dict[str, Any], session: Any = None) -> np.ndarray:
+    """The item's audio: spoken by its voice, then its augmentation chain, in order.
+    `session`: the seeded Piper voice of the item's group (see `build_corpus`)."""
     from clinivox.train.augment import change_speed, convolve_rir, mix_at_snr, telephone_band
 
     v = item["voice"]
     voice = Voice(v["engine"], v["name"], tuple(sorted(v["settings"].items())), v["split"])
-    audio = speak(voice, item["text"], seed=int(item["key"][:8], 16))
+    audio = speak(voice, item["text"], seed=int(item["key"][:8], 16), session=session)
     rng = np.random.default_rng(int(item["key"][:12], 16))
     for step in item["augmentation"]:
         kind = step["type"]
@@ -199,26 +200,51 @@ def render(item: dict[str, Any]) -> np.ndarray:
     return audio
 
 
-def _render_to(args: tuple[dict[str, Any], str]) -> tuple[str, float]:
+PIPER_GROUP = 8  # Piper items rendered on one seeded session (a session costs ~0.5 s)
+
+
+def _path(root: str, key: str) -> Path:
+    return Path(root) / "audio" / key[:2] / f"{key}.flac"
+
+
+def _render_group(args: tuple[list[dict[str, Any]], str]) -> list[tuple[str, float]]:
+    """Render a group of items (one item, or up to PIPER_GROUP Piper items sharing one
+    session seeded from the group's first key, always rendered together and in plan order
+    so that the noise each gets does not depend on the cache or on the workers)."""
     import soundfile as sf
 
-    item, root = args
-    path = Path(root) / "audio" / item["key"][:2] / f"{item['key']}.flac"
-    if path.is_file():
-        return item["key"], sf.info(str(path)).duration
-    path.parent.mkdir(parents=True, exist_ok=True)
-    audio = render(item)
-    # a temporary name of this process's own: two workers never write one file (a shared
-    # name let two renderings of one key interleave into a corrupt FLAC)
-    fd, tmp = tempfile.mkstemp(suffix=".flac", prefix=".render-", dir=path.parent)
-    os.close(fd)
-    try:
-        sf.write(tmp, np.clip(audio, -1, 1), SAMPLE_RATE_HZ, subtype="PCM_16")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return item["key"], audio.shape[0] / SAMPLE_RATE_HZ
+    items, root = args
+    paths = [_path(root, it["key"]) for it in items]
+    if all(p.is_file() for p in paths):
+        return [(it["key"], sf.info(str(p)).duration) for it, p in zip(items, paths,
+                                                                      strict=True)]
+    session = None
+    if items[0]["voice"]["engine"] == "piper" and len(items) > 1:
+        from clinivox.train.data.voices import piper_session
+
+        session = piper_session(int(items[0]["key"][:8], 16))
+    out = []
+    for it, path in zip(items, paths, strict=True):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        audio = render(it, session)
+        # a temporary name of this process's own: two workers never write one file (a
+        # shared name let two renderings of one key interleave into a corrupt FLAC)
+        fd, tmp = tempfile.mkstemp(suffix=".flac", prefix=".render-", dir=path.parent)
+        os.close(fd)
+        try:
+            sf.write(tmp, np.clip(audio, -1, 1), SAMPLE_RATE_HZ, subtype="PCM_16")
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        out.append((it["key"], audio.shape[0] / SAMPLE_RATE_HZ))
+    return out
+
+
+def _groups(items: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    piper = [it for it in items if it["voice"]["engine"] == "piper"]
+    groups = [piper[i:i + PIPER_GROUP] for i in range(0, len(piper), PIPER_GROUP)]
+    return groups + [[it] for it in items if it["voice"]["engine"] != "piper"]
 
 
 def build_corpus(spec: CorpusSpec, out_dir: Path, workers: int = 1,
@@ -236,22 +262,25 @@ def build_corpus(spec: CorpusSpec, out_dir: Path, workers: int = 1,
     durations: dict[str, float] = {}
     # Items that plan the same audio (a sentence drawn twice for one voice and chain) share a
     # key: each key is rendered once.
-    unique = {it["key"]: it for it in items}
-    jobs = [(it, str(out_dir)) for it in unique.values()]
+    unique = list({it["key"]: it for it in items}.values())
+    jobs = [(g, str(out_dir)) for g in _groups(unique)]
+    done = 0
     if workers > 1:
         import multiprocessing as mp
 
         with mp.get_context("spawn").Pool(workers) as pool:
-            for i, (key, dur) in enumerate(pool.imap_unordered(_render_to, jobs, chunksize=4)):
-                durations[key] = dur
+            for res in pool.imap_unordered(_render_group, jobs):
+                durations.update(res)
+                done += len(res)
                 if progress:
-                    progress(i + 1, len(jobs))
+                    progress(done, len(unique))
     else:
-        for i, job in enumerate(jobs):
-            key, dur = _render_to(job)
-            durations[key] = dur
+        for job in jobs:
+            res = _render_group(job)
+            durations.update(res)
+            done += len(res)
             if progress:
-                progress(i + 1, len(jobs))
+                progress(done, len(unique))
     manifests: dict[str, Path] = {}
     for split in ("train", "validation"):
         rows = [it for it in items if it["split"] == split]
@@ -295,8 +324,7 @@ def tqdm_progress(desc: str) -> Callable[[int, int], None]:
             from tqdm import tqdm
 
             bar = tqdm(total=total, desc=desc, unit="utt", file=sys.stderr)
-        bar.n = done
-        bar.refresh()
+        bar.update(done - bar.n)
         if done >= total:
             bar.close()
 

@@ -120,11 +120,26 @@ def voice_bank(spec: VoiceBankSpec) -> list[Voice]:
     return voices
 
 
-def speak(voice: Voice, text: str, seed: int = 0) -> np.ndarray:
-    """`text` spoken by `voice`: `(samples,) float32` at 16 kHz. `seed` fixes Piper's
-    generator and duration noise, so the same call gives the same audio."""
+def piper_session(seed: int) -> Any:
+    """A Piper voice whose generator and duration noise start from `seed`: Piper samples
+    its noise inside the ONNX graph from a generator seeded when the session is created, so
+    the same sequence of calls on a session made after onnxruntime.set_seed(seed) gives the
+    same audio."""
+    import onnxruntime
+    from piper import PiperVoice
+
+    from clinivox.tts.piper import piper_voice_path
+
+    onnxruntime.set_seed(seed)
+    return PiperVoice.load(str(piper_voice_path()))
+
+
+def speak(voice: Voice, text: str, seed: int = 0, session: Any = None) -> np.ndarray:
+    """`text` spoken by `voice`: `(samples,) float32` at 16 kHz. For Piper with noise,
+    `session` (`piper_session`) is the seeded voice to use; without one, a session seeded
+    with `seed` is made for this call alone (about 0.5 s)."""
     if voice.engine == "piper":
-        audio, rate = _piper(voice, text, seed)
+        audio, rate = _piper(voice, text, seed, session)
     elif voice.engine in ("espeak-ng", "flite"):
         audio, rate = _command(voice, text)
     else:
@@ -140,23 +155,17 @@ def speak(voice: Voice, text: str, seed: int = 0) -> np.ndarray:
     return audio
 
 
-def _piper(voice: Voice, text: str, seed: int) -> tuple[np.ndarray, int]:
-    from piper import PiperVoice, SynthesisConfig
+def _piper(voice: Voice, text: str, seed: int, session: Any = None
+           ) -> tuple[np.ndarray, int]:
+    from piper import SynthesisConfig
 
-    from clinivox.tts.piper import load_voice, piper_voice_path
+    from clinivox.tts.piper import load_voice
 
     cfg = SynthesisConfig(length_scale=voice.get("length_scale", 1.0),
                           noise_scale=voice.get("noise_scale", 0.667),
                           noise_w_scale=voice.get("noise_w", 0.8))
     if cfg.noise_scale or cfg.noise_w_scale:
-        # Piper samples its noise inside the ONNX graph, from a generator seeded when the
-        # session is created: a session made after onnxruntime.set_seed(seed) gives the same
-        # audio for the same text (about 0.5 s per utterance; the price of a repeatable
-        # corpus).
-        import onnxruntime
-
-        onnxruntime.set_seed(seed)
-        tts = PiperVoice.load(str(piper_voice_path()))
+        tts = session if session is not None else piper_session(seed)
     else:
         tts = load_voice()
     chunks = list(tts.synthesize(text, syn_config=cfg))

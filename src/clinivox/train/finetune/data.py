@@ -182,10 +182,6 @@ def encoder_cache(model: Any, model_dir: Path, examples: list[Example], cache_di
     """Encoder outputs `(n, 1500, d_model) float16` (memory-mapped), one array per view.
     View 0 is the clean features; later views apply `specaugment` (a fresh mask each).
     Reused from `cache_dir` when the model, the audio files and the settings are the same."""
-    import torch
-
-    from clinivox.audio.decode import load_audio
-
     cache_dir.mkdir(parents=True, exist_ok=True)
     checksum = sum(float(p.detach().double().sum()) for p in model.model.encoder.parameters())
     model_id = f"{model.config._name_or_path}|{model.config.d_model}|{checksum:.6e}"
@@ -201,22 +197,36 @@ def encoder_cache(model: Any, model_dir: Path, examples: list[Example], cache_di
         tmp = path.with_suffix(".tmp.npy")
         arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float16,
                                         shape=(len(examples), 1500, model.config.d_model))
-        for i in range(0, len(examples), batch_size):
-            feats = []
-            for ex in examples[i:i + batch_size]:
-                f = log_mel(model_dir, load_audio(ex.audio))
-                if view and specaugment is not None:
-                    frames = None if ex.duration is None else int(ex.duration * 100)
-                    f = specaugment(f, rng, valid_frames=frames)
-                feats.append(f)
-            with torch.no_grad():
-                h = enc(torch.from_numpy(np.stack(feats))).last_hidden_state
-            arr[i:i + len(feats)] = h.numpy().astype(np.float16)
-            if progress is not None:
-                progress(min(i + batch_size, len(examples)) + view * len(examples),
-                         views * len(examples))
+        try:
+            _fill(arr, enc, model_dir, examples, view, specaugment, rng, batch_size, progress)
+        except BaseException:
+            del arr
+            tmp.unlink(missing_ok=True)  # a failed cache leaves no 2 GB file behind
+            raise
         arr.flush()
         del arr
         tmp.rename(path)
         out.append(np.load(path, mmap_mode="r"))
     return out
+
+
+def _fill(arr: np.ndarray, enc: Any, model_dir: Path, examples: list[Example], view: int,
+          specaugment: Any, rng: np.random.Generator, batch_size: int, progress: Any) -> None:
+    import torch
+
+    from clinivox.audio.decode import load_audio
+
+    for i in range(0, len(examples), batch_size):
+        feats = []
+        for ex in examples[i:i + batch_size]:
+            f = log_mel(model_dir, load_audio(ex.audio))
+            if view and specaugment is not None:
+                frames = None if ex.duration is None else int(ex.duration * 100)
+                f = specaugment(f, rng, valid_frames=frames)
+            feats.append(f)
+        with torch.no_grad():
+            h = enc(torch.from_numpy(np.stack(feats))).last_hidden_state
+        arr[i:i + len(feats)] = h.numpy().astype(np.float16)
+        if progress is not None:
+            progress(min(i + batch_size, len(examples)), len(examples))
+

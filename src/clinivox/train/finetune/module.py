@@ -105,6 +105,7 @@ def prepare_model(model: Any, method: str, lora: LoraOptions | None = None) -> A
     trained part is the transformer layers, which keeps the delta small."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
+    model.train()  # loaded for inference (eval mode); a cached encoder is not run anyway
     for p in model.parameters():
         p.requires_grad = False
     if method == "lora":

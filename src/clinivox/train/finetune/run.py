@@ -73,6 +73,12 @@ class FinetuneConfig:
             raise InputError("encoder_views must be >= 1")
 
 
+def _bar(desc: str) -> Any:
+    from clinivox.train.data.corpus import tqdm_progress
+
+    return tqdm_progress(desc)
+
+
 def _check_run_dir(run_dir: Path) -> None:
     try:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -162,7 +168,8 @@ def finetune(cfg: FinetuneConfig, train_manifest: Path, val_manifest: Path, run_
     frozen_encoder = cfg.method != "full"
     if frozen_encoder:
         views = encoder_cache(base, src_dir, train_ex, cache, cfg.encoder_views,
-                              cfg.specaugment, cfg.seed)
+                              cfg.specaugment, cfg.seed,
+                              progress=_bar("encoder cache (train)") if progress else None)
         train_features = None
     else:
         views = None
@@ -174,7 +181,8 @@ def finetune(cfg: FinetuneConfig, train_manifest: Path, val_manifest: Path, run_
             if rng.random() < 0.5:
                 f = cfg.specaugment(f, np.random.default_rng(rng.randrange(2**31)))
             return f
-    val_views = encoder_cache(base, src_dir, val_ex, cache, 1)
+    val_views = encoder_cache(base, src_dir, val_ex, cache, 1,
+                              progress=_bar("encoder cache (validation)") if progress else None)
     cache_s = time.perf_counter() - t0
     reference = None
     if cfg.optim.kl_weight > 0:
