@@ -104,6 +104,11 @@ class MedicalBiaser:
         Whisper does not know ("eczema" for eculizumab). The hook rescores the beam's
         hypotheses without it (`reselect`), which undoes such a shift only where another
         hypothesis kept the word."""
+        if self.profile.term_prompt:
+            users = [e.term for e in self.lexicon.entries if e.category == "user"]
+            if users:  # a model trained with term-list prompts reads the user's terms
+                return self.profile.glossary_prefix + ", ".join(
+                    users[:self.profile.term_prompt]) + "."
         return self.domain_prompt if self.profile.prime else None
 
     # -- the engine hook ---------------------------------------------------------------------

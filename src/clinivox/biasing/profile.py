@@ -38,6 +38,9 @@ class BiasProfile:
     # written before the listed forms: "Terms: " for a model trained with term-list prompts
     # (the clinical models, `train.finetune.data.format_prompt`), "" for Whisper as released
     glossary_prefix: str = ""
+    # decode with the user's terms (`--vocab`, a stream's `vocab`) listed in the prompt, up
+    # to this many (0: off): for models trained with term-list prompts
+    term_prompt: int = 0
     n_best: int = 5  # beam hypotheses used as retrieval keys (1: the best only)
     score_tail: int = 4  # tokens after a rewrite that are scored (0: to the segment's end)
     rare_penalty: float = 0.0  # log-domain cost of inserting a rare drug (`LexiconEntry.rare`)
@@ -68,7 +71,8 @@ class BiasProfile:
         if not isinstance(weights, dict) or set(weights) - known:
             raise InputError(f"{path.name}: not a clinivox bias profile")
         for name, low in (("n_best", 1), ("score_tail", 0), ("reprime", 0), ("screen", 0),
-                          ("screen_keep", 1), ("screen_words", 1), ("propose", 0)):
+                          ("screen_keep", 1), ("screen_words", 1), ("propose", 0),
+                          ("term_prompt", 0)):
             v = weights.get(name, low)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InputError(f"{path.name}: {name} must be a whole number >= {low}")
