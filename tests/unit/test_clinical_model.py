@@ -78,9 +78,12 @@ def test_medical_picks_the_clinical_model_only_for_bundled_names(monkeypatch, tm
     from clinivox.asr.models import model_for_medical
 
     monkeypatch.setattr(clinical, "PATCH_DIR", tmp_path)
+    monkeypatch.setattr(clinical, "DEFAULT_FOR_MEDICAL", True)
     assert model_for_medical("tiny.en", True) == "tiny.en"  # no patch shipped: as given
     (tmp_path / "tiny.en.npz").write_bytes(b"")
     assert model_for_medical("tiny.en", True) == "tiny.en-clinical"
     assert model_for_medical(None, True) == "tiny.en-clinical"
     assert model_for_medical("tiny.en", False) == "tiny.en"
     assert model_for_medical(str(tmp_path), True) == str(tmp_path)  # a path stays exact
+    monkeypatch.setattr(clinical, "DEFAULT_FOR_MEDICAL", False)  # opt-in only
+    assert model_for_medical("tiny.en", True) == "tiny.en"

@@ -118,11 +118,12 @@ def model_for_medical(model: str | os.PathLike | None, medical: bool) -> str | N
     """The model a `--medical` run uses: the clinical build of a bundled model when this
     clinivox ships one (tiny.en -> tiny.en-clinical); any other name or a directory as
     given (`--model PATH` stays exact)."""
-    from clinivox.asr.clinical import SUFFIX, available
+    from clinivox.asr import clinical
 
     name = DEFAULT_MODEL if model is None else str(model)
-    if medical and name in ("tiny.en", "base") and available(name):
-        return name + SUFFIX
+    if medical and clinical.DEFAULT_FOR_MEDICAL and name in ("tiny.en", "base") and \
+            clinical.available(name):
+        return name + clinical.SUFFIX
     return None if model is None else str(model)
 
 
