@@ -177,8 +177,9 @@ def vocab_prompt(recs, manifest: Path, limit: int | None) -> dict:
 
 def render(r: dict) -> str:
     lines = [f"Machine: {r['machine']}; int8 on CPU; clinical model: {r['clinical']}; "
-             f"{r['date']}. Validation split: {r['validation']} (voices, names and "
-             "consultations held out of training). Dev sets reported once.", "",
+             f"{r['date']}. Validation split: {r['validation']} (voices, consultations and "
+             "noise files held out of training; names too if built with --name-share > 0). "
+             "Dev sets reported once.", "",
              "| set | system | WER | term recall | drug recall | inserted terms / 1k words | "
              "decode s |", "|---|---|---|---|---|---|---|"]
     for name, systems_ in r["sets"].items():
