@@ -9,7 +9,6 @@ $CLINIVOX_HOME/models. No torch, no network.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from clinivox.asr.models import sha256
 from clinivox.errors import ModelIntegrityError, ModelNotFoundError
 
 PATCH_DIR = Path(__file__).resolve().parent / "clinical_models"
@@ -39,14 +39,6 @@ def clinical_name(base: str) -> str:
 
 def available(base: str) -> bool:
     return (PATCH_DIR / f"{base}.npz").is_file()
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def variable_offsets(path: Path) -> dict[str, tuple[int, int, str, tuple[int, ...]]]:

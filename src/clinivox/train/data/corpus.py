@@ -26,7 +26,8 @@ from typing import Any
 
 import numpy as np
 
-from clinivox.errors import InputError, OutputError
+from clinivox.errors import InputError
+from clinivox.io.writers import check_output_dir
 from clinivox.train.data.text import (
     Names,
     TextItem,
@@ -251,13 +252,7 @@ def build_corpus(spec: CorpusSpec, out_dir: Path, workers: int = 1,
                  progress: Callable[[int, int], None] | None = None) -> dict[str, Path]:
     """Plan and render the corpus into `out_dir`; returns the manifests by split."""
     out_dir = Path(out_dir)
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
+    check_output_dir(out_dir)
     items = plan(spec)
     durations: dict[str, float] = {}
     # Items that plan the same audio (a sentence drawn twice for one voice and chain) share a

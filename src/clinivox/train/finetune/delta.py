@@ -5,7 +5,6 @@ tensors only, and rebuilding needs neither torch nor the network."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from clinivox.asr.engines.whisper_ct2.scorer import read_model_bin
+from clinivox.asr.models import sha256
 
 
 def write_delta(base_ct2: Path, tuned_ct2: Path, out: Path, base_name: str) -> Path:
@@ -38,11 +38,3 @@ def write_delta(base_ct2: Path, tuned_ct2: Path, out: Path, base_name: str) -> P
     np.savez(out, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
              **arrays)
     return out
-
-
-def sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

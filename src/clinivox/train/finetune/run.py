@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from clinivox.errors import InputError, OutputError
+from clinivox.errors import InputError
+from clinivox.io.writers import check_output_dir
 from clinivox.train.augment.specaugment import SpecAugment
 from clinivox.train.finetune.data import (
     Example,
@@ -77,17 +78,6 @@ def _bar(desc: str) -> Any:
     from clinivox.train.data.corpus import tqdm_progress
 
     return tqdm_progress(desc)
-
-
-def _check_run_dir(run_dir: Path) -> None:
-    try:
-        run_dir.mkdir(parents=True, exist_ok=True)
-        probe = run_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise OutputError(f"cannot write to run directory {run_dir}: "
-                          f"{exc.strerror or exc}") from None
 
 
 def _term_pool(examples: list[Example]) -> list[str]:
@@ -148,7 +138,7 @@ def finetune(cfg: FinetuneConfig, train_manifest: Path, val_manifest: Path, run_
 
     cfg.validate()
     run_dir = Path(run_dir)
-    _check_run_dir(run_dir)
+    check_output_dir(run_dir)
     train_ex = read_examples(train_manifest)
     val_ex = read_examples(val_manifest)
     L.seed_everything(cfg.seed, workers=True)
