@@ -10,7 +10,7 @@ import pytest
 from clinivox.alerts import AlertMonitor, AlertOptions, builtin_categories, load_categories
 from clinivox.asr.streaming import StreamEvent
 from clinivox.errors import InputError
-from clinivox.nlp.negation import mention_context
+from clinivox.nlu.context import assertion
 
 
 @pytest.fixture(scope="module")
@@ -53,13 +53,19 @@ def test_wordings_are_detected(lexical, text, category):
     "Blood pressure is one thirty over eighty.",
     "I've got a mild headache and a runny nose.",
     "Stroke was ruled out.",
+    # family and hypothetical, through the NLU's assertions (the alert monitor's own
+    # negation list, before the NLU was its one matcher, alerted on all three)
+    "Her mother died of a cardiac arrest.",
+    "Her grandmother had a stroke.",
+    "If you notice your lips swelling, use the EpiPen.",
+    "Have you ever had a fit",
 ])
 def test_negated_historical_hypothetical_and_benign_do_not_alert(lexical, text):
     assert lexical.detect(text) == []
 
 
 def test_positive_phrases_that_contain_negation_words():
-    assert not mention_context("She's not breathing", 6, 19).suppressed
+    assert assertion("She's not breathing", 6, 19).value == "present"
     m = AlertMonitor(options=AlertOptions(semantic=False))
     assert {d.category for d in m.detect("There is no pulse")} == {"cardiac_arrest"}
 
@@ -101,13 +107,30 @@ def test_custom_categories_from_toml_and_json(tmp_path):
     assert load_categories(js)[0].name == "fall"
 
 
+def test_categories_by_code_use_the_nlu_entities(tmp_path):
+    """A problem the NLU codes under a category's ICD-10-CM prefix alerts, asserted now
+    only; user categories may list codes."""
+    m = AlertMonitor(options=AlertOptions(semantic=False))
+    dets = m.detect("The CT shows a cerebral infarction")
+    assert [(d.category, d.method) for d in dets] == [("stroke", "entity")]
+    assert m.detect("No evidence of cerebral infarction") == []
+    p = tmp_path / "cats.toml"
+    p.write_text('[pe]\ncodes = ["I26"]\n')
+    pe = AlertMonitor(load_categories(p), AlertOptions(semantic=False))
+    assert {d.category for d in pe.detect("CT confirms a pulmonary embolism")} == {"pe"}
+    assert pe.detect("A pulmonary embolism was ruled out") == []
+    p.write_text('[pe]\ncodes = ["pulmonary"]\n')
+    with pytest.raises(InputError, match="not an ICD-10-CM code"):
+        load_categories(p)
+
+
 @pytest.mark.parametrize("content, message", [
     ("[sepsis]\nphrases = 'septic'\n", "must be a list"),
     ("[Sepsis]\nphrases = ['x']\n", "lower_snake_case"),
     ("[sepsis]\nwords = ['x']\n", "unknown field"),
     ("[sepsis]\npatterns = ['(unclosed']\n", "invalid pattern"),
     ("[sepsis\n", "not valid TOML"),
-    ("[sepsis]\n", "no phrases"),
+    ("[sepsis]\n", "no phrases, patterns, examples or codes"),
 ])
 def test_malformed_category_files(tmp_path, content, message):
     p = tmp_path / "bad.toml"

@@ -18,6 +18,8 @@ from pathlib import Path
 from clinivox.errors import InputError
 from clinivox.nlu.numbers import NUM, parse_number
 
+ICD10_PREFIX = re.compile(r"[A-Za-z][0-9]{2}(?:\.[0-9A-Za-z]{0,4})?")
+
 S = r"(?:he|she|they|patient|pt|it|he's|she's|they're|they've|he has|she has|he is|she is)"
 
 
@@ -38,6 +40,8 @@ class Category:
     patterns: tuple[str, ...] = ()  # regular expressions (case-insensitive)
     examples: tuple[str, ...] = ()  # sentences for semantic similarity
     rules: tuple[tuple[str, Callable[[re.Match], bool]], ...] = ()  # regex + predicate
+    # ICD-10-CM code prefixes: a problem the NLU finds with such a code alerts
+    codes: tuple[str, ...] = ()
     compiled: tuple[re.Pattern, ...] = field(default=(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -49,7 +53,7 @@ class Category:
 
 
 BUILTIN: list[Category] = [
-    Category("cardiac_arrest", patterns=(
+    Category("cardiac_arrest", codes=('I46', 'I49.0'), patterns=(
         r"\bno (?:signs of life|heart ?beat|cardiac output|output)\b", r"\bheart(?:'s| is)? not beating",
         r"\b(?:flat|flatline|flat line)(?:d)? on the monitor", r"\brhythm is flat", r"\bno heart sounds",
         r"\bcardiac arrest", r"\bcardio ?pulmonary arrest", r"\b(?:has |have |had )?arrested\b",
@@ -69,7 +73,7 @@ BUILTIN: list[Category] = [
         "There is no pulse, start CPR.", "He's in VF, charge the defibrillator.",
         "The patient is pulseless, begin chest compressions.", "Call a code blue.",
     )),
-    Category("respiratory_arrest", patterns=(
+    Category("respiratory_arrest", codes=('R09.2',), patterns=(
         r"\b(?:turning|going|gone|went) blue\b", r"\bcyano(?:sed|tic)\b", r"\bgasping\b",
         r"\bnot (?:getting|moving) (?:any )?air\b", r"\bbreathing (?:has )?stopped", r"\bno air (?:entry|movement)",
         r"\brespiratory rate (?:is |of )?(?:zero|0)\b",
@@ -85,7 +89,7 @@ BUILTIN: list[Category] = [
         "The patient is apnoeic with no respiratory effort.", "Get the bag valve mask.",
         "Respiratory arrest, give rescue breaths.",
     )),
-    Category("shock", patterns=(
+    Category("shock", codes=('R57', 'R65.21'), patterns=(
         r"\b(?:blood )?pressure (?:is |'s )?barely (?:registering|there|recordable|palpable)", r"\bbarely (?:a |any )?(?:blood )?pressure",
         r"\bno (?:blood )?pressure\b", r"\bweak (?:and )?thready", r"\bpale,? (?:cold )?and clammy",
         r"\b(?:in|into|going into) (?:septic |hypovolaemic |hypovolemic |cardiogenic )?shock\b",
@@ -105,7 +109,7 @@ BUILTIN: list[Category] = [
         "He's hypotensive, pressure sixty over thirty and falling.",
         "We can't get a blood pressure on him.",
     )),
-    Category("hemorrhage", patterns=(
+    Category("hemorrhage", codes=('R58', 'K92.0', 'K92.2'), patterns=(
         r"\blos(?:ing|t) (?:a |an )?(?:lot|huge amount|large amount|lots|loads|ton|tons|massive amount|litre|liter) of blood",
         r"\b(?:soaked|soaking) (?:through )?(?:in |with )?blood", r"\bbleeding (?:won't|will not) stop", r"\bpool of blood",
         r"\b(?:massive|major|heavy|severe|uncontrolled|catastrophic|profuse|torrential|significant|life[- ]threatening|arterial|brisk|active) (?:bleed|bleeding|blood loss|haemorrhage|hemorrhage)",
@@ -119,7 +123,7 @@ BUILTIN: list[Category] = [
         "She has lost a lot of blood and it won't stop.", "Apply a tourniquet, arterial bleed.",
         "Activate the massive transfusion protocol.",
     )),
-    Category("anaphylaxis", patterns=(
+    Category("anaphylaxis", codes=('T78.2', 'T88.6', 'T80.52'), patterns=(
         r"\b(?:swollen|swelling) (?:face|lips|tongue|throat)", r"\b(?:face|lips?|tongue|throat) (?:is |are )?(?:puffing|blowing) up",
         r"\banaphyla(?:xis|ctic|xes|ctoid)", r"\bana ?phylaxis", r"\ban? ?aphylaxis",
         r"\b(?:severe|serious|bad|major) allergic reaction",
@@ -130,7 +134,7 @@ BUILTIN: list[Category] = [
         "This looks like anaphylaxis.", "Her throat is swelling up after the injection.",
         "Severe allergic reaction, give adrenaline now.", "Get the EpiPen.",
     )),
-    Category("stroke", patterns=(
+    Category("stroke", codes=('I60', 'I61', 'I62', 'I63', 'I64'), patterns=(
         r"\b(?:can't|cannot|unable to) (?:speak|talk|get (?:his|her|their) words out)\b",
         r"\b(?:arm|leg|side) (?:is |has gone |went |has )?(?:suddenly )?(?:weak|numb|floppy|paralysed|paralyzed|dead)\b",
         r"\b(?:one side|half) of (?:his|her|their|the) (?:face|body)", r"\bface (?:has )?(?:dropped|fallen)",
@@ -148,7 +152,7 @@ BUILTIN: list[Category] = [
         "His speech is slurred and he can't lift his right arm.",
         "Call a code stroke.", "Sudden onset weakness down one side of the body.",
     )),
-    Category("seizure", patterns=(
+    Category("seizure", codes=('R56', 'G41'), patterns=(
         r"\bshaking all over", r"\b(?:jerking|twitching) (?:all over|uncontrollably|(?:his |her )?(?:arms|legs|limbs))",
         r"\b(?:rhythmic|uncontrollable|uncontrolled) (?:jerking|shaking)", r"\bconvulsion", r"\bpost ?ictal",
         r"\beyes (?:have )?rolled back",
@@ -159,7 +163,7 @@ BUILTIN: list[Category] = [
         "He's seizing, time the seizure.", "She is having a fit.",
         "The patient is convulsing, give midazolam.", "Status epilepticus, it won't stop.",
     )),
-    Category("airway", patterns=(
+    Category("airway", codes=('T17', 'R06.1'), patterns=(
         r"\bchoking on\b", r"\b(?:something|food|a (?:sweet|coin|toy)) (?:is )?stuck in (?:his|her|their|the) throat",
         r"\bthroat (?:is )?closing", r"\bsnoring respirations", r"\bneeds? an airway",
         r"\bairway (?:is |'s )?(?:obstructed|blocked|compromised|occluded|closing|at risk|not (?:patent|protected)|swelling)",
@@ -181,10 +185,12 @@ def builtin_categories() -> list[Category]:
 
 
 def load_categories(path: str | Path) -> list[Category]:
-    """User categories from TOML or JSON: {name: {phrases, patterns, examples}}.
+    """User categories from TOML or JSON: {name: {phrases, patterns, examples, codes}}.
 
     `phrases` are literal (matched on word boundaries), `patterns` regular expressions,
-    `examples` sentences for semantic matching. Errors name the category and field.
+    `examples` sentences for semantic matching, `codes` ICD-10-CM code prefixes (a problem
+    the NLU finds with such a code, asserted now, alerts). Errors name the category and
+    field.
     """
     path = Path(path)
     if not path.is_file():
@@ -203,22 +209,27 @@ def load_categories(path: str | Path) -> list[Category]:
             raise InputError(f"{path.name}: category name {name!r} must be lower_snake_case")
         if not isinstance(spec, dict):
             raise InputError(f"{path.name}: category {name!r} must be a table")
-        unknown = set(spec) - {"phrases", "patterns", "examples"}
+        unknown = set(spec) - {"phrases", "patterns", "examples", "codes"}
         if unknown:
             raise InputError(f"{path.name}: category {name!r}: unknown field(s) "
                              f"{', '.join(sorted(unknown))}")
         fields = {}
-        for key in ("phrases", "patterns", "examples"):
+        for key in ("phrases", "patterns", "examples", "codes"):
             value = spec.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) and v.strip()
                                                       for v in value):
                 raise InputError(f"{path.name}: category {name!r}: {key} must be a list of "
                                  "non-empty strings")
             fields[key] = value
-        if not (fields["phrases"] or fields["patterns"] or fields["examples"]):
-            raise InputError(f"{path.name}: category {name!r} has no phrases, patterns or "
-                             "examples")
+        bad = [c for c in fields["codes"] if not ICD10_PREFIX.fullmatch(c.strip())]
+        if bad:
+            raise InputError(f"{path.name}: category {name!r}: {bad[0]!r} is not an "
+                             "ICD-10-CM code or prefix (e.g. A41 or R65.21)")
+        if not any(fields.values()):
+            raise InputError(f"{path.name}: category {name!r} has no phrases, patterns, "
+                             "examples or codes")
         patterns = tuple(r"\b" + re.escape(p.strip()).replace(r"\ ", r"\s+") + r"\b"
                          for p in fields["phrases"]) + tuple(fields["patterns"])
-        out.append(Category(name, patterns=patterns, examples=tuple(fields["examples"])))
+        out.append(Category(name, patterns=patterns, examples=tuple(fields["examples"]),
+                            codes=tuple(c.strip().upper() for c in fields["codes"])))
     return out

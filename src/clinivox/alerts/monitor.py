@@ -1,10 +1,17 @@
 """`AlertMonitor`: critical phrases in streaming hypotheses, negation-aware and deduplicated.
 
-Detection has two layers. The lexicon layer matches each category's paraphrase patterns and
-numeric rules; the semantic layer compares each clause with the category's example
-sentences through MiniLM embeddings, for wordings the lexicon does not list. Both skip a
-mention that is negated ("denies chest pain"), historical ("history of seizures") or
-hypothetical ("watch for anaphylaxis").
+Detection has three layers, all on the clinical NLU (`clinivox.nlu`, the one matcher and
+the one ConText implementation that the scribe and the JSON `terms` use too):
+- entities: a problem the NLU finds whose ICD-10-CM code falls under a category's codes
+  ("cardiac arrest" I46, "haematemesis" K92.0);
+- the lexicon: each category's paraphrase patterns and numeric rules, for events said as
+  actions or observations rather than named ("no pulse", "start compressions", "seventy
+  over forty");
+- semantic: each clause compared with the category's example sentences through MiniLM
+  embeddings, for wordings neither lists.
+Every layer skips a mention whose NLU assertion is absent ("denies chest pain"), historical
+("history of seizures"), family ("my father had a stroke") or hypothetical ("watch for
+anaphylaxis", "any chest pain"). A possible one alerts ("this could be a stroke").
 """
 
 from __future__ import annotations
@@ -16,7 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from clinivox.alerts.categories import Category, builtin_categories
-from clinivox.nlp.negation import NEGATION_PRE, NON_ACUTE_PRE, _contains, _tokens, mention_context
+from clinivox.nlu.context import assertion, clause_trigger
+from clinivox.nlu.entities import extract_text
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +80,15 @@ class Alert:
                 "escalation": self.escalation, "suppressed": self.suppressed}
 
 
-# A lexicon or rule hit is firmer evidence than a semantic likeness.
-STRENGTH = {"semantic": 0, "lexicon": 1, "rule": 1}
+# A named entity, a lexicon or a rule hit is firmer evidence than a semantic likeness.
+STRENGTH = {"semantic": 0, "lexicon": 1, "rule": 1, "entity": 1}
+# NLU assertions that are not an event happening now
+NOT_NOW = frozenset({"absent", "historical", "family", "hypothetical"})
+
+
+def _now(text: str, start: int, end: int) -> bool:
+    """The mention text[start:end] is asserted of the patient now (present or possible)."""
+    return assertion(text, start, end).value not in NOT_NOW
 
 
 @dataclass
@@ -149,7 +164,16 @@ class AlertMonitor:
         """Categories mentioned in `text`, best detection per category."""
         text = _clean(text)
         found: dict[str, Detection] = {}
+        coded = [c for c in self.categories if c.codes]
+        entities = [e for e in extract_text(text) if e.label == "problem" and e.code
+                    and e.assertion not in NOT_NOW] if coded else []
+        for cat in coded:
+            e = next((e for e in entities if e.code and e.code.startswith(cat.codes)), None)
+            if e is not None:
+                found[cat.name] = Detection(cat.name, e.text, "entity", 1.0)
         for cat in self.categories:
+            if cat.name in found:
+                continue
             det = self._lexical(cat, text)
             if det is not None:
                 found[cat.name] = det
@@ -161,11 +185,11 @@ class AlertMonitor:
     def _lexical(self, cat: Category, text: str) -> Detection | None:
         for pattern in cat.compiled:
             for m in pattern.finditer(text):
-                if not mention_context(text, m.start(), m.end()).suppressed:
+                if _now(text, m.start(), m.end()):
                     return Detection(cat.name, m.group(0), "lexicon", 1.0)
         for regex, predicate in cat.rules:
             for m in re.finditer(regex, text, re.IGNORECASE):
-                if predicate(m) and not mention_context(text, m.start(), m.end()).suppressed:
+                if predicate(m) and _now(text, m.start(), m.end()):
                     return Detection(cat.name, m.group(0), "rule", 1.0)
         return None
 
@@ -186,15 +210,16 @@ class AlertMonitor:
         return list(out.values())
 
     def _negated_clause(self, clause: str) -> bool:
-        """A clause with a negation or non-acute trigger is not matched semantically, unless
-        a lexicon pattern (which may itself contain "not"/"no") claims the words."""
-        words = _tokens(clause)
-        if not any(_contains(words, t) for t in (*NEGATION_PRE, *NON_ACUTE_PRE)):
+        """A clause with a trigger of a not-now assertion (the NLU's ConText tables) is not
+        matched semantically, unless a lexicon pattern (which may itself contain "not" or
+        "no": "not breathing") claims the words and is asserted now."""
+        trig = clause_trigger(clause)
+        if trig is None or trig.value not in NOT_NOW:
             return False
         for cat in self.categories:
             for pattern in cat.compiled:
                 m = pattern.search(clause)
-                if m and not mention_context(clause, m.start(), m.end()).suppressed:
+                if m and _now(clause, m.start(), m.end()):
                     return False
         return True
 

@@ -1,1 +1,2 @@
-"""Text models: sentence embeddings (MiniLM in numpy), negation."""
+"""Text models: sentence embeddings (MiniLM in numpy). Assertions (negation and context)
+are in `clinivox.nlu.context`."""

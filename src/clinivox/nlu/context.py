@@ -25,16 +25,16 @@ ABSENT_PRE = ("no", "not", "never", "denies", "denied", "denying", "deny", "with
               "negative for", "no history of", "no evidence of", "no signs of", "no sign of",
               "absence of", "free of", "ruled out", "rules out", "isn't", "wasn't", "doesn't",
               "didn't", "hasn't", "haven't", "don't", "not having", "no known", "nor",
-              "neither", "none", "no longer")
+              "neither", "none", "no longer", "nothing", "unremarkable for")
 ABSENT_POST = ("ruled out", "was ruled out", "has been ruled out", "is negative",
                "was negative", "not present", "resolved", "gone away", "has gone",
-               "have gone")
+               "have gone", "unlikely", "is unlikely")
 POSSIBLE_PRE = ("possible", "possibly", "probable", "probably", "likely", "suspected",
                 "suspect", "suspicious for", "query", "questionable", "may have", "might have",
                 "could have", "could be", "may be", "might be", "rule out", "r/o",
                 "concern for", "concerned about", "worried about", "differential",
                 "consistent with", "suggestive of", "in keeping with", "think it's",
-                "i think", "sounds like")
+                "i think", "sounds like", "exclude", "to exclude")
 POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
                  "cannot be excluded", "can't be excluded")
 HISTORICAL_PRE = ("history of", "h/o", "previous", "previously", "prior", "past history of",
@@ -52,7 +52,13 @@ FAMILY_POST = ("runs in the family", "runs in my family", "in the family",
 HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "watch for",
                     "watch out for", "look out for", "come back if", "return if",
                     "call us if", "let us know if", "unless", "whether", "at risk of",
-                    "risk of", "to prevent", "to avoid", "prevention of")
+                    "risk of", "to prevent", "to avoid", "prevention of", "afraid of")
+# Weakest of all: a mention that is asked about or talked about in general, not asserted of
+# this patient. Conversational transcripts often lack the question mark ("any chest pain",
+# "have you ever had a seizure"), and "denies any chest pain" must stay absent, so these
+# count only when no other trigger claims the scope.
+GENERIC_PRE = ("any", "ever", "ever had", "information about", "leaflet", "what's a",
+               "what is a", "symptoms of", "signs and symptoms")
 TERMINATE = re.compile(r"[.;!?\n]|\b(?:but|however|although|though|except|apart from|"
                        r"aside from|whereas|yet|which|who|because)\b", re.IGNORECASE)
 WINDOW_WORDS = 8  # a pre-trigger reaches this many words at most
@@ -107,12 +113,30 @@ def assertion(text: str, start: int, end: int) -> Assertion:
             ("absent", ABSENT_PRE, ABSENT_POST),
             ("family", FAMILY_PRE, FAMILY_POST),
             ("possible", POSSIBLE_PRE, POSSIBLE_POST),
-            ("historical", HISTORICAL_PRE, HISTORICAL_POST)):
+            ("historical", HISTORICAL_PRE, HISTORICAL_POST),
+            ("hypothetical", GENERIC_PRE, ())):
         scope = _after_last_self(pre) if value == "family" else pre
         trig = _find(scope, pre_t) or _find(post, post_t)
         if trig is not None:
             return Assertion(value, trig)
     return Assertion("present", None)
+
+
+CLASSES = (("hypothetical", HYPOTHETICAL_PRE + GENERIC_PRE), ("absent", ABSENT_PRE),
+           ("family", FAMILY_PRE), ("possible", POSSIBLE_PRE),
+           ("historical", HISTORICAL_PRE))
+
+
+def clause_trigger(text: str) -> Assertion | None:
+    """The first assertion class (in the order of `assertion`) with a pre-trigger anywhere
+    in `text`, pseudo-triggers removed; None when the text holds none. For a matcher that
+    compares whole clauses (the alert monitor's semantic layer) rather than a mention."""
+    words = _strip_pseudo(_words(text))
+    for value, triggers in CLASSES:
+        trig = _find(words, triggers)
+        if trig is not None:
+            return Assertion(value, trig)
+    return None
 
 
 SELF = ("i", "i'm", "i've", "i'd", "i'll", "me", "myself")
