@@ -29,19 +29,47 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench_transcribe import publish
 
 GOLD = Path(__file__).resolve().parent / "data" / "nlu_gold.jsonl"
+GOLD_PRIMOCK = Path(__file__).resolve().parent / "data" / "nlu_gold_primock.jsonl"
 MEDICAL = ("metformin", "asthma", "diabetes", "warfarin", "stroke", "amoxicillin",
            "heart failure")
 
 
-def gold_metrics() -> dict:
+ASSERTED = ("problem", "drug", "allergy")  # labels whose assertion is scored
+
+
+def _code_key(code: str | None) -> str:
+    return (code or "").replace(".", "").upper() if code and code[:1].isalpha() and \
+        code[1:3].isdigit() else (code or "").lower()
+
+
+def gold_rows(which: str = "own", split: str | None = None) -> list[tuple[str, list[dict]]]:
+    """(text, gold entities) of a gold set: `own` (bench/data/nlu_gold.jsonl, text in the
+    file) or `primock` (bench/data/nlu_gold_primock.jsonl, text read from ../shared/data
+    by id; `split` validation or test)."""
+    if which == "own":
+        return [(r["text"], r["entities"]) for r in map(json.loads,
+                                                         GOLD.read_text().splitlines())]
+    from nlu_gold_source import sentence
+
+    rows = [json.loads(x) for x in GOLD_PRIMOCK.read_text().splitlines()]
+    return [(sentence(r["id"]), r["entities"]) for r in rows
+            if split is None or r["split"] == split]
+
+
+def gold_metrics(rows: list[tuple[str, list[dict]]] | None = None,
+                 show_errors: bool = False) -> dict:
+    """Entity recall and precision by label (a found entity matches a gold one with the
+    same label whose text it overlaps), assertion accuracy by gold class (problems, drugs
+    and allergies), and code accuracy by label where the gold has a code: exact, and by
+    ICD-10-CM category (the first three characters)."""
     from clinivox.nlu import extract
 
+    rows = rows if rows is not None else gold_rows("own")
     tp, fp, fn = Counter(), Counter(), Counter()
     asserted, right = Counter(), Counter()
+    coded, code_exact, code_cat = Counter(), Counter(), Counter()
     code_ok = code_n = 0
-    for line in GOLD.read_text().splitlines():
-        row = json.loads(line)
-        text, gold = row["text"], row["entities"]
+    for text, gold in rows:
         found = extract(text)
         used = set()
         for g in gold:
@@ -51,19 +79,37 @@ def gold_metrics() -> dict:
                           and e.label == g["label"] and e.start < g1 and e.end > g0), None)
             if match is None:
                 fn[g["label"]] += 1
+                if show_errors:
+                    print(f"  missed {g['label']} {g['text']!r}: {text[:90]!r}")
                 continue
             used.add(match)
+            e = found[match]
             tp[g["label"]] += 1
-            asserted[g["assertion"]] += 1
-            right[g["assertion"]] += found[match].assertion == g["assertion"]
+            if g.get("assertion") and g["label"] in ASSERTED:
+                asserted[g["assertion"]] += 1
+                right[g["assertion"]] += e.assertion == g["assertion"]
+                if show_errors and e.assertion != g["assertion"]:
+                    print(f"  assertion {e.text!r} {e.assertion} (gold {g['assertion']}): "
+                          f"{text[:90]!r}")
             if g["label"] in ("problem", "drug", "allergy"):
                 code_n += 1
-                code_ok += bool(found[match].code)
+                code_ok += bool(e.code)
+            if g.get("code"):
+                lab = g["label"]
+                coded[lab] += 1
+                want, got = _code_key(g["code"]), _code_key(e.code)
+                code_exact[lab] += got == want
+                code_cat[lab] += bool(got) and got[:3] == want[:3]
+                if show_errors and got != want:
+                    print(f"  code {e.text!r} {e.code} (gold {g['code']})")
         for i, e in enumerate(found):
             if i not in used:
                 fp[e.label] += 1
+                if show_errors:
+                    print(f"  extra {e.label} {e.text!r} {e.code}: {text[:90]!r}")
     labels = sorted(set(tp) | set(fn) | set(fp))
     return {
+        "sentences": len(rows),
         "by_label": {lab: {"recall": tp[lab] / max(1, tp[lab] + fn[lab]),
                            "precision": tp[lab] / max(1, tp[lab] + fp[lab]),
                            "gold": tp[lab] + fn[lab], "false_positives": fp[lab]}
@@ -72,6 +118,9 @@ def gold_metrics() -> dict:
         "assertion_by_class": {c: {"accuracy": right[c] / asserted[c], "n": asserted[c]}
                                for c in sorted(asserted)},
         "coded": code_ok / max(1, code_n),
+        "code_by_label": {lab: {"n": coded[lab], "exact": code_exact[lab] / coded[lab],
+                                "category": code_cat[lab] / coded[lab]}
+                          for lab in sorted(coded)},
     }
 
 

@@ -110,13 +110,14 @@ def transcribe_file(recognizer: Recognizer, source: str | Path | bytes, options:
 def segment_terms(segments: list[Segment], biaser: Any) -> list[dict]:
     """The clinical entities of each segment by the NLU (codes and assertions: "denies
     chest pain" lists chest pain as absent), read with the biaser's own lexicon (the full
-    one with `--medical`, the user's terms with `--vocab`)."""
+    one with `--medical`, the user's terms with `--vocab`); the everyday-word symptoms and
+    body parts of `clinivox extract` are not listed."""
     from clinivox.nlu.entities import extract_text
 
     out: list[dict] = []
     for s in segments:
         where = {"segment": s.id, "start_s": round(s.start_s, 3)}
-        for e in extract_text(s.text, matcher=biaser.matcher):
+        for e in extract_text(s.text, matcher=biaser.matcher, everyday=False):
             out.append({"term": e.text, "canonical": e.normalized, "category": e.category,
                         "code": e.code, "label": e.label, "assertion": e.assertion,
                         **({"attributes": e.attributes} if e.attributes else {}), **where})

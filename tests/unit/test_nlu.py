@@ -134,3 +134,37 @@ def test_json_terms_carry_labels_and_assertions():
     assert [(t["term"], t["label"], t["assertion"], t["segment"]) for t in terms] == [
         ("chest pain", "problem", "absent", 0), ("ramipril", "drug", "present", 1)]
     assert terms[1]["attributes"] == {"dose": "5 mg", "frequency": "once daily"}
+
+
+@pytest.mark.parametrize("text", [
+    # ICD-10-CM index words that became lexicon forms: "other" (preterm newborn),
+    # "hand" (hand, foot and mouth disease), "[part of]", external causes
+    "Have you had any other symptoms?",
+    "Is that the right or left hand?",
+    "the lower part of my tummy",
+    "We walked down the street after the earthquake.",
+    "Could you give me a hand with the shopping, and come back tomorrow?",
+    "They all call me a Yankee.",
+])
+def test_ordinary_words_get_no_code(text):
+    assert [e.text for e in extract(text) if e.code] == []
+
+
+@pytest.mark.parametrize("text, name, code, assertion", [
+    ("I've been throwing up since Tuesday.", "vomiting", "R11.10", "present"),
+    ("She has a tummy ache.", "abdominal pain", "R10.9", "present"),
+    ("Appetite maintained, nil nausea.", "nausea", "R11.0", "absent"),
+    ("PMH: HTN", "hypertension", "I10", "present"),
+    ("He coughed up blood twice.", "haemoptysis", "R04.2", "present"),
+    ("Any pins and needles in your hands", "Paresthesia of skin", "R20.2", "hypothetical"),
+    ("Headache on the left side.", "headache", "R51.9", "present"),
+])
+def test_symptoms_in_everyday_words_are_coded(text, name, code, assertion):
+    e = _one(text, "problem")
+    assert (e.normalized, e.code, e.assertion) == (name, code, assertion)
+
+
+def test_everyday_anatomy_needs_a_possessive():
+    assert [e.text for e in extract("My back has been sore.") if e.label == "anatomy"] == \
+        ["back"]
+    assert [e for e in extract("Come back tomorrow.") if e.label == "anatomy"] == []

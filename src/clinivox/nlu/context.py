@@ -25,7 +25,8 @@ ABSENT_PRE = ("no", "not", "never", "denies", "denied", "denying", "deny", "with
               "negative for", "no history of", "no evidence of", "no signs of", "no sign of",
               "absence of", "free of", "ruled out", "rules out", "isn't", "wasn't", "doesn't",
               "didn't", "hasn't", "haven't", "don't", "not having", "no known", "nor",
-              "neither", "none", "no longer", "nothing", "unremarkable for")
+              "neither", "none", "no longer", "nothing", "unremarkable for",
+              "nil")  # "nil" is the negation of British notes ("nil radiation")
 ABSENT_POST = ("ruled out", "was ruled out", "has been ruled out", "is negative",
                "was negative", "not present", "resolved", "gone away", "has gone",
                "have gone", "unlikely", "is unlikely")

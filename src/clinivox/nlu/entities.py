@@ -20,6 +20,13 @@ from functools import lru_cache
 from typing import Any
 
 from clinivox.asr.types import word_char_spans
+from clinivox.nlu.concepts import (
+    EVERYDAY_CLINICAL,
+    EXTERNAL_CAUSE,
+    NOT_TERMS,
+    find_concepts,
+    symptom_code,
+)
 from clinivox.nlu.context import assertion
 from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
@@ -108,11 +115,46 @@ class Entity:
 
 @lru_cache(maxsize=1)
 def _matcher() -> Any:
-    """The lexicon's matcher, loaded once."""
+    """The lexicon's matcher, loaded once. A one-word drug or diagnosis form that is an
+    everyday English word (one token of Whisper's vocabulary) and not the entry's own name
+    is not a term ("other" for a preterm newborn, "hand" for hand, foot and mouth
+    disease), unless it is the plain name of a condition (`concepts.EVERYDAY_CLINICAL`) or
+    an acronym."""
     from clinivox.medical.terms import TermMatcher
     from clinivox.medical.vocabulary import load_lexicon
 
-    return TermMatcher(load_lexicon())
+    lexicon = load_lexicon()
+    # an acronym ("ALL") stays a form: it counts only where written in capitals
+    acronyms = {f.lower() for e in lexicon.entries
+                for f in (e.term, *e.variants, *re.findall(r"\[([^\]]*)\]", e.canonical))
+                if f.isupper() and len(f) > 1}
+    matcher = TermMatcher(lexicon, _everyday_words() - EVERYDAY_CLINICAL - acronyms)
+    # ICD-10-CM's bracketed qualifiers ("Acquired absence of lung [part of]") became forms of
+    # their own in the lexicon: not names of the problem
+    # (an acronym in brackets, "[ALL]", is a name: it is matched in capitals only)
+    for key, entry in list(matcher.forms.items()):
+        qualifiers = {q.lower() for q in re.findall(r"\[([^\]]*)\]", entry.canonical)
+                      if not q.isupper()}
+        if key in qualifiers or key in NOT_TERMS or \
+                (entry.category == "diagnosis" and (entry.code or "").startswith(EXTERNAL_CAUSE)):
+            del matcher.forms[key]
+    return matcher
+
+
+@lru_cache(maxsize=1)
+def _everyday_words() -> frozenset[str]:
+    """Everyday English words: the bundled tiny.en tokenizer's one-token words (the list the
+    ASR biasing uses). Empty when the bundled model is not installed."""
+    try:
+        import tokenizers
+
+        from clinivox.asr.models import resolve_model
+        from clinivox.medical.terms import common_words_from_tokenizer
+
+        path = resolve_model("tiny.en").path / "tokenizer.json"
+        return common_words_from_tokenizer(tokenizers.Tokenizer.from_file(str(path)))
+    except Exception:
+        return frozenset()
 
 
 def _acronym_in_lowercase(written: str, entry: Any) -> bool:
@@ -125,8 +167,10 @@ def _acronym_in_lowercase(written: str, entry: Any) -> bool:
     return any(re.search(rf"(?<![A-Za-z]){re.escape(acronym)}(?![A-Za-z])", n) for n in names)
 
 
-def extract_text(text: str, matcher: Any = None) -> list[Entity]:
-    """The entities of one text, by position."""
+def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[Entity]:
+    """The entities of one text, by position. `matcher`: another lexicon's matcher (a
+    user's vocabulary); `everyday`: also the symptoms, note abbreviations and body parts
+    said in everyday words (`concepts`)."""
     matcher = matcher or _matcher()
     sections = find_sections(text)
     out: list[Entity] = []
@@ -139,10 +183,26 @@ def extract_text(text: str, matcher: Any = None) -> list[Entity]:
             category = "diagnosis" if label == "problem" else label
         if label is None or _acronym_in_lowercase(hit.term, hit.entry):
             continue
+        if category == "symptom":
+            code = symptom_code(normalized) or symptom_code(hit.term)
         code = code if label in ("problem", "drug") else None
         out.append(_entity(text, hit.term, label, hit.start, hit.end, normalized,
                            code, category, sections))
         taken.append((hit.start, hit.end))
+    for c in find_concepts(text) if everyday else ():
+        overlapping = [i for i, (a, b) in enumerate(taken) if a < c.end and c.start < b]
+        if overlapping and not all(c.start <= taken[i][0] and taken[i][1] <= c.end
+                                   and taken[i][1] - taken[i][0] < c.end - c.start
+                                   for i in overlapping):
+            continue  # overlaps a lexicon term it does not strictly contain
+        spans = {taken[i] for i in overlapping}  # a longer concept replaces the terms inside
+        out[:] = [e for e in out if (e.start, e.end) not in spans]
+        taken[:] = [t for t in taken if t not in spans]
+        out.append(_entity(text, c.text, c.concept.label, c.start, c.end,
+                           c.concept.canonical, c.concept.code,
+                           "symptom" if c.concept.label == "problem" else c.concept.label,
+                           sections))
+        taken.append((c.start, c.end))
     for name, ingredient in BRITISH_DRUGS.items():
         for m in re.finditer(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):
             if all(m.end() <= a or b <= m.start() for a, b in taken):

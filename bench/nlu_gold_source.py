@@ -1,0 +1,84 @@
+"""The sentences of the PriMock57 gold set, read from ../shared/data at run time (the text
+is not copied into the repository: bench/data/nlu_gold_primock.jsonl holds only the
+sentence ids and the hand annotations).
+
+    python bench/nlu_gold_source.py --sample 120 --seed 7   # the sample, id<TAB>text
+
+Ids: `n:<note file stem>:<k>` is the k-th sentence of a clinician's note (split at line
+breaks and sentence ends), `t:<TextGrid stem>:<k>` the k-th utterance of a transcript
+(transcriber tags dropped). Consultations are split in two by a hash: `validation` (for
+decisions) and `test` (reported once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import re
+from pathlib import Path
+
+DATA = Path(os.environ.get("CLINIVOX_BENCH_DATA",
+                           Path(__file__).resolve().parents[2] / "shared" / "data"))
+ROOT = DATA / "primock57_text"
+
+
+def split_of(consultation: str) -> str:
+    h = int(hashlib.sha256(f"nlu-gold:{consultation}".encode()).hexdigest()[:8], 16)
+    return "validation" if h % 2 == 0 else "test"
+
+
+def note_sentences(path: Path) -> list[str]:
+    note = json.loads(path.read_text(encoding="utf-8"))["note"]
+    out = []
+    for line in note.splitlines():
+        for s in re.split(r"(?<=[.!?])\s+(?=[A-Z])", line.strip()):
+            s = s.strip()
+            if len(s.split()) >= 2:
+                out.append(s)
+    return out
+
+
+def utterances(path: Path) -> list[str]:
+    raw = path.read_text(encoding="utf-8", errors="replace")
+    out = []
+    for m in re.finditer(r'^\s*text = "(.*)"\s*$', raw, re.M):
+        text = re.sub(r"<[^>]*>|\[[^\]]*\]", " ", m.group(1).replace('""', '"'))
+        text = re.sub(r"\s+", " ", text).strip(" ,")
+        if text:
+            out.append(text)
+    return out
+
+
+def sentence(sid: str) -> str:
+    """The text of a sentence id."""
+    kind, stem, k = sid.split(":")
+    if kind == "n":
+        return note_sentences(ROOT / "notes" / f"{stem}.json")[int(k)]
+    return utterances(ROOT / "transcripts" / f"{stem}.TextGrid")[int(k)]
+
+
+def consultation(sid: str) -> str:
+    stem = sid.split(":")[1]
+    return stem.rsplit("_", 1)[0] if stem.endswith(("_doctor", "_patient")) else stem
+
+
+def sample(n: int, seed: int, note_share: float = 0.4, min_words: int = 5) -> list[str]:
+    rng = random.Random(seed)
+    notes = [f"n:{p.stem}:{k}" for p in sorted((ROOT / "notes").glob("*.json"))
+             for k, s in enumerate(note_sentences(p)) if len(s.split()) >= 3]
+    talk = [f"t:{p.stem}:{k}" for p in sorted((ROOT / "transcripts").glob("*.TextGrid"))
+            for k, s in enumerate(utterances(p)) if len(s.split()) >= min_words]
+    n_notes = round(n * note_share)
+    return rng.sample(notes, n_notes) + rng.sample(talk, n - n_notes)
+
+
+if __name__ == "__main__":
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--sample", type=int, default=120)
+    p.add_argument("--seed", type=int, default=7)
+    a = p.parse_args()
+    for sid in sample(a.sample, a.seed):
+        print(f"{sid}\t{split_of(consultation(sid))}\t{sentence(sid)}")

@@ -1,0 +1,253 @@
+"""Clinical concepts the NLU knows beyond the lexicon: symptoms and findings with their
+ICD-10-CM codes and the words patients and clinicians use for them ("tummy ache",
+"pins and needles", "being sick"), and the capital-letter abbreviations of common notes
+("HTN", "T2DM").
+
+The medical lexicon (shared with the ASR biasing, and left as it is so that transcripts
+do not change) lists symptoms without codes and few lay forms. The codes here are the
+ICD-10-CM codes of the unspecified symptom (R-codes where one exists). A form written in
+capitals is matched in capitals only.
+
+`EVERYDAY_CLINICAL` lists the everyday English words that are nonetheless the plain name of
+a condition ("diabetes", "flu", "fracture"): the NLU's lexicon matcher drops every other
+one-word diagnosis form that is an everyday word ("other", "hand", "street": index terms
+of ICD-10-CM that are not names of a problem), so that ordinary words get no code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# canonical, ICD-10-CM, other forms ("|"-separated)
+SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
+    ("chest pain", "R07.9", "pain in my chest|pain in the chest|chest pains"),
+    ("chest tightness", "R07.89", "tight chest|tightness in my chest|tightness in the chest"
+     "|chest feels tight"),
+    ("shortness of breath", "R06.02", "short of breath|out of breath|short of breathe"),
+    ("breathlessness", "R06.00", "breathless|dyspnoea|dyspnea|difficulty breathing"
+     "|difficulty in breathing|trouble breathing|struggling to breathe|hard to breathe"),
+    ("orthopnoea", "R06.01", "orthopnea"),
+    ("wheeze", "R06.2", "wheezing|wheezy|wheezes"),
+    ("stridor", "R06.1", ""),
+    ("palpitations", "R00.2", "palpitation|heart racing|racing heart|heart pounding"),
+    ("tachycardia", "R00.0", ""), ("bradycardia", "R00.1", ""),
+    ("syncope", "R55", "fainting|fainted|passed out|presyncope|blackouts"),
+    ("dizziness", "R42", "dizzy|light headed|lightheaded|light-headed|vertigo"),
+    ("headache", "R51.9", "headaches|head ache|sore head"),
+    ("migraine", "G43.909", "migraines"),
+    ("nausea", "R11.0", "nauseous|nauseated|feeling sick|feel sick|queasy"),
+    ("vomiting", "R11.10", "vomit|vomited|vomits|being sick|throwing up|threw up|thrown up"
+     "|been sick"),
+    ("diarrhoea", "R19.7", "diarrhea|loose stools|loose stool|runny stools|the runs"),
+    ("constipation", "K59.00", "constipated"),
+    ("abdominal pain", "R10.9", "abdo pain|tummy pain|tummy ache|stomach pain|stomach ache"
+     "|stomachache|belly pain|belly ache|pain in my tummy|pain in my stomach"
+     "|pain in the abdomen"),
+    ("pelvic pain", "R10.2", ""),
+    ("back pain", "M54.9", "backache|back ache|bad back"),
+    ("neck pain", "M54.2", ""), ("shoulder pain", "M25.519", ""),
+    ("knee pain", "M25.569", ""), ("hip pain", "M25.559", ""), ("leg pain", "M79.606", ""),
+    ("joint pain", "M25.50", "joint pains|arthralgia|aching joints|painful joints"),
+    ("myalgia", "M79.10", "muscle aches|muscle ache|muscle pain|muscle pains"
+     "|aching muscles|body aches"),
+    ("pain", "R52", "pains|aching|ache"),
+    ("fever", "R50.9", "fevers|pyrexia|febrile|feverish|high temperature|temperatures"
+     "|a temperature"),
+    ("rigors", "R68.83", "chills|shivers|shivering"),
+    ("sweating", "R61", "night sweats|sweats|sweaty|clammy|diaphoresis"),
+    ("fatigue", "R53.83", "tiredness|tired all the time|exhaustion|exhausted|lethargy"
+     "|lethargic"),
+    ("malaise", "R53.81", "generally unwell|feeling unwell|feel unwell|run down"),
+    ("weakness", "R53.1", ""),
+    ("weight loss", "R63.4", "lost weight|losing weight|weight losses"),
+    ("weight gain", "R63.5", "gained weight|putting on weight|put on weight"),
+    ("loss of appetite", "R63.0", "lost my appetite|lost your appetite|lost his appetite"
+     "|lost her appetite|reduced appetite|poor appetite|anorexia|off my food|off food"
+     "|not eating"),
+    ("polydipsia", "R63.1", "excessive thirst|very thirsty|always thirsty"),
+    ("polyuria", "R35.8", "passing urine more|weeing more"),
+    ("urinary frequency", "R35.0", "frequency of urination|going to the toilet more often"),
+    ("urinary urgency", "R39.15", ""),
+    ("dysuria", "R30.0", "burning when passing urine|burning when i pee|pain passing urine"
+     "|painful urination|stinging when passing urine|burning on urination"),
+    ("haematuria", "R31.9", "hematuria|blood in urine|blood in the urine|blood in my urine"),
+    ("incontinence", "R32", "incontinent|leaking urine"),
+    ("cough", "R05.9", "coughing|coughs|dry cough|chesty cough|tickly cough"),
+    ("sputum", "R09.3", "phlegm|mucus|sputum production"),
+    ("haemoptysis", "R04.2", "hemoptysis|coughing up blood|coughed up blood"
+     "|coughed up a bit of blood|cough up blood"),
+    ("sore throat", "J02.9", "throat pain|painful throat|sore throats"),
+    ("hoarseness", "R49.0", "hoarse voice|hoarse|lost my voice"),
+    ("runny nose", "J34.89", "rhinorrhoea|rhinorrhea|runny noses"),
+    ("nasal congestion", "R09.81", "blocked nose|stuffy nose|congested nose"),
+    ("sneezing", "R06.7", ""),
+    ("epistaxis", "R04.0", "nosebleed|nosebleeds|nose bleed|nose bleeds"),
+    ("earache", "H92.09", "ear ache|ear pain|otalgia|sore ear"),
+    ("tinnitus", "H93.19", "ringing in my ears|ringing in the ears"),
+    ("dysphagia", "R13.10", "difficulty swallowing|trouble swallowing|hard to swallow"
+     "|odynophagia|painful swallowing|pain on swallowing|pain when swallowing"),
+    ("heartburn", "R12", "acid reflux|reflux"),
+    ("dyspepsia", "R10.13", "indigestion"),
+    ("bloating", "R14.0", "bloated|abdominal distension"),
+    ("flatulence", "R14.3", "passing wind"),
+    ("haematemesis", "K92.0", "hematemesis|vomiting blood|vomited blood"),
+    ("melaena", "K92.1", "melena|black stools|black stool|tarry stools"),
+    ("rectal bleeding", "K62.5", "blood in stool|blood in the stool|blood in my stool"
+     "|blood in stools|bleeding from the bottom|blood in the poo"),
+    ("jaundice", "R17", "jaundiced|yellow skin"),
+    ("rash", "R21", "rashes|skin rash"),
+    ("pruritus", "L29.9", "itching|itchy|itchiness|itch"),
+    ("swelling", "R60.9", "swollen|oedema|edema"),
+    ("ankle swelling", "R60.0", "swollen ankles|swollen ankle|ankle oedema|ankle edema"),
+    ("lymphadenopathy", "R59.9", "swollen glands|swollen lymph nodes|enlarged lymph nodes"),
+    ("numbness", "R20.0", "numb"),
+    ("tingling", "R20.2", "pins and needles|paraesthesia|paresthesia"),
+    ("tremor", "R25.1", "tremors|shaky hands"),
+    ("seizure", "R56.9", "seizures|convulsion|convulsions"),
+    ("confusion", "R41.0", "confused|disorientated|disoriented|delirium"),
+    ("memory loss", "R41.3", "forgetful|forgetfulness|memory problems"),
+    ("hallucinations", "R44.3", "hallucinating"),
+    ("blurred vision", "H53.8", "blurry vision|vision is blurred|vision blurred"),
+    ("diplopia", "H53.2", "double vision"),
+    ("visual disturbance", "H53.9", "vision problems|problems with my vision|vision sx"),
+    ("photophobia", "H53.14", "light hurts my eyes|sensitive to light"),
+    ("neck stiffness", None, "stiff neck"),
+    ("stiffness", None, ""),
+    ("slurred speech", "R47.81", "slurring"),
+    ("facial droop", "R29.810", "facial drooping|face drooping"),
+    ("loss of consciousness", "R40.4", "lost consciousness|unconscious"),
+    ("insomnia", "G47.00", "can't sleep|trouble sleeping|difficulty sleeping|not sleeping"),
+    ("anxiety", "F41.9", "anxious"),
+    ("low mood", "F32.A", "feeling low|feeling down|feel down|depressed mood"),
+    ("dehydration", "E86.0", "dehydrated"),
+    ("hypotension", "I95.9", "low blood pressure"),
+    ("hypertension", "I10", "high blood pressure|raised blood pressure"),
+    ("hypercholesterolaemia", "E78.00", "high cholesterol|raised cholesterol"
+     "|hypercholesterolemia"),
+    ("hypoxia", "R09.02", "low oxygen|low sats"), ("cyanosis", "R23.0", "cyanosed|cyanotic"),
+    ("claudication", "I73.9", ""),
+    ("dysmenorrhoea", "N94.6", "painful periods|period pain|dysmenorrhea"),
+    ("menorrhagia", "N92.0", "heavy periods"),
+    ("loss of smell", "R43.0", "anosmia|lost my sense of smell"),
+    ("falls", "R29.6", "a fall|falling over|fell over"),
+    ("allergic reaction", "T78.40", "allergic reactions"),
+)
+# body parts in everyday words (the lexicon's anatomy is the formal names)
+ANATOMY = ("head", "face", "forehead", "eye", "eyes", "ear", "ears", "nose", "mouth", "lip",
+           "lips", "tongue", "teeth", "tooth", "jaw", "throat", "neck", "shoulder",
+           "shoulders", "arm", "arms", "elbow", "elbows", "wrist", "wrists", "hand",
+           "hands", "finger", "fingers", "thumb", "chest", "breast", "breasts", "back",
+           "lower back", "tummy", "belly", "belly button", "navel", "groin", "hip", "hips",
+           "leg", "legs", "thigh", "knee", "knees", "calf", "calves", "shin", "ankle",
+           "ankles", "foot", "feet", "toe", "toes", "heel", "skin", "scalp", "spine",
+           "ribs", "lymph nodes", "LNs", "glands", "bowel", "bowels", "brain", "lungs")
+# words that name a body part only in some uses: the anatomy only after a possessive
+# or "the" ("my back", "the chest"), not "come back", "give me a hand"
+AMBIGUOUS_ANATOMY = frozenset({"back", "hand", "hands", "head", "face", "arm", "arms",
+                               "foot", "feet", "heel", "calf", "shin", "skin", "chest",
+                               "breast", "glands"})
+
+# capital-letter abbreviations of notes: form -> (label, normalised name, ICD-10-CM)
+NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str]] = {
+    "HTN": ("problem", "hypertension", "I10"),
+    "T2DM": ("problem", "type 2 diabetes mellitus", "E11.9"),
+    "T1DM": ("problem", "type 1 diabetes mellitus", "E10.9"),
+    "DM": ("problem", "diabetes mellitus", "E11.9"),
+    "GORD": ("problem", "gastro-oesophageal reflux disease", "K21.9"),
+    "GERD": ("problem", "gastro-oesophageal reflux disease", "K21.9"),
+    "IBS": ("problem", "irritable bowel syndrome", "K58.9"),
+    "URTI": ("problem", "upper respiratory tract infection", "J06.9"),
+    "LRTI": ("problem", "lower respiratory tract infection", "J22"),
+    "IHD": ("problem", "ischaemic heart disease", "I25.9"),
+    "CCF": ("problem", "congestive cardiac failure", "I50.9"),
+    "CHF": ("problem", "congestive heart failure", "I50.9"),
+    "OA": ("problem", "osteoarthritis", "M19.90"),
+    "RA": ("problem", "rheumatoid arthritis", "M06.9"),
+    "HF": ("problem", "heart failure", "I50.9"),
+    "LOC": ("problem", "loss of consciousness", "R40.4"),
+    "N&V": ("problem", "nausea and vomiting", "R11.2"),
+    "SOBOE": ("problem", "shortness of breath on exertion", "R06.02"),
+    "Abx": ("drug", "antibiotics", ""),
+}
+# everyday English words that are the plain name of a condition: kept as terms
+EVERYDAY_CLINICAL = frozenset({
+    "acne", "arthritis", "autism", "blindness", "burn", "burns", "cancer", "concussion",
+    "dementia", "depression", "diabetes", "epilepsy", "flu", "fracture", "hallucinations",
+    "hepatitis", "influenza", "inflammation", "injury", "itch", "leukemia", "malnutrition",
+    "miscarriage", "obesity", "paralysis", "paranoia", "piles", "pneumonia", "poisoning",
+    "pregnancy", "psychosis", "schizophrenia", "scar", "tuberculosis", "tumor", "wound",
+    "worms", "asthma", "migraine", "stroke", "angina", "gout", "eczema", "psoriasis",
+    "measles", "mumps", "chickenpox", "shingles", "anaemia", "anemia", "sepsis",
+    "meningitis", "bronchitis", "tonsillitis", "sinusitis", "appendicitis", "cough",
+    "fever", "rash", "nausea", "vomiting", "diarrhoea", "diarrhea", "headache",
+})
+
+# everyday words that the lexicon's sources list as the name of a product or an external
+# cause (allergen extracts, homeopathic products, ICD-10-CM's chapter of external causes),
+# found by listing every one-word everyday form the NLU's matcher still codes
+NOT_TERMS = frozenset({"buffers", "cloves", "diamonds", "hops", "oats", "pots", "sulfur",
+                       "epigen", "earthquake", "flood", "hurricane", "tornado", "terrorism",
+                       "plague"})
+# ICD-10-CM codes of external causes (V00-Y99) say how an injury came about; they are not
+# problems
+EXTERNAL_CAUSE = ("V", "W", "X", "Y")
+
+
+@dataclass(frozen=True)
+class Concept:
+    canonical: str
+    label: str
+    code: str | None
+
+
+@dataclass(frozen=True)
+class ConceptHit:
+    start: int
+    end: int
+    text: str
+    concept: Concept
+
+
+@lru_cache(maxsize=1)
+def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
+    forms: dict[str, Concept] = {}
+    for canonical, code, other in SYMPTOMS:
+        concept = Concept(canonical, "problem", code)
+        for form in (canonical, *[f for f in other.split("|") if f]):
+            forms.setdefault(form.lower(), concept)
+    for part in ANATOMY:
+        forms.setdefault(part.lower(), Concept(part.lower(), "anatomy", None))
+    lower = sorted(forms, key=len, reverse=True)
+    ci = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(f).replace(r"\ ", r"\s+")
+                                             for f in lower) + r")(?![\w-])", re.IGNORECASE)
+    caps = re.compile(r"(?<![\w&])(?:" + "|".join(re.escape(f) for f in sorted(
+        NOTE_ABBREVIATIONS, key=len, reverse=True)) + r")(?![\w&])")
+    return forms, ci, caps
+
+
+_OWNED = re.compile(r"\b(?:my|your|his|her|their|our|the|left|right|both|on|in)\s+"
+                    r"(?:(?:left|right|lower|upper)\s+)?$", re.IGNORECASE)
+
+
+def symptom_code(name: str) -> str | None:
+    """The ICD-10-CM code of a symptom known by `name` (any of its forms)."""
+    concept = _tables()[0].get(" ".join(name.lower().split()))
+    return concept.code if concept else None
+
+
+def find_concepts(text: str) -> list[ConceptHit]:
+    """The symptoms and note abbreviations of `text`, longest first, not overlapping."""
+    forms, ci, caps = _tables()
+    out = []
+    for m in ci.finditer(text):
+        concept = forms[" ".join(m.group(0).lower().split())]
+        if concept.canonical in AMBIGUOUS_ANATOMY and not _OWNED.search(text[:m.start()]):
+            continue
+        out.append(ConceptHit(m.start(), m.end(), m.group(0), concept))
+    for m in caps.finditer(text):
+        label, name, code = NOTE_ABBREVIATIONS[m.group(0)]
+        out.append(ConceptHit(m.start(), m.end(), m.group(0),
+                              Concept(name, label, code or None)))
+    return sorted(out, key=lambda h: h.start)
