@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import time
 from collections import Counter
@@ -169,6 +171,125 @@ def phi_speech(n: int) -> dict:
             "by_category": {k: {"recall": caught[k] / total[k], "n": total[k]}
                             for k in sorted(total)},
             "seconds": time.perf_counter() - t0}
+
+
+DATA = Path(os.environ.get("CLINIVOX_BENCH_DATA",
+                           Path(__file__).resolve().parents[2] / "shared" / "data"))
+_ORDER_WORDS = re.compile(r"^\s*(?:[^,.]*,\s*)?(?:give|start|get|prepare|call|apply|activate|"
+                          r"begin|charge|draw up)\b", re.IGNORECASE)
+
+
+def _legacy_summary(segments: list, labels: list[int]) -> dict:
+    """The scribe summary before the NLU (commit af715cb^), for the before/after table:
+    every lexicon symptom or diagnosis the transcript names is a problem, every drug a
+    medication; the plan is the plan chapter's planning sentences."""
+    from clinivox.medical.terms import TermMatcher
+    from clinivox.medical.vocabulary import load_lexicon
+    from clinivox.scribe.record import _PLAN_SENTENCE, CHAPTERS
+
+    matcher = _legacy_summary.__dict__.setdefault("m", TermMatcher(load_lexicon()))
+    hits = [h for s in segments for h in matcher.find(s.text)]
+    plan = [x.strip() for s, lab in zip(segments, labels, strict=True)
+            if CHAPTERS[lab] == "plan" for x in re.split(r"(?<=[.?!])\s+", s.text)
+            if _PLAN_SENTENCE.search(x) and len(x.split()) >= 3]
+    return {"problems": sorted({h.entry.canonical.lower() for h in hits
+                                if h.entry.category in ("symptom", "diagnosis")}),
+            "medications": sorted({(h.entry.code or h.entry.canonical).lower() for h in hits
+                                   if h.entry.category == "drug"}),
+            "plan": plan}
+
+
+def _nlu_summary(segments: list) -> dict:
+    from clinivox.scribe.record import build_record
+
+    summary = build_record(segments, {}, duration_s=0.0).summary
+    return {"problems": sorted({p.lower() for p in summary["symptoms"] + summary["diagnoses"]}),
+            "medications": summary["medications"], "plan": summary["plan"],
+            "denied": summary["denied"]}
+
+
+def _problem_names(text: str) -> set[str]:
+    """The lexicon's names of the problems a text mentions (for the negated ER mentions)."""
+    from clinivox.medical.terms import TermMatcher
+    from clinivox.medical.vocabulary import load_lexicon
+
+    matcher = _problem_names.__dict__.setdefault("m", TermMatcher(load_lexicon()))
+    return {h.entry.canonical.lower() for h in matcher.find(text)
+            if h.entry.category in ("symptom", "diagnosis")}
+
+
+def scribe_before_after(limit: int | None = None) -> dict:
+    """The scribe's summary before the NLU and now, on the dev consultation audio
+    (tiny.en int8, no diarization), scored against the sets' own labels:
+    - ER streams: the negated mentions (`negated_mention_no_alert`) a summary lists as a
+      present problem, and the critical events said as orders ("give adrenaline now") that
+      reach the plan;
+    - medical_dictation, the utterances of each consultation joined: the summary's
+      problems that the rows' reference `terms` support (precision), and the reference
+      terms the problems cover (recall)."""
+    from clinivox import Recognizer
+    from clinivox.asr.types import Segment
+    from clinivox.scribe.record import chapter_scores, segment_chapters
+
+    rec = Recognizer("tiny.en", device="cpu", compute_type="int8")
+    out: dict = {}
+    t0 = time.perf_counter()
+
+    def segs_of(path: Path, offset: float = 0.0, first_id: int = 0) -> list:
+        got = list(rec.transcribe(str(path))[0])
+        return [Segment(first_id + i, s.start_s + offset, s.end_s + offset, s.text.strip(),
+                        words=s.words) for i, s in enumerate(got)]
+
+    er = [json.loads(x) for x in (DATA / "er_alert_streams" / "manifest.jsonl").read_text()
+          .splitlines()]
+    counts = {k: Counter() for k in ("before", "after")}
+    for row in er:
+        segs = segs_of(DATA / "er_alert_streams" / row["audio"])
+        labels = segment_chapters(chapter_scores([s.text for s in segs]))
+        summaries = {"before": _legacy_summary(segs, labels), "after": _nlu_summary(segs)}
+        for ev in row["events"]:
+            for k, summ in summaries.items():
+                if ev["category"] == "negated_mention_no_alert":
+                    names = _problem_names(ev["text"])
+                    counts[k]["negated"] += 1
+                    counts[k]["negated_listed"] += bool(names & set(summ["problems"]))
+                elif _ORDER_WORDS.search(ev["text"]):
+                    words = set(re.findall(r"[a-z]+", ev["text"].lower()))
+                    counts[k]["orders"] += 1
+                    counts[k]["orders_in_plan"] += any(
+                        len(words & set(re.findall(r"[a-z]+", p.lower()))) >= len(words) / 2
+                        for p in summ["plan"])
+    out["er_streams"] = {k: dict(v) for k, v in counts.items()}
+    md = [json.loads(x) for x in (DATA / "medical_dictation" / "manifest.jsonl").read_text()
+          .splitlines()]
+    by_consultation: dict[str, list[dict]] = {}
+    for row in md:
+        key = " ".join(row.get("source", "").split()[:3])  # PriMock57 day3 consultation10
+        by_consultation.setdefault(key, []).append(row)
+    groups = list(by_consultation.values())[:limit]
+    pr = {k: Counter() for k in ("before", "after")}
+    for rows in groups:
+        segs: list = []
+        for row in rows:
+            segs += segs_of(DATA / "medical_dictation" / row["audio"],
+                            offset=(segs[-1].end_s + 1.0) if segs else 0.0,
+                            first_id=len(segs))
+        labels = segment_chapters(chapter_scores([s.text for s in segs]))
+        ref_terms = {t.lower() for row in rows for t in row.get("terms", [])}
+        for k, summ in (("before", _legacy_summary(segs, labels)),
+                        ("after", _nlu_summary(segs))):
+            for prob in summ["problems"]:
+                pr[k]["listed"] += 1
+                pr[k]["supported"] += any(t in prob or prob in t for t in ref_terms)
+            pr[k]["reference_terms"] += len(ref_terms)
+            pr[k]["covered"] += sum(any(t in p or p in t for p in summ["problems"])
+                                    for t in ref_terms)
+    out["medical_dictation"] = {
+        k: {**dict(v), "precision": v["supported"] / max(1, v["listed"]),
+            "recall": v["covered"] / max(1, v["reference_terms"])} for k, v in pr.items()}
+    out["consultations"] = len(groups)
+    out["seconds"] = time.perf_counter() - t0
+    return out
 
 
 def main() -> None:

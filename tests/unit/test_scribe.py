@@ -136,3 +136,20 @@ def test_scribe_cli_and_report_in_chromium(tmp_path):
             driver.save_screenshot(str(Path(shots) / "scribe_report.png"))
     finally:
         driver.quit()
+
+
+@pytest.mark.parametrize("text, order", [
+    ("She's arrested, start compressions now.", True),
+    ("This is a major haemorrhage, activate the protocol.", True),
+    ("There's no respiratory effort, bag him.", True),
+    ("Give adrenaline now.", True),
+    ("I started feeling better, and then it got worse.", False),
+    ("She has a cough and a runny nose.", False),
+])
+def test_orders_after_a_finding_reach_the_plan(text, order):
+    """Emergency speech states the finding, then the order after a comma; the plan took
+    only sentences that opened with the order (the ER streams' 'He's gone into cardiac
+    arrest, start chest compressions' had an empty plan)."""
+    from clinivox.scribe.record import _ORDER
+
+    assert bool(_ORDER.search(text)) is order

@@ -56,9 +56,13 @@ _PLAN_SENTENCE = re.compile(_CUES["plan"] + r"|\b(?:i'?ll|we'?ll|i'?d like you t
                             r"make sure)\b", re.I)
 # An order given in the room ("Give adrenaline now.", "Start compressions.", "Get IV
 # access."): a plan wherever it is said, not only in the plan chapter.
-_ORDER = re.compile(r"^\s*(?:please\s+)?(?:give|start|stop|administer|increase|decrease|"
-                    r"prescribe|get|draw|send|order|check|repeat|book|arrange|refer|call|"
-                    r"continue|switch|add|hold|withhold|push|bolus)\b", re.I)
+# An order may open the sentence or a clause after a comma or a semicolon ("He's in
+# VF, charge the defibrillator."): emergency speech states the finding, then the order.
+_ORDER = re.compile(r"(?:^|[,;]\s*)(?:and\s+|then\s+|now\s+)?(?:please\s+)?"
+                    r"(?:give|start|stop|administer|increase|decrease|prescribe|get|draw|send|"
+                    r"order|check|repeat|book|arrange|refer|call|continue|switch|add|hold|"
+                    r"withhold|push|bolus|prepare|apply|activate|begin|charge|intubate|bag|"
+                    r"resume|commence)\b(?!\s+(?:better|worse|well|on with)\b)", re.I)
 
 
 @dataclass
