@@ -199,3 +199,20 @@ def test_pseudo_label_writes_confident_speech_and_skips_noise(tmp_path, recogniz
         audio_files(tmp_path / "empty")
     with pytest.raises(InputError, match="not a directory"):
         audio_files(tmp_path / "missing")
+
+
+def test_encoder_cache_key_does_not_depend_on_how_the_manifest_is_named(tmp_path,
+                                                                        monkeypatch):
+    """A fine-tune run given `corpus/train.jsonl` computed a new 3.6 GB encoder cache
+    beside the one a run given the absolute path had written for the same files: the key
+    hashed the paths as spelled."""
+    from clinivox.train.finetune.data import cache_key, read_examples
+
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "a.wav").write_bytes(b"RIFF0000")
+    manifest = tmp_path / "corpus" / "train.jsonl"
+    manifest.write_text(json.dumps({"audio": "a.wav", "text": "hello there"}) + "\n")
+    monkeypatch.chdir(tmp_path)
+    relative = read_examples(Path("corpus/train.jsonl"), check_audio=False)
+    absolute = read_examples(manifest, check_audio=False)
+    assert cache_key(relative, "tiny.en", 0, None) == cache_key(absolute, "tiny.en", 0, None)

@@ -170,9 +170,9 @@ def cache_key(examples: list[Example], model_id: str, view: int, spec: Any) -> s
     h = hashlib.sha1()
     h.update(model_id.encode())
     h.update(repr((view, spec)).encode())
-    for ex in examples:
+    for ex in examples:  # the resolved path: a manifest named relatively is the same set
         st = ex.audio.stat()
-        h.update(f"{ex.audio}|{st.st_size}|{st.st_mtime_ns}".encode())
+        h.update(f"{ex.audio.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode())
     return h.hexdigest()[:16]
 
 
