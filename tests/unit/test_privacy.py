@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 
@@ -185,3 +186,38 @@ def test_redact_cli_on_text_and_a_transcript_json(tmp_path):
     bad.write_text("[1, 2]")
     proc = subprocess.run([*run, str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2 and "segments" in proc.stderr
+
+
+def test_date_surrogates_keep_the_intervals_between_dates():
+    """Surrogate dates were opaque tags ("[DATE-3fa1c2]"): a record lost the length of a
+    stay. Now every date of a record moves by one shift (from the salt) and keeps its
+    style."""
+    import datetime as dt
+
+    from clinivox.privacy.dates import parse_date, shift_days
+
+    text = ("Admitted on the 3rd of March 2024 and discharged on 10/03/2024; "
+            "seen again March 31st, 2024.")
+    out, spans = redact(text, "surrogate", salt="record-1")
+    assert [s.category for s in spans] == ["DATE", "DATE", "DATE"]
+    moved = re.findall(r"the \d+\w\w of \w+ \d{4}|\d\d/\d\d/\d{4}|\w+ \d+\w\w, \d{4}", out)
+    assert len(moved) == 3
+    before = [parse_date(s.text)[0] for s in spans]
+    after = [parse_date(m)[0] for m in moved]
+    assert [b - before[0] for b in before] == [a - after[0] for a in after]  # intervals
+    assert after[0] - before[0] == dt.timedelta(days=shift_days("record-1")) != dt.timedelta(0)
+    assert re.fullmatch(r"\d\d/\d\d/\d{4}", moved[1])  # the style is kept
+    assert redact(text, "surrogate", salt="record-2")[0] != out  # another record, another shift
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("the 15th of June 1980", "1980-06-15"),
+    ("June the fifteenth, nineteen eighty", "1980-06-15"),
+    ("15/06/1980", "1980-06-15"),
+    ("1980-06-15", "1980-06-15"),
+    ("the twenty-first of May two thousand and five", "2005-05-21"),
+])
+def test_spoken_and_written_dates_parse(text, expected):
+    from clinivox.privacy.dates import parse_date
+
+    assert parse_date(text)[0].isoformat() == expected

@@ -231,6 +231,12 @@ def _surrogate(span: PhiSpan, salt: str) -> str:
             fs, ls = sorted(first), sorted(last)
             return f"{fs[int(h[:8], 16) % len(fs)]} {ls[int(h[8:16], 16) % len(ls)]}"
         return f"Person {int(h[:6], 16) % 1000}"
+    if span.category == "DATE":  # every date of the record moves by the salt's shift
+        from clinivox.privacy.dates import shifted
+
+        moved = shifted(span.text, salt)
+        if moved is not None:
+            return moved
     if span.category in ("PHONE", "NHS", "MRN", "SSN", "INSURANCE", "ZIP"):
         pool = iter(str(int(h, 16)) * 2)
         if not re.search(r"\d", span.text):  # spoken: as many digits, written as digits
@@ -241,7 +247,8 @@ def _surrogate(span: PhiSpan, salt: str) -> str:
 
 def redact(text: str, policy: str = "tag", salt: str = "") -> tuple[str, list[PhiSpan]]:
     """`text` with each PHI span replaced: `tag` ("[NAME]"), `surrogate` (a consistent
-    stand-in: the same value, the same surrogate, under one `salt`), or `hash` ("[NAME:3fa1
+    stand-in: the same value, the same surrogate, under one `salt`; dates all move by one
+    shift of days from the salt, so intervals between them are kept), or `hash` ("[NAME:3fa1
     c2d0]", a salted SHA-256 prefix). Returns the text and the spans found (offsets in the
     original)."""
     if policy not in POLICIES:
