@@ -62,8 +62,8 @@ def _year(text: str) -> int | None:
         return 2000 + y if y < 30 else 1900 + y
     words = t.replace("-", " ").split()
     if words[:1] == ["nineteen"] and len(words) > 1:
-        rest = parse_number(" ".join(words[1:]))
-        return None if rest is None or rest >= 100 else 1900 + int(rest)
+        tail = parse_number(" ".join(words[1:]))
+        return None if tail is None or tail >= 100 else 1900 + int(tail)
     if words[:2] == ["two", "thousand"]:
         rest = [w for w in words[2:] if w != "and"]
         value = parse_number(" ".join(rest)) if rest else 0.0
@@ -101,10 +101,11 @@ def parse_date(text: str, dayfirst: bool = True) -> tuple[dt.date, str] | None:
             style = "month_day"
         if not m:
             return None
-        day, month = _day(m.group("day")), _month(m.group("month"))
+        d, mo = _day(m.group("day")), _month(m.group("month"))
         year = _year(m.group("year")) if m.group("year") else None
-        if day is None or month is None or (m.group("year") and year is None):
+        if d is None or mo is None or (m.group("year") and year is None):
             return None
+        day, month = d, mo
         style += "" if year else ":noyear"
         return dt.date(year or dt.date.today().year, month, day), style
     except ValueError:  # the 31st of February
