@@ -8,6 +8,7 @@ import base64
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -114,3 +115,80 @@ def test_access_is_audited_without_text(recognizer, tmp_path, speech):
         assert "fox" not in str(log).lower()
     finally:
         live.stop()
+
+
+def test_audio_retention_encrypted_owner_only_deleted_and_purged(recognizer, tmp_path,
+                                                                  speech):
+    """--retain-audio-days keeps a stream's audio encrypted: the owner gets it back
+    sample for sample, another key does not, it goes with its session and after the
+    retention period, and it is never kept without the storage key or with PHI
+    redaction."""
+    import io
+    import wave
+
+    import httpx
+
+    from clinivox.testing.synth import silence
+
+    with pytest.raises(ValueError, match="needs the storage key"):
+        ServerSettings(retain_audio_days=7).validate()
+    key = base64.b64decode(new_key())
+    live = LiveServer(ServerSettings(data_dir=tmp_path, storage_key=key,
+                                     retain_audio_days=7), recognizer)
+    try:
+        alice, bob = live.key("alice"), live.key("bob")
+        audio = np.concatenate([silence(0.3), speech["fox"], silence(1.0)])
+        frames = pcm_frames(audio)
+        sid = asyncio.run(run_session(f"{live.ws_url}?api_key={alice}",
+                                      frames))[0]["session_id"]
+        kept = tmp_path / "audio" / f"{sid}.cvxa"
+        assert kept.is_file() and (kept.stat().st_mode & 0o777) == 0o600
+        assert (kept.parent.stat().st_mode & 0o777) == 0o700
+        assert b"".join(frames)[1000:1064] not in kept.read_bytes()  # not plain PCM
+        url = f"{live.url}/v1/sessions/{sid}/audio"
+        got = httpx.get(url, headers={"Authorization": f"Bearer {alice}"})
+        assert got.status_code == 200 and got.headers["content-type"] == "audio/wav"
+        with wave.open(io.BytesIO(got.content)) as w:
+            assert w.getframerate() == 16000
+            assert w.readframes(w.getnframes()) == b"".join(frames)
+        assert httpx.get(url, headers={"Authorization": f"Bearer {bob}"}).status_code == 404
+        # a session with PHI redaction keeps no audio
+        red = asyncio.run(run_session(f"{live.ws_url}?api_key={alice}", frames,
+                                      {"type": "config", "sample_rate_hz": 16000,
+                                       "redact_phi": True}))[0]["session_id"]
+        assert not (tmp_path / "audio" / f"{red}.cvxa").exists()
+        # expiry: a file older than the period is purged
+        old = time.time() - 8 * 86400
+        os.utime(kept, (old, old))
+        assert httpx.get(url, headers={"Authorization": f"Bearer {alice}"}).status_code \
+            == 404
+        assert live.state.audio.purge() == 1 and not kept.exists()
+        sid2 = asyncio.run(run_session(f"{live.ws_url}?api_key={alice}",
+                                       frames))[0]["session_id"]
+        assert (tmp_path / "audio" / f"{sid2}.cvxa").exists()
+        httpx.delete(f"{live.url}/v1/sessions/{sid2}",
+                     headers={"Authorization": f"Bearer {alice}"})
+        assert not (tmp_path / "audio" / f"{sid2}.cvxa").exists()
+    finally:
+        live.stop()
+
+
+def test_kept_audio_rotates_and_refuses_a_wrong_key(tmp_path):
+    from clinivox.serve.audio_store import AudioStore
+
+    k1, k2 = base64.b64decode(new_key()), base64.b64decode(new_key())
+    store = AudioStore(tmp_path, k1, 86400)
+    pcm = (np.arange(48000) % 200 - 100).astype("<i2").tobytes()
+    w = store.writer("abc", 16000)
+    w.write(pcm)
+    w.close()
+    assert store.rotate(k2) == 1
+    with pytest.raises(StorageKeyError, match="another storage key"):
+        store.read_wav("abc")
+    wav = AudioStore(tmp_path, k2, 86400).read_wav("abc")
+    assert wav is not None and wav.endswith(pcm)
+    data = bytearray((tmp_path / "abc.cvxa").read_bytes())
+    data[-5] ^= 1  # a flipped bit fails authentication
+    (tmp_path / "abc.cvxa").write_bytes(bytes(data))
+    with pytest.raises(StorageKeyError, match="authentication"):
+        AudioStore(tmp_path, k2, 86400).read_wav("abc")

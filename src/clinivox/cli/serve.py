@@ -77,6 +77,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--max-upload-mb", type=float, default=100.0)
     s.add_argument("--max-audio-s", type=float, default=4 * 3600.0)
     s.add_argument("--max-streams", type=int, default=16)
+    s.add_argument("--retain-audio-days", type=float, default=0.0,
+                   help="keep each stream session's audio, encrypted with the storage key, "
+                        "this many days (0, the default: no audio is kept)")
     s.add_argument("--stream-idle-s", type=float, default=60.0,
                    help="end a stream that sends nothing for this long (default 60)")
     s.add_argument("--db-retry-s", type=float, default=60.0,
@@ -119,6 +122,7 @@ def settings_from_args(args: argparse.Namespace):
         max_upload_bytes=int(args.max_upload_mb * 1024 * 1024), max_audio_s=args.max_audio_s,
         max_streams=args.max_streams, stream_idle_s=args.stream_idle_s,
         storage_key=load_key(args.storage_key_file),
+        retain_audio_days=args.retain_audio_days,
         db_retry_s=args.db_retry_s,
         batching=BatchingOptions(enabled=not args.no_batching,
                                  max_batch_size=args.max_batch_size,
@@ -188,10 +192,18 @@ def run_keys(args: argparse.Namespace) -> int:
     if args.keys_command == "rotate-storage":
         fresh = load_key(args.new_key_file)
         assert fresh is not None  # a file was given
+        current = load_key(args.storage_key_file)
         n = store.rotate_storage(fresh)
         from clinivox.serve.crypto import key_id
 
-        print(json.dumps({"rotated_rows": n, "key_id": key_id(fresh)}))
+        files = 0
+        audio_dir = args.data_dir / "audio"
+        if current is not None and audio_dir.is_dir():  # kept audio, under the new key too
+            from clinivox.serve.audio_store import AudioStore
+
+            files = AudioStore(audio_dir, current, float("inf")).rotate(fresh)
+        print(json.dumps({"rotated_rows": n, "rotated_audio_files": files,
+                          "key_id": key_id(fresh)}))
         return 0
     if args.keys_command == "create":
         row, key = store.create_key(args.name, scope="admin" if args.admin else "user")

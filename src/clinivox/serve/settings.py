@@ -30,6 +30,7 @@ class ServerSettings:
     db_retry_s: float = 60.0  # a locked database: writes are retried this long, then fail
     max_backlog_s: float = 300.0  # a stream's audio received but not yet decoded, at most
     storage_key: bytes | None = field(default=None, repr=False)  # AES-GCM key at rest
+    retain_audio_days: float = 0.0  # keep stream audio, encrypted, this long (0: not kept)
     batching: BatchingOptions = field(default_factory=BatchingOptions)
 
     def validate(self) -> None:
@@ -42,6 +43,13 @@ class ServerSettings:
                 self.db_retry_s < 0:
             raise ValueError("stream idle timeout, key check interval and backlog must be "
                              "> 0 s, database retry >= 0 s")
+        if self.retain_audio_days < 0:
+            raise ValueError("--retain-audio-days must be >= 0")
+        if self.retain_audio_days and self.storage_key is None:
+            raise ValueError("keeping audio (--retain-audio-days) needs the storage key: "
+                             "audio is kept only encrypted (make one with `clinivox keys "
+                             "storage-key`, then --storage-key-file or "
+                             "$CLINIVOX_STORAGE_KEY)")
         self.batching.validate()
 
 

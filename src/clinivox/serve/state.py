@@ -35,6 +35,13 @@ class AppState:
         self.store = Store(database_url(settings.data_dir, settings.database_url),
                            storage_key=settings.storage_key)
         self.store.interrupt_open_sessions()
+        self.audio = None  # the audio store, when audio is kept
+        if settings.retain_audio_days and settings.storage_key is not None:
+            from clinivox.serve.audio_store import AudioStore
+
+            self.audio = AudioStore(Path(settings.data_dir) / "audio", settings.storage_key,
+                                    settings.retain_audio_days * 86400.0)
+            self.audio.purge()
         self.metrics = Metrics()
         self.recognizer = recognizer or Recognizer(settings.model, device=settings.device,
                                                    compute_type=settings.compute_type,

@@ -183,6 +183,10 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
     session_id = await write(store.open_session, "stream", state.recognizer.model_name,
                              principal.key_id, language)
     await write(store.audit, principal.key_id, "stream.open", session_id)
+    # the audio, kept encrypted for the retention period (never with PHI redaction: the
+    # audio is the PHI)
+    keeper = state.audio.writer(session_id, streaming.sample_rate_hz) \
+        if state.audio is not None and not redact_phi else None
     await ws.send_text(json.dumps({"type": "ready", "session_id": session_id,
                                    "sample_rate_hz": streaming.sample_rate_hz}))
     n_final = 0
@@ -308,6 +312,8 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
                 except ChunkError as exc:
                     await _error(ws, "bad_frame", str(exc))
                     continue
+                if keeper is not None:
+                    await state.run(keeper.write, data)
                 await publish(events)
                 if stream.audio_s > settings.max_stream_s:
                     status = "too_long"
@@ -350,3 +356,9 @@ async def _serve(ws: WebSocket, state, principal, streaming: StreamingOptions,
         except Exception as exc:
             log.error("stream session could not be closed: %s", type(exc).__name__)
         state.metrics.audio_seconds.labels("stream").inc(stream.audio_s)
+        if keeper is not None:
+            try:
+                await state.run(keeper.close)
+                await state.run(state.audio.purge)
+            except Exception as exc:
+                log.error("kept audio could not be closed: %s", type(exc).__name__)
