@@ -221,3 +221,28 @@ def test_spoken_and_written_dates_parse(text, expected):
     from clinivox.privacy.dates import parse_date
 
     assert parse_date(text)[0].isoformat() == expected
+
+
+@pytest.mark.parametrize("text, category, value", [
+    # identifiers as Whisper writes the digits it heard: grouped by commas, hyphens and
+    # spaces of its own choosing (found on a synthetic spoken validation set; the rules
+    # are general: a cue word, then the run of digits and separators)
+    ("She moved to Ohio, zip code 33,288, with her inhaler.", "ZIP", "33,288"),
+    ("Hospital number B-621,405, admitted with sepsis.", "MRN", "B-621,405"),
+    ("My mobile is 07-1237-89914 if the clinic needs me.", "PHONE", "07-1237-89914"),
+    ("The postcode is M154 BB near the surgery.", "POSTCODE", "M154 BB"),
+    ("Her NHS number is 681, 809, 6085 and she takes warfarin.", None, "681, 809, 6085"),
+    ("She was admitted on 10-0-4-1971 with pneumonia.", "DATE", "10-0-4-1971"),
+    ("Send the letter to xlea.example.com, please.", "EMAIL", "xlea.example.com"),
+    ("He was transferred from Daniel's infirmary.", "FACILITY", "Daniel's infirmary"),
+])
+def test_identifiers_as_speech_recognition_writes_them(text, category, value):
+    out, spans = redact(text)
+    assert value not in out, out
+    if category:
+        assert category in {s.category for s in spans}
+    assert ("warfarin" in text) <= ("warfarin" in out)
+
+
+def test_article_before_a_facility_word_is_not_a_facility():
+    assert find_phi("The surgery went well.") == []

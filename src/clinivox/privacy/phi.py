@@ -54,7 +54,7 @@ _TITLE = r"(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister|Matron|Sir
 _CAP = r"[A-Z][a-z'\u2019-]+"
 _STREET = (r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Close|Way|Court|Crescent|Place|"
            r"Boulevard|Blvd|Terrace|Gardens|Grove|Hill|Park|Square|Mews|Row|Walk)")
-_FACILITY = (r"(?:Hospital|Infirmary|Clinic|Medical Centre|Medical Center|Health Centre|"
+_FACILITY = (r"(?i:Hospital|Infirmary|Clinic|Medical Centre|Medical Center|Health Centre|"
              r"Health Center|Surgery|Practice|Hospice|Care Home|Nursing Home|Trust)")
 
 PATTERNS: list[tuple[str, re.Pattern]] = [
@@ -87,12 +87,48 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     ("ADDRESS", re.compile(rf"\b(?:\d{{1,5}}[A-Za-z]?|(?:{_NUMBER_WORDS})(?:[ -](?:"
                            rf"{_NUMBER_WORDS})){{0,3}})\s+(?:{_CAP}\s+){{1,3}}{_STREET}\b",
                            re.IGNORECASE)),
-    ("FACILITY", re.compile(rf"\b(?:St\.?\s+|Saint\s+)?(?:{_CAP}'?s?\s+){{1,4}}{_FACILITY}\b")),
+    # a capitalised name before the facility word, not an article or possessive ("The
+    # surgery")
+    ("FACILITY", re.compile(rf"\b(?:St\.?\s+|Saint\s+)?(?:(?!(?:The|A|An|This|That|Our|My|"
+                            rf"Your|His|Her|Their|Its)\b){_CAP}'?s?\s+){{1,4}}{_FACILITY}\b")),
     ("NAME", re.compile(rf"\b{_TITLE}\.?\s+(?P<id>{_CAP}(?:[\s-]{_CAP})?)")),
     ("NAME", re.compile(rf"(?i:\b(?:my name is|name is|name's|i am called|call me|this is|"
                         rf"patient is|patient's name is|speaking to|spoke to|i'm)\s+)"
                         rf"(?P<id>{_CAP}(?:\s{_CAP})?)")),
 ]
+# An identifier after the words that announce it, however speech recognition wrote its
+# digits: "zip code 33,288", "hospital number B-621,405", "my mobile is 07-1237-89914",
+# "postcode M154 BB". Whisper groups spoken digits with commas, hyphens and spaces of its
+# own choosing, so the value is the run of digits, letters and separators after the cue.
+_CUES = {
+    "POSTCODE": r"post ?code|postal code",
+    "ZIP": r"zip(?: code)?",
+    "NHS": r"nhs number",
+    "MRN": r"mrn|medical record number|hospital number|patient number|record number|"
+           r"unit number|case number|chart number|hospital id",
+    "SSN": r"social security number|ssn",
+    "INSURANCE": r"insurance number|policy number|member id|medicare number|"
+                 r"medicaid number",
+    "PHONE": r"phone number|telephone number|mobile number|contact number|mobile|"
+             r"landline|phone|telephone|call me on|reach me on|number is",
+}
+_CUED = [(cat, re.compile(
+    rf"\b(?:{cue})(?:\s+(?:is|was|number))*\s*:?\s*(?P<id>"
+    + (r"[A-Za-z]{1,2}[\s-]?\d[A-Za-z\d]?[\s-]?\d?[\s-]?[A-Za-z]{1,2}\b" if cat == "POSTCODE"
+       else r"[A-Za-z]{0,3}[\s-]?\d(?:[\d\s,.-]*\d)?")
+    + r")", re.IGNORECASE)) for cat, cue in _CUES.items()]
+# a long run of digits in groups (phone and other identifiers): 9 or more digits
+_DIGIT_RUN = re.compile(r"(?<![\w.,-])\+?\d(?:[\s,.-]?\d){8,}(?![\w-])")
+# a date whose digits speech recognition split: "10-0-4-1971"
+_SPLIT_DATE = re.compile(r"\b\d{1,2}(?:[-/.]\d{1,2}){1,2}[-/.](?:19|20)\d{2}\b")
+# a web or e-mail domain as a word ("example.net", "xlea.example.com"), and the words an
+# e-mail cue puts before it ("send the letter to follow a camera net example.net")
+_DOMAIN = r"[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|co\.uk|org\.uk|nhs\.uk|ac\.uk|gov\.uk|" \
+          r"uk|io|info|edu|gov|us|biz)\b"
+_BARE_DOMAIN = re.compile(rf"(?<![@\w.])[\w.+-]*{_DOMAIN}", re.IGNORECASE)
+_EMAIL_CUE = re.compile(rf"\b(?:e-?mail(?: address)?(?: is)?|send (?:[\w']+ ){{0,3}}to|"
+                        rf"write to|email (?:[\w']+ ){{0,3}}to)\s+(?P<id>(?:[\w.+-]+\s+){{0,5}}?"
+                        rf"[\w.+-]*?{_DOMAIN})", re.IGNORECASE)
 _AGE = re.compile(r"\b(?P<n>\d{2,3}|(?:a )?hundred(?: and \w+)?|ninety[- ]\w+|ninety)"
                   r"(?:[- ]years?[- ]old|[- ]year[- ]old|\s+yo)\b|"
                   r"\b(?:aged|age)\s+(?P<m>\d{2,3}|ninety[- ]\w+|ninety|(?:a )?hundred"
@@ -179,6 +215,22 @@ def find_phi(text: str) -> list[PhiSpan]:
         if len(digits) >= 7:
             kind = "NHS" if nhs_number_valid(digits) else "PHONE"
             found.append(PhiSpan(kind, m.start(), m.end(), m.group(0)))
+    for category, pattern in _CUED:
+        for m in pattern.finditer(text):
+            digits = re.sub(r"\D", "", m.group("id"))
+            if len(digits) >= (2 if category == "POSTCODE" else 4):
+                kind = "NHS" if nhs_number_valid(digits) else category
+                found.append(PhiSpan(kind, m.start("id"), m.end("id"), m.group("id")))
+    for m in _DIGIT_RUN.finditer(text):
+        digits = re.sub(r"\D", "", m.group(0))
+        kind = "NHS" if nhs_number_valid(digits) else "PHONE"
+        found.append(PhiSpan(kind, m.start(), m.end(), m.group(0)))
+    for m in _SPLIT_DATE.finditer(text):
+        found.append(PhiSpan("DATE", m.start(), m.end(), m.group(0)))
+    for m in _EMAIL_CUE.finditer(text):
+        found.append(PhiSpan("EMAIL", m.start("id"), m.end("id"), m.group("id")))
+    for m in _BARE_DOMAIN.finditer(text):
+        found.append(PhiSpan("URL", m.start(), m.end(), m.group(0)))
     for m in re.finditer(r"\b\d{3}[\s-]?\d{3}[\s-]?\d{4}\b", text):
         if nhs_number_valid(re.sub(r"\D", "", m.group(0))):
             found.append(PhiSpan("NHS", m.start(), m.end(), m.group(0)))
@@ -186,8 +238,10 @@ def find_phi(text: str) -> list[PhiSpan]:
     medical = _medical_forms()
     kept = [s for s in found
             if not (s.category == "NAME" and s.text.lower().strip(".,") in medical)]
-    # earliest first, then longest, then the more specific kind (an NHS number over a phone)
-    kept.sort(key=lambda s: (s.start, -(s.end - s.start), s.category != "NHS"))
+    # earliest first, then longest, then the more specific kind (an NHS number or a date
+    # over a phone number, the most generic pattern)
+    specific = {"NHS": 0, "DATE": 1, "PHONE": 3}
+    kept.sort(key=lambda s: (s.start, -(s.end - s.start), specific.get(s.category, 2)))
     out: list[PhiSpan] = []
     for s in kept:
         if out and s.start < out[-1].end:
