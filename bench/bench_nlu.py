@@ -1,17 +1,17 @@
 """NLU and PHI benchmark (issue #26), in one run:
 
-    python bench/bench_nlu.py [--speech 40]
+    python bench/bench_nlu.py [--speech 80] [--consultations N]
 
-1. The gold set `bench/data/nlu_gold.jsonl`: 40 sentences annotated by hand by the
-   developer who wrote the rules (small, and not independent of them: an optimistic
-   figure until held-out sets follow). Entity recall and precision by label (a found
-   entity matches a gold one with the same label whose text it overlaps), assertion
-   accuracy by gold class over the matched entities.
-2. The synthetic PHI set of tests/unit/test_privacy.py (faker values in clinical sentences,
-   seeded): PHI recall on text, and the share of medical terms kept.
-3. The same kind of sentences spoken by the Piper voice and transcribed by tiny.en: a
-   sentence's PHI counts as caught when its transcript, redacted, holds a tag of the
-   value's category.
+1. Gold sets: 120 PriMock57 sentences (clinicians' notes and consultation transcripts,
+   real clinical text) annotated by hand, reported on their test half (the validation
+   half made the decisions), and 40 sentences of the developer's own. Entity recall and
+   precision by label (a found entity matches a gold one with the same label whose text
+   it overlaps), assertion accuracy by gold class, code accuracy by label.
+2. Two synthetic PHI sets (faker values in clinical sentences, seeded): the unit tests'
+   (8 templates) and a second one with other wordings (bench/phi_set.py, its test seed):
+   recall on text, and the share of medical words kept.
+3. The same sentences spoken by the Piper voice and transcribed by tiny.en.
+4. The scribe summary before the NLU and now on the dev consultation audio.
 Results: bench/results/nlu.json and a section of docs/benchmarks.md.
 """
 
@@ -126,51 +126,80 @@ def gold_metrics(rows: list[tuple[str, list[dict]]] | None = None,
     }
 
 
-def phi_text(n: int = 400) -> dict:
-    from tests.unit.test_privacy import _phi_set
+IDS = {"PHONE", "NHS", "MRN", "SSN", "INSURANCE", "ZIP"}  # identifier kinds
 
+
+def phi_rows(which: str) -> list[tuple[str, list[tuple[str, str]], list[str]]]:
+    """(sentence, [(category, value)], medical words) of a synthetic PHI set: `unit` (the
+    unit tests' 8 templates, 400 sentences) or `v2-test` (bench/phi_set.py, seed 12, 160
+    sentences; its seed-11 half was the validation set)."""
+    if which == "unit":
+        from tests.unit.test_privacy import _phi_set
+
+        cues = {"my name is": "NAME", "Doctor": "NAME", "Mrs": "NAME", "born on": "DATE",
+                "call me on": "PHONE", "live at": "ADDRESS", "Email": "EMAIL",
+                "years old": "AGE"}
+        return [(text, [(next(k for c, k in cues.items() if c in text), v)
+                         for v in values], [m for m in MEDICAL if m in text])
+                for text, values in _phi_set(400)]
+    from phi_set import phi_rows as v2
+
+    return v2("test", 160)
+
+
+def phi_text(which: str) -> dict:
+    """PHI recall on text (a value is caught when the redacted text no longer holds it) and
+    the share of medical words kept."""
     from clinivox.privacy import redact
 
-    rows = _phi_set(n)
-    caught = total = kept = medical = 0
-    for text, values in rows:
+    caught, total = Counter(), Counter()
+    kept = medical = 0
+    rows = phi_rows(which)
+    for text, values, meds in rows:
         out, _ = redact(text)
-        for v in values:
-            total += 1
-            caught += v not in out
-        for term in MEDICAL:
-            if term in text:
-                medical += 1
-                kept += term in out
-    return {"sentences": n, "phi_recall": caught / total, "medical_kept": kept / medical}
+        for cat, v in values:
+            total[cat] += 1
+            caught[cat] += v not in out
+        medical += len(meds)
+        kept += sum(m in out for m in meds)
+    return {"sentences": len(rows), "phi_recall": sum(caught.values()) / sum(total.values()),
+            "by_category": {k: {"recall": caught[k] / total[k], "n": total[k]}
+                            for k in sorted(total)},
+            "medical_kept": kept / max(1, medical)}
 
 
-def phi_speech(n: int) -> dict:
-    from tests.unit.test_privacy import _phi_set
+def phi_speech(which: str, n: int) -> dict:
+    """The sentences spoken by the Piper voice and transcribed by tiny.en: a value counts
+    as caught when the transcript's PHI holds its category (an identifier: any identifier
+    kind, since a transcript cannot tell an NHS number from a phone number by its
+    digits)."""
+    import numpy as np
 
     from clinivox import Recognizer
-    from clinivox.privacy import find_phi
+    from clinivox.privacy import find_phi, redact
     from clinivox.testing.synth import silence, synthesize
 
     rec = Recognizer("tiny.en", device="cpu", compute_type="int8")
-    kinds = {"my name is": "NAME", "Doctor": "NAME", "Mrs": "NAME", "born on": "DATE",
-             "call me on": "PHONE", "live at": "ADDRESS", "Email": "EMAIL", "years old": "AGE"}
-    caught = Counter()
-    total = Counter()
+    caught, total = Counter(), Counter()
+    kept = medical = 0
     t0 = time.perf_counter()
-    for text, _ in _phi_set(n):
-        kind = next(k for cue, k in kinds.items() if cue in text)
-        import numpy as np
-
+    for text, values, meds in phi_rows(which)[:n]:
         audio = np.concatenate([silence(0.3), synthesize(text), silence(0.5)])
         heard = " ".join(s.text for s in rec.transcribe(audio)[0])
-        total[kind] += 1
-        caught[kind] += any(s.category == kind or (kind == "AGE" and s.category == "AGE")
-                            for s in find_phi(heard))
-    return {"sentences": n, "phi_recall": sum(caught.values()) / sum(total.values()),
+        cats = {s.category for s in find_phi(heard)}
+        for cat, _ in values:
+            total[cat] += 1
+            caught[cat] += cat in cats or (cat in IDS and bool(cats & IDS))
+        out = redact(heard)[0].lower()
+        for m in meds:
+            if m in heard.lower():  # a medical word the recogniser wrote stays
+                medical += 1
+                kept += m in out
+    return {"sentences": sum(total.values()),
+            "phi_recall": sum(caught.values()) / sum(total.values()),
             "by_category": {k: {"recall": caught[k] / total[k], "n": total[k]}
                             for k in sorted(total)},
-            "seconds": time.perf_counter() - t0}
+            "medical_kept": kept / max(1, medical), "seconds": time.perf_counter() - t0}
 
 
 DATA = Path(os.environ.get("CLINIVOX_BENCH_DATA",
@@ -292,38 +321,92 @@ def scribe_before_after(limit: int | None = None) -> dict:
     return out
 
 
+def _gold_lines(title: str, g: dict) -> list[str]:
+    lines = [title, "", "| label | gold | recall | precision | false positives |",
+             "|---|---|---|---|---|"]
+    for lab, m in g["by_label"].items():
+        lines.append(f"| {lab} | {m['gold']} | {m['recall']:.3f} | {m['precision']:.3f} | "
+                     f"{m['false_positives']} |")
+    lines += ["", f"Assertion accuracy (problems, drugs, allergies): "
+              f"**{g['assertion_accuracy']:.3f}**; " + ", ".join(
+                  f"{c} {m['accuracy']:.2f} (n={m['n']})"
+                  for c, m in g["assertion_by_class"].items())
+              + f". Problems, drugs and allergies given a code: {g['coded']:.3f}."]
+    if g["code_by_label"]:
+        lines += ["", "| label | gold codes | exact | ICD-10-CM category (3 characters) |",
+                  "|---|---|---|---|"]
+        lines += [f"| {lab} | {m['n']} | {m['exact']:.3f} | {m['category']:.3f} |"
+                  for lab, m in g["code_by_label"].items()]
+    return [*lines, ""]
+
+
+def _phi_line(name: str, r: dict) -> str:
+    return (f"| {name} | {r['sentences']} | **{r['phi_recall']:.3f}** | "
+            f"{r['medical_kept']:.3f} | " + ", ".join(
+                f"{k} {m['recall']:.2f} ({m['n']})" for k, m in r["by_category"].items())
+            + " |")
+
+
 def main() -> None:
     from clinivox.eval.asr import machine_description
 
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
-    p.add_argument("--speech", type=int, default=40, help="spoken PHI sentences")
+    p.add_argument("--speech", type=int, default=80, help="spoken PHI sentences per set")
+    p.add_argument("--consultations", type=int, default=None,
+                   help="medical_dictation consultations for the scribe (default: all)")
     p.add_argument("--no-doc", action="store_true")
     args = p.parse_args()
     results = {"machine": machine_description(), "date": time.strftime("%Y-%m-%d"),
-               "gold": gold_metrics(), "phi_text": phi_text(),
-               "phi_speech": phi_speech(args.speech)}
-    g, t, s = results["gold"], results["phi_text"], results["phi_speech"]
-    lines = [f"### Clinical NLU and PHI ({results['date']})", "",
-             f"Machine: {results['machine']}. `python bench/bench_nlu.py`.", "",
-             "Gold set: 40 sentences annotated by the developer who wrote the rules "
-             "(`bench/data/nlu_gold.jsonl`): small and not independent of the rules, so "
-             "these figures are optimistic until held-out sets follow.", "",
-             "| label | gold | recall | precision | false positives |", "|---|---|---|---|---|"]
-    for lab, m in g["by_label"].items():
-        lines.append(f"| {lab} | {m['gold']} | {m['recall']:.3f} | {m['precision']:.3f} | "
-                     f"{m['false_positives']} |")
-    lines += ["", f"Assertion accuracy (matched entities): **{g['assertion_accuracy']:.3f}**; "
-              + ", ".join(f"{c} {m['accuracy']:.2f} (n={m['n']})"
-                          for c, m in g["assertion_by_class"].items())
-              + f". Problems, drugs and allergies with a code: {g['coded']:.3f}.", "",
-              f"PHI on text ({t['sentences']} synthetic sentences, faker values, seeded): "
-              f"recall **{t['phi_recall']:.3f}**, medical terms kept "
-              f"**{t['medical_kept']:.3f}**.", "",
-              f"PHI on speech ({s['sentences']} of those sentences, Piper voice, tiny.en): "
-              f"recall **{s['phi_recall']:.3f}** (" + ", ".join(
-                  f"{k} {m['recall']:.2f} of {m['n']}" for k, m in s["by_category"].items())
-              + ").", ""]
+               "gold_own": gold_metrics(gold_rows("own")),
+               "gold_primock_test": gold_metrics(gold_rows("primock", "test")),
+               "gold_primock_validation": gold_metrics(gold_rows("primock", "validation")),
+               "phi_text_unit": phi_text("unit"), "phi_text_v2": phi_text("v2-test"),
+               "phi_speech_unit": phi_speech("unit", args.speech),
+               "phi_speech_v2": phi_speech("v2-test", args.speech),
+               "scribe": scribe_before_after(args.consultations)}
+    r = results
+    lines = [f"### Clinical NLU and PHI ({r['date']})", "",
+             f"Machine: {r['machine']}. `python bench/bench_nlu.py`.", ""]
+    lines += _gold_lines(
+        "**PriMock57 gold set, test half** (60 sentences of real clinicians' notes and "
+        "consultation transcripts, annotated by hand before the NLU was run on them; "
+        "`bench/data/nlu_gold_primock.jsonl`, text read from ../shared/data). Small. "
+        "Every decision was made on the other 60 (validation half, below).",
+        r["gold_primock_test"])
+    lines += _gold_lines("Validation half (the decisions were made here, so optimistic):",
+                         r["gold_primock_validation"])
+    lines += _gold_lines("Own 40 sentences (`bench/data/nlu_gold.jsonl`, written by the "
+                         "developer who wrote the rules: optimistic):", r["gold_own"])
+    lines += ["**PHI** (a value is caught when redaction removes it; on speech, when the "
+              "transcript's PHI holds its category):", "",
+              "| set | sentences | recall | medical words kept | by category (n) |",
+              "|---|---|---|---|---|",
+              _phi_line("text, unit tests' set (8 templates; rules written against it)",
+                        r["phi_text_unit"]),
+              _phi_line("text, second set, test seed (16 templates)", r["phi_text_v2"]),
+              _phi_line("speech (Piper, tiny.en), unit tests' set", r["phi_speech_unit"]),
+              _phi_line("speech (Piper, tiny.en), second set, test seed",
+                        r["phi_speech_v2"]), ""]
+    sc = r["scribe"]
+    er_b, er_a = sc["er_streams"]["before"], sc["er_streams"]["after"]
+    md_b, md_a = sc["medical_dictation"]["before"], sc["medical_dictation"]["after"]
+    lines += [f"**Scribe summary before the NLU (lexicon matches, no assertions) and now**, "
+              f"tiny.en on the dev audio (4 ER streams; {sc['consultations']} "
+              "medical_dictation consultations, their utterances joined), scored against "
+              "the sets' own labels:", "",
+              "| measure | before | now |", "|---|---|---|",
+              f"| ER: negated mentions listed as present problems | "
+              f"{er_b.get('negated_listed', 0)} of {er_b.get('negated', 0)} | "
+              f"{er_a.get('negated_listed', 0)} of {er_a.get('negated', 0)} |",
+              f"| ER: orders in the events that reach the plan | "
+              f"{er_b.get('orders_in_plan', 0)} of {er_b.get('orders', 0)} | "
+              f"{er_a.get('orders_in_plan', 0)} of {er_a.get('orders', 0)} |",
+              f"| medical_dictation: listed problems supported by the reference terms "
+              f"(precision) | {md_b['precision']:.3f} ({md_b.get('listed', 0)}) | "
+              f"{md_a['precision']:.3f} ({md_a.get('listed', 0)}) |",
+              f"| medical_dictation: reference terms covered by the problems (recall) | "
+              f"{md_b['recall']:.3f} | {md_a['recall']:.3f} |", ""]
     print("\n".join(lines))
     if not args.no_doc:
         publish("nlu", results, "nlu-cpu", "\n".join(lines) + "\n")
