@@ -22,9 +22,9 @@ def _table() -> dict[str, dict]:
 
         path = _package_dir("drug_named_entity_recognition") / "drug_ner_dictionary.pkl.bz2"
         with bz2.open(path) as f:
-            data = pickle.load(f)  # noqa: S301 - the package's own data file
+            data = pickle.load(f)  # the package's own data file
         return data["drug_canonical_to_data"]
-    except Exception:  # noqa: BLE001 - the package missing: no cross-references
+    except Exception:  # the package missing: no cross-references
         return {}
 
 
