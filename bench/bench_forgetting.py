@@ -1,0 +1,69 @@
+"""Forgetting guard for a fine-tuned model (#25), in one run: WER on real conversational
+English that neither training nor the reported sets use (the 13 transcribed recordings of
+../shared/data/diarization), and WER, term recall and drug recall on the held-out-voice
+validation split, for the bundled tiny.en and each model given. Beam 5, int8.
+
+    .venv/bin/python bench/bench_forgetting.py --validation RUN/val.jsonl \\
+        --model tiny.en-clinical --model runs/clinical_kl/ct2-float16 [--rows 120]
+
+The guard passes when a model's meetings WER is within 0.5 points of the bundled model's.
+Writes bench/results/forgetting.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_adapt import drug_recall
+from bench_transcribe import DATA, RESULTS
+
+
+def main() -> None:
+    from clinivox.asr.recognizer import Recognizer
+    from clinivox.eval.asr import SystemReport, evaluate, manifest_rows
+    from clinivox.medical.terms import TermMatcher
+    from clinivox.medical.vocabulary import load_lexicon
+
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--validation", type=Path, required=True)
+    p.add_argument("--model", action="append", default=[], help="a model to compare")
+    p.add_argument("--rows", type=int, default=120, help="validation rows")
+    a = p.parse_args()
+    matcher = TermMatcher(load_lexicon())
+    models = ["tiny.en", *a.model]
+    sets = {"meetings": (DATA / "diarization" / "manifest.jsonl", None),
+            "validation": (a.validation, a.rows)}
+    out: dict = {"date": time.strftime("%Y-%m-%d"), "models": {}}
+    for model in models:
+        rec = Recognizer(model, compute_type="int8")
+
+        def fn(row, rec=rec):
+            segs, info = rec.transcribe(row.audio)
+            return " ".join(s.text for s in segs), info.duration_s
+
+        res = {}
+        for name, (manifest, limit) in sets.items():
+            rows = [r for r in manifest_rows(manifest) if r.text][:limit]
+            rep = SystemReport(model)
+            rep.utterances = evaluate(rows, model, fn, term_matcher=matcher).utterances
+            res[name] = rep.totals()
+            if name == "validation":
+                res[name]["drug_recall"] = drug_recall(rows, rep.utterances, manifest)
+        out["models"][model] = res
+        print(model, json.dumps({k: {m: v.get(m) for m in ("wer", "term_recall",
+                                                           "drug_recall")}
+                                 for k, v in res.items()}), flush=True)
+    base = out["models"]["tiny.en"]["meetings"]["wer"]
+    for res in out["models"].values():
+        res["guard_passes"] = res["meetings"]["wer"] <= base + 0.005
+    (RESULTS / "forgetting.json").write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()
