@@ -217,6 +217,9 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
         concept = Concept(canonical, "problem", code)
         for form in (canonical, *[f for f in other.split("|") if f]):
             forms.setdefault(form.lower(), concept)
+            if re.search(r"\bmy\b", form):  # "pain in my chest": anyone's
+                for owner in ("your", "his", "her", "their", "the"):
+                    forms.setdefault(re.sub(r"\bmy\b", owner, form.lower()), concept)
     for part in ANATOMY:
         forms.setdefault(part.lower(), Concept(part.lower(), "anatomy", None))
     lower = sorted(forms, key=len, reverse=True)

@@ -95,12 +95,33 @@ def _strip_pseudo(words: list[str]) -> list[str]:
     return out
 
 
+# A sentence that opens as a question asks, whatever punctuation the transcript gave it
+# (speech recognition often ends a question with a full stop, or nothing): "Have you had
+# any chest pain", "Does anyone in the family have diabetes", "Is the pain worse at night".
+# Fillers before the opener are skipped; "do you know," is a discourse marker, not a question.
+_FILLER = r"(?:(?:and|so|okay|ok|right|um+|uh+|er+|well|now|then|also|just|alright|all right)" \
+          r"[\s,]+)*"
+QUESTION_OPENER = re.compile(
+    rf"^\s*{_FILLER}(?:(?:do|does|did|have|has|had|are|is|was|were|can|could|will|would|"
+    r"should|may)(?:n't|\s+not)?\s+(?:you|he|she|they|there|anyone|anybody|any|the|your|his|"
+    r"her|their|it|we|i)\b(?!\s+know\s*,)|any\b|how about\b|what about\b)", re.IGNORECASE)
+
+
+def _sentence_start(text: str, start: int) -> int:
+    ends = list(re.finditer(r"[.!?\n]", text[:start]))
+    return ends[-1].end() if ends else 0
+
+
 def assertion(text: str, start: int, end: int) -> Assertion:
     """The assertion of the mention `text[start:end]` (character offsets)."""
     after_all = text[end:]
     stop = re.search(r"[.!?\n]", after_all)
     if stop is not None and stop.group(0) == "?":
         return Assertion("hypothetical", "?")  # a question asserts nothing
+    head = text[_sentence_start(text, start):start]
+    opener = QUESTION_OPENER.match(head)
+    if opener is not None and not TERMINATE.search(head):  # the question's own clause
+        return Assertion("hypothetical", opener.group(0).strip().lower())
     before = text[:start]
     cuts = list(TERMINATE.finditer(before))
     pre = _strip_pseudo(_words(before[cuts[-1].end():] if cuts else before)[-WINDOW_WORDS:])
