@@ -235,6 +235,17 @@ def test_spoken_and_written_dates_parse(text, expected):
     ("She was admitted on 10-0-4-1971 with pneumonia.", "DATE", "10-0-4-1971"),
     ("Send the letter to xlea.example.com, please.", "EMAIL", "xlea.example.com"),
     ("He was transferred from Daniel's infirmary.", "FACILITY", "Daniel's infirmary"),
+    # a second validation seed: dates read with "slash", numbers in words, qualifiers
+    ("Admitted on zero three slash zero five slash nineteen ninety seven.", "DATE",
+     "zero three slash zero five slash nineteen ninety seven"),
+    ("Admitted on 10-slash-02-1992 with pneumonia.", "DATE", "10-slash-02-1992"),
+    ("Admitted on 0-5-0-1-1954 with pneumonia.", "DATE", "0-5-0-1-1954"),
+    ("Hospital number eight eight hundred ninety one thousand six hundred seventy eight.",
+     "MRN", "eight eight hundred ninety one thousand six hundred seventy eight"),
+    ("The postcode is LS64 FGA near the surgery.", "POSTCODE", "LS64 FGA"),
+    ("Send it to CF-124QW please.", "POSTCODE", "CF-124QW"),
+    ("Transferred from Griffith's general hospital.", "FACILITY",
+     "Griffith's general hospital"),
 ])
 def test_identifiers_as_speech_recognition_writes_them(text, category, value):
     out, spans = redact(text)
@@ -246,3 +257,13 @@ def test_identifiers_as_speech_recognition_writes_them(text, category, value):
 
 def test_article_before_a_facility_word_is_not_a_facility():
     assert find_phi("The surgery went well.") == []
+
+
+@pytest.mark.parametrize("text", [
+    "I take one slash two of a tablet.",
+    "Take two tablets twice a day for the pain.",
+    "Her pressure was one forty over ninety.",
+    "Phone me in two or three days.",
+])
+def test_doses_and_vitals_in_words_are_not_phi(text):
+    assert find_phi(text) == []

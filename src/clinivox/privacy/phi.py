@@ -54,8 +54,10 @@ _TITLE = r"(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister|Matron|Sir
 _CAP = r"[A-Z][a-z'\u2019-]+"
 _STREET = (r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Close|Way|Court|Crescent|Place|"
            r"Boulevard|Blvd|Terrace|Gardens|Grove|Hill|Park|Square|Mews|Row|Walk)")
-_FACILITY = (r"(?i:Hospital|Infirmary|Clinic|Medical Centre|Medical Center|Health Centre|"
-             r"Health Center|Surgery|Practice|Hospice|Care Home|Nursing Home|Trust)")
+_FACILITY = (r"(?i:(?:(?:general|district|community|royal|university|memorial|children's|"
+             r"county|city|teaching)\s+)*(?:Hospital|Infirmary|Clinic|Medical Centre|"
+             r"Medical Center|Health Centre|Health Center|Surgery|Practice|Hospice|"
+             r"Care Home|Nursing Home|Trust))")
 
 PATTERNS: list[tuple[str, re.Pattern]] = [
     ("EMAIL", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
@@ -75,7 +77,7 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     ("INSURANCE", re.compile(r"(?i:\b(?:insurance|policy|member|medicare|medicaid)"
                              r"\s+(?:number|no|id)(?:\s+(?:is|was))?\s*:?\s*)"
                              r"(?P<id>[A-Z0-9][A-Z0-9-]{4,})", re.IGNORECASE)),
-    ("POSTCODE", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")),
+    ("POSTCODE", re.compile(r"\b[A-Z]{1,2}-?\d[A-Z\d]?[\s-]?\d[A-Z]{2}\b")),
     ("ZIP", re.compile(r"(?i:\b(?:zip(?: code)?|[A-Z]{2})\s+)(?P<id>\d{5}(?:-\d{4})?)\b")),
     ("PHONE", re.compile(r"(?<![\d-])(?:\+44\s?|\+1[\s-]?|0)\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?"
                          r"\d{3,4}\b|(?<![\d-])\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")),
@@ -114,13 +116,20 @@ _CUES = {
 }
 _CUED = [(cat, re.compile(
     rf"\b(?:{cue})(?:\s+(?:is|was|number))*\s*:?\s*(?P<id>"
-    + (r"[A-Za-z]{1,2}[\s-]?\d[A-Za-z\d]?[\s-]?\d?[\s-]?[A-Za-z]{1,2}\b" if cat == "POSTCODE"
-       else r"[A-Za-z]{0,3}[\s-]?\d(?:[\d\s,.-]*\d)?")
+    + (r"[A-Za-z]{1,2}[\s-]?\d[A-Za-z\d]?[\s-]?\d?[\s-]?[A-Za-z]{1,3}\b" if cat == "POSTCODE"
+       else rf"[A-Za-z]{{0,3}}[\s-]?\d(?:[\d\s,.-]*\d)?|(?:(?:{_DW}|{_NUMBER_WORDS}|thousand|"
+            rf"double|triple)[\s,-]+){{2,}}(?:{_DW}|{_NUMBER_WORDS}|thousand)\b")
     + r")", re.IGNORECASE)) for cat, cue in _CUES.items()]
 # a long run of digits in groups (phone and other identifiers): 9 or more digits
 _DIGIT_RUN = re.compile(r"(?<![\w.,-])\+?\d(?:[\s,.-]?\d){8,}(?![\w-])")
 # a date whose digits speech recognition split: "10-0-4-1971"
-_SPLIT_DATE = re.compile(r"\b\d{1,2}(?:[-/.]\d{1,2}){1,2}[-/.](?:19|20)\d{2}\b")
+_SPLIT_DATE = re.compile(r"\b\d{1,2}(?:[-/.]\d{1,2}){1,3}[-/.](?:19|20)\d{2}\b")
+# a numeric date read aloud, "slash" and all: "zero three slash zero five slash nineteen
+# ninety seven", "10-slash-02-1992"
+_NUMWORD = rf"(?:\d+|(?:{_NUMBER_WORDS}|{_DW}|thousand)\b)"
+_SLASH_DATE = re.compile(rf"\b{_NUMWORD}(?:[\s-]+{_NUMWORD})?[\s-]*slash[\s-]*{_NUMWORD}"
+                         rf"(?:[\s-]+{_NUMWORD})?[\s-]*(?:slash|-)[\s-]*{_NUMWORD}"
+                         rf"(?:[\s-]+{_NUMWORD}){{0,4}}", re.IGNORECASE)
 # a web or e-mail domain as a word ("example.net", "xlea.example.com"), and the words an
 # e-mail cue puts before it ("send the letter to follow a camera net example.net")
 _DOMAIN = r"[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|co\.uk|org\.uk|nhs\.uk|ac\.uk|gov\.uk|" \
@@ -217,14 +226,19 @@ def find_phi(text: str) -> list[PhiSpan]:
             found.append(PhiSpan(kind, m.start(), m.end(), m.group(0)))
     for category, pattern in _CUED:
         for m in pattern.finditer(text):
-            digits = re.sub(r"\D", "", m.group("id"))
-            if len(digits) >= (2 if category == "POSTCODE" else 4):
+            digits = re.sub(r"\D", "", m.group("id")) or spoken_digits(m.group("id"))
+            words = len(re.findall(r"[a-z]+", m.group("id").lower()))
+            if len(digits) >= (2 if category == "POSTCODE" else 4) or \
+                    (category != "POSTCODE" and words >= 4 and not re.search(r"\d",
+                                                                          m.group("id"))):
                 kind = "NHS" if nhs_number_valid(digits) else category
                 found.append(PhiSpan(kind, m.start("id"), m.end("id"), m.group("id")))
     for m in _DIGIT_RUN.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         kind = "NHS" if nhs_number_valid(digits) else "PHONE"
         found.append(PhiSpan(kind, m.start(), m.end(), m.group(0)))
+    for m in _SLASH_DATE.finditer(text):
+        found.append(PhiSpan("DATE", m.start(), m.end(), m.group(0)))
     for m in _SPLIT_DATE.finditer(text):
         found.append(PhiSpan("DATE", m.start(), m.end(), m.group(0)))
     for m in _EMAIL_CUE.finditer(text):
