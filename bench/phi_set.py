@@ -22,7 +22,7 @@ _ORD = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eigh
 _TENS = ["", "", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen",
           "seventeen", "eighteen", "nineteen"]
-SEEDS = {"validation": 11, "test": 12, "validation2": 13}
+SEEDS = {"validation": 11, "test": 12, "validation2": 13, "validation3": 14}
 
 
 def _spoken(digits: str, rnd: random.Random) -> str:

@@ -246,6 +246,11 @@ def test_spoken_and_written_dates_parse(text, expected):
     ("Send it to CF-124QW please.", "POSTCODE", "CF-124QW"),
     ("Transferred from Griffith's general hospital.", "FACILITY",
      "Griffith's general hospital"),
+    # a third validation seed: "No." for number, a hyphen after the house number, and a
+    # surname that the lexicon's ICD-10-CM index also lists ("Baker" for Baker's cyst)
+    ("Hospital No. 823,692, admitted with sepsis.", "MRN", "823,692"),
+    ("She lives alone at 223-day Avenue and takes metformin.", "ADDRESS", "223-day Avenue"),
+    ("I saw Dr. Baker last week about the asthma.", "NAME", "Baker"),
 ])
 def test_identifiers_as_speech_recognition_writes_them(text, category, value):
     out, spans = redact(text)

@@ -147,6 +147,20 @@ def _matcher() -> Any:
 
 
 @lru_cache(maxsize=1)
+def clinical_forms() -> frozenset[str]:
+    """Lowercase forms of the drugs, diagnoses and symptoms the NLU recognises (PHI
+    redaction never takes one for a name)."""
+    from clinivox.nlu.concepts import SYMPTOMS
+
+    forms = {k for k, e in _matcher().forms.items()
+             if e.category in ("drug", "diagnosis", "symptom")}
+    forms |= {f.lower() for canonical, _, other in SYMPTOMS
+              for f in (canonical, *other.split("|")) if f}
+    forms |= set(BRITISH_DRUGS)
+    return frozenset(forms)
+
+
+@lru_cache(maxsize=1)
 def _everyday_words() -> frozenset[str]:
     """Everyday English words: the bundled tiny.en tokenizer's one-token words (the list the
     ASR biasing uses). Empty when the bundled model is not installed."""

@@ -87,7 +87,7 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
         rf"(?:{_MONTHS})\s+(?:the\s+)?{_ORDINAL}\b(?:,?\s+{_YEAR})?|"
         rf"(?:born|dob|date of birth)(?:\s+(?:is|was|on|in))*\s*:?\s*{_YEAR})", re.IGNORECASE)),
     ("ADDRESS", re.compile(rf"\b(?:\d{{1,5}}[A-Za-z]?|(?:{_NUMBER_WORDS})(?:[ -](?:"
-                           rf"{_NUMBER_WORDS})){{0,3}})\s+(?:{_CAP}\s+){{1,3}}{_STREET}\b",
+                           rf"{_NUMBER_WORDS})){{0,3}})[\s-]+(?:{_CAP}\s+){{1,3}}{_STREET}\b",
                            re.IGNORECASE)),
     # a capitalised name before the facility word, not an article or possessive ("The
     # surgery")
@@ -114,6 +114,8 @@ _CUES = {
     "PHONE": r"phone number|telephone number|mobile number|contact number|mobile|"
              r"landline|phone|telephone|call me on|reach me on|number is",
 }
+# "hospital number" is also written "hospital no." or "hospital no"
+_CUES = {cat: re.sub(r"(\w) number\b", r"\1 (?:number|no\\.?)", cue) for cat, cue in _CUES.items()}
 _CUED = [(cat, re.compile(
     rf"\b(?:{cue})(?:\s+(?:is|was|number))*\s*:?\s*(?P<id>"
     + (r"[A-Za-z]{1,2}[\s-]?\d[A-Za-z\d]?[\s-]?\d?[\s-]?[A-Za-z]{1,3}\b" if cat == "POSTCODE"
@@ -184,16 +186,15 @@ def _names() -> tuple[frozenset[str], frozenset[str]]:
 
 @lru_cache(maxsize=1)
 def _medical_forms() -> frozenset[str]:
-    """Lowercase lexicon forms of drugs, diagnoses and symptoms: never redacted."""
+    """Lowercase names of drugs, diagnoses and symptoms (the clinical NLU's: the lexicon's
+    forms without the ICD-10-CM index words that are everyday words, "baker", "street"):
+    never redacted as a name."""
     try:
-        from clinivox.medical.vocabulary import load_lexicon
+        from clinivox.nlu.entities import clinical_forms
 
-        lex = load_lexicon()
+        return clinical_forms()
     except Exception:  # the medical extra missing: no lexicon to protect
         return frozenset()
-    return frozenset(f.lower() for e in lex.entries
-                     for f in (e.term, *e.variants)
-                     if e.category in ("drug", "diagnosis", "symptom"))
 
 
 def _everyday(word: str) -> bool:
