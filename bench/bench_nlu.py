@@ -24,6 +24,7 @@ import re
 import sys
 import time
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -208,15 +209,22 @@ _ORDER_WORDS = re.compile(r"^\s*(?:[^,.]*,\s*)?(?:give|start|get|prepare|call|ap
                           r"begin|charge|draw up)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1)
+def _lexicon_matcher():
+    """The full lexicon's matcher, built once (the scribe's matcher before the NLU)."""
+    from clinivox.medical.terms import TermMatcher
+    from clinivox.medical.vocabulary import load_lexicon
+
+    return TermMatcher(load_lexicon())
+
+
 def _legacy_summary(segments: list, labels: list[int]) -> dict:
     """The scribe summary before the NLU (commit af715cb^), for the before/after table:
     every lexicon symptom or diagnosis the transcript names is a problem, every drug a
     medication; the plan is the plan chapter's planning sentences."""
-    from clinivox.medical.terms import TermMatcher
-    from clinivox.medical.vocabulary import load_lexicon
     from clinivox.scribe.record import _PLAN_SENTENCE, CHAPTERS
 
-    matcher = _legacy_summary.__dict__.setdefault("m", TermMatcher(load_lexicon()))
+    matcher = _lexicon_matcher()
     hits = [h for s in segments for h in matcher.find(s.text)]
     plan = [x.strip() for s, lab in zip(segments, labels, strict=True)
             if CHAPTERS[lab] == "plan" for x in re.split(r"(?<=[.?!])\s+", s.text)
@@ -239,11 +247,7 @@ def _nlu_summary(segments: list) -> dict:
 
 def _problem_names(text: str) -> set[str]:
     """The lexicon's names of the problems a text mentions (for the negated ER mentions)."""
-    from clinivox.medical.terms import TermMatcher
-    from clinivox.medical.vocabulary import load_lexicon
-
-    matcher = _problem_names.__dict__.setdefault("m", TermMatcher(load_lexicon()))
-    return {h.entry.canonical.lower() for h in matcher.find(text)
+    return {h.entry.canonical.lower() for h in _lexicon_matcher().find(text)
             if h.entry.category in ("symptom", "diagnosis")}
 
 

@@ -165,12 +165,12 @@ class AlertMonitor:
         text = _clean(text)
         found: dict[str, Detection] = {}
         coded = [c for c in self.categories if c.codes]
-        entities = [e for e in extract_text(text) if e.label == "problem" and e.code
-                    and e.assertion not in NOT_NOW] if coded else []
+        problems = [(e.code, e.text) for e in extract_text(text) if e.label == "problem"
+                    and e.code and e.assertion not in NOT_NOW] if coded else []
         for cat in coded:
-            e = next((e for e in entities if e.code and e.code.startswith(cat.codes)), None)
-            if e is not None:
-                found[cat.name] = Detection(cat.name, e.text, "entity", 1.0)
+            hit = next((said for code, said in problems if code.startswith(cat.codes)), None)
+            if hit is not None:
+                found[cat.name] = Detection(cat.name, hit, "entity", 1.0)
         for cat in self.categories:
             if cat.name in found:
                 continue

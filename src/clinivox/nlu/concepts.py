@@ -63,9 +63,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("weakness", "R53.1", ""),
     ("weight loss", "R63.4", "lost weight|losing weight|weight losses"),
     ("weight gain", "R63.5", "gained weight|putting on weight|put on weight"),
-    ("loss of appetite", "R63.0", "lost my appetite|lost your appetite|lost his appetite"
-     "|lost her appetite|reduced appetite|poor appetite|anorexia|off my food|off food"
-     "|not eating"),
+    ("loss of appetite", "R63.0", "lost my appetite|reduced appetite|poor appetite|anorexia"
+     "|off my food|off food|not eating"),
     ("polydipsia", "R63.1", "excessive thirst|very thirsty|always thirsty"),
     ("polyuria", "R35.8", "passing urine more|weeing more"),
     ("urinary frequency", "R35.0", "frequency of urination|going to the toilet more often"),
@@ -232,6 +231,11 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
 
 _OWNED = re.compile(r"\b(?:my|your|his|her|their|our|the|left|right|both|on|in)\s+"
                     r"(?:(?:left|right|lower|upper)\s+)?$", re.IGNORECASE)
+
+
+def symptom_forms() -> frozenset[str]:
+    """Every lowercase form of the symptoms here."""
+    return frozenset(f for f, c in _tables()[0].items() if c.label == "problem")
 
 
 def symptom_code(name: str) -> str | None:

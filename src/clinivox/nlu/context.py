@@ -107,6 +107,20 @@ QUESTION_OPENER = re.compile(
     r"her|their|it|we|i)\b(?!\s+know\s*,)|any\b|how about\b|what about\b)", re.IGNORECASE)
 
 
+# The trigger tables in the order that decides between triggers of two kinds in one scope:
+# a hypothetical or a negation outranks an experiencer ("no family history of diabetes" is
+# absent), an experiencer outranks uncertainty and time ("my father had a stroke" is
+# family), and the generic words ("any", "ever") come last.
+TRIGGERS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("hypothetical", HYPOTHETICAL_PRE, ()),
+    ("absent", ABSENT_PRE, ABSENT_POST),
+    ("family", FAMILY_PRE, FAMILY_POST),
+    ("possible", POSSIBLE_PRE, POSSIBLE_POST),
+    ("historical", HISTORICAL_PRE, HISTORICAL_POST),
+    ("hypothetical", GENERIC_PRE, ()),
+)
+
+
 def _sentence_start(text: str, start: int) -> int:
     ends = list(re.finditer(r"[.!?\n]", text[:start]))
     return ends[-1].end() if ends else 0
@@ -127,16 +141,7 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     pre = _strip_pseudo(_words(before[cuts[-1].end():] if cuts else before)[-WINDOW_WORDS:])
     m = TERMINATE.search(after_all)
     post = _strip_pseudo(_words(after_all[: m.start()] if m else after_all)[:6])
-    # the order decides between triggers of two kinds in one scope: a hypothetical or a
-    # negation outranks an experiencer ("no family history of diabetes" is absent), an
-    # experiencer outranks uncertainty and time ("my father had a stroke" is family)
-    for value, pre_t, post_t in (
-            ("hypothetical", HYPOTHETICAL_PRE, ()),
-            ("absent", ABSENT_PRE, ABSENT_POST),
-            ("family", FAMILY_PRE, FAMILY_POST),
-            ("possible", POSSIBLE_PRE, POSSIBLE_POST),
-            ("historical", HISTORICAL_PRE, HISTORICAL_POST),
-            ("hypothetical", GENERIC_PRE, ())):
+    for value, pre_t, post_t in TRIGGERS:
         scope = _after_last_self(pre) if value == "family" else pre
         trig = _find(scope, pre_t) or _find(post, post_t)
         if trig is not None:
@@ -144,9 +149,16 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     return Assertion("present", None)
 
 
-CLASSES = (("hypothetical", HYPOTHETICAL_PRE + GENERIC_PRE), ("absent", ABSENT_PRE),
-           ("family", FAMILY_PRE), ("possible", POSSIBLE_PRE),
-           ("historical", HISTORICAL_PRE))
+def _classes() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each assertion class with all its pre-triggers, in the order of its first row in
+    TRIGGERS."""
+    merged: dict[str, tuple[str, ...]] = {}
+    for value, pre_t, _ in TRIGGERS:
+        merged[value] = merged.get(value, ()) + pre_t
+    return tuple(merged.items())
+
+
+CLASSES = _classes()
 
 
 def clause_trigger(text: str) -> Assertion | None:

@@ -26,6 +26,7 @@ from clinivox.nlu.concepts import (
     NOT_TERMS,
     find_concepts,
     symptom_code,
+    symptom_forms,
 )
 from clinivox.nlu.context import assertion
 from clinivox.nlu.drugs import drug_xrefs
@@ -131,33 +132,32 @@ def _matcher() -> Any:
     lexicon = load_lexicon()
     # an acronym ("ALL") stays a form: it counts only where written in capitals
     acronyms = {f.lower() for e in lexicon.entries
-                for f in (e.term, *e.variants, *re.findall(r"\[([^\]]*)\]", e.canonical))
+                for f in (e.term, *e.variants, *_bracketed(e.canonical))
                 if f.isupper() and len(f) > 1}
     matcher = TermMatcher(lexicon, _everyday_words() - EVERYDAY_CLINICAL - acronyms)
     # ICD-10-CM's bracketed qualifiers ("Acquired absence of lung [part of]") became forms of
     # their own in the lexicon: not names of the problem
     # (an acronym in brackets, "[ALL]", is a name: it is matched in capitals only)
     for key, entry in list(matcher.forms.items()):
-        qualifiers = {q.lower() for q in re.findall(r"\[([^\]]*)\]", entry.canonical)
-                      if not q.isupper()}
+        qualifiers = {q.lower() for q in _bracketed(entry.canonical) if not q.isupper()}
         if key in qualifiers or key in NOT_TERMS or \
                 (entry.category == "diagnosis" and (entry.code or "").startswith(EXTERNAL_CAUSE)):
             del matcher.forms[key]
     return matcher
 
 
+def _bracketed(canonical: str) -> list[str]:
+    """The bracketed parts of an ICD-10-CM name: "[ALL]", "[part of]"."""
+    return re.findall(r"\[([^\]]*)\]", canonical)
+
+
 @lru_cache(maxsize=1)
 def clinical_forms() -> frozenset[str]:
     """Lowercase forms of the drugs, diagnoses and symptoms the NLU recognises (PHI
     redaction never takes one for a name)."""
-    from clinivox.nlu.concepts import SYMPTOMS
-
     forms = {k for k, e in _matcher().forms.items()
              if e.category in ("drug", "diagnosis", "symptom")}
-    forms |= {f.lower() for canonical, _, other in SYMPTOMS
-              for f in (canonical, *other.split("|")) if f}
-    forms |= set(BRITISH_DRUGS)
-    return frozenset(forms)
+    return frozenset(forms | symptom_forms() | set(BRITISH_DRUGS))
 
 
 @lru_cache(maxsize=1)

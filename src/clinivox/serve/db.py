@@ -381,6 +381,12 @@ class Store:
                 TranscriptSession.created_at.desc()).limit(limit)
             return [_session_dict(row, n) for row, n in s.execute(q)]
 
+    def can_see_session(self, session_id: str, owner: Owner) -> bool:
+        """The session exists and `owner` may see it (its segments are not read)."""
+        with self.Session() as s:
+            row = s.get(TranscriptSession, session_id)
+            return row is not None and owner.can_see(row.key_id)
+
     def get_session(self, session_id: str, owner: Owner) -> dict | None:
         """The session with its segments and alerts; None when it does not exist or belongs
         to someone else (the two are not told apart, so ids cannot be probed)."""

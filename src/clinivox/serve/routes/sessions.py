@@ -49,9 +49,9 @@ async def delete_session(session_id: str, state: AppState = Depends(get_state),
 async def session_audio(session_id: str, state: AppState = Depends(get_state),
                         p: Owner = Depends(principal)):
     """The session's kept audio (WAV), for its owner while the retention period lasts."""
-    found = await state.run(state.store.get_session, session_id, p)
     wav = None
-    if found is not None and state.audio is not None:
+    if state.audio is not None and \
+            await state.run(state.store.can_see_session, session_id, p):
         wav = await state.run(state.audio.read_wav, session_id)
     await state.run(state.store.audit, p.key_id, "session.audio", session_id[:64],
                     404 if wav is None else 200)
