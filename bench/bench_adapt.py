@@ -32,6 +32,14 @@ REPORTED = ("drug_dictation", "medical_dictation", "en_read_speech")
 ROWS: list[dict] = []
 
 
+def transcriber(rec, biaser=None):
+    """row -> (hypothesis, audio seconds) with `rec` (and `biaser`), for `evaluate`."""
+    def fn(row):
+        segs, info = rec.transcribe(row.audio, biaser=biaser)
+        return " ".join(s.text for s in segs), info.duration_s
+    return fn
+
+
 def systems(clinical_dir: str):
     from clinivox.asr.recognizer import Recognizer
     from clinivox.biasing import load_biaser
@@ -43,23 +51,17 @@ def systems(clinical_dir: str):
     c_bias = load_biaser(clinical.engine)
     plain = PlainFasterWhisper("tiny.en")
 
-    def run(rec, biaser):
-        def fn(row):
-            segs, info = rec.transcribe(row.audio, biaser=biaser)
-            return " ".join(s.text for s in segs), info.duration_s
-        return fn
-
     def fw(row):
         from clinivox.audio.decode import load_audio
 
         return plain.transcribe_text(load_audio(row.audio)), row.duration_s or 0.0
 
     return {
-        "tiny.en": run(bundled, None),
-        "tiny.en --medical": run(bundled, b_bias),
+        "tiny.en": transcriber(bundled, None),
+        "tiny.en --medical": transcriber(bundled, b_bias),
         "faster-whisper": fw,
-        "clinical": run(clinical, None),
-        "clinical --medical": run(clinical, c_bias),
+        "clinical": transcriber(clinical, None),
+        "clinical --medical": transcriber(clinical, c_bias),
     }, b_bias.matcher, (bundled, clinical, plain)
 
 

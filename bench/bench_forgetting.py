@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_adapt import drug_recall
+from bench_adapt import drug_recall, transcriber
 from bench_transcribe import DATA, RESULTS
 
 
@@ -43,11 +43,7 @@ def main() -> None:
             "validation": (a.validation, a.rows)}
     out: dict = {"date": time.strftime("%Y-%m-%d"), "models": {}}
     for model in models:
-        rec = Recognizer(model, compute_type="int8")
-
-        def fn(row, rec=rec):
-            segs, info = rec.transcribe(row.audio)
-            return " ".join(s.text for s in segs), info.duration_s
+        fn = transcriber(Recognizer(model, compute_type="int8"))
 
         res = {}
         for name, (manifest, limit) in sets.items():
