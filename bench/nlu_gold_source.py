@@ -65,20 +65,48 @@ def consultation(sid: str) -> str:
     return stem.rsplit("_", 1)[0] if stem.endswith(("_doctor", "_patient")) else stem
 
 
-def sample(n: int, seed: int, note_share: float = 0.4, min_words: int = 5) -> list[str]:
+# Words that often carry an assertion (negation, uncertainty, time, family, condition),
+# written from the ConText categories, not from the NLU's trigger table. The second batch
+# draws half its sentences from those that hold one, so that the rarer assertion classes
+# get more than a handful of examples.
+CUE = re.compile(
+    r"\b(no|not|nil|none|never|denies|denied|without|negative|n't|if|whether|any|should|"
+    r"might|may|maybe|possible|possibly|probably|likely|suspect\w*|query|\?|think|"
+    r"wonder|worried|concern\w*|rule out|history|hx|previous\w*|past|used to|before|"
+    r"ago|resolved|had|tried|mum|mother|dad|father|brother|sister|family|fhx|fh)\b|\?",
+    re.I)
+
+
+def sample(n: int, seed: int, note_share: float = 0.4, min_words: int = 5,
+           exclude: frozenset[str] = frozenset(), cue_share: float = 0.0) -> list[str]:
+    """`n` sentence ids at random (a share `note_share` from the notes), none of
+    `exclude`; a share `cue_share` of each kind drawn from the sentences that hold a CUE
+    word, the rest from all."""
     rng = random.Random(seed)
-    notes = [f"n:{p.stem}:{k}" for p in sorted((ROOT / "notes").glob("*.json"))
+    notes = [(f"n:{p.stem}:{k}", s) for p in sorted((ROOT / "notes").glob("*.json"))
              for k, s in enumerate(note_sentences(p)) if len(s.split()) >= 3]
-    talk = [f"t:{p.stem}:{k}" for p in sorted((ROOT / "transcripts").glob("*.TextGrid"))
+    talk = [(f"t:{p.stem}:{k}", s)
+            for p in sorted((ROOT / "transcripts").glob("*.TextGrid"))
             for k, s in enumerate(utterances(p)) if len(s.split()) >= min_words]
-    n_notes = round(n * note_share)
-    return rng.sample(notes, n_notes) + rng.sample(talk, n - n_notes)
+    out: list[str] = []
+    for pool, k in ((notes, round(n * note_share)), (talk, n - round(n * note_share))):
+        pool = [(sid, s) for sid, s in pool if sid not in exclude]
+        n_cue = round(k * cue_share)
+        cued = rng.sample([sid for sid, s in pool if CUE.search(s)], n_cue) if n_cue else []
+        rest = [sid for sid, _ in pool if sid not in set(cued)]
+        out += cued + rng.sample(rest, k - n_cue)
+    return out
 
 
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--sample", type=int, default=120)
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--cue-share", type=float, default=0.0)
+    p.add_argument("--exclude", type=Path, default=None,
+                   help="a gold .jsonl whose ids are not drawn again")
     a = p.parse_args()
-    for sid in sample(a.sample, a.seed):
+    excl = frozenset(json.loads(x)["id"] for x in a.exclude.read_text().splitlines()) \
+        if a.exclude else frozenset()
+    for sid in sample(a.sample, a.seed, exclude=excl, cue_share=a.cue_share):
         print(f"{sid}\t{split_of(consultation(sid))}\t{sentence(sid)}")

@@ -58,9 +58,11 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("rigors", "R68.83", "chills|shivers|shivering"),
     ("sweating", "R61", "night sweats|sweats|sweaty|clammy|diaphoresis"),
     ("fatigue", "R53.83", "tiredness|tired all the time|exhaustion|exhausted|lethargy"
-     "|lethargic"),
+     "|lethargic|tired|fatigued"),
     ("malaise", "R53.81", "generally unwell|feeling unwell|feel unwell|run down"),
-    ("weakness", "R53.1", ""),
+    ("weakness", "R53.1", "feel weak|feeling weak|felt weak|feels weak|getting weaker"
+     "|gone weak|went weak"),
+    ("muscle weakness", "M62.81", "weakness of the muscles|weak muscles"),
     ("weight loss", "R63.4", "lost weight|losing weight|weight losses"),
     ("weight gain", "R63.5", "gained weight|putting on weight|put on weight"),
     ("loss of appetite", "R63.0", "lost my appetite|reduced appetite|poor appetite|anorexia"
@@ -79,6 +81,9 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|coughed up a bit of blood|cough up blood"),
     ("sore throat", "J02.9", "throat pain|painful throat|sore throats"),
     ("hoarseness", "R49.0", "hoarse voice|hoarse|lost my voice"),
+    ("common cold", "J00", "a cold|head cold|colds|cold symptoms"),
+    ("hay fever", "J30.1", "hayfever"), ("allergic rhinitis", "J30.9", ""),
+    ("enlarged tonsils", "J35.1", "swollen tonsils|tonsillar enlargement"),
     ("runny nose", "J34.89", "rhinorrhoea|rhinorrhea|runny noses"),
     ("nasal congestion", "R09.81", "blocked nose|stuffy nose|congested nose"),
     ("sneezing", "R06.7", ""),
@@ -97,6 +102,9 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|blood in stools|bleeding from the bottom|blood in the poo"),
     ("jaundice", "R17", "jaundiced|yellow skin"),
     ("rash", "R21", "rashes|skin rash"),
+    ("erythema", "L53.9", "redness|red skin"),
+    ("dry skin", "L85.3", "xerosis"), ("cracked skin", None, "skin cracks"),
+    ("insect bite", "T14.8", "insect bites|bug bite|bug bites|bitten by an insect"),
     ("pruritus", "L29.9", "itching|itchy|itchiness|itch"),
     ("swelling", "R60.9", "swollen|oedema|edema"),
     ("ankle swelling", "R60.0", "swollen ankles|swollen ankle|ankle oedema|ankle edema"),
@@ -119,6 +127,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("loss of consciousness", "R40.4", "lost consciousness|unconscious"),
     ("insomnia", "G47.00", "can't sleep|trouble sleeping|difficulty sleeping|not sleeping"),
     ("anxiety", "F41.9", "anxious"),
+    ("stress", "Z73.3", "stressed|under stress"),
     ("low mood", "F32.A", "feeling low|feeling down|feel down|depressed mood"),
     ("dehydration", "E86.0", "dehydrated"),
     ("hypotension", "I95.9", "low blood pressure"),
@@ -132,6 +141,23 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("loss of smell", "R43.0", "anosmia|lost my sense of smell"),
     ("falls", "R29.6", "a fall|falling over|fell over"),
     ("allergic reaction", "T78.40", "allergic reactions"),
+)
+# tests in the words of notes and consultations (the lexicon has the formal names: "full
+# blood count", "C-reactive protein"): canonical, other forms
+TESTS: tuple[tuple[str, str], ...] = (
+    ("blood test", "blood tests|bloods|blood work|bloodwork|blood sample|blood samples"),
+    ("blood film", "blood films"),
+    ("blood cultures", ""),
+    ("urea and electrolytes", "U&E|U&Es|U+E|U+Es|renal function"),
+    ("urine test", "urine tests|urine sample|urine samples|urine dip|urine dipstick"
+     "|dipstick|urinalysis|MSU|mid-stream urine"),
+    ("swab", "swabs|throat swab|nasal swab|covid swab|swabbed"),
+    ("pregnancy test", "pregnancy tests"),
+    ("sexual health screen", "STI screen|STD screen|STI test|STD test|STI screening"
+     "|STD screening|sexual health check"),
+    ("x-ray", "x-rays|xray|xrays|x ray|chest x-ray|CXR"),
+    ("D-dimer", "d dimer|ddimer"),
+    ("ECG", "ECGs|EKG|heart tracing"),
 )
 # body parts in everyday words (the lexicon's anatomy is the formal names)
 ANATOMY = ("head", "face", "forehead", "eye", "eyes", "ear", "ears", "nose", "mouth", "lip",
@@ -219,6 +245,10 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
             if re.search(r"\bmy\b", form):  # "pain in my chest": anyone's
                 for owner in ("your", "his", "her", "their", "the"):
                     forms.setdefault(re.sub(r"\bmy\b", owner, form.lower()), concept)
+    for canonical, other in TESTS:
+        concept = Concept(canonical, "test", None)
+        for form in (canonical, *[f for f in other.split("|") if f]):
+            forms.setdefault(form.lower(), concept)
     for part in ANATOMY:
         forms.setdefault(part.lower(), Concept(part.lower(), "anatomy", None))
     lower = sorted(forms, key=len, reverse=True)
@@ -228,6 +258,18 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
         NOTE_ABBREVIATIONS, key=len, reverse=True)) + r")(?![\w&])")
     return forms, ci, caps
 
+
+# forms that name the problem only when the next word does not make them something else:
+# "tired of waiting", "a cold drink", "cold hands" (the illness is "a cold", said last or
+# before a function word)
+_FOLLOW = r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|which|but|too|as|"\
+    r"now|again|from|so|or|i|he|she|you|we|they|it|recently|yesterday|today|lately)\b)"
+FORM_GUARDS: dict[str, re.Pattern] = {
+    "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
+    "a cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
+    "colds": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
+    "head cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
+}
 
 _OWNED = re.compile(r"\b(?:my|your|his|her|their|our|the|left|right|both|on|in)\s+"
                     r"(?:(?:left|right|lower|upper)\s+)?$", re.IGNORECASE)
@@ -251,6 +293,9 @@ def find_concepts(text: str) -> list[ConceptHit]:
     for m in ci.finditer(text):
         concept = forms[" ".join(m.group(0).lower().split())]
         if concept.canonical in AMBIGUOUS_ANATOMY and not _OWNED.search(text[:m.start()]):
+            continue
+        guard = FORM_GUARDS.get(" ".join(m.group(0).lower().split()))
+        if guard is not None and guard.search(text[m.end():]):
             continue
         out.append(ConceptHit(m.start(), m.end(), m.group(0), concept))
     for m in caps.finditer(text):

@@ -7,7 +7,10 @@ post-trigger governs the words before it), within the mention's clause: a scope 
 sentence end or a termination word ("but", "however", "although", "except", "apart from",
 ...). Pseudo-triggers contain a trigger's words but do not trigger ("not only", "no
 increase", "not necessarily", "gram negative"): they are removed first. A question ("Any
-chest pain?") asserts nothing: hypothetical.
+chest pain?") asserts nothing: hypothetical; a question that asks where, when, which or how
+long takes the finding as given ("Where is the pain?") and is judged like a statement. In
+notes, "?" written against a word is a query ("Imp: ?UTI"): possible. A finding that has
+resolved or stopped ("rash, now resolved", "tried ibuprofen") is historical, not absent.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from dataclasses import dataclass
 ASSERTIONS = ("present", "absent", "possible", "historical", "family", "hypothetical")
 
 PSEUDO = ("not only", "not just", "no increase", "no change", "no significant change",
-          "not necessarily", "not certain if", "not sure if", "gram negative", "no further",
+          "not necessarily", "gram negative", "no further",
           "not been able", "without difficulty", "can't rule out", "cannot rule out",
           "could not rule out", "not ruled out", "no doubt", "nothing but")
 ABSENT_PRE = ("no", "not", "never", "denies", "denied", "denying", "deny", "without",
@@ -28,9 +31,13 @@ ABSENT_PRE = ("no", "not", "never", "denies", "denied", "denying", "deny", "with
               "neither", "none", "no longer", "nothing", "unremarkable for",
               "nil")  # "nil" is the negation of British notes ("nil radiation")
 ABSENT_POST = ("ruled out", "was ruled out", "has been ruled out", "is negative",
-               "was negative", "not present", "resolved", "gone away", "has gone",
-               "have gone", "unlikely", "is unlikely")
-POSSIBLE_PRE = ("possible", "possibly", "probable", "probably", "likely", "suspected",
+               "was negative", "not present", "unlikely", "is unlikely")
+# doubt put as a question the speaker asks themself: "I wonder whether you have X", "not
+# sure if it's X" (uncertainty, not a hypothetical "if"): read as one word, "uncertain"
+UNCERTAIN_IF = ("wonder whether", "wonder if", "not sure whether", "not sure if",
+                "not certain if", "not certain whether", "unsure whether", "unsure if",
+                "don't know if", "don't know whether", "do not know if")
+POSSIBLE_PRE = ("uncertain", "possible", "possibly", "probable", "probably", "likely", "suspected",
                 "suspect", "suspicious for", "query", "questionable", "may have", "might have",
                 "could have", "could be", "may be", "might be", "rule out", "r/o",
                 "concern for", "concerned about", "worried about", "differential",
@@ -39,10 +46,15 @@ POSSIBLE_PRE = ("possible", "possibly", "probable", "probably", "likely", "suspe
 POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
                  "cannot be excluded", "can't be excluded")
 HISTORICAL_PRE = ("history of", "h/o", "previous", "previously", "prior", "past history of",
-                  "in the past", "used to have", "years ago")
+                  "in the past", "used to have", "years ago", "tried", "had tried",
+                  "have tried", "stopped taking", "stopped using", "came off", "come off")
+# a finding that was there and is no more (ConText's temporality: it happened, in the past)
+RESOLVED = ("resolved", "has resolved", "have resolved", "settled", "has settled",
+            "gone away", "went away", "has gone", "have gone", "cleared", "cleared up",
+            "stopped", "has stopped", "disappeared")
 HISTORICAL_POST = ("years ago", "year ago", "months ago", "last year", "in the past",
                    "as a child", "when i was", "when he was", "when she was", "in childhood",
-                   "which resolved", "that resolved")
+                   *RESOLVED)
 FAMILY_PRE = ("mother", "father", "mum", "mom", "dad", "brother", "sister", "son",
               "daughter", "grandmother", "grandfather", "grandma", "grandpa", "aunt",
               "uncle", "cousin", "sibling", "siblings", "parents", "family history of",
@@ -61,7 +73,11 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
 GENERIC_PRE = ("any", "ever", "ever had", "information about", "leaflet", "what's a",
                "what is a", "symptoms of", "signs and symptoms")
 TERMINATE = re.compile(r"[.;!?\n]|\b(?:but|however|although|though|except|apart from|"
-                       r"aside from|whereas|yet|which|who|because)\b", re.IGNORECASE)
+                       r"aside from|whereas|yet|which|who|because)\b|"
+                       r",\s*(?:just|only)\b",  # "no pain, just some tightness"
+                       re.IGNORECASE)
+# "No," that answers the question before ("No, I feel tired") negates nothing after it
+ANSWER_NO = re.compile(r"\b(?:no|nope|nah)(?=\s*,)", re.IGNORECASE)
 WINDOW_WORDS = 8  # a pre-trigger reaches this many words at most
 
 
@@ -72,7 +88,8 @@ class Assertion:
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9/']+", text.lower().replace("’", "'"))
+    return [w if w != "~" else "query"
+            for w in re.findall(r"[a-z0-9/']+|~", text.lower().replace("’", "'"))]
 
 
 def _find(words: list[str], phrases: tuple[str, ...]) -> str | None:
@@ -85,8 +102,14 @@ def _find(words: list[str], phrases: tuple[str, ...]) -> str | None:
 
 
 def _strip_pseudo(words: list[str]) -> list[str]:
-    """The words with pseudo-triggers blanked out (they must not trigger)."""
+    """The words with pseudo-triggers blanked out (they must not trigger), and the
+    self-questioning doubts (`UNCERTAIN_IF`) read as "uncertain"."""
     out = list(words)
+    for phrase in UNCERTAIN_IF:
+        p = phrase.split()
+        for i in range(len(out) - len(p) + 1):
+            if out[i:i + len(p)] == p:
+                out[i:i + len(p)] = ["_"] * (len(p) - 1) + ["uncertain"]
     for phrase in PSEUDO:
         p = phrase.split()
         for i in range(len(out) - len(p) + 1):
@@ -121,6 +144,24 @@ TRIGGERS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 
 
+# A question that asks about a finding already given ("Where is the pain?", "How long have
+# you had the cough?", "Which fingers feel numb?") does not put it in doubt.
+WH_OPENER = re.compile(
+    rf"^\s*{_FILLER}(?:where|whereabouts|when|which|how long|how often|how many|how much|"
+    r"how bad|how severe|what kind of|what sort of|what type of|what colou?r)\b",
+    re.IGNORECASE)
+# "?" written against the next word, not after the last one: a note's query ("?UTI",
+# "Imp: ?viral"). Replaced by a character that does not end the sentence and reads as
+# the pre-trigger "query".
+QUERY_MARK = re.compile(r"(?:(?<=^)|(?<=[\s:(,/;-]))\?(?=[A-Za-z])")
+# the finding of the clause before went away: "diarrhoea - but now resolved", "had a rash,
+# which has since gone": resolution words with no finding of their own, after a "but"
+RESOLVED_AFTER = re.compile(
+    r"^[\s,-]*(?:but|and|which|that)?[\s,-]*(?:(?:now|it|this|that|they|has|have|had|"
+    r"since|is|are|was|all|completely|fully|then|'s)\s+)*(?:"
+    + "|".join(re.escape(r) for r in RESOLVED) + r")\b", re.IGNORECASE)
+
+
 def _sentence_start(text: str, start: int) -> int:
     ends = list(re.finditer(r"[.!?\n]", text[:start]))
     return ends[-1].end() if ends else 0
@@ -128,11 +169,13 @@ def _sentence_start(text: str, start: int) -> int:
 
 def assertion(text: str, start: int, end: int) -> Assertion:
     """The assertion of the mention `text[start:end]` (character offsets)."""
+    text = QUERY_MARK.sub("~", text)  # same length: the offsets hold
+    text = ANSWER_NO.sub(lambda m: " " * len(m.group(0)), text)
     after_all = text[end:]
     stop = re.search(r"[.!?\n]", after_all)
-    if stop is not None and stop.group(0) == "?":
-        return Assertion("hypothetical", "?")  # a question asserts nothing
     head = text[_sentence_start(text, start):start]
+    if stop is not None and stop.group(0) == "?" and not WH_OPENER.match(head):
+        return Assertion("hypothetical", "?")  # a question asserts nothing
     opener = QUESTION_OPENER.match(head)
     if opener is not None and not TERMINATE.search(head):  # the question's own clause
         return Assertion("hypothetical", opener.group(0).strip().lower())
@@ -141,7 +184,10 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     pre = _strip_pseudo(_words(before[cuts[-1].end():] if cuts else before)[-WINDOW_WORDS:])
     m = TERMINATE.search(after_all)
     post = _strip_pseudo(_words(after_all[: m.start()] if m else after_all)[:6])
+    sentence_rest = after_all[: stop.start()] if stop else after_all
     for value, pre_t, post_t in TRIGGERS:
+        if value == "historical" and RESOLVED_AFTER.match(sentence_rest):
+            return Assertion("historical", "resolved")
         scope = _after_last_self(pre) if value == "family" else pre
         trig = _find(scope, pre_t) or _find(post, post_t)
         if trig is not None:

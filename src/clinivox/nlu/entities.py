@@ -34,6 +34,11 @@ from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
 from clinivox.nlu.vitals import find_vitals
 
+# the lexicon's procedures that look at the patient rather than treat: tests (i2b2's
+# classes), as clinicians count them
+DIAGNOSTIC = re.compile(r"electrocardiogra|echocardiogra|ultraso|tomograph|resonance imaging|"
+                        r"x-ray|radiograph|spirometr|peak flow|\bscan\b|angiogra|mammogra|"
+                        r"doppler|electroencephalogra", re.IGNORECASE)
 LABEL_OF_CATEGORY = {"drug": "drug", "diagnosis": "problem", "symptom": "problem",
                      "procedure": "procedure", "lab": "test", "anatomy": "anatomy",
                      "user": "term"}
@@ -181,6 +186,8 @@ def _acronym_in_lowercase(written: str, entry: Any) -> bool:
     "Acute lymphoblastic leukemia [ALL]"): an ordinary word, not the term."""
     if written.isupper() or len(written) > 6 or " " in written.strip():
         return False
+    if len(written) >= 3 and written.islower() and written not in _everyday_words():
+        return False  # "crp", "copd" in a hurried note: no English word they could be
     acronym = written.upper()
     names = [entry.canonical, entry.term, *entry.variants]
     return any(re.search(rf"(?<![A-Za-z]){re.escape(acronym)}(?![A-Za-z])", n) for n in names)
@@ -202,6 +209,8 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
             category = "diagnosis" if label == "problem" else label
         if label is None or _acronym_in_lowercase(hit.term, hit.entry):
             continue
+        if label == "procedure" and DIAGNOSTIC.search(normalized):
+            label, category = "test", "lab"
         if category == "symptom":
             code = symptom_code(normalized) or symptom_code(hit.term)
         code = code if label in ("problem", "drug") else None
