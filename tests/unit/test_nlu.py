@@ -188,3 +188,53 @@ def test_questions_without_a_question_mark(text, expected):
     often lack a question mark. The rule was made on 30 sentences of my own (questions and
     statements), not on the test half."""
     assert _one(text, "problem").assertion == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a note's query, written against the word: possible; a question mark after it is not
+    ("Imp: ?UTI. Also need to exclude pregnancy.", {"uti": "possible", "pregnancy": "possible"}),
+    ("ICE: ?related to dehydration.", {"dehydration": "possible"}),
+    ("Any cough? Rash on both arms.", {"cough": "hypothetical", "rash": "present"}),
+    # a where/which/how-long question takes the finding as given; a yes/no question does not
+    ("Which fingers do you feel numb?", {"numb": "present"}),
+    ("How long have you had the cough?", {"cough": "present"}),
+    ("Do you have chest pain?", {"chest pain": "hypothetical"}),
+    # resolved, stopped and tried: it was there (historical), not "never was" (absent)
+    ("Initial diarrhoea - but now resolved.", {"diarrhoea": "historical"}),
+    ("Fever but the cough has resolved.", {"fever": "present", "cough": "historical"}),
+    ("Tried ibuprofen, no help.", {"ibuprofen": "historical"}),
+    ("No rash, resolved.", {"rash": "absent"}),
+    # doubt put as the speaker's own question is uncertainty, not a hypothetical "if"
+    ("I wonder whether you may have dermatitis.", {"dermatitis": "possible"}),
+    ("I'm not sure if it is asthma.", {"asthma": "possible"}),
+    ("If you get a fever, come back.", {"fever": "hypothetical"}),
+    # "No," answering the question before negates nothing; ", just" ends a negation
+    ("No, I feel generally tired.", {"tired": "present"}),
+    ("No, no chest pain.", {"chest pain": "absent"}),
+    ("I don't feel down, just a little bit stressed.",
+     {"feel down": "absent", "stressed": "present"}),
+])
+def test_assertion_rules_from_the_second_gold_batch(text, expected):
+    """Made on the validation half of the second PriMock57 batch (docs/nlu.md); each row
+    here is a sentence of my own with the same construction, not a gold sentence."""
+    found = {k: v for k, v in _assertions(text).items() if k in expected}
+    assert found == expected
+
+
+@pytest.mark.parametrize("text, name, label", [
+    ("Blood tests including crp and esr.", "C-reactive protein", "test"),
+    ("We will get an ECG.", "electrocardiogram", "test"),
+    ("I feel tired all day.", "fatigue", "problem"),
+    ("I've got a cold.", "common cold", "problem"),
+    ("Mother has hayfever.", "hay fever", "problem"),
+])
+def test_everyday_clinical_words(text, name, label):
+    assert name in {e.normalized for e in extract(text) if e.label == label}
+
+
+@pytest.mark.parametrize("text", [
+    "I'm tired of waiting.", "Would you like a cold drink?", "My hands are cold.",
+    "Ms Ada Smith called.",  # a title-case name is no acronym ("ADA")
+])
+def test_everyday_uses_get_no_problem(text):
+    assert [e.text for e in extract(text) if e.label in ("problem", "drug")] == []

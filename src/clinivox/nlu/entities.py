@@ -186,7 +186,8 @@ def _acronym_in_lowercase(written: str, entry: Any) -> bool:
     "Acute lymphoblastic leukemia [ALL]"): an ordinary word, not the term."""
     if written.isupper() or len(written) > 6 or " " in written.strip():
         return False
-    if len(written) >= 3 and written.islower() and written not in _everyday_words():
+    everyday = _everyday_words()
+    if everyday and len(written) >= 3 and written.islower() and written not in everyday:
         return False  # "crp", "copd" in a hurried note: no English word they could be
     acronym = written.upper()
     names = [entry.canonical, entry.term, *entry.variants]
