@@ -59,7 +59,7 @@ def test_codes_brand_to_ingredient_and_ordinary_words():
     assert _one("ALL was diagnosed in 2019.").code == "C91.0"
     assert _one("Give adrenaline now.").code == "epinephrine"
     assert _one("She is allergic to penicillin.").label == "allergy"
-    assert _one("History of asthma.").code == "J45"
+    assert _one("History of asthma.").code == "J45.909"  # the category's default leaf
 
 
 @pytest.mark.parametrize("text, value", [
@@ -238,3 +238,38 @@ def test_everyday_clinical_words(text, name, label):
 ])
 def test_everyday_uses_get_no_problem(text):
     assert [e.text for e in extract(text) if e.label in ("problem", "drug")] == []
+
+
+@pytest.mark.parametrize("code, name, expected", [
+    ("E11", "diabetes", "E11.9"),  # without complications, not "with unspecified ..."
+    ("J45", "asthma", "J45.909"),  # unspecified asthma, uncomplicated
+    ("G43", "migraine", "G43.909"),  # not "migraine without aura" (a type of its own)
+    ("J18", "pneumonia", "J18.9"),  # the parent's own name is the default
+    ("L03.9", "cellulitis", "L03.90"),  # the name chooses between two unspecified children
+    ("I10", "hypertension", "I10"),  # a leaf stays
+    ("T14.8", "insect bite", "T14.8"),  # an encounter (7th character) would be a guess
+])
+def test_category_codes_become_the_unspecified_code(code, name, expected):
+    pytest.importorskip("simple_icd_10_cm")
+    from clinivox.nlu.codes import default_code
+
+    assert default_code(code, name) == expected
+
+
+def test_problem_codes_are_leaves():
+    pytest.importorskip("simple_icd_10_cm")
+    codes = {e.text: e.code for e in extract("PMH: diabetes, asthma and a stroke.")}
+    assert codes == {"diabetes": "E11.9", "asthma": "J45.909", "stroke": "I63.9"}
+
+
+def test_drug_code_is_the_base_ingredient():
+    """Betnovate's lexicon ingredient is "betamethasone valerate" (RxNorm's precise
+    ingredient); the code is the ingredient, "betamethasone". Salts of elements stay."""
+    from clinivox.nlu.drugs import base_ingredient
+
+    betnovate = _one("Betnovate twice daily.", "drug")
+    if betnovate.normalized != "betamethasone valerate":
+        pytest.skip("the drug lexicon package is not installed")
+    assert betnovate.code == "betamethasone"
+    assert base_ingredient("potassium chloride") == "potassium chloride"
+    assert base_ingredient("ferrous sulfate") == "ferrous sulfate"

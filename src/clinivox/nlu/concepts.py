@@ -98,8 +98,10 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("flatulence", "R14.3", "passing wind"),
     ("haematemesis", "K92.0", "hematemesis|vomiting blood|vomited blood"),
     ("melaena", "K92.1", "melena|black stools|black stool|tarry stools"),
-    ("rectal bleeding", "K62.5", "blood in stool|blood in the stool|blood in my stool"
-     "|blood in stools|bleeding from the bottom|blood in the poo"),
+    ("rectal bleeding", "K62.5", "bleeding from the bottom|bleeding from the back passage"),
+    # ICD-10-CM's index: "Blood, in feces K92.1" (occult: R19.5)
+    ("blood in stool", "K92.1", "blood in the stool|blood in my stool|blood in stools"
+     "|blood in the poo|blood in my poo|fresh blood in stool|hematochezia|haematochezia"),
     ("jaundice", "R17", "jaundiced|yellow skin"),
     ("rash", "R21", "rashes|skin rash"),
     ("erythema", "L53.9", "redness|red skin"),

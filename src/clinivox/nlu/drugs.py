@@ -35,3 +35,31 @@ def drug_xrefs(ingredient: str) -> dict[str, str]:
     if not row:
         return {}
     return {name: str(row[key]) for key, name in XREFS.items() if row.get(key)}
+
+
+# the salt or ester part of a precise ingredient ("betamethasone valerate", "morphine
+# sulfate"): RxNorm's ingredient (IN) is the base, its precise ingredient (PIN) the salt
+SALTS = frozenset({"hydrochloride", "hydrobromide", "hcl", "valerate", "dipropionate",
+                   "propionate", "acetate", "succinate", "tartrate", "maleate", "mesylate",
+                   "mesilate", "besylate", "besilate", "fumarate", "citrate", "sulfate",
+                   "sulphate", "sodium", "potassium", "calcium", "phosphate", "bromide",
+                   "butyrate", "furoate", "monohydrate", "dihydrate", "trihydrate"})
+# a remainder that names an element or an ion is no base: "potassium chloride",
+# "ferrous sulfate" and "magnesium sulfate" are ingredients as they are
+MINERALS = frozenset({"sodium", "potassium", "calcium", "magnesium", "zinc", "ferrous",
+                      "ferric", "iron", "lithium", "aluminium", "aluminum", "copper",
+                      "silver", "barium", "ammonium"})
+
+
+def base_ingredient(ingredient: str, known: frozenset[str] | set[str] = frozenset()) -> str:
+    """The ingredient without its salt ("betamethasone valerate" -> "betamethasone") when
+    the base is itself a known ingredient (`known`, or the cross-reference source), else
+    the ingredient as it is."""
+    words = ingredient.split()
+    while len(words) > 1 and words[-1].lower() in SALTS:
+        words = words[:-1]
+    base = " ".join(words)
+    if base == ingredient or base.lower() in MINERALS or \
+            not (base.lower() in known or base.lower() in _table()):
+        return ingredient
+    return base

@@ -20,6 +20,7 @@ from functools import lru_cache
 from typing import Any
 
 from clinivox.asr.types import word_char_spans
+from clinivox.nlu.codes import default_code
 from clinivox.nlu.concepts import (
     EVERYDAY_CLINICAL,
     EXTERNAL_CAUSE,
@@ -29,7 +30,7 @@ from clinivox.nlu.concepts import (
     symptom_forms,
 )
 from clinivox.nlu.context import assertion
-from clinivox.nlu.drugs import drug_xrefs
+from clinivox.nlu.drugs import base_ingredient, drug_xrefs
 from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
 from clinivox.nlu.vitals import find_vitals
@@ -215,6 +216,10 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
         if category == "symptom":
             code = symptom_code(normalized) or symptom_code(hit.term)
         code = code if label in ("problem", "drug") else None
+        if label == "problem" and code:
+            code = default_code(code, hit.term)
+        elif label == "drug" and code:
+            code = base_ingredient(code)  # the ingredient, not its salt
         out.append(_entity(text, hit.term, label, hit.start, hit.end, normalized,
                            code, category, sections))
         taken.append((hit.start, hit.end))
