@@ -273,3 +273,32 @@ def test_drug_code_is_the_base_ingredient():
     assert betnovate.code == "betamethasone"
     assert base_ingredient("potassium chloride") == "potassium chloride"
     assert base_ingredient("ferrous sulfate") == "ferrous sulfate"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # how long the complaint has lasted is not its past
+    ("Hx: 1 week history of elbow swelling.", {"swelling": "present"}),
+    ("3/7 history of cough.", {"cough": "present"}),
+    ("History of asthma as a child.", {"asthma": "historical"}),
+    # worry, and a guess about the past
+    ("I was so worried that I had cancer.", {"cancer": "possible"}),
+    ("I think I must have had some kind of flu or something.", {"flu": "possible"}),
+    ("I have some kind of rash.", {"rash": "present"}),
+])
+def test_assertion_rules_from_the_third_gold_batch(text, expected):
+    found = {k: v for k, v in _assertions(text).items() if k in expected}
+    assert found == expected
+
+
+def test_note_words_for_tests_and_symptoms():
+    found = {(e.text, e.label, e.code) for e in extract(
+        "Sugar levels and BP normal today. Nil PV discharge, no frank haematuria, "
+        "no stinging when you pass urine. Mother has high BP.")}
+    assert {("Sugar levels", "test", None), ("BP", "test", None),
+            ("PV discharge", "problem", "N89.8"), ("frank haematuria", "problem", "R31.0"),
+            ("stinging when you pass urine", "problem", "R30.0"),
+            ("high BP", "problem", "I10")} <= found
+    # a measurement's name inside its value is the vital only
+    assert [e.label for e in extract("BP 140/90.")] == ["vital"]
+    # "left hand side" is a side, not a hand
+    assert [e for e in extract("It is on the left hand side.") if e.label == "anatomy"] == []

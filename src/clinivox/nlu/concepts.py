@@ -20,6 +20,16 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+# dysuria said as what is felt and when: "stinging when you pass urine", "burning or
+# stinging pain on passing urine"
+DYSURIA = "|".join(
+    f"{felt} {when} {act}"
+    for felt in ("pain", "burning", "stinging", "burning or stinging", "stinging or burning",
+                 "burning pain", "stinging pain", "burning or stinging pain", "discomfort")
+    for when in ("when", "on", "while")
+    for act in ("passing urine", "you pass urine", "i pass urine", "peeing", "i pee",
+                "you pee", "weeing", "urinating", "passing water"))
+
 # canonical, ICD-10-CM, other forms ("|"-separated)
 SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("chest pain", "R07.9", "pain in my chest|pain in the chest|chest pains"),
@@ -68,20 +78,29 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("loss of appetite", "R63.0", "lost my appetite|reduced appetite|poor appetite|anorexia"
      "|off my food|off food|not eating"),
     ("polydipsia", "R63.1", "excessive thirst|very thirsty|always thirsty"),
-    ("polyuria", "R35.8", "passing urine more|weeing more"),
+    ("polyuria", "R35.8", "passing urine more|weeing more|peeing more|urinating more"
+     "|passing more urine"),
     ("urinary frequency", "R35.0", "frequency of urination|going to the toilet more often"),
     ("urinary urgency", "R39.15", ""),
-    ("dysuria", "R30.0", "burning when passing urine|burning when i pee|pain passing urine"
+    ("dysuria", "R30.0", DYSURIA + "|burning when passing urine|burning when i pee|pain passing urine"
      "|painful urination|stinging when passing urine|burning on urination"),
-    ("haematuria", "R31.9", "hematuria|blood in urine|blood in the urine|blood in my urine"),
+    ("haematuria", "R31.9", "hematuria|blood in urine|blood in the urine|blood in my urine"
+     "|blood in your urine"),
+    ("frank haematuria", "R31.0", "frank hematuria|visible haematuria|visible hematuria"
+     "|gross haematuria|gross hematuria"),
+    ("urinary symptoms", "R39.9", "urinary sx|urinary problems|waterworks problems|LUTS"),
+    ("vaginal discharge", "N89.8", "PV discharge|discharge from the vagina"),
+    ("vaginal bleeding", "N93.9", "PV bleeding|PV bleed|bleeding from the vagina"),
     ("incontinence", "R32", "incontinent|leaking urine"),
     ("cough", "R05.9", "coughing|coughs|dry cough|chesty cough|tickly cough"),
     ("sputum", "R09.3", "phlegm|mucus|sputum production"),
     ("haemoptysis", "R04.2", "hemoptysis|coughing up blood|coughed up blood"
+     "|bringing up blood|brought up blood"
      "|coughed up a bit of blood|cough up blood"),
     ("sore throat", "J02.9", "throat pain|painful throat|sore throats"),
     ("hoarseness", "R49.0", "hoarse voice|hoarse|lost my voice"),
-    ("common cold", "J00", "a cold|head cold|colds|cold symptoms"),
+    ("common cold", "J00", "a cold|head cold|colds|cold symptoms|cold sx|coryzal symptoms"
+     "|coryza"),
     ("hay fever", "J30.1", "hayfever"), ("allergic rhinitis", "J30.9", ""),
     ("enlarged tonsils", "J35.1", "swollen tonsils|tonsillar enlargement"),
     ("runny nose", "J34.89", "rhinorrhoea|rhinorrhea|runny noses"),
@@ -132,8 +151,12 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("stress", "Z73.3", "stressed|under stress"),
     ("low mood", "F32.A", "feeling low|feeling down|feel down|depressed mood"),
     ("dehydration", "E86.0", "dehydrated"),
-    ("hypotension", "I95.9", "low blood pressure"),
-    ("hypertension", "I10", "high blood pressure|raised blood pressure"),
+    ("hypotension", "I95.9", "low blood pressure|low BP"),
+    ("lactose intolerance", "E73.9", "lactose intolerant"),
+    ("aura", None, "visual aura|visual auras|auras"),
+    ("throat closing", None, "closing of the throat|throat is closing|throat feels tight"
+     "|tight throat|throat tightness"),
+    ("hypertension", "I10", "high blood pressure|raised blood pressure|high BP|raised BP"),
     ("hypercholesterolaemia", "E78.00", "high cholesterol|raised cholesterol"
      "|hypercholesterolemia"),
     ("hypoxia", "R09.02", "low oxygen|low sats"), ("cyanosis", "R23.0", "cyanosed|cyanotic"),
@@ -148,6 +171,10 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
 # blood count", "C-reactive protein"): canonical, other forms
 TESTS: tuple[tuple[str, str], ...] = (
     ("blood test", "blood tests|bloods|blood work|bloodwork|blood sample|blood samples"),
+    ("blood glucose", "blood sugar|blood sugars|sugar levels|sugar level|glucose levels"
+     "|glucose level|blood glucose levels"),
+    ("allergy test", "allergy tests|allergy testing|skin prick test|skin prick testing"),
+    ("stool sample", "stool samples|stool test|stool tests|stool culture"),
     ("blood film", "blood films"),
     ("blood cultures", ""),
     ("urea and electrolytes", "U&E|U&Es|U+E|U+Es|renal function"),
@@ -197,6 +224,8 @@ NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str]] = {
     "N&V": ("problem", "nausea and vomiting", "R11.2"),
     "SOBOE": ("problem", "shortness of breath on exertion", "R06.02"),
     "Abx": ("drug", "antibiotics", ""),
+    "BP": ("test", "blood pressure", ""),  # "BP checked"; "BP 140/90" is a vital
+    "BMs": ("test", "blood glucose", ""), "CBG": ("test", "blood glucose", ""),
 }
 # everyday English words that are the plain name of a condition: kept as terms
 EVERYDAY_CLINICAL = frozenset({
@@ -268,6 +297,7 @@ _FOLLOW = r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|whic
     r"now|again|from|so|or|i|he|she|you|we|they|it|recently|yesterday|today|lately)\b)"
 FORM_GUARDS: dict[str, re.Pattern] = {
     "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
+    "hand": re.compile(r"^[\s-]+side\b", re.IGNORECASE),  # "on the left hand side"
     "a cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
     "colds": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
     "head cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),

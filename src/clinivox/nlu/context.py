@@ -41,10 +41,14 @@ POSSIBLE_PRE = ("uncertain", "possible", "possibly", "probable", "probably", "li
                 "suspect", "suspicious for", "query", "questionable", "may have", "might have",
                 "could have", "could be", "may be", "might be", "rule out", "r/o",
                 "concern for", "concerned about", "worried about", "differential",
+                "worried that", "concerned that", "scared that", "afraid that", "fear that",
+                "must have had", "must have been", "thought it was", "thought it's",
+                "thought i had",
                 "consistent with", "suggestive of", "in keeping with", "think it's",
                 "i think", "sounds like", "exclude", "to exclude")
 POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
-                 "cannot be excluded", "can't be excluded")
+                 "cannot be excluded", "can't be excluded", "or something",
+                 "or something like that")
 HISTORICAL_PRE = ("history of", "h/o", "previous", "previously", "prior", "past history of",
                   "in the past", "used to have", "years ago", "tried", "had tried",
                   "have tried", "stopped taking", "stopped using", "came off", "come off")
@@ -115,7 +119,15 @@ def _strip_pseudo(words: list[str]) -> list[str]:
         for i in range(len(out) - len(p) + 1):
             if out[i:i + len(p)] == p:
                 out[i:i + len(p)] = ["_"] * len(p)
+    for i in range(len(out) - 1):  # "1 week history of X", "3/7 history of X": how long the
+        if out[i] in ("history", "hx") and i > 0 and (  # complaint has lasted, not its past
+                DURATION_UNIT.match(out[i - 1]) or re.fullmatch(r"\d+/(?:7|52|12)", out[i - 1])):
+            out[i] = "_"
     return out
+
+
+DURATION_UNIT = re.compile(r"^(?:hours?|days?|weeks?|months?|years?|hrs?|wks?|yrs?|"
+                           r"(?:day|week|month|year)s?-?long)$")
 
 
 # A sentence that opens as a question asks, whatever punctuation the transcript gave it

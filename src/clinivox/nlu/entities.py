@@ -244,6 +244,9 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                                    ingredient, "drug", sections))
                 taken.append((m.start(), m.end()))
     for v in find_vitals(text):
+        # the measurement's name inside its value is the vital, not a test ("BP 140/90")
+        out[:] = [e for e in out if not (e.label == "test" and e.start < v.end and
+                                          v.start < e.end)]
         out.append(Entity(v.text, "vital", v.start, v.end, f"{v.value} {v.unit}", v.kind,
                           assertion(text, v.start, v.end).value, category=v.kind,
                           section=section_at(sections, v.start)))
