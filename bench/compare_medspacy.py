@@ -26,9 +26,8 @@ ASSERTED = ("problem", "drug", "allergy")
 
 def export(split: str, out: Path) -> int:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from nlu_gold_source import sentence
-
     from clinivox.nlu import extract
+    from nlu_gold_source import sentence
 
     gold = Path(__file__).resolve().parent / "data" / "nlu_gold_primock.jsonl"
     rows = []
