@@ -82,8 +82,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|passing more urine"),
     ("urinary frequency", "R35.0", "frequency of urination|going to the toilet more often"),
     ("urinary urgency", "R39.15", ""),
-    ("dysuria", "R30.0", DYSURIA + "|burning when passing urine|burning when i pee|pain passing urine"
-     "|painful urination|stinging when passing urine|burning on urination"),
+    ("dysuria", "R30.0", DYSURIA + "|burning when passing urine|burning when i pee"
+     "|pain passing urine|painful urination|stinging when passing urine|burning on urination"),
     ("haematuria", "R31.9", "hematuria|blood in urine|blood in the urine|blood in my urine"
      "|blood in your urine"),
     ("frank haematuria", "R31.0", "frank hematuria|visible haematuria|visible hematuria"
