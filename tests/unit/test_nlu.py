@@ -302,3 +302,29 @@ def test_note_words_for_tests_and_symptoms():
     assert [e.label for e in extract("BP 140/90.")] == ["vital"]
     # "left hand side" is a side, not a hand
     assert [e for e in extract("It is on the left hand side.") if e.label == "anatomy"] == []
+
+
+@pytest.mark.parametrize("text", [
+    # one-word forms cut from an ICD-10-CM title they only modify: "Sedative, hypnotic, or
+    # anxiolytic related disorders" (F13), "Hypertonic, incoordinate, and prolonged uterine
+    # contractions" (O62.4), "Rectal fistula" (K60.411), "Injury, poisoning and ...
+    # complicating pregnancy" (O9A.2)
+    "Give a sedative.", "Hypertonic saline nebulisers.", "Rectal temperature taken.",
+    "Labile mood.",
+])
+def test_modifiers_of_icd_titles_get_no_code(text):
+    assert [(e.text, e.code) for e in extract(text) if e.label == "problem"] == []
+
+
+def test_names_that_look_like_adjectives_keep_their_code():
+    assert _one("He had a nosebleed.", "problem").code == "R04.0"
+    assert _one("She is immunocompromised.", "problem").code == "D84.9"
+
+
+def test_worry_about_a_symptom_and_about_a_disease():
+    """A patient's worry about a symptom reports one felt (a note's "Worried about
+    difficulty breathing"); about a disease it is a suspicion ("worried about brain Ca")."""
+    assert _assertions("Worried about difficulty breathing.") == {
+        "difficulty breathing": "present"}
+    assert _assertions("Pt worried about brain Ca.") == {"brain ca": "possible"}
+    assert _assertions("Dad had bowel cancer.") == {"bowel cancer": "family"}

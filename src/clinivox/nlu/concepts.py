@@ -30,6 +30,27 @@ DYSURIA = "|".join(
     for act in ("passing urine", "you pass urine", "i pass urine", "peeing", "i pee",
                 "you pee", "weeing", "urinating", "passing water"))
 
+# cancer by site, as said and as noted ("bowel cancer", "brain Ca", "cancer of the
+# pancreas"): site words -> ICD-10-CM (the site unspecified further)
+CANCER_SITES: tuple[tuple[str, str, str], ...] = (
+    ("brain", "brain", "C71.9"), ("colon", "colon", "C18.9"), ("bowel", "bowel", "C18.9"),
+    ("colorectal", "", "C18.9"), ("rectal", "rectum", "C20"), ("lung", "lung", "C34.90"),
+    ("breast", "breast", "C50.919"), ("prostate", "prostate", "C61"),
+    ("ovarian", "ovary", "C56.9"), ("stomach", "stomach", "C16.9"),
+    ("gastric", "", "C16.9"), ("pancreatic", "pancreas", "C25.9"),
+    ("bladder", "bladder", "C67.9"), ("cervical", "cervix", "C53.9"),
+    ("liver", "liver", "C22.9"), ("oesophageal", "oesophagus", "C15.9"),
+    ("esophageal", "esophagus", "C15.9"), ("kidney", "kidney", "C64.9"),
+    ("renal", "", "C64.9"), ("thyroid", "thyroid", "C73"), ("testicular", "testis", "C62.90"),
+    ("throat", "throat", "C14.0"), ("skin", "skin", "C44.90"), ("bone", "bone", "C41.9"),
+    ("womb", "womb", "C55"), ("uterine", "uterus", "C55"), ("mouth", "mouth", "C06.9"),
+)
+CANCERS = tuple(
+    (f"{adj} cancer", code, "|".join(
+        [f"{adj} cancers", f"{adj} ca", f"{adj} carcinoma", f"{adj} malignancy"]
+        + ([f"cancer of the {noun}", f"cancer in the {noun}"] if noun else [])))
+    for adj, noun, code in CANCER_SITES)
+
 # canonical, ICD-10-CM, other forms ("|"-separated)
 SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("chest pain", "R07.9", "pain in my chest|pain in the chest|chest pains"),
@@ -269,7 +290,7 @@ class ConceptHit:
 @lru_cache(maxsize=1)
 def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
     forms: dict[str, Concept] = {}
-    for canonical, code, other in SYMPTOMS:
+    for canonical, code, other in (*SYMPTOMS, *CANCERS):
         concept = Concept(canonical, "problem", code)
         for form in (canonical, *[f for f in other.split("|") if f]):
             forms.setdefault(form.lower(), concept)

@@ -84,6 +84,11 @@ _FREQ = re.compile(r"\b(?P<freq>(?:once|twice|three times|four times) (?:a|per) 
                    r"(?:once|twice) daily|daily|every (?:\w+ )?(?:hours?|days?|weeks?)|"
                    r"at night|in the morning|as needed|when needed|if needed|prn|od|bd|bid|"
                    r"tds|tid|qds|qid|nocte|stat|weekly)\b", re.IGNORECASE)
+# "worried about", "concerned about": the patient's worry. Of a symptom or sign ("worried
+# about difficulty breathing", R06.00) it reports one felt; of a disease ("worried about
+# brain cancer") it is a suspicion
+WORRY = frozenset({"worried about", "concerned about", "worried that", "concerned that",
+                   "scared that", "afraid that"})
 _ALLERGY = re.compile(r"\b(?:allergic to|allergy to|allergies to|allergic reaction to|"
                       r"reaction to|intolerant of|intolerance to|rash with|rash from)\s*$",
                       re.IGNORECASE)
@@ -146,10 +151,28 @@ def _matcher() -> Any:
     # (an acronym in brackets, "[ALL]", is a name: it is matched in capitals only)
     for key, entry in list(matcher.forms.items()):
         qualifiers = {q.lower() for q in _bracketed(entry.canonical) if not q.isupper()}
-        if key in qualifiers or key in NOT_TERMS or \
+        if key in qualifiers or key in NOT_TERMS or _modifier_form(key, entry) or \
                 (entry.category == "diagnosis" and (entry.code or "").startswith(EXTERNAL_CAUSE)):
             del matcher.forms[key]
     return matcher
+
+
+_ADJECTIVE = re.compile(r"(?:al|ic|ive|ile|ar|ous|ary)$")
+
+
+def _modifier_form(key: str, entry: Any) -> bool:
+    """A one-word diagnosis form that only modifies the name it was cut from: the first of
+    a coordinated list before the head ("sedative" of "Sedative, hypnotic, or anxiolytic
+    related disorders", "injury" of "Injury, poisoning and ... complicating pregnancy"),
+    or an adjective that is not the name itself ("rectal", "hypertonic", "labile"). Left
+    in, "a sedative" was coded F13 and "hypertonic saline" O62.4."""
+    if entry.category != "diagnosis" or " " in key or "-" in key:
+        return False
+    name = entry.canonical.lower()
+    if re.match(rf"^{re.escape(key)}, [\w\s,-]*?\b(?:and|or)\s+\w+\s+\w", name):
+        return True
+    return len(key) >= 5 and bool(_ADJECTIVE.search(key)) and name != key and \
+        not name.startswith(key + ",")
 
 
 def _bracketed(canonical: str) -> list[str]:
@@ -255,7 +278,12 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
 
 def _entity(text: str, written: str, label: str, start: int, end: int, normalized: str,
             code: str | None, category: str, sections: list) -> Entity:
-    e = Entity(written, label, start, end, normalized, code, assertion(text, start, end).value,
+    judged = assertion(text, start, end)
+    value = judged.value
+    if value == "possible" and judged.trigger in WORRY and (code or "").startswith("R"):
+        value = "present"  # worry about a symptom (ICD-10-CM's chapter R: symptoms and
+        # signs) is about one felt; about a disease, doubt
+    e = Entity(written, label, start, end, normalized, code, value,
                category=category, section=section_at(sections, start))
     if label == "drug":
         e.xrefs = drug_xrefs(code or normalized)
