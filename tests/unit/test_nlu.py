@@ -328,3 +328,16 @@ def test_worry_about_a_symptom_and_about_a_disease():
         "difficulty breathing": "present"}
     assert _assertions("Pt worried about brain Ca.") == {"brain ca": "possible"}
     assert _assertions("Dad had bowel cancer.") == {"bowel cancer": "family"}
+
+
+def test_a_dropped_title_word_keeps_its_other_meaning():
+    """"sedative" was both an ICD-10-CM title's first word (F13, dropped) and a drug class:
+    dropping the first must not lose the second."""
+    e = _one("Give a sedative.", "drug")
+    assert e.code == "hypnotics and sedatives"
+
+
+def test_a_recommendation_is_not_doubt():
+    assert _assertions("I think you should be on some antibiotics.") == {
+        "antibiotics": "present"}
+    assert _assertions("I think it is a migraine.") == {"migraine": "possible"}

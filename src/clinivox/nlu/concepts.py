@@ -209,6 +209,14 @@ TESTS: tuple[tuple[str, str], ...] = (
     ("D-dimer", "d dimer|ddimer"),
     ("ECG", "ECGs|EKG|heart tracing"),
 )
+# drug classes in the words of notes that the shared lexicon (and so the ASR biasing) does
+# not list: canonical (the lexicon's class name where it has one), other forms
+DRUG_CLASS_WORDS: tuple[tuple[str, str], ...] = (
+    ("analgesics", "analgesia|simple analgesia"),
+    ("anti-inflammatory agents, non-steroidal",
+     "anti-inflammatory|anti-inflammatories|anti-inflammatory medication"
+     "|anti-inflammatory medications|anti-inflammatory tablets|anti-inflammatory painkillers"),
+)
 # body parts in everyday words (the lexicon's anatomy is the formal names)
 ANATOMY = ("head", "face", "forehead", "eye", "eyes", "ear", "ears", "nose", "mouth", "lip",
            "lips", "tongue", "teeth", "tooth", "jaw", "throat", "neck", "shoulder",
@@ -300,6 +308,10 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
     for canonical, other in TESTS:
         concept = Concept(canonical, "test", None)
         for form in (canonical, *[f for f in other.split("|") if f]):
+            forms.setdefault(form.lower(), concept)
+    for canonical, other in DRUG_CLASS_WORDS:
+        concept = Concept(canonical, "drug", canonical)
+        for form in other.split("|"):
             forms.setdefault(form.lower(), concept)
     for part in ANATOMY:
         forms.setdefault(part.lower(), Concept(part.lower(), "anatomy", None))

@@ -23,7 +23,10 @@ ASSERTIONS = ("present", "absent", "possible", "historical", "family", "hypothet
 PSEUDO = ("not only", "not just", "no increase", "no change", "no significant change",
           "not necessarily", "gram negative", "no further",
           "not been able", "without difficulty", "can't rule out", "cannot rule out",
-          "could not rule out", "not ruled out", "no doubt", "nothing but")
+          "could not rule out", "not ruled out", "no doubt", "nothing but",
+          # a recommendation, not doubt: "I think you should be on some antibiotics"
+          "i think you should", "i think we should", "i think you need", "i think we need",
+          "i think it's worth", "i think it would be", "i think the best")
 ABSENT_PRE = ("no", "not", "never", "denies", "denied", "denying", "deny", "without",
               "negative for", "no history of", "no evidence of", "no signs of", "no sign of",
               "absence of", "free of", "ruled out", "rules out", "isn't", "wasn't", "doesn't",

@@ -149,11 +149,23 @@ def _matcher() -> Any:
     # ICD-10-CM's bracketed qualifiers ("Acquired absence of lung [part of]") became forms of
     # their own in the lexicon: not names of the problem
     # (an acronym in brackets, "[ALL]", is a name: it is matched in capitals only)
-    for key, entry in list(matcher.forms.items()):
+    def dropped(key: str, entry: Any) -> bool:
         qualifiers = {q.lower() for q in _bracketed(entry.canonical) if not q.isupper()}
-        if key in qualifiers or key in NOT_TERMS or _modifier_form(key, entry) or \
-                (entry.category == "diagnosis" and (entry.code or "").startswith(EXTERNAL_CAUSE)):
-            del matcher.forms[key]
+        return key in qualifiers or key in NOT_TERMS or _modifier_form(key, entry) or \
+            (entry.category == "diagnosis" and (entry.code or "").startswith(EXTERNAL_CAUSE))
+
+    others: dict[str, list[Any]] = {}  # a dropped form may be another entry's good one
+    for e in lexicon.entries:  # ("sedative": a drug class, and an ICD-10-CM title's first word)
+        for f in (e.term, *e.variants):
+            others.setdefault(f.lower(), []).append(e)
+    for key, entry in list(matcher.forms.items()):
+        if dropped(key, entry):
+            keep = next((e for e in others.get(key, ()) if e is not entry
+                         and e.category != "diagnosis" and not dropped(key, e)), None)
+            if keep is None:
+                del matcher.forms[key]
+            else:
+                matcher.forms[key] = keep
     return matcher
 
 
