@@ -45,10 +45,11 @@ def _code_key(code: str | None) -> str:
         code[1:3].isdigit() else (code or "").lower()
 
 
-def gold_rows(which: str = "own", split: str | None = None) -> list[tuple[str, list[dict]]]:
+def gold_rows(which: str = "own", split: str | None = None,
+              batch: int | None = None) -> list[tuple[str, list[dict]]]:
     """(text, gold entities) of a gold set: `own` (bench/data/nlu_gold.jsonl, text in the
     file) or `primock` (bench/data/nlu_gold_primock.jsonl, text read from ../shared/data
-    by id; `split` validation or test)."""
+    by id; `split` validation or test, `batch` 1, 2 or 3)."""
     if which == "own":
         return [(r["text"], r["entities"]) for r in map(json.loads,
                                                          GOLD.read_text().splitlines())]
@@ -56,7 +57,28 @@ def gold_rows(which: str = "own", split: str | None = None) -> list[tuple[str, l
 
     rows = [json.loads(x) for x in GOLD_PRIMOCK.read_text().splitlines()]
     return [(sentence(r["id"]), r["entities"]) for r in rows
-            if split is None or r["split"] == split]
+            if (split is None or r["split"] == split)
+            and (batch is None or r.get("batch", 1) == batch)]
+
+
+def medspacy_comparison(python: str) -> dict:
+    """medspaCy's shipped ConText rules against the NLU's on the gold mentions of each half
+    (`compare_medspacy.py`; `python`: an interpreter with medspaCy installed)."""
+    import subprocess
+    import tempfile
+
+    from compare_medspacy import export
+
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for split in ("test", "validation"):
+            spans = Path(tmp) / f"{split}.json"
+            export(split, spans)
+            run = subprocess.run([python, str(Path(__file__).parent / "compare_medspacy.py"),
+                                  "score", str(spans)], capture_output=True, text=True,
+                                 check=True)
+            out[split] = json.loads(run.stdout)
+    return out
 
 
 def gold_metrics(rows: list[tuple[str, list[dict]]] | None = None,
@@ -360,11 +382,16 @@ def main() -> None:
     p.add_argument("--consultations", type=int, default=None,
                    help="medical_dictation consultations for the scribe (default: all)")
     p.add_argument("--no-doc", action="store_true")
+    p.add_argument("--medspacy", metavar="PYTHON", default=None,
+                   help="an interpreter with medspaCy installed: compare its ConText rules")
     args = p.parse_args()
     results = {"machine": machine_description(), "date": time.strftime("%Y-%m-%d"),
                "gold_own": gold_metrics(gold_rows("own")),
                "gold_primock_test": gold_metrics(gold_rows("primock", "test")),
+               "gold_primock_test_by_batch": {
+                   b: gold_metrics(gold_rows("primock", "test", b)) for b in (1, 2, 3)},
                "gold_primock_validation": gold_metrics(gold_rows("primock", "validation")),
+               "medspacy": medspacy_comparison(args.medspacy) if args.medspacy else None,
                "phi_text_unit": phi_text("unit"), "phi_text_v2": phi_text("v2-test"),
                "phi_speech_unit": phi_speech("unit", args.speech),
                "phi_speech_v2": phi_speech("v2-test", args.speech),
@@ -372,14 +399,38 @@ def main() -> None:
     r = results
     lines = [f"### Clinical NLU and PHI ({r['date']})", "",
              f"Machine: {r['machine']}. `python bench/bench_nlu.py`.", ""]
+    t, v = r["gold_primock_test"], r["gold_primock_validation"]
     lines += _gold_lines(
-        "**PriMock57 gold set, test half** (60 sentences of real clinicians' notes and "
-        "consultation transcripts, annotated by hand before the NLU was run on them; "
-        "`bench/data/nlu_gold_primock.jsonl`, text read from ../shared/data). Small. "
-        "Every decision was made on the other 60 (validation half, below).",
-        r["gold_primock_test"])
-    lines += _gold_lines("Validation half (the decisions were made here, so optimistic):",
-                         r["gold_primock_validation"])
+        f"**PriMock57 gold set, test half** ({t['sentences']} sentences of real clinicians' "
+        "notes and consultation transcripts in three batches, each annotated by hand before "
+        "the NLU was run on it; `bench/data/nlu_gold_primock.jsonl`, text read from "
+        "../shared/data; docs/nlu.md). Small, one annotator. Every decision was made on "
+        f"the other half ({v['sentences']} sentences, below).", t)
+    by_batch = r["gold_primock_test_by_batch"]
+    lines += ["Test half by batch (batch 1: drawn at random; batches 2 and 3: half drawn "
+              "from sentences holding an assertion cue word, so harder on assertions):", "",
+              "| batch | sentences | problem recall | problem precision | assertion accuracy "
+              "(n) |", "|---|---|---|---|---|"]
+    for b, g in by_batch.items():
+        pr = g["by_label"].get("problem", {"recall": 0.0, "precision": 0.0})
+        n = sum(m["n"] for m in g["assertion_by_class"].values())
+        lines.append(f"| {b} | {g['sentences']} | {pr['recall']:.3f} | {pr['precision']:.3f}"
+                     f" | {g['assertion_accuracy']:.3f} ({n}) |")
+    lines.append("")
+    lines += _gold_lines("Validation half (the decisions were made here, so optimistic):", v)
+    if r["medspacy"]:
+        lines += ["**medspaCy's shipped ConText rules** on the same gold mentions (the "
+                  "span the NLU found given to medspaCy as its only entity; "
+                  "`bench/compare_medspacy.py`):", "",
+                  "| half | mentions | medspaCy 1.3 | clinivox | by class, medspaCy / "
+                  "clinivox (n) |", "|---|---|---|---|---|"]
+        for half, m in r["medspacy"].items():
+            ms, cv = m["medspacy"], m["clinivox"]
+            lines.append(
+                f"| {half} | {m['mentions']} | {ms['accuracy']:.3f} | {cv['accuracy']:.3f} | "
+                + ", ".join(f"{c} {ms['by_class'][c][0]:.2f} / {cv['by_class'][c][0]:.2f} "
+                            f"({ms['by_class'][c][1]})" for c in ms["by_class"]) + " |")
+        lines.append("")
     lines += _gold_lines("Own 40 sentences (`bench/data/nlu_gold.jsonl`, written by the "
                          "developer who wrote the rules: optimistic):", r["gold_own"])
     lines += ["**PHI** (a value is caught when redaction removes it; on speech, when the "
