@@ -78,10 +78,11 @@ CUE = re.compile(
 
 
 def sample(n: int, seed: int, note_share: float = 0.4, min_words: int = 5,
-           exclude: frozenset[str] = frozenset(), cue_share: float = 0.0) -> list[str]:
+           exclude: frozenset[str] = frozenset(), cue_share: float = 0.0,
+           split: str | None = None) -> list[str]:
     """`n` sentence ids at random (a share `note_share` from the notes), none of
     `exclude`; a share `cue_share` of each kind drawn from the sentences that hold a CUE
-    word, the rest from all."""
+    word, the rest from all; `split`: from that half's consultations only."""
     rng = random.Random(seed)
     notes = [(f"n:{p.stem}:{k}", s) for p in sorted((ROOT / "notes").glob("*.json"))
              for k, s in enumerate(note_sentences(p)) if len(s.split()) >= 3]
@@ -90,7 +91,8 @@ def sample(n: int, seed: int, note_share: float = 0.4, min_words: int = 5,
             for k, s in enumerate(utterances(p)) if len(s.split()) >= min_words]
     out: list[str] = []
     for pool, k in ((notes, round(n * note_share)), (talk, n - round(n * note_share))):
-        pool = [(sid, s) for sid, s in pool if sid not in exclude]
+        pool = [(sid, s) for sid, s in pool if sid not in exclude
+                and (split is None or split_of(consultation(sid)) == split)]
         n_cue = round(k * cue_share)
         cued = rng.sample([sid for sid, s in pool if CUE.search(s)], n_cue) if n_cue else []
         rest = [sid for sid, _ in pool if sid not in set(cued)]
@@ -105,8 +107,10 @@ if __name__ == "__main__":
     p.add_argument("--cue-share", type=float, default=0.0)
     p.add_argument("--exclude", type=Path, default=None,
                    help="a gold .jsonl whose ids are not drawn again")
+    p.add_argument("--split", choices=("validation", "test"), default=None,
+                   help="draw from this half's consultations only")
     a = p.parse_args()
     excl = frozenset(json.loads(x)["id"] for x in a.exclude.read_text().splitlines()) \
         if a.exclude else frozenset()
-    for sid in sample(a.sample, a.seed, exclude=excl, cue_share=a.cue_share):
+    for sid in sample(a.sample, a.seed, exclude=excl, cue_share=a.cue_share, split=a.split):
         print(f"{sid}\t{split_of(consultation(sid))}\t{sentence(sid)}")

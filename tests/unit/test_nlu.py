@@ -341,3 +341,42 @@ def test_a_recommendation_is_not_doubt():
     assert _assertions("I think you should be on some antibiotics.") == {
         "antibiotics": "present"}
     assert _assertions("I think it is a migraine.") == {"migraine": "possible"}
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a statement with a question tag, a request, a finding given beside the one asked
+    ("It's numb, I can't feel it, right?", {"numb": "present"}),
+    ("You've taken some painkillers, would you tell me the names?", {"painkillers": "present"}),
+    ("And with the pain, have you noticed any other symptoms, like nausea?",
+     {"pain": "present", "nausea": "hypothetical"}),
+    ("Who looks after your diabetes?", {"diabetes": "present"}),
+    ("Have you had any chest pain, right?", {"chest pain": "hypothetical"}),
+    # a conditional reaches its whole condition and what follows from it
+    ("If there is progressing weakness of the arms and legs, vomiting or visual "
+     "disturbances, go to A&E.", {"weakness": "hypothetical", "vomiting": "hypothetical",
+                                  "visual disturbances": "hypothetical"}),
+    ("If your lips swell, use the EpiPen.", {"epipen": "hypothetical"}),
+    # a clause with its own subject ends a negation
+    ("No chest pain, I have a cough.", {"chest pain": "absent", "cough": "present"}),
+    ("No chest pain, I have not had a cough.", {"chest pain": "absent", "cough": "absent"}),
+    # the speaker hedging is not the speaker as the one who has it
+    ("My mum has, I think, diabetes.", {"diabetes": "family"}),
+    # suspicion, and someone else's belief
+    ("We are suspecting an anaphylactic reaction.", {"anaphylactic reaction": "possible"}),
+    ("You think you've got osteoarthritis.", {"osteoarthritis": "possible"}),
+    # a drug tried without effect
+    ("Used steroid cream last night with minimal effect.", {"steroid cream": "historical"}),
+    ("Taking paracetamol, cough not better.", {"paracetamol": "present", "cough": "present"}),
+])
+def test_assertion_rules_from_the_fourth_gold_batch(text, expected):
+    """Made on batch 4 (120 sentences of validation consultations only, docs/nlu.md); each
+    row is a sentence of my own with the construction, not a gold sentence."""
+    found = {k: v for k, v in _assertions(text).items() if k in expected}
+    assert found == expected
+
+
+def test_words_that_make_a_form_something_else():
+    assert [e for e in extract("It is quite anxiety provoking.") if e.label == "problem"] == []
+    assert _one("I have a lot of anxiety.", "problem").code == "F41.9"
+    assert _one("She collapsed at home.", "problem").code == "R55"
+    assert _one("He had a collapsed lung.", "problem").code == "J93.9"

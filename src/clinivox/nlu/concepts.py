@@ -124,7 +124,18 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|coryza"),
     ("hay fever", "J30.1", "hayfever"), ("allergic rhinitis", "J30.9", ""),
     ("enlarged tonsils", "J35.1", "swollen tonsils|tonsillar enlargement"),
-    ("runny nose", "J34.89", "rhinorrhoea|rhinorrhea|runny noses"),
+    ("viral infection", "B34.9", "viral illness|viral illnesses|a virus|viral infections"),
+    ("pregnancy", "Z33.1", "pregnant"),
+    ("bowel symptoms", "R19.8", "bowel sx|bowel problems|bowel issues"),
+    ("speech disturbance", "R47.9", "speech disturbances|problems with my speech"
+     "|difficulty speaking|speech problems|trouble speaking"),
+    ("dysphasia", "R47.02", "expressive dysphasia|receptive dysphasia|aphasia"),
+    ("gait disturbance", "R26.9", "gait disturbances|unsteady gait|abnormal gait"
+     "|unsteady on my feet|off balance"),
+    ("collapse", "R55", "collapsed|collapses|collapsing"),
+    ("pneumothorax", "J93.9", "collapsed lung|collapsed a lung"),
+    ("runny nose", "J34.89", "rhinorrhoea|rhinorrhea|runny noses|nose is running"
+     "|nose has been running|running nose|nose running"),
     ("nasal congestion", "R09.81", "blocked nose|stuffy nose|congested nose"),
     ("sneezing", "R06.7", ""),
     ("epistaxis", "R04.0", "nosebleed|nosebleeds|nose bleed|nose bleeds"),
@@ -331,6 +342,8 @@ _FOLLOW = r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|whic
 FORM_GUARDS: dict[str, re.Pattern] = {
     "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
     "hand": re.compile(r"^[\s-]+side\b", re.IGNORECASE),  # "on the left hand side"
+    "anxiety": re.compile(r"^[\s-]+(?:provoking|inducing)\b", re.IGNORECASE),
+    "stress": re.compile(r"^[\s-]+(?:test|testing|free|ball)\b", re.IGNORECASE),
     "a cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
     "colds": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
     "head cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),

@@ -8,7 +8,10 @@ sentence end or a termination word ("but", "however", "although", "except", "apa
 ...). Pseudo-triggers contain a trigger's words but do not trigger ("not only", "no
 increase", "not necessarily", "gram negative"): they are removed first. A question ("Any
 chest pain?") asserts nothing: hypothetical; a question that asks where, when, which or how
-long takes the finding as given ("Where is the pain?") and is judged like a statement. In
+long takes the finding as given ("Where is the pain?") and is judged like a statement, as is
+a statement with a question tag ("it's numb, right?"). A conditional reaches further than
+the other triggers (15 words). Problems listed one after another share a negation,
+conditional, experiencer or doubt. In
 notes, "?" written against a word is a query ("Imp: ?UTI"): possible. A finding that has
 resolved or stopped ("rash, now resolved", "tried ibuprofen") is historical, not absent.
 """
@@ -46,7 +49,8 @@ POSSIBLE_PRE = ("uncertain", "possible", "possibly", "probable", "probably", "li
                 "concern for", "concerned about", "worried about", "differential",
                 "worried that", "concerned that", "scared that", "afraid that", "fear that",
                 "must have had", "must have been", "thought it was", "thought it's",
-                "thought i had",
+                "thought i had", "suspecting", "suspicion of", "you think", "he thinks",
+                "she thinks", "they think",
                 "consistent with", "suggestive of", "in keeping with", "think it's",
                 "i think", "sounds like", "exclude", "to exclude")
 POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
@@ -81,11 +85,16 @@ GENERIC_PRE = ("any", "ever", "ever had", "information about", "leaflet", "what'
                "what is a", "symptoms of", "signs and symptoms")
 TERMINATE = re.compile(r"[.;!?\n]|\b(?:but|however|although|though|except|apart from|"
                        r"aside from|whereas|yet|which|who|because)\b|"
-                       r",\s*(?:just|only)\b",  # "no pain, just some tightness"
+                       r",\s*(?:just|only)\b|"  # "no pain, just some tightness"
+                       # a clause with its own subject: "no chest pain, I have a cough"
+                       r",\s*(?:i|he|she|they|we)\s+(?:have|has|had|'ve|'s|am|'m|is|was|"
+                       r"get|got|feel|felt|do|did|noticed|notice)\b|"
+                       r",\s*(?:it's|it is|it was|that's|that is)\b",
                        re.IGNORECASE)
 # "No," that answers the question before ("No, I feel tired") negates nothing after it
 ANSWER_NO = re.compile(r"\b(?:no|nope|nah)(?=\s*,)", re.IGNORECASE)
 WINDOW_WORDS = 8  # a pre-trigger reaches this many words at most
+CONDITIONAL_WORDS = 15  # a conditional ("if", "in case")
 
 
 @dataclass(frozen=True)
@@ -160,11 +169,28 @@ TRIGGERS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 
 
 # A question that asks about a finding already given ("Where is the pain?", "How long have
-# you had the cough?", "Which fingers feel numb?") does not put it in doubt.
+# you had the cough?", "Which fingers feel numb?", "Who looks after your diabetes?") does
+# not put it in doubt.
 WH_OPENER = re.compile(
-    rf"^\s*{_FILLER}(?:where|whereabouts|when|which|how long|how often|how many|how much|"
-    r"how bad|how severe|what kind of|what sort of|what type of|what colou?r)\b",
+    rf"^\s*{_FILLER}(?:where|whereabouts|when|which|who|who's|whose|how long|how often|"
+    r"how many|how much|how bad|how severe|what kind of|what sort of|what type of|"
+    r"what colou?r|what's the nature|what is the nature|tell me about)\b",
     re.IGNORECASE)
+# nor does a statement with a question tag ("it's numb, right?", "you're using the
+# hydrocortisone, yeah?", "you have a headache, is that correct?")
+TAG_QUESTION = re.compile(
+    r"[\s,]\s*(?:right|yeah|yes|ok|okay|correct|no|is that right|is that correct|"
+    r"is that so|isn't it|aren't you|don't you|didn't you|haven't you|isn't that right)"
+    r"\s*\?\s*$", re.IGNORECASE)
+# nor a request about a finding the patient has named ("you've taken some painkillers,
+# would you tell me the names?")
+REQUEST = re.compile(r"\b(?:would|could|can)\s+you\s+(?:tell|give|name|describe|show|"
+                     r"spell)\b|\btell me\b", re.IGNORECASE)
+# nor a finding named as the one given, beside the one asked about: "with the pain, have
+# you noticed any other symptoms?", "apart from being itchy, any other symptoms?"
+GIVEN = re.compile(r"\b(?:with the|with your|with this|apart from|other than|besides|"
+                   r"aside from|along with|as well as)\s+(?:(?:being|the|your|this|that|"
+                   r"dry|and|a|an|some)\s+)*$", re.IGNORECASE)
 # "?" written against the next word, not after the last one: a note's query ("?UTI",
 # "Imp: ?viral"). Replaced by a character that does not end the sentence and reads as
 # the pre-trigger "query".
@@ -189,21 +215,31 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     after_all = text[end:]
     stop = re.search(r"[.!?\n]", after_all)
     head = text[_sentence_start(text, start):start]
-    if stop is not None and stop.group(0) == "?" and not WH_OPENER.match(head):
+    question = text[: end + stop.end()] if stop is not None else ""
+    if stop is not None and stop.group(0) == "?" and not WH_OPENER.match(head) \
+            and not TAG_QUESTION.search(question) and not GIVEN.search(head) \
+            and not REQUEST.search(after_all[: stop.start()]):
         return Assertion("hypothetical", "?")  # a question asserts nothing
     opener = QUESTION_OPENER.match(head)
     if opener is not None and not TERMINATE.search(head):  # the question's own clause
         return Assertion("hypothetical", opener.group(0).strip().lower())
     before = text[:start]
     cuts = list(TERMINATE.finditer(before))
-    pre = _strip_pseudo(_words(before[cuts[-1].end():] if cuts else before)[-WINDOW_WORDS:])
+    clause = before[cuts[-1].end():] if cuts else before
+    words = _strip_pseudo(_words(clause))  # pseudo-triggers first: a window may cut one
+    pre = words[-WINDOW_WORDS:]
+    # a conditional governs more words than the other triggers: its condition ("if there is
+    # progressing weakness of the arms and legs") and what follows from it ("if your lips
+    # swell, use the EpiPen")
+    cond = words[-CONDITIONAL_WORDS:]
     m = TERMINATE.search(after_all)
     post = _strip_pseudo(_words(after_all[: m.start()] if m else after_all)[:6])
     sentence_rest = after_all[: stop.start()] if stop else after_all
     for value, pre_t, post_t in TRIGGERS:
         if value == "historical" and RESOLVED_AFTER.match(sentence_rest):
             return Assertion("historical", "resolved")
-        scope = _after_last_self(pre) if value == "family" else pre
+        scope = _after_last_self(pre) if value == "family" else \
+            cond if pre_t is HYPOTHETICAL_PRE else pre
         trig = _find(scope, pre_t) or _find(post, post_t)
         if trig is not None:
             return Assertion(value, trig)
@@ -235,10 +271,15 @@ def clause_trigger(text: str) -> Assertion | None:
 
 
 SELF = ("i", "i'm", "i've", "i'd", "i'll", "me", "myself")
+# "I think", "I don't know", "I remember": the speaker hedging, not the patient as the one
+# who has it ("my dad has, I think it's hypothyroidism")
+HEDGE = frozenset({"think", "know", "don't", "guess", "believe", "remember", "mean",
+                   "suppose", "reckon", "recall", "uncertain", "_"})
 
 
 def _after_last_self(words: list[str]) -> list[str]:
     """The words after the speaker last names themself: "my mother has diabetes and I have
     asthma": the experiencer changes back to the patient at "I"."""
-    last = max((i for i, w in enumerate(words) if w in SELF), default=-1)
+    last = max((i for i, w in enumerate(words) if w in SELF
+                and not (i + 1 < len(words) and words[i + 1] in HEDGE)), default=-1)
     return words[last + 1:]

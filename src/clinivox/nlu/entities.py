@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -24,6 +25,7 @@ from clinivox.nlu.codes import default_code
 from clinivox.nlu.concepts import (
     EVERYDAY_CLINICAL,
     EXTERNAL_CAUSE,
+    FORM_GUARDS,
     NOT_TERMS,
     find_concepts,
     symptom_code,
@@ -187,6 +189,12 @@ def _modifier_form(key: str, entry: Any) -> bool:
         not name.startswith(key + ",")
 
 
+def _guarded(written: str, text: str, end: int) -> bool:
+    """The words after a form make it something else ("anxiety provoking")."""
+    guard = FORM_GUARDS.get(" ".join(written.lower().split()))
+    return guard is not None and bool(guard.search(text[end:]))
+
+
 def _bracketed(canonical: str) -> list[str]:
     """The bracketed parts of an ICD-10-CM name: "[ALL]", "[part of]"."""
     return re.findall(r"\[([^\]]*)\]", canonical)
@@ -244,7 +252,8 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
         if hit.entry.category == "abbreviation" and hit.entry.canonical in ABBREVIATIONS:
             label, normalized, code = ABBREVIATIONS[hit.entry.canonical]
             category = "diagnosis" if label == "problem" else label
-        if label is None or _acronym_in_lowercase(hit.term, hit.entry):
+        if label is None or _acronym_in_lowercase(hit.term, hit.entry) or \
+                _guarded(hit.term, text, hit.end):
             continue
         if label == "procedure" and DIAGNOSTIC.search(normalized):
             label, category = "test", "lab"
@@ -278,6 +287,8 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                 out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
                                    ingredient, "drug", sections))
                 taken.append((m.start(), m.end()))
+    out.sort(key=lambda e: e.start)
+    _share_list_assertions(text, out)
     for v in find_vitals(text):
         # the measurement's name inside its value is the vital, not a test ("BP 140/90")
         out[:] = [e for e in out if not (e.label == "test" and e.start < v.end and
@@ -288,10 +299,35 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
     return sorted(out, key=lambda e: e.start)
 
 
+# a drug tried without effect, said after it within its sentence: taken before, not now
+_FAILED_TRIAL = re.compile(
+    r"^[^.!?\n,;]{0,60}?\b(?:with (?:minimal|little|no|limited) (?:effect|relief|benefit|"
+    r"improvement|help)|not helped|didn't help|did not help|hasn't helped|has not helped|"
+    r"didn't work|did not work|not better|no better|to no avail|without (?:effect|relief|"
+    r"benefit))\b", re.IGNORECASE)
+_LIST_GAP = re.compile(r"^[\s,;/]*(?:(?:and|or|nor|and/or)\s+)?$", re.IGNORECASE)
+_SHARED = ("hypothetical", "absent", "family", "possible")
+
+
+def _share_list_assertions(text: str, found: list[Entity]) -> None:
+    """Problems (or drugs) listed one after the other share the trigger of the first: "no
+    nausea, vomiting, diarrhoea, abdominal pain, fever or rigors" (ConText's scope runs to
+    the end of the clause; the word window here stops short of a long list). Only a
+    mention no trigger of its own judged (present by default) takes its neighbour's."""
+    for prev, cur in pairwise(found):
+        if prev.assertion in _SHARED and cur.assertion == "present" and \
+                cur.label == prev.label and cur.label in ("problem", "drug") and \
+                _LIST_GAP.match(text[prev.end:cur.start]) and \
+                assertion(text, cur.start, cur.end).trigger is None:
+            cur.assertion = prev.assertion
+
+
 def _entity(text: str, written: str, label: str, start: int, end: int, normalized: str,
             code: str | None, category: str, sections: list) -> Entity:
     judged = assertion(text, start, end)
     value = judged.value
+    if label == "drug" and value == "present" and _FAILED_TRIAL.match(text[end:]):
+        value = "historical"  # "used steroid cream with minimal effect": tried, not taken
     if value == "possible" and judged.trigger in WORRY and (code or "").startswith("R"):
         value = "present"  # worry about a symptom (ICD-10-CM's chapter R: symptoms and
         # signs) is about one felt; about a disease, doubt
