@@ -380,3 +380,30 @@ def test_words_that_make_a_form_something_else():
     assert _one("I have a lot of anxiety.", "problem").code == "F41.9"
     assert _one("She collapsed at home.", "problem").code == "R55"
     assert _one("He had a collapsed lung.", "problem").code == "J93.9"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Back pain, under physio, working diagnosis ? muscular.", {"back pain": "present"}),
+    ("Imp: ? viral infection", {"viral infection": "possible"}),
+    ("Had vomiting over a month ago.", {"vomiting": "historical"}),
+    ("I think that's 'cause I'm stressed.", {"stressed": "present"}),
+    ("Probably a UTI or a cystitis.", {"uti": "possible", "cystitis": "possible"}),
+    ("Other than eczema you don't have any other condition.", {"eczema": "present"}),
+    ("No PMH of note, asthma as a child.", {"asthma": "historical"}),
+    # a condition on how a finding the patient has goes on; the finding is there
+    ("If your cough isn't getting any better, come back.", {"cough": "present"}),
+    ("If the weakness progresses, call 999.", {"weakness": "present"}),
+    ("If the pain comes back, call us.", {"pain": "hypothetical"}),
+    ("If you get a fever, come back.", {"fever": "hypothetical"}),
+])
+def test_assertion_rules_from_the_fifth_gold_batch(text, expected):
+    found = {k: v for k, v in _assertions(text).items() if k in expected}
+    assert found == expected
+
+
+def test_titles_below_the_lexicon_and_plural_note_acronyms():
+    pytest.importorskip("simple_icd_10_cm")
+    assert _one("Possible antiphospholipid syndrome.", "problem").code == "D68.61"
+    assert _one("Imp: TIAs in a young man.", "problem").code == "G45.9"
+    assert _one("I'm a diabetic.", "problem").code == "E11.9"
+    assert [e for e in extract("Seen in the diabetic clinic.") if e.label == "problem"] == []

@@ -13,8 +13,9 @@ from functools import lru_cache
 
 # the default of an axis: no complication, not intractable, without status migrainosus
 # (not any "without": "Migraine without aura" is a type of its own)
-_DEFAULT_AXIS = re.compile(r"\b(?:uncomplicated|without complications?|not intractable|"
-                           r"without status migrainosus)\b", re.IGNORECASE)
+_DEFAULT_AXIS = re.compile(r"\b(?:uncomplicated|not intractable|without (?:complications?|"
+                           r"status migrainosus|hematuria|bleeding|hemorrhage|perforation|"
+                           r"obstruction|exacerbation|coma|mention of))\b", re.IGNORECASE)
 _UNSPECIFIED = re.compile(r"(?:^unspecified\b|,\s*unspecified(?:\s+\w+)?$|"
                           r"\bsite not specified$)", re.IGNORECASE)
 _AND_UNSPECIFIED = re.compile(r"\bother and unspecified\b", re.IGNORECASE)

@@ -73,6 +73,11 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|been sick"),
     ("diarrhoea", "R19.7", "diarrhea|loose stools|loose stool|runny stools|the runs"),
     ("constipation", "K59.00", "constipated"),
+    ("lower abdominal pain", "R10.30", "lower abdo pain|lower tummy pain"
+     "|pain in the lower abdomen|pain in my lower tummy"),
+    ("upper abdominal pain", "R10.10", "upper abdo pain|upper tummy pain"),
+    ("epigastric pain", "R10.13", "epigastric discomfort"),
+    ("suprapubic pain", "R10.2", "suprapubic discomfort|suprapubic tenderness"),
     ("abdominal pain", "R10.9", "abdo pain|tummy pain|tummy ache|stomach pain|stomach ache"
      "|stomachache|belly pain|belly ache|pain in my tummy|pain in my stomach"
      "|pain in the abdomen"),
@@ -86,7 +91,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("pain", "R52", "pains|aching|ache"),
     ("fever", "R50.9", "fevers|pyrexia|febrile|feverish|high temperature|temperatures"
      "|a temperature"),
-    ("rigors", "R68.83", "chills|shivers|shivering"),
+    ("rigors", "R68.83", "chills|shivers|shivering|shivery|shivered"),
     ("sweating", "R61", "night sweats|sweats|sweaty|clammy|diaphoresis"),
     ("fatigue", "R53.83", "tiredness|tired all the time|exhaustion|exhausted|lethargy"
      "|lethargic|tired|fatigued"),
@@ -130,6 +135,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("speech disturbance", "R47.9", "speech disturbances|problems with my speech"
      "|difficulty speaking|speech problems|trouble speaking"),
     ("dysphasia", "R47.02", "expressive dysphasia|receptive dysphasia|aphasia"),
+    ("unsteadiness", "R26.81", "balance issues|balance problems|problems with balance"
+     "|problems with my balance|unsteady"),
     ("gait disturbance", "R26.9", "gait disturbances|unsteady gait|abnormal gait"
      "|unsteady on my feet|off balance"),
     ("collapse", "R55", "collapsed|collapses|collapsing"),
@@ -158,6 +165,10 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("erythema", "L53.9", "redness|red skin"),
     ("dry skin", "L85.3", "xerosis"), ("cracked skin", None, "skin cracks"),
     ("insect bite", "T14.8", "insect bites|bug bite|bug bites|bitten by an insect"),
+    ("insect sting", None, "bee sting|wasp sting|stung by a bee|stung by a wasp|bee stings"
+     "|wasp stings|insect stings"),
+    ("diabetes mellitus", "E11.9", "diabetic"),
+    ("stiffness", None, "stiff|joint stiffness|stiff joints|stiffness in joints"),
     ("pruritus", "L29.9", "itching|itchy|itchiness|itch"),
     ("swelling", "R60.9", "swollen|oedema|edema"),
     ("ankle swelling", "R60.0", "swollen ankles|swollen ankle|ankle oedema|ankle edema"),
@@ -174,7 +185,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("visual disturbance", "H53.9", "vision problems|problems with my vision|vision sx"),
     ("photophobia", "H53.14", "light hurts my eyes|sensitive to light"),
     ("neck stiffness", None, "stiff neck"),
-    ("stiffness", None, ""),
+
     ("slurred speech", "R47.81", "slurring"),
     ("facial droop", "R29.810", "facial drooping|face drooping"),
     ("loss of consciousness", "R40.4", "lost consciousness|unconscious"),
@@ -224,6 +235,8 @@ TESTS: tuple[tuple[str, str], ...] = (
 # not list: canonical (the lexicon's class name where it has one), other forms
 DRUG_CLASS_WORDS: tuple[tuple[str, str], ...] = (
     ("analgesics", "analgesia|simple analgesia"),
+    ("oral contraceptives", "combined pill|combined oral contraceptive|COCP|progesterone only pill"
+     "|progesterone-only pill"),
     ("anti-inflammatory agents, non-steroidal",
      "anti-inflammatory|anti-inflammatories|anti-inflammatory medication"
      "|anti-inflammatory medications|anti-inflammatory tablets|anti-inflammatory painkillers"),
@@ -265,6 +278,11 @@ NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str]] = {
     "SOBOE": ("problem", "shortness of breath on exertion", "R06.02"),
     "Abx": ("drug", "antibiotics", ""),
     "BP": ("test", "blood pressure", ""),  # "BP checked"; "BP 140/90" is a vital
+    # the lexicon's abbreviations again, so that their plurals are found ("TIAs", "UTIs")
+    "TIA": ("problem", "transient ischaemic attack", "G45.9"),
+    "UTI": ("problem", "urinary tract infection", "N39.0"),
+    "DVT": ("problem", "deep vein thrombosis", "I82.409"),
+    "CVA": ("problem", "stroke", "I63.9"), "MI": ("problem", "myocardial infarction", "I21.9"),
     "BMs": ("test", "blood glucose", ""), "CBG": ("test", "blood glucose", ""),
 }
 # everyday English words that are the plain name of a condition: kept as terms
@@ -330,7 +348,7 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
     ci = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(f).replace(r"\ ", r"\s+")
                                              for f in lower) + r")(?![\w-])", re.IGNORECASE)
     caps = re.compile(r"(?<![\w&])(?:" + "|".join(re.escape(f) for f in sorted(
-        NOTE_ABBREVIATIONS, key=len, reverse=True)) + r")(?![\w&])")
+        NOTE_ABBREVIATIONS, key=len, reverse=True)) + r")s?(?![\w&])")  # "TIAs"
     return forms, ci, caps
 
 
@@ -344,6 +362,8 @@ FORM_GUARDS: dict[str, re.Pattern] = {
     "hand": re.compile(r"^[\s-]+side\b", re.IGNORECASE),  # "on the left hand side"
     "anxiety": re.compile(r"^[\s-]+(?:provoking|inducing)\b", re.IGNORECASE),
     "stress": re.compile(r"^[\s-]+(?:test|testing|free|ball)\b", re.IGNORECASE),
+    "diabetic": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),  # "diabetic clinic"
+    "stiff": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),  # "a stiff drink"
     "a cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
     "colds": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
     "head cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
@@ -377,7 +397,8 @@ def find_concepts(text: str) -> list[ConceptHit]:
             continue
         out.append(ConceptHit(m.start(), m.end(), m.group(0), concept))
     for m in caps.finditer(text):
-        label, name, code = NOTE_ABBREVIATIONS[m.group(0)]
+        form = m.group(0) if m.group(0) in NOTE_ABBREVIATIONS else m.group(0)[:-1]
+        label, name, code = NOTE_ABBREVIATIONS[form]
         out.append(ConceptHit(m.start(), m.end(), m.group(0),
                               Concept(name, label, code or None)))
     return sorted(out, key=lambda h: h.start)

@@ -27,9 +27,13 @@ PSEUDO = ("not only", "not just", "no increase", "no change", "no significant ch
           "not necessarily", "gram negative", "no further",
           "not been able", "without difficulty", "can't rule out", "cannot rule out",
           "could not rule out", "not ruled out", "no doubt", "nothing but",
+          "nil of note", "nothing of note", "nil else of note", "nil significant",
           # a recommendation, not doubt: "I think you should be on some antibiotics"
           "i think you should", "i think we should", "i think you need", "i think we need",
-          "i think it's worth", "i think it would be", "i think the best")
+          "i think it's worth", "i think it would be", "i think the best",
+          # the cause hedged, not the finding: "I think that's 'cause I'm stressed"
+          "i think that's because", "i think that's 'cause", "i think it's because",
+          "i think it's 'cause")
 ABSENT_PRE = ("no", "not", "never", "denies", "denied", "denying", "deny", "without",
               "negative for", "no history of", "no evidence of", "no signs of", "no sign of",
               "absence of", "free of", "ruled out", "rules out", "isn't", "wasn't", "doesn't",
@@ -63,7 +67,7 @@ HISTORICAL_PRE = ("history of", "h/o", "previous", "previously", "prior", "past 
 RESOLVED = ("resolved", "has resolved", "have resolved", "settled", "has settled",
             "gone away", "went away", "has gone", "have gone", "cleared", "cleared up",
             "stopped", "has stopped", "disappeared")
-HISTORICAL_POST = ("years ago", "year ago", "months ago", "last year", "in the past",
+HISTORICAL_POST = ("years ago", "year ago", "months ago", "month ago", "last year", "in the past",
                    "as a child", "when i was", "when he was", "when she was", "in childhood",
                    *RESOLVED)
 FAMILY_PRE = ("mother", "father", "mum", "mom", "dad", "brother", "sister", "son",
@@ -84,7 +88,8 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
 GENERIC_PRE = ("any", "ever", "ever had", "information about", "leaflet", "what's a",
                "what is a", "symptoms of", "signs and symptoms")
 TERMINATE = re.compile(r"[.;!?\n]|\b(?:but|however|although|though|except|apart from|"
-                       r"aside from|whereas|yet|which|who|because)\b|"
+                       r"aside from|other than|besides|whereas|yet|which|who|because|"
+                       r"of note)\b|"  # "No PMH of note, asthma as a child"
                        r",\s*(?:just|only)\b|"  # "no pain, just some tightness"
                        # a clause with its own subject: "no chest pain, I have a cough"
                        r",\s*(?:i|he|she|they|we)\s+(?:have|has|had|'ve|'s|am|'m|is|was|"
@@ -194,13 +199,25 @@ GIVEN = re.compile(r"\b(?:with the|with your|with this|apart from|other than|bes
 # "?" written against the next word, not after the last one: a note's query ("?UTI",
 # "Imp: ?viral"). Replaced by a character that does not end the sentence and reads as
 # the pre-trigger "query".
-QUERY_MARK = re.compile(r"(?:(?<=^)|(?<=[\s:(,/;-]))\?(?=[A-Za-z])")
+QUERY_MARK = re.compile(r"(?:(?<=^)|(?<=[\s:(,/;-]))\?(?=[A-Za-z])|"
+                        r"(?<=\s)\?\s+(?=[a-z])")  # "working diagnosis ? muscular"
 # the finding of the clause before went away: "diarrhoea - but now resolved", "had a rash,
 # which has since gone": resolution words with no finding of their own, after a "but"
 RESOLVED_AFTER = re.compile(
     r"^[\s,-]*(?:but|and|which|that)?[\s,-]*(?:(?:now|it|this|that|they|has|have|had|"
     r"since|is|are|was|all|completely|fully|then|'s)\s+)*(?:"
     + "|".join(re.escape(r) for r in RESOLVED) + r")\b", re.IGNORECASE)
+
+
+# "if your cough isn't getting any better", "if the weakness progresses": the condition is
+# on how a finding the patient has goes on; the finding itself is there
+_OWN_FINDING = re.compile(r"\b(?:your|the|this|that|his|her|my)\s+$", re.IGNORECASE)
+_COURSE = re.compile(
+    r"^\s*(?:(?:is|isn't|is not|are|aren't|are not|does|doesn't|does not|do|don't|keeps?|"
+    r"has|hasn't|has not|have|haven't)\s+)?(?:(?:n't|not|still|also)\s+)*"
+    r"(?:(?:getting|get|gets|going|goes|go|got)\s+(?:any\s+|much\s+)?"
+    r"(?:better|worse|on)|improv\w*|settl\w*|persist\w*|continu\w*|progress\w*|"
+    r"worsen\w*|spread\w*|last\w*|clear\w*)\b", re.IGNORECASE)
 
 
 def _sentence_start(text: str, start: int) -> int:
@@ -210,7 +227,7 @@ def _sentence_start(text: str, start: int) -> int:
 
 def assertion(text: str, start: int, end: int) -> Assertion:
     """The assertion of the mention `text[start:end]` (character offsets)."""
-    text = QUERY_MARK.sub("~", text)  # same length: the offsets hold
+    text = QUERY_MARK.sub(lambda m: "~" + m.group(0)[1:], text)  # same length
     text = ANSWER_NO.sub(lambda m: " " * len(m.group(0)), text)
     after_all = text[end:]
     stop = re.search(r"[.!?\n]", after_all)
@@ -241,6 +258,9 @@ def assertion(text: str, start: int, end: int) -> Assertion:
         scope = _after_last_self(pre) if value == "family" else \
             cond if pre_t is HYPOTHETICAL_PRE else pre
         trig = _find(scope, pre_t) or _find(post, post_t)
+        if trig is not None and pre_t is HYPOTHETICAL_PRE and \
+                _OWN_FINDING.search(text[:start]) and _COURSE.match(after_all):
+            continue  # "if your cough isn't getting better": the cough is there
         if trig is not None:
             return Assertion(value, trig)
     return Assertion("present", None)

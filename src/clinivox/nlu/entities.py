@@ -160,6 +160,10 @@ def _matcher() -> Any:
     for e in lexicon.entries:  # ("sedative": a drug class, and an ICD-10-CM title's first word)
         for f in (e.term, *e.variants):
             others.setdefault(f.lower(), []).append(e)
+    everyday = _everyday_words()
+    for key, entry in _leaf_titles():  # what the lexicon (3-4 characters) does not reach
+        if key not in matcher.forms and key not in everyday:
+            matcher.forms[key] = entry
     for key, entry in list(matcher.forms.items()):
         if dropped(key, entry):
             keep = next((e for e in others.get(key, ()) if e is not entry
@@ -187,6 +191,32 @@ def _modifier_form(key: str, entry: Any) -> bool:
         return True
     return len(key) >= 5 and bool(_ADJECTIVE.search(key)) and name != key and \
         not name.startswith(key + ",")
+
+
+def _leaf_titles() -> list[tuple[str, Any]]:
+    """ICD-10-CM codes of five characters and more whose title is a plain name of four words
+    at most ("Antiphospholipid syndrome" D68.61, "Muscle spasm of back" M62.830): the
+    shared lexicon lists titles down to four characters only. No external causes or
+    factors (V-Z), no "Other ..." or qualified titles."""
+    try:
+        import simple_icd_10_cm as cm
+
+        from clinivox.medical.lexicon import LexiconEntry
+    except ImportError:
+        return []
+    out = []
+    for code in cm.get_all_codes(False):
+        if len(code) < 5 or code[0] in "VWXYZ" or not cm.is_leaf(code):
+            continue
+        title = cm.get_description(code)
+        words = title.split()
+        if re.search(r"[,\[\]()]", title) or len(words) > 4 or \
+                words[0].lower() in ("other", "unspecified") or \
+                re.search(r"\b(?:score|stage|type|site|sites)\b", title, re.IGNORECASE):
+            continue
+        dotted = f"{code[:3]}.{code[3:]}"
+        out.append((title.lower(), LexiconEntry(title.lower(), title, "diagnosis", code=dotted)))
+    return out
 
 
 def _guarded(written: str, text: str, end: int) -> bool:
@@ -276,8 +306,10 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
         spans = {taken[i] for i in overlapping}  # a longer concept replaces the terms inside
         out[:] = [e for e in out if (e.start, e.end) not in spans]
         taken[:] = [t for t in taken if t not in spans]
+        code = default_code(c.concept.code, c.text) if c.concept.code and \
+            c.concept.label == "problem" else c.concept.code
         out.append(_entity(text, c.text, c.concept.label, c.start, c.end,
-                           c.concept.canonical, c.concept.code,
+                           c.concept.canonical, code,
                            "symptom" if c.concept.label == "problem" else c.concept.label,
                            sections))
         taken.append((c.start, c.end))
@@ -305,7 +337,8 @@ _FAILED_TRIAL = re.compile(
     r"improvement|help)|not helped|didn't help|did not help|hasn't helped|has not helped|"
     r"didn't work|did not work|not better|no better|to no avail|without (?:effect|relief|"
     r"benefit))\b", re.IGNORECASE)
-_LIST_GAP = re.compile(r"^[\s,;/]*(?:(?:and|or|nor|and/or)\s+)?$", re.IGNORECASE)
+_LIST_GAP = re.compile(r"^[\s,;/]*(?:(?:and|or|nor|and/or)\s+)?(?:(?:a|an|the|some|any)\s+)?$",
+                       re.IGNORECASE)
 _SHARED = ("hypothetical", "absent", "family", "possible")
 
 
