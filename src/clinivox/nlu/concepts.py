@@ -364,6 +364,9 @@ FORM_GUARDS: dict[str, re.Pattern] = {
     "stress": re.compile(r"^[\s-]+(?:test|testing|free|ball)\b", re.IGNORECASE),
     "diabetic": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),  # "diabetic clinic"
     "stiff": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),  # "a stiff drink"
+    # the verb with an object is not a faint: "collapse multiple buffers"
+    **{f: re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
+       for f in ("collapse", "collapsed", "collapses", "collapsing")},
     "a cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
     "colds": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
     "head cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
