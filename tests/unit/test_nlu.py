@@ -407,3 +407,9 @@ def test_titles_below_the_lexicon_and_plural_note_acronyms():
     assert _one("Imp: TIAs in a young man.", "problem").code == "G45.9"
     assert _one("I'm a diabetic.", "problem").code == "E11.9"
     assert [e for e in extract("Seen in the diabetic clinic.") if e.label == "problem"] == []
+
+
+def test_british_brands_the_drug_source_lacks():
+    e = _one("I just have the Implanon.", "drug")
+    assert (e.normalized, e.code) == ("implanon", "etonogestrel")
+    assert _one("Tried E45 cream with minimal relief.", "drug").assertion == "historical"

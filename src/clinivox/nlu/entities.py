@@ -75,6 +75,20 @@ BRITISH_DRUGS = {"adrenaline": "epinephrine", "noradrenaline": "norepinephrine",
                  "gtn": "nitroglycerin", "paracetamol": "acetaminophen",
                  "co-codamol": "acetaminophen and codeine", "bendroflumethiazide":
                  "bendroflumethiazide", "co-amoxiclav": "amoxicillin and clavulanate"}
+# brands in British use that the offline drug source lacks: brand -> ingredient (the code;
+# the brand is the normalised form, as written in the record). Emollient brands get their
+# class. Dioralyte is left out on purpose: it is a known miss of the gold test half
+# (docs/nlu.md), and adding it would tune to that row.
+UK_BRANDS = {"lemsip": "acetaminophen and phenylephrine", "daktarin": "miconazole",
+             "eumovate": "clobetasone", "clenil": "beclomethasone",
+             "seretide": "fluticasone and salmeterol",
+             "microgynon": "ethinyl estradiol and levonorgestrel",
+             "implanon": "etonogestrel", "nexplanon": "etonogestrel",
+             "movicol": "polyethylene glycol 3350", "rennie": "calcium carbonate",
+             "otrivine": "xylometazoline", "piriteze": "cetirizine",
+             **{b: "emollients" for b in ("e45", "diprobase", "doublebase", "oilatum",
+                                          "epaderm", "hydromol", "dermol", "aveeno",
+                                          "cetraben", "zerobase")}}
 _DOSE = re.compile(rf"\b(?P<dose>{NUM_DECIMAL}\s*(?:mg|milligrams?|mcg|micrograms?|g|grams?|"
                    r"ml|millilit(?:re|er)s?|units?|puffs?|tablets?|capsules?|drops?|"
                    r"sprays?))\b", re.IGNORECASE)
@@ -236,7 +250,7 @@ def clinical_forms() -> frozenset[str]:
     redaction never takes one for a name)."""
     forms = {k for k, e in _matcher().forms.items()
              if e.category in ("drug", "diagnosis", "symptom")}
-    return frozenset(forms | symptom_forms() | set(BRITISH_DRUGS))
+    return frozenset(forms | symptom_forms() | set(BRITISH_DRUGS) | set(UK_BRANDS))
 
 
 @lru_cache(maxsize=1)
@@ -313,7 +327,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                            "symptom" if c.concept.label == "problem" else c.concept.label,
                            sections))
         taken.append((c.start, c.end))
-    for name, ingredient in BRITISH_DRUGS.items():
+    for name, ingredient in (*BRITISH_DRUGS.items(), *UK_BRANDS.items()):
         for m in re.finditer(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):
             if all(m.end() <= a or b <= m.start() for a, b in taken):
                 out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
