@@ -272,3 +272,14 @@ def test_article_before_a_facility_word_is_not_a_facility():
 ])
 def test_doses_and_vitals_in_words_are_not_phi(text):
     assert find_phi(text) == []
+
+
+def test_postcode_as_whisper_cases_it_and_doses_that_look_like_one():
+    """Spoken "CF4 3HB" came back as "CF-43Hb" (validation seed 14 of the spoken PHI set)
+    and was missed. A UK inward code never uses C, I, K, M, O or V, so "B12 3MG" (a dose)
+    is no postcode."""
+    from clinivox.privacy import find_phi
+
+    assert [(s.category, s.text) for s in find_phi("They go to CF-43Hb near the surgery.")] \
+        == [("POSTCODE", "CF-43Hb")]
+    assert [s for s in find_phi("Vitamin B12 3MG daily.") if s.category == "POSTCODE"] == []

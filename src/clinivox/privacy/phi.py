@@ -77,7 +77,10 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     ("INSURANCE", re.compile(r"(?i:\b(?:insurance|policy|member|medicare|medicaid)"
                              r"\s+(?:number|no|id)(?:\s+(?:is|was))?\s*:?\s*)"
                              r"(?P<id>[A-Z0-9][A-Z0-9-]{4,})", re.IGNORECASE)),
-    ("POSTCODE", re.compile(r"\b[A-Z]{1,2}-?\d[A-Z\d]?[\s-]?\d[A-Z]{2}\b")),
+    # the inward code as Whisper may case it ("CF-43Hb"), with a capital; its two letters
+    # never use C, I, K, M, O or V (Royal Mail), so "B12 3MG" is a dose, not a postcode
+    ("POSTCODE", re.compile(r"\b[A-Z]{1,2}-?\d[A-Z\d]?[\s-]?\d(?![A-Za-z]*[CIKMOVcikmov])"
+                            r"(?:[A-Z]{2}|[A-Z][a-z]|[a-z][A-Z])\b")),
     ("ZIP", re.compile(r"(?i:\b(?:zip(?: code)?|[A-Z]{2})\s+)(?P<id>\d{5}(?:-\d{4})?)\b")),
     ("PHONE", re.compile(r"(?<![\d-])(?:\+44\s?|\+1[\s-]?|0)\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?"
                          r"\d{3,4}\b|(?<![\d-])\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}\b")),
