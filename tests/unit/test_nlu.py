@@ -413,3 +413,27 @@ def test_british_brands_the_drug_source_lacks():
     e = _one("I just have the Implanon.", "drug")
     assert (e.normalized, e.code) == ("implanon", "etonogestrel")
     assert _one("Tried E45 cream with minimal relief.", "drug").assertion == "historical"
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("FH: type 2 diabetes.", {"type 2 diabetes": "family"}),
+    ("Has had anxiety in past.", {"anxiety": "historical"}),
+    ("I had eczema before.", {"eczema": "historical"}),
+    ("The pain before meals.", {"pain": "present"}),
+    ("You would have swelling of the lips.", {"swelling": "hypothetical"}),
+    ("A viral illness perhaps.", {"viral illness": "possible"}),
+    ("There's potentially some swelling.", {"swelling": "possible"}),
+    ("Can you tell me more about your diarrhoea?", {"diarrhoea": "present"}),
+    ("Can you tell me if you have had chest pain?", {"chest pain": "hypothetical"}),
+    ("I'm not on any medication, I just have the Implanon.", {"implanon": "present"}),
+    ("It's a bit stiff, you know?", {"stiff": "present"}),
+    ("Any medications apart from the, um, combined pill?", {"combined pill": "present"}),
+])
+def test_assertion_rules_from_the_sixth_gold_batch(text, expected):
+    found = {k: v for k, v in _assertions(text).items() if k in expected}
+    assert found == expected
+
+
+def test_food_allergies():
+    e = _one("Allergic to peanuts.", "allergy")
+    assert (e.normalized, e.assertion) == ("peanut", "present")

@@ -92,7 +92,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("fever", "R50.9", "fevers|pyrexia|febrile|feverish|high temperature|temperatures"
      "|a temperature"),
     ("rigors", "R68.83", "chills|shivers|shivering|shivery|shivered"),
-    ("sweating", "R61", "night sweats|sweats|sweaty|clammy|diaphoresis"),
+    ("sweating", "R61", "night sweats|sweats|sweaty|clammy|diaphoresis|sweatiness"),
+    ("restlessness", "R45.1", "restless"),
     ("fatigue", "R53.83", "tiredness|tired all the time|exhaustion|exhausted|lethargy"
      "|lethargic|tired|fatigued"),
     ("malaise", "R53.81", "generally unwell|feeling unwell|feel unwell|run down"),
@@ -164,7 +165,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("rash", "R21", "rashes|skin rash"),
     ("erythema", "L53.9", "redness|red skin"),
     ("dry skin", "L85.3", "xerosis"), ("cracked skin", None, "skin cracks"),
-    ("insect bite", "T14.8", "insect bites|bug bite|bug bites|bitten by an insect"),
+    ("insect bite", "T14.8", "insect bites|bug bite|bug bites|bitten by an insect"
+     "|wasp bite|bee bite|horsefly bite"),
     ("insect sting", None, "bee sting|wasp sting|stung by a bee|stung by a wasp|bee stings"
      "|wasp stings|insect stings"),
     ("diabetes mellitus", "E11.9", "diabetic"),
@@ -241,6 +243,14 @@ DRUG_CLASS_WORDS: tuple[tuple[str, str], ...] = (
      "anti-inflammatory|anti-inflammatories|anti-inflammatory medication"
      "|anti-inflammatory medications|anti-inflammatory tablets|anti-inflammatory painkillers"),
 )
+# allergies to what is not a drug: the allergen, as the record names it
+FOOD_ALLERGIES: tuple[tuple[str, str], ...] = tuple(
+    (allergen, "|".join([f"{form} allergy", f"allergic to {form}", f"{form} allergies",
+                         f"allergy to {form}"]))
+    for allergen, form in (("peanut", "peanut"), ("peanut", "peanuts"), ("nut", "nut"),
+                           ("nut", "nuts"), ("shellfish", "shellfish"), ("egg", "egg"),
+                           ("egg", "eggs"), ("milk", "milk"), ("latex", "latex"),
+                           ("wheat", "wheat"), ("fish", "fish"), ("sesame", "sesame")))
 # body parts in everyday words (the lexicon's anatomy is the formal names)
 ANATOMY = ("head", "face", "forehead", "eye", "eyes", "ear", "ears", "nose", "mouth", "lip",
            "lips", "tongue", "teeth", "tooth", "jaw", "throat", "neck", "shoulder",
@@ -337,6 +347,10 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
     for canonical, other in TESTS:
         concept = Concept(canonical, "test", None)
         for form in (canonical, *[f for f in other.split("|") if f]):
+            forms.setdefault(form.lower(), concept)
+    for canonical, other in FOOD_ALLERGIES:
+        concept = Concept(canonical, "allergy", None)
+        for form in other.split("|"):
             forms.setdefault(form.lower(), concept)
     for canonical, other in DRUG_CLASS_WORDS:
         concept = Concept(canonical, "drug", canonical)

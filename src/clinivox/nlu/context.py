@@ -47,7 +47,8 @@ ABSENT_POST = ("ruled out", "was ruled out", "has been ruled out", "is negative"
 UNCERTAIN_IF = ("wonder whether", "wonder if", "not sure whether", "not sure if",
                 "not certain if", "not certain whether", "unsure whether", "unsure if",
                 "don't know if", "don't know whether", "do not know if")
-POSSIBLE_PRE = ("uncertain", "possible", "possibly", "probable", "probably", "likely", "suspected",
+POSSIBLE_PRE = ("uncertain", "possible", "possibly", "potentially", "perhaps", "early signs of",
+                "probable", "probably", "likely", "suspected",
                 "suspect", "suspicious for", "query", "questionable", "may have", "might have",
                 "could have", "could be", "may be", "might be", "rule out", "r/o",
                 "concern for", "concerned about", "worried about", "differential",
@@ -58,7 +59,7 @@ POSSIBLE_PRE = ("uncertain", "possible", "possibly", "probable", "probably", "li
                 "consistent with", "suggestive of", "in keeping with", "think it's",
                 "i think", "sounds like", "exclude", "to exclude")
 POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
-                 "cannot be excluded", "can't be excluded", "or something",
+                 "cannot be excluded", "can't be excluded", "or something", "perhaps",
                  "or something like that")
 HISTORICAL_PRE = ("history of", "h/o", "previous", "previously", "prior", "past history of",
                   "in the past", "used to have", "years ago", "tried", "had tried",
@@ -68,16 +69,18 @@ RESOLVED = ("resolved", "has resolved", "have resolved", "settled", "has settled
             "gone away", "went away", "has gone", "have gone", "cleared", "cleared up",
             "stopped", "has stopped", "disappeared")
 HISTORICAL_POST = ("years ago", "year ago", "months ago", "month ago", "last year", "in the past",
+                   "in past",
                    "as a child", "when i was", "when he was", "when she was", "in childhood",
                    *RESOLVED)
 FAMILY_PRE = ("mother", "father", "mum", "mom", "dad", "brother", "sister", "son",
               "daughter", "grandmother", "grandfather", "grandma", "grandpa", "aunt",
               "uncle", "cousin", "sibling", "siblings", "parents", "family history of",
-              "family history", "fh of", "relative", "relatives", "husband", "wife",
+              "family history", "fh of", "fh", "fhx", "relative", "relatives", "husband", "wife",
               "partner")
 FAMILY_POST = ("runs in the family", "runs in my family", "in the family",
                "on my mother's side", "on my father's side")
 HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "watch for",
+                    "would have", "you'd have", "would get", "you'd get", "would develop",
                     "watch out for", "look out for", "come back if", "return if",
                     "call us if", "let us know if", "unless", "whether", "at risk of",
                     "risk of", "to prevent", "to avoid", "prevention of", "afraid of")
@@ -92,7 +95,8 @@ TERMINATE = re.compile(r"[.;!?\n]|\b(?:but|however|although|though|except|apart 
                        r"of note)\b|"  # "No PMH of note, asthma as a child"
                        r",\s*(?:just|only)\b|"  # "no pain, just some tightness"
                        # a clause with its own subject: "no chest pain, I have a cough"
-                       r",\s*(?:i|he|she|they|we)\s+(?:have|has|had|'ve|'s|am|'m|is|was|"
+                       r",\s*(?:i|he|she|they|we)\s+(?:(?:just|also|still|only|do|"
+                       r"really)\s+)?(?:have|has|had|'ve|'s|am|'m|is|was|"
                        r"get|got|feel|felt|do|did|noticed|notice)\b|"
                        r",\s*(?:it's|it is|it was|that's|that is)\b",
                        re.IGNORECASE)
@@ -184,7 +188,7 @@ WH_OPENER = re.compile(
 # nor does a statement with a question tag ("it's numb, right?", "you're using the
 # hydrocortisone, yeah?", "you have a headache, is that correct?")
 TAG_QUESTION = re.compile(
-    r"[\s,]\s*(?:right|yeah|yes|ok|okay|correct|no|is that right|is that correct|"
+    r"[\s,]\s*(?:right|yeah|yes|ok|okay|correct|no|you know|is that right|is that correct|"
     r"is that so|isn't it|aren't you|don't you|didn't you|haven't you|isn't that right)"
     r"\s*\?\s*$", re.IGNORECASE)
 # nor a request about a finding the patient has named ("you've taken some painkillers,
@@ -194,8 +198,8 @@ REQUEST = re.compile(r"\b(?:would|could|can)\s+you\s+(?:tell|give|name|describe|
 # nor a finding named as the one given, beside the one asked about: "with the pain, have
 # you noticed any other symptoms?", "apart from being itchy, any other symptoms?"
 GIVEN = re.compile(r"\b(?:with the|with your|with this|apart from|other than|besides|"
-                   r"aside from|along with|as well as)\s+(?:(?:being|the|your|this|that|"
-                   r"dry|and|a|an|some)\s+)*$", re.IGNORECASE)
+                   r"aside from|along with|as well as)[\s,]+(?:(?:being|the|your|this|that|"
+                   r"dry|and|a|an|some|um+|uh+|er+)[\s,]+)*$", re.IGNORECASE)
 # "?" written against the next word, not after the last one: a note's query ("?UTI",
 # "Imp: ?viral"). Replaced by a character that does not end the sentence and reads as
 # the pre-trigger "query".
@@ -209,6 +213,9 @@ RESOLVED_AFTER = re.compile(
     + "|".join(re.escape(r) for r in RESOLVED) + r")\b", re.IGNORECASE)
 
 
+# "I had eczema before.", "anxiety in past": said last in the clause, a time before now
+BEFORE_AFTER = re.compile(r"^\s*(?:[\w']+\s+){0,2}?(?:before|previously|in (?:the )?past)"
+                          r"\s*(?:[.,;!?)-]|$)", re.IGNORECASE)
 # "if your cough isn't getting any better", "if the weakness progresses": the condition is
 # on how a finding the patient has goes on; the finding itself is there
 _OWN_FINDING = re.compile(r"\b(?:your|the|this|that|his|her|my)\s+$", re.IGNORECASE)
@@ -233,12 +240,13 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     stop = re.search(r"[.!?\n]", after_all)
     head = text[_sentence_start(text, start):start]
     question = text[: end + stop.end()] if stop is not None else ""
+    request = REQUEST.search(head) or REQUEST.search(after_all[: stop.start()] if stop else "")
     if stop is not None and stop.group(0) == "?" and not WH_OPENER.match(head) \
             and not TAG_QUESTION.search(question) and not GIVEN.search(head) \
-            and not REQUEST.search(after_all[: stop.start()]):
+            and not request:
         return Assertion("hypothetical", "?")  # a question asserts nothing
     opener = QUESTION_OPENER.match(head)
-    if opener is not None and not TERMINATE.search(head):  # the question's own clause
+    if opener is not None and not request and not TERMINATE.search(head):  # its own clause
         return Assertion("hypothetical", opener.group(0).strip().lower())
     before = text[:start]
     cuts = list(TERMINATE.finditer(before))
@@ -253,7 +261,8 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     post = _strip_pseudo(_words(after_all[: m.start()] if m else after_all)[:6])
     sentence_rest = after_all[: stop.start()] if stop else after_all
     for value, pre_t, post_t in TRIGGERS:
-        if value == "historical" and RESOLVED_AFTER.match(sentence_rest):
+        if value == "historical" and (RESOLVED_AFTER.match(sentence_rest)
+                                      or BEFORE_AFTER.match(after_all)):
             return Assertion("historical", "resolved")
         scope = _after_last_self(pre) if value == "family" else \
             cond if pre_t is HYPOTHETICAL_PRE else pre
