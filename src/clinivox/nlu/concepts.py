@@ -266,8 +266,29 @@ AMBIGUOUS_ANATOMY = frozenset({"back", "hand", "hands", "head", "face", "arm", "
                                "foot", "feet", "heel", "calf", "shin", "skin", "chest",
                                "breast", "glands"})
 
+# The lexicon's abbreviations (said as words or letters) that name a problem, a test or a
+# procedure: canonical -> (label, normalised name, ICD-10-CM code). The others (BD, OD, PO,
+# IV, ...) are a drug's attributes, not entities.
+ABBREVIATIONS: dict[str, tuple[str, str, str | None]] = {
+    "CVA": ("problem", "stroke", "I63.9"), "TIA": ("problem", "transient ischaemic attack",
+                                                   "G45.9"),
+    "MI": ("problem", "myocardial infarction", "I21.9"),
+    "STEMI": ("problem", "ST elevation myocardial infarction", "I21.3"),
+    "NSTEMI": ("problem", "non-ST elevation myocardial infarction", "I21.4"),
+    "AF": ("problem", "atrial fibrillation", "I48.91"),
+    "AKI": ("problem", "acute kidney injury", "N17.9"),
+    "CKD": ("problem", "chronic kidney disease", "N18.9"),
+    "COPD": ("problem", "chronic obstructive pulmonary disease", "J44.9"),
+    "DVT": ("problem", "deep vein thrombosis", "I82.409"),
+    "PE": ("problem", "pulmonary embolism", "I26.99"),
+    "UTI": ("problem", "urinary tract infection", "N39.0"),
+    "SOB": ("problem", "shortness of breath", "R06.02"),
+    "ECG": ("test", "electrocardiogram", None), "CT": ("test", "CT scan", None),
+    "MRI": ("test", "MRI scan", None), "CPR": ("procedure", "cardiopulmonary resuscitation",
+                                               None),
+}
 # capital-letter abbreviations of notes: form -> (label, normalised name, ICD-10-CM)
-NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str]] = {
+NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str | None]] = {
     "HTN": ("problem", "hypertension", "I10"),
     "T2DM": ("problem", "type 2 diabetes mellitus", "E11.9"),
     "T1DM": ("problem", "type 1 diabetes mellitus", "E10.9"),
@@ -288,11 +309,9 @@ NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str]] = {
     "SOBOE": ("problem", "shortness of breath on exertion", "R06.02"),
     "Abx": ("drug", "antibiotics", ""),
     "BP": ("test", "blood pressure", ""),  # "BP checked"; "BP 140/90" is a vital
-    # the lexicon's abbreviations again, so that their plurals are found ("TIAs", "UTIs")
-    "TIA": ("problem", "transient ischaemic attack", "G45.9"),
-    "UTI": ("problem", "urinary tract infection", "N39.0"),
-    "DVT": ("problem", "deep vein thrombosis", "I82.409"),
-    "CVA": ("problem", "stroke", "I63.9"), "MI": ("problem", "myocardial infarction", "I21.9"),
+    # the lexicon's abbreviations again, so that their plurals are found ("TIAs", "UTIs"):
+    # the lexicon's matcher takes no plural of an abbreviation
+    **{k: ABBREVIATIONS[k] for k in ("TIA", "UTI", "DVT", "CVA", "MI")},
     "BMs": ("test", "blood glucose", ""), "CBG": ("test", "blood glucose", ""),
 }
 # everyday English words that are the plain name of a condition: kept as terms
@@ -337,25 +356,25 @@ class ConceptHit:
 @lru_cache(maxsize=1)
 def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
     forms: dict[str, Concept] = {}
-    for canonical, code, other in (*SYMPTOMS, *CANCERS):
-        concept = Concept(canonical, "problem", code)
-        for form in (canonical, *[f for f in other.split("|") if f]):
+
+    def add(concept: Concept, other: str, with_canonical: bool = True) -> None:
+        for form in ([concept.canonical] if with_canonical else []) + \
+                [f for f in other.split("|") if f]:
             forms.setdefault(form.lower(), concept)
             if re.search(r"\bmy\b", form):  # "pain in my chest": anyone's
                 for owner in ("your", "his", "her", "their", "the"):
                     forms.setdefault(re.sub(r"\bmy\b", owner, form.lower()), concept)
+
+    for canonical, code, other in (*SYMPTOMS, *CANCERS):
+        add(Concept(canonical, "problem", code), other)
     for canonical, other in TESTS:
-        concept = Concept(canonical, "test", None)
-        for form in (canonical, *[f for f in other.split("|") if f]):
-            forms.setdefault(form.lower(), concept)
+        add(Concept(canonical, "test", None), other)
+    # an allergen or a class name alone is not the allergy or the drug ("milk", "analgesics"
+    # are the lexicon's to find)
     for canonical, other in FOOD_ALLERGIES:
-        concept = Concept(canonical, "allergy", None)
-        for form in other.split("|"):
-            forms.setdefault(form.lower(), concept)
+        add(Concept(canonical, "allergy", None), other, with_canonical=False)
     for canonical, other in DRUG_CLASS_WORDS:
-        concept = Concept(canonical, "drug", canonical)
-        for form in other.split("|"):
-            forms.setdefault(form.lower(), concept)
+        add(Concept(canonical, "drug", canonical), other, with_canonical=False)
     for part in ANATOMY:
         forms.setdefault(part.lower(), Concept(part.lower(), "anatomy", None))
     lower = sorted(forms, key=len, reverse=True)
@@ -371,20 +390,24 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
 # before a function word)
 _FOLLOW = r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|which|but|too|as|"\
     r"now|again|from|so|or|i|he|she|you|we|they|it|recently|yesterday|today|lately)\b)"
+_BEFORE_A_NOUN = re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
 FORM_GUARDS: dict[str, re.Pattern] = {
     "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
     "hand": re.compile(r"^[\s-]+side\b", re.IGNORECASE),  # "on the left hand side"
     "anxiety": re.compile(r"^[\s-]+(?:provoking|inducing)\b", re.IGNORECASE),
     "stress": re.compile(r"^[\s-]+(?:test|testing|free|ball)\b", re.IGNORECASE),
-    "diabetic": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),  # "diabetic clinic"
-    "stiff": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),  # "a stiff drink"
-    # the verb with an object is not a faint: "collapse multiple buffers"
-    **{f: re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
-       for f in ("collapse", "collapsed", "collapses", "collapsing")},
-    "a cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
-    "colds": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
-    "head cold": re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE),
+    # followed by a noun they are something else: "diabetic clinic", "a stiff drink", "a
+    # cold drink", "collapse multiple buffers" (the verb with an object is not a faint)
+    **dict.fromkeys(("diabetic", "stiff", "a cold", "colds", "head cold", "collapse",
+                     "collapsed", "collapses", "collapsing"), _BEFORE_A_NOUN),
 }
+
+
+def guarded(written: str, text: str, end: int) -> bool:
+    """The words after a form, written as `written` and ending at `end`, make it something
+    else ("anxiety provoking", "a cold drink")."""
+    guard = FORM_GUARDS.get(" ".join(written.lower().split()))
+    return guard is not None and bool(guard.search(text[end:]))
 
 _OWNED = re.compile(r"\b(?:my|your|his|her|their|our|the|left|right|both|on|in)\s+"
                     r"(?:(?:left|right|lower|upper)\s+)?$", re.IGNORECASE)
@@ -409,8 +432,7 @@ def find_concepts(text: str) -> list[ConceptHit]:
         concept = forms[" ".join(m.group(0).lower().split())]
         if concept.canonical in AMBIGUOUS_ANATOMY and not _OWNED.search(text[:m.start()]):
             continue
-        guard = FORM_GUARDS.get(" ".join(m.group(0).lower().split()))
-        if guard is not None and guard.search(text[m.end():]):
+        if guarded(m.group(0), text, m.end()):
             continue
         out.append(ConceptHit(m.start(), m.end(), m.group(0), concept))
     for m in caps.finditer(text):

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 ASSERTIONS = ("present", "absent", "possible", "historical", "family", "hypothetical")
 
@@ -117,29 +118,35 @@ def _words(text: str) -> list[str]:
             for w in re.findall(r"[a-z0-9/']+|~", text.lower().replace("’", "'"))]
 
 
+@lru_cache(maxsize=64)
+def _split(phrases: tuple[str, ...]) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """Each phrase with its words, longest phrase first (the trigger tables, split once)."""
+    return tuple((ph, tuple(ph.split())) for ph in sorted(phrases, key=len, reverse=True))
+
+
 def _find(words: list[str], phrases: tuple[str, ...]) -> str | None:
     """The longest phrase of `phrases` that occurs in `words` (as whole words)."""
-    for phrase in sorted(phrases, key=len, reverse=True):
-        p = phrase.split()
-        if any(words[i:i + len(p)] == p for i in range(len(words) - len(p) + 1)):
+    for phrase, p in _split(phrases):
+        if any(tuple(words[i:i + len(p)]) == p for i in range(len(words) - len(p) + 1)):
             return phrase
     return None
+
+
+def _replace(out: list[str], phrases: tuple[str, ...], last: str) -> None:
+    """Each occurrence of a phrase of `phrases` in `out` blanked ("_"), its last word made
+    `last`."""
+    for _, p in _split(phrases):
+        for i in range(len(out) - len(p) + 1):
+            if tuple(out[i:i + len(p)]) == p:
+                out[i:i + len(p)] = ["_"] * (len(p) - 1) + [last]
 
 
 def _strip_pseudo(words: list[str]) -> list[str]:
     """The words with pseudo-triggers blanked out (they must not trigger), and the
     self-questioning doubts (`UNCERTAIN_IF`) read as "uncertain"."""
     out = list(words)
-    for phrase in UNCERTAIN_IF:
-        p = phrase.split()
-        for i in range(len(out) - len(p) + 1):
-            if out[i:i + len(p)] == p:
-                out[i:i + len(p)] = ["_"] * (len(p) - 1) + ["uncertain"]
-    for phrase in PSEUDO:
-        p = phrase.split()
-        for i in range(len(out) - len(p) + 1):
-            if out[i:i + len(p)] == p:
-                out[i:i + len(p)] = ["_"] * len(p)
+    _replace(out, UNCERTAIN_IF, "uncertain")
+    _replace(out, PSEUDO, "_")
     for i in range(len(out) - 1):  # "1 week history of X", "3/7 history of X": how long the
         if out[i] in ("history", "hx") and i > 0 and (  # complaint has lasted, not its past
                 DURATION_UNIT.match(out[i - 1]) or re.fullmatch(r"\d+/(?:7|52|12)", out[i - 1])):
@@ -232,10 +239,17 @@ def _sentence_start(text: str, start: int) -> int:
     return ends[-1].end() if ends else 0
 
 
+@lru_cache(maxsize=8)
+def _prepared(text: str) -> str:
+    """The text as the triggers read it, the same length (offsets hold): a note's query
+    mark read as "query", an answering "No," blanked. Once per text, not per mention."""
+    text = QUERY_MARK.sub(lambda m: "~" + m.group(0)[1:], text)
+    return ANSWER_NO.sub(lambda m: " " * len(m.group(0)), text)
+
+
 def assertion(text: str, start: int, end: int) -> Assertion:
     """The assertion of the mention `text[start:end]` (character offsets)."""
-    text = QUERY_MARK.sub(lambda m: "~" + m.group(0)[1:], text)  # same length
-    text = ANSWER_NO.sub(lambda m: " " * len(m.group(0)), text)
+    text = _prepared(text)
     after_all = text[end:]
     stop = re.search(r"[.!?\n]", after_all)
     head = text[_sentence_start(text, start):start]

@@ -23,11 +23,12 @@ from typing import Any
 from clinivox.asr.types import word_char_spans
 from clinivox.nlu.codes import default_code
 from clinivox.nlu.concepts import (
+    ABBREVIATIONS,
     EVERYDAY_CLINICAL,
     EXTERNAL_CAUSE,
-    FORM_GUARDS,
     NOT_TERMS,
     find_concepts,
+    guarded,
     symptom_code,
     symptom_forms,
 )
@@ -45,27 +46,6 @@ DIAGNOSTIC = re.compile(r"electrocardiogra|echocardiogra|ultraso|tomograph|reson
 LABEL_OF_CATEGORY = {"drug": "drug", "diagnosis": "problem", "symptom": "problem",
                      "procedure": "procedure", "lab": "test", "anatomy": "anatomy",
                      "user": "term"}
-# The lexicon's abbreviations (said as words or letters) that name a problem, a test or a
-# procedure: canonical -> (label, normalised name, ICD-10-CM code). The others (BD, OD, PO,
-# IV, ...) are a drug's attributes, not entities.
-ABBREVIATIONS = {
-    "CVA": ("problem", "stroke", "I63.9"), "TIA": ("problem", "transient ischaemic attack",
-                                                   "G45.9"),
-    "MI": ("problem", "myocardial infarction", "I21.9"),
-    "STEMI": ("problem", "ST elevation myocardial infarction", "I21.3"),
-    "NSTEMI": ("problem", "non-ST elevation myocardial infarction", "I21.4"),
-    "AF": ("problem", "atrial fibrillation", "I48.91"),
-    "AKI": ("problem", "acute kidney injury", "N17.9"),
-    "CKD": ("problem", "chronic kidney disease", "N18.9"),
-    "COPD": ("problem", "chronic obstructive pulmonary disease", "J44.9"),
-    "DVT": ("problem", "deep vein thrombosis", "I82.409"),
-    "PE": ("problem", "pulmonary embolism", "I26.99"),
-    "UTI": ("problem", "urinary tract infection", "N39.0"),
-    "SOB": ("problem", "shortness of breath", "R06.02"),
-    "ECG": ("test", "electrocardiogram", None), "CT": ("test", "CT scan", None),
-    "MRI": ("test", "MRI scan", None), "CPR": ("procedure", "cardiopulmonary resuscitation",
-                                               None),
-}
 # drug names in British use (INN or BAN) that the lexicon's US sources lack: name -> the US
 # ingredient name, given as the code; the name itself is the normalised form, as written in
 # British records (salbutamol, not albuterol)
@@ -89,6 +69,10 @@ UK_BRANDS = {"lemsip": "acetaminophen and phenylephrine", "daktarin": "miconazol
              **{b: "emollients" for b in ("e45", "diprobase", "doublebase", "oilatum",
                                           "epaderm", "hydromol", "dermol", "aveeno",
                                           "cetraben", "zerobase")}}
+_BRITISH = {**BRITISH_DRUGS, **UK_BRANDS}
+# one pass for all of them, longest name first
+_BRITISH_NAMES = re.compile(r"\b(?:" + "|".join(
+    re.escape(n) for n in sorted(_BRITISH, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _DOSE = re.compile(rf"\b(?P<dose>{NUM_DECIMAL}\s*(?:mg|milligrams?|mcg|micrograms?|g|grams?|"
                    r"ml|millilit(?:re|er)s?|units?|puffs?|tablets?|capsules?|drops?|"
                    r"sprays?))\b", re.IGNORECASE)
@@ -161,7 +145,8 @@ def _matcher() -> Any:
     acronyms = {f.lower() for e in lexicon.entries
                 for f in (e.term, *e.variants, *_bracketed(e.canonical))
                 if f.isupper() and len(f) > 1}
-    matcher = TermMatcher(lexicon, _everyday_words() - EVERYDAY_CLINICAL - acronyms)
+    everyday = _everyday_words()
+    matcher = TermMatcher(lexicon, everyday - EVERYDAY_CLINICAL - acronyms)
     # ICD-10-CM's bracketed qualifiers ("Acquired absence of lung [part of]") became forms of
     # their own in the lexicon: not names of the problem
     # (an acronym in brackets, "[ALL]", is a name: it is matched in capitals only)
@@ -170,22 +155,22 @@ def _matcher() -> Any:
         return key in qualifiers or key in NOT_TERMS or _modifier_form(key, entry) or \
             (entry.category == "diagnosis" and (entry.code or "").startswith(EXTERNAL_CAUSE))
 
-    others: dict[str, list[Any]] = {}  # a dropped form may be another entry's good one
-    for e in lexicon.entries:  # ("sedative": a drug class, and an ICD-10-CM title's first word)
-        for f in (e.term, *e.variants):
-            others.setdefault(f.lower(), []).append(e)
-    everyday = _everyday_words()
     for key, entry in _leaf_titles():  # what the lexicon (3-4 characters) does not reach
         if key not in matcher.forms and key not in everyday:
             matcher.forms[key] = entry
-    for key, entry in list(matcher.forms.items()):
-        if dropped(key, entry):
-            keep = next((e for e in others.get(key, ()) if e is not entry
-                         and e.category != "diagnosis" and not dropped(key, e)), None)
-            if keep is None:
-                del matcher.forms[key]
-            else:
-                matcher.forms[key] = keep
+    gone = {key: entry for key, entry in matcher.forms.items() if dropped(key, entry)}
+    others: dict[str, list[Any]] = {}  # a dropped form may be another entry's good one
+    for e in lexicon.entries:  # ("sedative": a drug class, and an ICD-10-CM title's first word)
+        for f in (e.term, *e.variants):
+            if f.lower() in gone:
+                others.setdefault(f.lower(), []).append(e)
+    for key, entry in gone.items():
+        keep = next((e for e in others.get(key, ()) if e is not entry
+                     and e.category != "diagnosis" and not dropped(key, e)), None)
+        if keep is None:
+            del matcher.forms[key]
+        else:
+            matcher.forms[key] = keep
     return matcher
 
 
@@ -231,12 +216,6 @@ def _leaf_titles() -> list[tuple[str, Any]]:
         dotted = f"{code[:3]}.{code[3:]}"
         out.append((title.lower(), LexiconEntry(title.lower(), title, "diagnosis", code=dotted)))
     return out
-
-
-def _guarded(written: str, text: str, end: int) -> bool:
-    """The words after a form make it something else ("anxiety provoking")."""
-    guard = FORM_GUARDS.get(" ".join(written.lower().split()))
-    return guard is not None and bool(guard.search(text[end:]))
 
 
 def _bracketed(canonical: str) -> list[str]:
@@ -297,7 +276,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
             label, normalized, code = ABBREVIATIONS[hit.entry.canonical]
             category = "diagnosis" if label == "problem" else label
         if label is None or _acronym_in_lowercase(hit.term, hit.entry) or \
-                _guarded(hit.term, text, hit.end):
+                guarded(hit.term, text, hit.end):
             continue
         if label == "procedure" and DIAGNOSTIC.search(normalized):
             label, category = "test", "lab"
@@ -327,12 +306,12 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                            "symptom" if c.concept.label == "problem" else c.concept.label,
                            sections))
         taken.append((c.start, c.end))
-    for name, ingredient in (*BRITISH_DRUGS.items(), *UK_BRANDS.items()):
-        for m in re.finditer(rf"\b{re.escape(name)}\b", text, re.IGNORECASE):
-            if all(m.end() <= a or b <= m.start() for a, b in taken):
-                out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
-                                   ingredient, "drug", sections))
-                taken.append((m.start(), m.end()))
+    for m in _BRITISH_NAMES.finditer(text):
+        if all(m.end() <= a or b <= m.start() for a, b in taken):
+            name = m.group(0).lower()
+            out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
+                               _BRITISH[name], "drug", sections))
+            taken.append((m.start(), m.end()))
     out.sort(key=lambda e: e.start)
     _share_list_assertions(text, out)
     for v in find_vitals(text):
