@@ -22,6 +22,11 @@ def _assertions(text: str) -> dict[str, str]:
     return {e.text.lower(): e.assertion for e in extract(text)}
 
 
+def _assertions_of(text: str, expected: dict[str, str]) -> dict[str, str]:
+    """The assertions of the mentions `expected` names (others, such as body parts, aside)."""
+    return {k: v for k, v in _assertions(text).items() if k in expected}
+
+
 @pytest.mark.parametrize("text, expected", [
     # negation and its scope: "but" ends it
     ("No chest pain but has fever.", {"chest pain": "absent", "fever": "present"}),
@@ -217,8 +222,7 @@ def test_questions_without_a_question_mark(text, expected):
 def test_assertion_rules_from_the_second_gold_batch(text, expected):
     """Made on the validation half of the second PriMock57 batch (docs/nlu.md); each row
     here is a sentence of my own with the same construction, not a gold sentence."""
-    found = {k: v for k, v in _assertions(text).items() if k in expected}
-    assert found == expected
+    assert _assertions_of(text, expected) == expected
 
 
 @pytest.mark.parametrize("text, name, label", [
@@ -286,8 +290,7 @@ def test_drug_code_is_the_base_ingredient():
     ("I have some kind of rash.", {"rash": "present"}),
 ])
 def test_assertion_rules_from_the_third_gold_batch(text, expected):
-    found = {k: v for k, v in _assertions(text).items() if k in expected}
-    assert found == expected
+    assert _assertions_of(text, expected) == expected
 
 
 def test_note_words_for_tests_and_symptoms():
@@ -371,8 +374,7 @@ def test_a_recommendation_is_not_doubt():
 def test_assertion_rules_from_the_fourth_gold_batch(text, expected):
     """Made on batch 4 (120 sentences of validation consultations only, docs/nlu.md); each
     row is a sentence of my own with the construction, not a gold sentence."""
-    found = {k: v for k, v in _assertions(text).items() if k in expected}
-    assert found == expected
+    assert _assertions_of(text, expected) == expected
 
 
 def test_words_that_make_a_form_something_else():
@@ -397,8 +399,7 @@ def test_words_that_make_a_form_something_else():
     ("If you get a fever, come back.", {"fever": "hypothetical"}),
 ])
 def test_assertion_rules_from_the_fifth_gold_batch(text, expected):
-    found = {k: v for k, v in _assertions(text).items() if k in expected}
-    assert found == expected
+    assert _assertions_of(text, expected) == expected
 
 
 def test_titles_below_the_lexicon_and_plural_note_acronyms():
@@ -430,8 +431,7 @@ def test_british_brands_the_drug_source_lacks():
     ("Any medications apart from the, um, combined pill?", {"combined pill": "present"}),
 ])
 def test_assertion_rules_from_the_sixth_gold_batch(text, expected):
-    found = {k: v for k, v in _assertions(text).items() if k in expected}
-    assert found == expected
+    assert _assertions_of(text, expected) == expected
 
 
 def test_food_allergies():
