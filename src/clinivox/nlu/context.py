@@ -11,9 +11,9 @@ chest pain?") asserts nothing: hypothetical; a question that asks where, when, w
 long takes the finding as given ("Where is the pain?") and is judged like a statement, as is
 a statement with a question tag ("it's numb, right?"). A conditional reaches further than
 the other triggers (15 words). Problems listed one after another share a negation,
-conditional, experiencer or doubt. In
-notes, "?" written against a word is a query ("Imp: ?UTI"): possible. A finding that has
-resolved or stopped ("rash, now resolved", "tried ibuprofen") is historical, not absent.
+conditional, experiencer or doubt (`entities`). In notes, "?" written against a word is a
+query ("Imp: ?UTI"): possible. A finding that has resolved or stopped ("rash, now
+resolved", "tried ibuprofen") is historical, not absent.
 """
 
 from __future__ import annotations
