@@ -244,6 +244,48 @@ def test_everyday_uses_get_no_problem(text):
     assert [e.text for e in extract(text) if e.label in ("problem", "drug")] == []
 
 
+@pytest.mark.parametrize("text", [
+    # everyday words that name a symptom only where the words around them make them one
+    "The room temperature is fine.", "The nurse will take your temperature.",
+    "It fits well.", "The shoe fits.", "He works as a temp.", "A weak signal.",
+    "That's a sore point.", "She was discharged from hospital.",
+    "The discharge summary was sent.", "After discharge she went home.",
+    "Tune to the frequency of the station.",
+])
+def test_everyday_symptom_words_in_other_senses_are_no_problem(text):
+    assert [e.text for e in extract(text) if e.label in ("problem", "drug")] == []
+
+
+@pytest.mark.parametrize("text, found, code", [
+    ("No fever/temp, but feels warm.", "temp", "R50.9"),
+    ("Have you had any fever or temperature?", "temperature", "R50.9"),
+    ("If there is weakness, vomiting or fits, go to A&E.", "fits", "R56.9"),
+    ("I feel tired and weak.", "weak", "R53.1"),
+    ("My skin is sore and red.", "sore", "R52"),
+    ("No bleeding or discharge.", "bleeding", "R58"),
+    ("No bleeding or discharge.", "discharge", None),
+    ("1/52 hx of dysuria, frequency and suprapubic pain.", "frequency", "R35.0"),
+    ("I get cramps in my legs at night.", "cramps", "R25.2"),
+    ("Nil mood sx.", "mood sx", "F39"),
+    ("No visual sx.", "visual sx", "H53.9"),
+    ("No prev skin problems.", "skin problems", "L98.9"),
+])
+def test_symptoms_in_everyday_words(text, found, code):
+    problems = {e.text: e.code for e in extract(text) if e.label == "problem"}
+    assert found in problems and problems[found] == code
+
+
+@pytest.mark.parametrize("text, found, ingredient", [
+    ("I use the blue inhaler when I'm wheezy.", "blue inhaler", "albuterol"),
+    ("Any other brown inhalers?", "brown inhalers", "beclomethasone"),
+    ("Change COCP to POP.", "POP", "oral contraceptives"),
+    ("Took malaria prevention daily.", "malaria prevention", "antimalarials"),
+])
+def test_drugs_in_everyday_words(text, found, ingredient):
+    drugs = {e.text: e.code for e in extract(text) if e.label == "drug"}
+    assert drugs.get(found) == ingredient
+
+
 @pytest.mark.parametrize("code, name, expected", [
     ("E11", "diabetes", "E11.9"),  # without complications, not "with unspecified ..."
     ("J45", "asthma", "J45.909"),  # unspecified asthma, uncomplicated

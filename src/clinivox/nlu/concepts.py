@@ -90,7 +90,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|aching muscles|body aches"),
     ("pain", "R52", "pains|aching|ache"),
     ("fever", "R50.9", "fevers|pyrexia|febrile|feverish|high temperature|temperatures"
-     "|a temperature"),
+     "|a temperature|high temp|a temp|temps|raised temperature|raised temp|temperature|temp"),
     ("rigors", "R68.83", "chills|shivers|shivering|shivery|shivered"),
     ("sweating", "R61", "night sweats|sweats|sweaty|clammy|diaphoresis|sweatiness"),
     ("restlessness", "R45.1", "restless"),
@@ -98,7 +98,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|lethargic|tired|fatigued"),
     ("malaise", "R53.81", "generally unwell|feeling unwell|feel unwell|run down"),
     ("weakness", "R53.1", "feel weak|feeling weak|felt weak|feels weak|getting weaker"
-     "|gone weak|went weak"),
+     "|gone weak|went weak|weak"),
     ("muscle weakness", "M62.81", "weakness of the muscles|weak muscles"),
     ("weight loss", "R63.4", "lost weight|losing weight|weight losses"),
     ("weight gain", "R63.5", "gained weight|putting on weight|put on weight"),
@@ -107,7 +107,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("polydipsia", "R63.1", "excessive thirst|very thirsty|always thirsty"),
     ("polyuria", "R35.8", "passing urine more|weeing more|peeing more|urinating more"
      "|passing more urine"),
-    ("urinary frequency", "R35.0", "frequency of urination|going to the toilet more often"),
+    ("urinary frequency", "R35.0", "frequency of urination|going to the toilet more often"
+     "|frequency"),
     ("urinary urgency", "R39.15", ""),
     ("dysuria", "R30.0", DYSURIA + "|burning when passing urine|burning when i pee"
      "|pain passing urine|painful urination|stinging when passing urine|burning on urination"),
@@ -178,13 +179,14 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("numbness", "R20.0", "numb"),
     ("tingling", "R20.2", "pins and needles|paraesthesia|paresthesia"),
     ("tremor", "R25.1", "tremors|shaky hands"),
-    ("seizure", "R56.9", "seizures|convulsion|convulsions"),
+    ("seizure", "R56.9", "seizures|convulsion|convulsions|fits"),
     ("confusion", "R41.0", "confused|disorientated|disoriented|delirium"),
     ("memory loss", "R41.3", "forgetful|forgetfulness|memory problems"),
     ("hallucinations", "R44.3", "hallucinating"),
     ("blurred vision", "H53.8", "blurry vision|vision is blurred|vision blurred"),
     ("diplopia", "H53.2", "double vision"),
-    ("visual disturbance", "H53.9", "vision problems|problems with my vision|vision sx"),
+    ("visual disturbance", "H53.9", "vision problems|problems with my vision|vision sx"
+     "|visual symptoms|visual sx|visual problems"),
     ("photophobia", "H53.14", "light hurts my eyes|sensitive to light"),
     ("neck stiffness", None, "stiff neck"),
 
@@ -211,6 +213,25 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("loss of smell", "R43.0", "anosmia|lost my sense of smell"),
     ("falls", "R29.6", "a fall|falling over|fell over"),
     ("allergic reaction", "T78.40", "allergic reactions"),
+    # single everyday words of symptoms; the ambiguous ones are terms only where the words
+    # around them make them one (`FORM_GUARDS`, `FORM_NEEDS_BEFORE`, `FORM_CONTEXT`)
+    ("bleeding", "R58", "bleed|bleeds"),
+    ("cramp", "R25.2", "cramps|cramping|crampy pain|crampy|muscle cramps|muscle cramp"),
+    ("abdominal cramps", "R10.9", "stomach cramps|tummy cramps|abdominal cramping"),
+    ("soreness", "R52", "sore"),
+    ("pus", None, "purulent discharge"),
+    ("discharge", None, "discharges"),
+    # body systems with "problems" or "symptoms", as notes and patients say them
+    ("mood disorder", "F39", "mood symptoms|mood sx|mood problems|mood issues|low mood sx"),
+    ("skin disorder", "L98.9", "skin problems|skin problem|skin issues|skin symptoms"
+     "|skin sx"),
+    ("thyroid disorder", "E07.9", "thyroid problems|thyroid problem|thyroid issues"),
+    ("kidney disease", "N28.9", "kidney problems|kidney problem|renal problems"),
+    ("joint disorder", "M25.9", "joint problems|joint problem"),
+    ("abnormal breathing", "R06.9", "breathing problems|breathing problem|respiratory symptoms"
+     "|respiratory sx"),
+    ("mental disorder", "F99", "mental health problems|mental health problem"
+     "|mental health issues"),
 )
 # tests in the words of notes and consultations (the lexicon has the formal names: "full
 # blood count", "C-reactive protein"): canonical, other forms
@@ -242,6 +263,14 @@ DRUG_CLASS_WORDS: tuple[tuple[str, str], ...] = (
     ("anti-inflammatory agents, non-steroidal",
      "anti-inflammatory|anti-inflammatories|anti-inflammatory medication"
      "|anti-inflammatory medications|anti-inflammatory tablets|anti-inflammatory painkillers"),
+    ("antimalarials", "anti-malarials|malaria tablets|malaria prevention|malaria prophylaxis"
+     "|malaria preventative medication|malaria medication|malaria pills"),
+)
+# drugs known by what they look like in British consultations: the inhaler's colour names
+# the reliever (salbutamol, blue) and the preventer (beclometasone, brown): ingredient, forms
+LAY_DRUGS: tuple[tuple[str, str], ...] = (
+    ("albuterol", "blue inhaler|blue inhalers|blue reliever|blue reliever inhaler"),
+    ("beclomethasone", "brown inhaler|brown inhalers|brown preventer|brown preventer inhaler"),
 )
 # allergies to what is not a drug: the allergen, as the record names it
 FOOD_ALLERGIES: tuple[tuple[str, str], ...] = tuple(
@@ -308,6 +337,7 @@ NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str | None]] = {
     "N&V": ("problem", "nausea and vomiting", "R11.2"),
     "SOBOE": ("problem", "shortness of breath on exertion", "R06.02"),
     "Abx": ("drug", "antibiotics", ""),
+    "POP": ("drug", "oral contraceptives", "oral contraceptives"),  # progestogen-only pill
     "BP": ("test", "blood pressure", ""),  # "BP checked"; "BP 140/90" is a vital
     # the lexicon's abbreviations again, so that their plurals are found ("TIAs", "UTIs"):
     # the lexicon's matcher takes no plural of an abbreviation
@@ -375,6 +405,8 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
         add(Concept(canonical, "allergy", None), other, with_canonical=False)
     for canonical, other in DRUG_CLASS_WORDS:
         add(Concept(canonical, "drug", canonical), other, with_canonical=False)
+    for ingredient, other in LAY_DRUGS:
+        add(Concept(ingredient, "drug", ingredient), other, with_canonical=False)
     for part in ANATOMY:
         forms.setdefault(part.lower(), Concept(part.lower(), "anatomy", None))
     lower = sorted(forms, key=len, reverse=True)
@@ -399,15 +431,63 @@ FORM_GUARDS: dict[str, re.Pattern] = {
     # followed by a noun they are something else: "diabetic clinic", "a stiff drink", "a
     # cold drink", "collapse multiple buffers" (the verb with an object is not a faint)
     **dict.fromkeys(("diabetic", "stiff", "a cold", "colds", "head cold", "collapse",
-                     "collapsed", "collapses", "collapsing"), _BEFORE_A_NOUN),
+                     "collapsed", "collapses", "collapsing", "temperature", "temp", "temps",
+                     "a temp", "fits", "weak", "sore", "discharge", "discharges", "frequency"),
+                    _BEFORE_A_NOUN),
+    # "discharge from hospital", "discharged"
 }
+FORM_GUARDS.update(dict.fromkeys(("discharge", "discharges"), re.compile(
+    rf"{_BEFORE_A_NOUN.pattern}|^\s+from\s+(?:the\s+)?(?:hospital|ward|clinic|icu|a&e|"
+    r"service|care|follow)", re.IGNORECASE)))
+
+
+# everyday words that are a symptom only after words that make them one: "no temperature",
+# "fever/temp" (not "room temperature", "take your temperature"), "any fits" (not "it
+# fits"), "feeling weak", "it's sore", "red and sore"
+_AFTER_LIST = r"(?:\b(?:and|or|nor|no|nil|any)\s+|[,/]\s*)$"
+FORM_NEEDS_BEFORE: dict[str, re.Pattern] = {
+    **dict.fromkeys(("temperature", "temp", "temps"), re.compile(
+        rf"(?:\bwith\s+|{_AFTER_LIST})", re.IGNORECASE)),
+    "a temp": re.compile(r"\b(?:had|have|has|got|having|get|getting|with|running|run|no)\s+$",
+                         re.IGNORECASE),
+    "fits": re.compile(rf"(?:\b(?:having|had|have|has|of|epileptic|febrile|more)\s+|"
+                       rf"{_AFTER_LIST})", re.IGNORECASE),
+    "weak": re.compile(rf"(?:\b(?:feel|feels|feeling|felt|very|quite|bit|so|really|been|"
+                       rf"generally|more|became|becoming|gone|went|go)\s+|{_AFTER_LIST})",
+                       re.IGNORECASE),
+    "sore": re.compile(rf"(?:\b(?:is|it's|its|be|been|feels?|feeling|felt|are|was|were|bit|"
+                       rf"very|quite|so|really|slightly|still|get|gets|getting|looks?|"
+                       rf"looking)\s+|{_AFTER_LIST})", re.IGNORECASE),
+}
+# nor after words that make them something else: "after discharge", "hospital discharge"
+FORM_NOT_BEFORE: dict[str, re.Pattern] = dict.fromkeys(
+    ("discharge", "discharges"),
+    re.compile(r"\b(?:after|before|on|upon|until|since|for|pending|hospital|planned|safe|"
+               r"early|day|date|of)\s+(?:\w+\s+)?$", re.IGNORECASE))
+# and "frequency" is urinary frequency only among words about passing urine
+_URINARY = re.compile(r"urin|dysuria|\bpee|\bwee|toilet|urgency|nocturia|pass(?:ing)? water|"
+                      r"\bUTI|\bLUTS|\bPU\b|haematuria|hematuria|bladder", re.IGNORECASE)
+FORM_CONTEXT: dict[str, re.Pattern] = {"frequency": _URINARY}
+_CONTEXT_CHARS = 120
 
 
 def guarded(written: str, text: str, end: int) -> bool:
-    """The words after a form, written as `written` and ending at `end`, make it something
-    else ("anxiety provoking", "a cold drink")."""
-    guard = FORM_GUARDS.get(" ".join(written.lower().split()))
-    return guard is not None and bool(guard.search(text[end:]))
+    """The words around a form, written as `written` and ending at `end`, make it something
+    else ("anxiety provoking", "a cold drink", "room temperature", "it fits")."""
+    form = " ".join(written.lower().split())
+    start = end - len(written)
+    guard = FORM_GUARDS.get(form)
+    if guard is not None and guard.search(text[end:]):
+        return True
+    need = FORM_NEEDS_BEFORE.get(form)
+    if need is not None and not need.search(text[max(0, start - 40):start]):
+        return True
+    not_before = FORM_NOT_BEFORE.get(form)
+    if not_before is not None and not_before.search(text[max(0, start - 40):start]):
+        return True
+    context = FORM_CONTEXT.get(form)
+    return context is not None and not context.search(
+        text[max(0, start - _CONTEXT_CHARS):end + _CONTEXT_CHARS])
 
 _OWNED = re.compile(r"\b(?:my|your|his|her|their|our|the|left|right|both|on|in)\s+"
                     r"(?:(?:left|right|lower|upper)\s+)?$", re.IGNORECASE)
