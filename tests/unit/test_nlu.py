@@ -33,6 +33,10 @@ def _assertions_of(text: str, expected: dict[str, str]) -> dict[str, str]:
     ("He denies any chest pain.", {"chest pain": "absent"}),
     ("She has no cough or fever.", {"cough": "absent", "fever": "absent"}),
     ("Pneumonia was ruled out.", {"pneumonia": "absent"}),
+    # medspaCy's shipped triggers, taken into the table
+    ("Examination fails to reveal a fracture.", {"fracture": "absent"}),
+    ("Pneumonia is not evident.", {"pneumonia": "absent"}),
+    ("Imaging worrisome for pneumonia.", {"pneumonia": "possible"}),
     # pseudo-negation: "not only" negates nothing
     ("Not only a headache but also a cough.", {"headache": "present", "cough": "present"}),
     ("There was no increase in the headache.", {"headache": "present"}),

@@ -40,9 +40,14 @@ ABSENT_PRE = ("no", "not", "never", "denies", "denied", "denying", "deny", "with
               "absence of", "free of", "ruled out", "rules out", "isn't", "wasn't", "doesn't",
               "didn't", "hasn't", "haven't", "don't", "not having", "no known", "nor",
               "neither", "none", "no longer", "nothing", "unremarkable for",
-              "nil")  # "nil" is the negation of British notes ("nil radiation")
+              "nil",  # "nil" is the negation of British notes ("nil radiation")
+              # from medspaCy's shipped English rules
+              "lack of", "fails to reveal", "failed to reveal", "no findings to indicate")
 ABSENT_POST = ("ruled out", "was ruled out", "has been ruled out", "is negative",
-               "was negative", "not present", "unlikely", "is unlikely")
+               "was negative", "not present", "unlikely", "is unlikely",
+               # from medspaCy's shipped English rules
+               "has been negative", "not evident", "is not evident", "are not evident",
+               "no longer present")
 # doubt put as a question the speaker asks themself: "I wonder whether you have X", "not
 # sure if it's X" (uncertainty, not a hypothetical "if"): read as one word, "uncertain"
 UNCERTAIN_IF = ("wonder whether", "wonder if", "not sure whether", "not sure if",
@@ -58,7 +63,8 @@ POSSIBLE_PRE = ("uncertain", "possible", "possibly", "potentially", "perhaps", "
                 "thought i had", "suspecting", "suspicion of", "you think", "he thinks",
                 "she thinks", "they think",
                 "consistent with", "suggestive of", "in keeping with", "think it's",
-                "i think", "sounds like", "exclude", "to exclude")
+                "i think", "sounds like", "exclude", "to exclude",
+                "worrisome for", "what must be ruled out is")  # the last two: medspaCy's
 POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
                  "cannot be excluded", "can't be excluded", "or something", "perhaps",
                  "or something like that")
@@ -84,7 +90,8 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
                     "would have", "you'd have", "would get", "you'd get", "would develop",
                     "watch out for", "look out for", "come back if", "return if",
                     "call us if", "let us know if", "unless", "whether", "at risk of",
-                    "risk of", "to prevent", "to avoid", "prevention of", "afraid of")
+                    "risk of", "to prevent", "to avoid", "prevention of", "afraid of",
+                    "should there")  # medspaCy's
 # Weakest of all: a mention that is asked about or talked about in general, not asserted of
 # this patient. Conversational transcripts often lack the question mark ("any chest pain",
 # "have you ever had a seizure"), and "denies any chest pain" must stay absent, so these
