@@ -483,3 +483,17 @@ def test_assertion_rules_from_the_sixth_gold_batch(text, expected):
 def test_food_allergies():
     e = _one("Allergic to peanuts.", "allergy")
     assert (e.normalized, e.assertion) == ("peanut", "present")
+
+
+@pytest.mark.parametrize("text, problem, site, parts", [
+    # a body part just before a problem is its site, not an entity of its own
+    ("No lip swelling seen.", "swelling", "lip", []),
+    ("Episodes of right hand numbness.", "numbness", "hand", []),
+    # after a preposition the part stays an entity, and the problem has no site
+    ("Swelling of the lips.", "swelling", None, ["lips"]),
+])
+def test_body_part_before_a_problem_is_its_site(text, problem, site, parts):
+    found = extract(text)
+    p = next(e for e in found if e.label == "problem" and e.text.lower() == problem)
+    assert p.attributes.get("site") == site
+    assert [e.text for e in found if e.label == "anatomy"] == parts

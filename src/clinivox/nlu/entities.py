@@ -313,6 +313,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                                _BRITISH[name], "drug", sections))
             taken.append((m.start(), m.end()))
     out.sort(key=lambda e: e.start)
+    _attach_sites(text, out)
     _share_list_assertions(text, out)
     for v in find_vitals(text):
         # the measurement's name inside its value is the vital, not a test ("BP 140/90")
@@ -322,6 +323,24 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                           assertion(text, v.start, v.end).value, category=v.kind,
                           section=section_at(sections, v.start)))
     return sorted(out, key=lambda e: e.start)
+
+
+_SITE_GAP = re.compile(r"^[\s-]*$")
+
+
+def _attach_sites(text: str, found: list[Entity]) -> None:
+    """A body part said just before a problem names the problem's site ("lip swelling",
+    "right hand numbness", "elbow swelling"): it becomes the problem's `site` attribute,
+    not an entity of its own (a part after a preposition, "swelling of the lips", stays
+    one). `found` is in text order."""
+    drop = set()
+    for i, part in enumerate(found[:-1]):
+        nxt = found[i + 1]
+        if part.label == "anatomy" and nxt.label == "problem" and \
+                _SITE_GAP.match(text[part.end:nxt.start]):
+            nxt.attributes = {**nxt.attributes, "site": part.normalized}
+            drop.add(i)
+    found[:] = [e for i, e in enumerate(found) if i not in drop]
 
 
 # a drug tried without effect, said after it within its sentence: taken before, not now
