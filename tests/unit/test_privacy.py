@@ -251,6 +251,11 @@ def test_spoken_and_written_dates_parse(text, expected):
     ("Hospital No. 823,692, admitted with sepsis.", "MRN", "823,692"),
     ("She lives alone at 223-day Avenue and takes metformin.", "ADDRESS", "223-day Avenue"),
     ("I saw Dr. Baker last week about the asthma.", "NAME", "Baker"),
+    # a fourth validation seed: the street misheard ("Morris Street" -> "Morse tree"), but
+    # "lives alone at" and a house number say it is an address
+    ("She lives alone at 145 Morse tree and takes metformin.", "ADDRESS", "145 Morse tree"),
+    ("She lives alone at 211, bought us the lane and takes metformin.", "ADDRESS",
+     "211, bought us the lane"),
 ])
 def test_identifiers_as_speech_recognition_writes_them(text, category, value):
     out, spans = redact(text)
@@ -269,6 +274,9 @@ def test_article_before_a_facility_word_is_not_a_facility():
     "Take two tablets twice a day for the pain.",
     "Her pressure was one forty over ninety.",
     "Phone me in two or three days.",
+    "She lives at home with her husband.",
+    "She moved to 40 mg of ramipril.",
+    "He lives at 5 asthma.",  # never a diagnosis's name, even after an address's cue
 ])
 def test_doses_and_vitals_in_words_are_not_phi(text):
     assert find_phi(text) == []

@@ -125,6 +125,16 @@ _CUED = [(cat, re.compile(
        else rf"[A-Za-z]{{0,3}}[\s-]?\d(?:[\d\s,.-]*\d)?|(?:(?:{_DW}|{_NUMBER_WORDS}|thousand|"
             rf"double|triple)[\s,-]+){{2,}}(?:{_DW}|{_NUMBER_WORDS}|thousand)\b")
     + r")", re.IGNORECASE)) for cat, cue in _CUES.items()]
+# a house number and the words after it, where the words before say it is where someone
+# lives, however speech recognition wrote the street ("lives alone at 145 Morse tree",
+# "address is 211, bought us the lane"): up to the street's end or a word that starts the
+# next clause
+_ADDRESS_STOP = r"(?:and|with|near|in|on|for|but|who|where|since|to|from|takes|taking|" \
+    r"has|have|had|is|was|who's|which|since|because|so)"
+_ADDRESS_CUE = re.compile(
+    r"\b(?:(?:lives?|living|lived|resides?|residing|stays?|staying)\s+(?:alone\s+|now\s+|"
+    r"still\s+)?at|address\s+is)\s+(?P<id>\d{1,5}[A-Za-z]?,?"
+    rf"(?:[ \t]+(?!{_ADDRESS_STOP}\b)[A-Za-z'-]+){{1,4}})", re.IGNORECASE)
 # a long run of digits in groups (phone and other identifiers): 9 or more digits
 _DIGIT_RUN = re.compile(r"(?<![\w.,-])\+?\d(?:[\s,.-]?\d){8,}(?![\w-])")
 # a date whose digits speech recognition split: "10-0-4-1971"
@@ -245,6 +255,15 @@ def find_phi(text: str) -> list[PhiSpan]:
         found.append(PhiSpan("DATE", m.start(), m.end(), m.group(0)))
     for m in _SPLIT_DATE.finditer(text):
         found.append(PhiSpan("DATE", m.start(), m.end(), m.group(0)))
+    for m in _ADDRESS_CUE.finditer(text):
+        # never a drug's or a diagnosis's name: the span ends before the first one
+        start = m.start("id")
+        end = next((start + w.start() for w in re.finditer(r"[A-Za-z'-]+", m.group("id"))
+                    if w.group(0).lower() in _medical_forms()), m.end("id"))
+        while end > start and text[end - 1] in " ,":
+            end -= 1
+        if re.search(r"[A-Za-z]", text[start:end]):
+            found.append(PhiSpan("ADDRESS", start, end, text[start:end]))
     for m in _EMAIL_CUE.finditer(text):
         found.append(PhiSpan("EMAIL", m.start("id"), m.end("id"), m.group("id")))
     for m in _BARE_DOMAIN.finditer(text):
