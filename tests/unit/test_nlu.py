@@ -37,6 +37,9 @@ def _assertions_of(text: str, expected: dict[str, str]) -> dict[str, str]:
     ("Examination fails to reveal a fracture.", {"fracture": "absent"}),
     ("Pneumonia is not evident.", {"pneumonia": "absent"}),
     ("Imaging worrisome for pneumonia.", {"pneumonia": "possible"}),
+    # a clinician's provisional conclusion is not yet a diagnosis
+    ("Our working diagnosis is a mini-stroke.", {"mini-stroke": "possible"}),
+    ("They indicate the possibility of a heart attack.", {"heart attack": "possible"}),
     # pseudo-negation: "not only" negates nothing
     ("Not only a headache but also a cough.", {"headache": "present", "cough": "present"}),
     ("There was no increase in the headache.", {"headache": "present"}),

@@ -64,7 +64,10 @@ POSSIBLE_PRE = ("uncertain", "possible", "possibly", "potentially", "perhaps", "
                 "she thinks", "they think",
                 "consistent with", "suggestive of", "in keeping with", "think it's",
                 "i think", "sounds like", "exclude", "to exclude",
-                "worrisome for", "what must be ruled out is")  # the last two: medspaCy's
+                "worrisome for", "what must be ruled out is",  # these two: medspaCy's
+                # a clinician's provisional conclusion
+                "working diagnosis", "provisional diagnosis", "presumptive", "presumed",
+                "possibility of")
 POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
                  "cannot be excluded", "can't be excluded", "or something", "perhaps",
                  "or something like that")
