@@ -216,6 +216,11 @@ def test_questions_without_a_question_mark(text, expected):
     ("Fever but the cough has resolved.", {"fever": "present", "cough": "historical"}),
     ("Tried ibuprofen, no help.", {"ibuprofen": "historical"}),
     ("No rash, resolved.", {"rash": "absent"}),
+    # resolved in the next sentence, said with a pronoun; not when the finding is named again
+    ("It started with vomiting. But then that went away.", {"vomiting": "historical"}),
+    ("I had a rash. It's gone now.", {"rash": "historical"}),
+    ("I had a rash. It's gone red.", {"rash": "present"}),
+    ("I have a cough. It stopped. But the cough came back.", {"cough": "present"}),
     # doubt put as the speaker's own question is uncertainty, not a hypothetical "if"
     ("I wonder whether you may have dermatitis.", {"dermatitis": "possible"}),
     ("I'm not sure if it is asthma.", {"asthma": "possible"}),

@@ -230,6 +230,31 @@ RESOLVED_AFTER = re.compile(
     + "|".join(re.escape(r) for r in RESOLVED) + r")\b", re.IGNORECASE)
 
 
+# the finding of the sentence before went away, said of it with a pronoun: "It started with
+# vomiting. But then that went away", "I drank loads when I had the diarrhoea. Now that it
+# stopped, ..."
+RESOLVED_NEXT = re.compile(
+    r"^\s*(?:(?:uh+|um+|er+|and|but|so|then|now|well|ok|okay)[\s,]+)*(?:now that\s+)?"
+    r"(?:it|that|this|they|those|these)(?:'s\s+|\s+)(?:(?:has|have|had|all|just|completely|"
+    r"fully|kind of|sort of|then|since|now|eventually|finally)[\s,]+)*(?:"
+    + "|".join(re.escape(r) for r in RESOLVED)
+    + r"|got better|went off|gone(?=\s*(?:now|completely|[.,;!]|$)))\b", re.IGNORECASE)
+
+
+def _resolved_next(text: str, start: int, end: int, after_all: str,
+                   stop: re.Match | None) -> bool:
+    """The next sentence says, with a pronoun, that the finding went away (`RESOLVED_NEXT`),
+    and the finding is not named again after it ("... and then it stopped. But the cough
+    kept going": the pronoun was about something else)."""
+    if stop is None or stop.group(0) == "?":
+        return False
+    m = RESOLVED_NEXT.match(after_all[stop.end():])
+    if m is None:
+        return False
+    later = after_all[stop.end() + m.end():].lower()
+    return re.search(rf"\b{re.escape(text[start:end].lower())}\b", later) is None
+
+
 # "I had eczema before.", "anxiety in past": said last in the clause, a time before now
 BEFORE_AFTER = re.compile(r"^\s*(?:[\w']+\s+){0,2}?(?:before|previously|in (?:the )?past)"
                           r"\s*(?:[.,;!?)-]|$)", re.IGNORECASE)
@@ -286,7 +311,8 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     sentence_rest = after_all[: stop.start()] if stop else after_all
     for value, pre_t, post_t in TRIGGERS:
         if value == "historical" and (RESOLVED_AFTER.match(sentence_rest)
-                                      or BEFORE_AFTER.match(after_all)):
+                                      or BEFORE_AFTER.match(after_all)
+                                      or _resolved_next(text, start, end, after_all, stop)):
             return Assertion("historical", "resolved")
         scope = _after_last_self(pre) if value == "family" else \
             cond if pre_t is HYPOTHETICAL_PRE else pre
