@@ -40,6 +40,11 @@ def _assertions_of(text: str, expected: dict[str, str]) -> dict[str, str]:
     # a clinician's provisional conclusion is not yet a diagnosis
     ("Our working diagnosis is a mini-stroke.", {"mini-stroke": "possible"}),
     ("They indicate the possibility of a heart attack.", {"heart attack": "possible"}),
+    ("We'll also check for things like gout.", {"gout": "possible"}),
+    # a finding named as the topic of a question is given ("about your cough, any phlegm?")
+    ("So about your cough, are you bringing up any phlegm?",
+     {"cough": "present", "phlegm": "hypothetical"}),
+    ("If your headaches were to become more persistent, come back.", {"headaches": "present"}),
     # pseudo-negation: "not only" negates nothing
     ("Not only a headache but also a cough.", {"headache": "present", "cough": "present"}),
     ("There was no increase in the headache.", {"headache": "present"}),

@@ -67,7 +67,10 @@ POSSIBLE_PRE = ("uncertain", "possible", "possibly", "potentially", "perhaps", "
                 "worrisome for", "what must be ruled out is",  # these two: medspaCy's
                 # a clinician's provisional conclusion
                 "working diagnosis", "provisional diagnosis", "presumptive", "presumed",
-                "possibility of")
+                "possibility of",
+                # what a test is for is not found yet: "check for things like gout"
+                "check for", "checking for", "test for", "testing for", "screen for",
+                "screening for", "look for", "looking for", "evaluate for")
 POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
                  "cannot be excluded", "can't be excluded", "or something", "perhaps",
                  "or something like that")
@@ -215,8 +218,10 @@ REQUEST = re.compile(r"\b(?:would|could|can)\s+you\s+(?:tell|give|name|describe|
 # nor a finding named as the one given, beside the one asked about: "with the pain, have
 # you noticed any other symptoms?", "apart from being itchy, any other symptoms?"
 GIVEN = re.compile(r"\b(?:with the|with your|with this|apart from|other than|besides|"
-                   r"aside from|along with|as well as)[\s,]+(?:(?:being|the|your|this|that|"
-                   r"dry|and|a|an|some|um+|uh+|er+)[\s,]+)*$", re.IGNORECASE)
+                   r"aside from|along with|as well as|about your|about the|regarding your|"
+                   r"regarding the|in terms of your|in terms of the|as for your)[\s,]+"
+                   r"(?:(?:being|the|your|this|that|dry|and|a|an|some|um+|uh+|er+)[\s,]+)*$",
+                   re.IGNORECASE)
 # "?" written against the next word, not after the last one: a note's query ("?UTI",
 # "Imp: ?viral"). Replaced by a character that does not end the sentence and reads as
 # the pre-trigger "query".
@@ -266,7 +271,7 @@ _COURSE = re.compile(
     r"has|hasn't|has not|have|haven't)\s+)?(?:(?:n't|not|still|also)\s+)*"
     r"(?:(?:getting|get|gets|going|goes|go|got)\s+(?:any\s+|much\s+)?"
     r"(?:better|worse|on)|improv\w*|settl\w*|persist\w*|continu\w*|progress\w*|"
-    r"worsen\w*|spread\w*|last\w*|clear\w*)\b", re.IGNORECASE)
+    r"worsen\w*|spread\w*|last\w*|clear\w*|(?:were to |to )?becom\w*)\b", re.IGNORECASE)
 
 
 def _sentence_start(text: str, start: int) -> int:
