@@ -45,6 +45,21 @@ def _assertions_of(text: str, expected: dict[str, str]) -> dict[str, str]:
     ("So about your cough, are you bringing up any phlegm?",
      {"cough": "present", "phlegm": "hypothetical"}),
     ("If your headaches were to become more persistent, come back.", {"headaches": "present"}),
+    # a question about a finding already named takes it as given
+    ("Is the pain constant, or does it come and go?", {"pain": "present"}),
+    ("And is the back pain worse at night", {"back pain": "present"}),
+    ("Is that the blue inhaler?", {"blue inhaler": "present"}),
+    ("You mentioned you have asthma, so what do you take for it?", {"asthma": "present"}),
+    ("What medications are you using for asthma?", {"asthma": "present"}),
+    ("So it started off with a cold, did it?", {"a cold": "present"}),
+    ("You don't feel breathless, do you?", {"breathless": "absent"}),
+    # ... but not an illness named with "the" by idiom, nor a body part's own phrase
+    ("Have you had the flu?", {"flu": "hypothetical"}),
+    ("Any feeling like your throat is closing?", {"throat is closing": "hypothetical"}),
+    # doubt and recommendation in conversation
+    ("I'm not a hundred percent sure if I had a fever.", {"fever": "possible"}),
+    ("I'm not saying you have a heart attack.", {"heart attack": "possible"}),
+    ("I think using the steroids regularly.", {"steroids": "present"}),
     # pseudo-negation: "not only" negates nothing
     ("Not only a headache but also a cough.", {"headache": "present", "cough": "present"}),
     ("There was no increase in the headache.", {"headache": "present"}),
@@ -193,7 +208,9 @@ def test_everyday_anatomy_needs_a_possessive():
     # speech recognition often ends a question with a full stop or nothing
     ("Have you had any chest pain recently", "hypothetical"),
     ("Does anyone in the family have diabetes.", "hypothetical"),
-    ("And is the back pain worse at night", "hypothetical"),
+    ("And is there any back pain at night", "hypothetical"),
+    # (a question about the back pain already named, "And is the back pain worse at night",
+    # asks how it is, not whether it is there: present, in test_assertions)
     ("Have you seen any blood in your urine", "hypothetical"),
     # a discourse marker, and a statement after the question's clause, are not questions
     ("Do you know, I had a fever all weekend.", "present"),

@@ -32,6 +32,7 @@ PSEUDO = ("not only", "not just", "no increase", "no change", "no significant ch
           # a recommendation, not doubt: "I think you should be on some antibiotics"
           "i think you should", "i think we should", "i think you need", "i think we need",
           "i think it's worth", "i think it would be", "i think the best",
+          "i think using", "i think taking", "i think trying", "i think starting",
           # the cause hedged, not the finding: "I think that's 'cause I'm stressed"
           "i think that's because", "i think that's 'cause", "i think it's because",
           "i think it's 'cause")
@@ -52,7 +53,8 @@ ABSENT_POST = ("ruled out", "was ruled out", "has been ruled out", "is negative"
 # sure if it's X" (uncertainty, not a hypothetical "if"): read as one word, "uncertain"
 UNCERTAIN_IF = ("wonder whether", "wonder if", "not sure whether", "not sure if",
                 "not certain if", "not certain whether", "unsure whether", "unsure if",
-                "don't know if", "don't know whether", "do not know if")
+                "don't know if", "don't know whether", "do not know if", "sure if",
+                "sure whether", "not saying")
 POSSIBLE_PRE = ("uncertain", "possible", "possibly", "potentially", "perhaps", "early signs of",
                 "probable", "probably", "likely", "suspected",
                 "suspect", "suspicious for", "query", "questionable", "may have", "might have",
@@ -209,11 +211,15 @@ WH_OPENER = re.compile(
 # hydrocortisone, yeah?", "you have a headache, is that correct?")
 TAG_QUESTION = re.compile(
     r"[\s,]\s*(?:right|yeah|yes|ok|okay|correct|no|you know|is that right|is that correct|"
-    r"is that so|isn't it|aren't you|don't you|didn't you|haven't you|isn't that right)"
+    r"is that so|isn't it|aren't you|don't you|didn't you|haven't you|isn't that right|"
+    # ", did it?", ", does it?", ", hasn't he?": an auxiliary and a pronoun
+    r"(?:did|does|do|is|was|has|have|had|are|were|can|could|will|would)(?:n't)?\s+"
+    r"(?:it|you|he|she|they|that|there|i|we))"
     r"\s*\?\s*$", re.IGNORECASE)
 # nor a request about a finding the patient has named ("you've taken some painkillers,
 # would you tell me the names?")
-REQUEST = re.compile(r"\b(?:would|could|can)\s+you\s+(?:tell|give|name|describe|show|"
+REQUEST = re.compile(r"\b(?:(?:would|could|can)\s+you|(?:are|were)\s+you\s+able\s+to)\s+"
+                     r"(?:tell|give|name|describe|show|"
                      r"spell)\b|\btell me\b", re.IGNORECASE)
 # nor a finding named as the one given, beside the one asked about: "with the pain, have
 # you noticed any other symptoms?", "apart from being itchy, any other symptoms?"
@@ -222,6 +228,22 @@ GIVEN = re.compile(r"\b(?:with the|with your|with this|apart from|other than|bes
                    r"regarding the|in terms of your|in terms of the|as for your)[\s,]+"
                    r"(?:(?:being|the|your|this|that|dry|and|a|an|some|um+|uh+|er+)[\s,]+)*$",
                    re.IGNORECASE)
+# the finding named with a definite word just before it (`assertion`'s "given")
+DEFINITE = re.compile(r"\b(?:the|your|this|that|his|her|their)\s+$", re.IGNORECASE)
+# illnesses English names with "the" whoever has them ("have you had the flu?")
+THE_IDIOM = frozenset({"flu", "measles", "mumps", "chickenpox", "chicken pox", "shingles",
+                       "runs", "flu jab"})
+# a finding said as a body part and what it does ("throat is closing", "chest feels tight"):
+# "your" before it belongs to the phrase, not to a finding already named
+BODY_WORDS = frozenset({"throat", "chest", "nose", "heart", "head", "vision", "skin", "eyes",
+                        "ears", "legs", "arms", "tummy", "stomach", "face", "lips", "tongue"})
+# the speaker repeating what the patient said: "you mentioned you have asthma", "you said"
+REPORTED = re.compile(r"\byou(?:'ve| have)?\s+(?:mentioned|said|told me|described)\b",
+                      re.IGNORECASE)
+# asking what is taken or done for a finding: "what medications are you using for asthma?"
+WHAT_FOR = re.compile(r"\bwhat\s+(?:medications?|medicines?|treatments?|tablets|pills|"
+                      r"do you (?:take|use|do)|are you (?:taking|using)|have you (?:tried|taken|"
+                      r"used))\b.*\b(?:for|about)\s+(?:the\s+|your\s+)?$", re.IGNORECASE)
 # "?" written against the next word, not after the last one: a note's query ("?UTI",
 # "Imp: ?viral"). Replaced by a character that does not end the sentence and reads as
 # the pre-trigger "query".
@@ -268,7 +290,8 @@ BEFORE_AFTER = re.compile(r"^\s*(?:[\w']+\s+){0,2}?(?:before|previously|in (?:th
 _OWN_FINDING = re.compile(r"\b(?:your|the|this|that|his|her|my)\s+$", re.IGNORECASE)
 _COURSE = re.compile(
     r"^\s*(?:(?:is|isn't|is not|are|aren't|are not|does|doesn't|does not|do|don't|keeps?|"
-    r"has|hasn't|has not|have|haven't)\s+)?(?:(?:n't|not|still|also)\s+)*"
+    r"has|hasn't|has not|have|haven't|was to|were to|is to)\s+|'s\s+)?"
+    r"(?:(?:n't|not|still|also)\s+)*"
     r"(?:(?:getting|get|gets|going|goes|go|got)\s+(?:any\s+|much\s+)?"
     r"(?:better|worse|on)|improv\w*|settl\w*|persist\w*|continu\w*|progress\w*|"
     r"worsen\w*|spread\w*|last\w*|clear\w*|(?:were to |to )?becom\w*)\b", re.IGNORECASE)
@@ -295,12 +318,20 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     head = text[_sentence_start(text, start):start]
     question = text[: end + stop.end()] if stop is not None else ""
     request = REQUEST.search(head) or REQUEST.search(after_all[: stop.start()] if stop else "")
+    # a question about a finding already named ("Is the pain constant?", "Is that the blue
+    # inhaler?", "similar to your eczema?", "you mentioned you have asthma, so what do you
+    # take?") takes it as given
+    mention = text[start:end].lower()
+    given = bool((DEFINITE.search(head) and mention not in THE_IDIOM
+                  and mention.split()[0] not in BODY_WORDS)  # "your throat is closing"
+                 or REPORTED.search(head) or WHAT_FOR.search(head))
     if stop is not None and stop.group(0) == "?" and not WH_OPENER.match(head) \
             and not TAG_QUESTION.search(question) and not GIVEN.search(head) \
-            and not request:
+            and not request and not given:
         return Assertion("hypothetical", "?")  # a question asserts nothing
     opener = QUESTION_OPENER.match(head)
-    if opener is not None and not request and not TERMINATE.search(head):  # its own clause
+    if opener is not None and not request and not given and \
+            not TERMINATE.search(head):  # its own clause
         return Assertion("hypothetical", opener.group(0).strip().lower())
     before = text[:start]
     cuts = list(TERMINATE.finditer(before))
