@@ -527,3 +527,16 @@ def test_body_part_before_a_problem_is_its_site(text, problem, site, parts):
     p = next(e for e in found if e.label == "problem" and e.text.lower() == problem)
     assert p.attributes.get("site") == site
     assert [e.text for e in found if e.label == "anatomy"] == parts
+
+
+@pytest.mark.parametrize("text", [
+    "Plan: needs to be seen urgently in TIA clinic.", "The diabetes nurse saw him.",
+    "She was moved to the stroke unit.",
+])
+def test_a_service_named_after_a_problem_is_no_finding(text):
+    assert [e.text for e in extract(text) if e.label == "problem"] == []
+
+
+def test_the_problem_itself_beside_its_service_is_kept():
+    assert [e.text for e in extract("He has asthma and sees the asthma nurse.")
+            if e.label == "problem"] == ["asthma"]

@@ -313,6 +313,8 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                                _BRITISH[name], "drug", sections))
             taken.append((m.start(), m.end()))
     out.sort(key=lambda e: e.start)
+    # a problem naming a service ("TIA clinic", "stroke unit", "asthma nurse") is no finding
+    out[:] = [e for e in out if not (e.label == "problem" and _SERVICE.match(text[e.end:]))]
     _attach_sites(text, out)
     _share_list_assertions(text, out)
     for v in find_vitals(text):
@@ -325,6 +327,10 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
     return sorted(out, key=lambda e: e.start)
 
 
+_SERVICE = re.compile(r"^[\s-]+(?:clinics?|services?|teams?|nurses?|units?|wards?|"
+                      r"specialists?|consultants?|pathways?|centres?|centers?|departments?|"
+                      r"helplines?|leaflets?|websites?|charity|society|association)\b",
+                      re.IGNORECASE)
 _SITE_GAP = re.compile(r"^[\s-]*$")
 
 
