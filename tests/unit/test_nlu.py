@@ -60,6 +60,13 @@ def _assertions_of(text: str, expected: dict[str, str]) -> dict[str, str]:
     ("I'm not a hundred percent sure if I had a fever.", {"fever": "possible"}),
     ("I'm not saying you have a heart attack.", {"heart attack": "possible"}),
     ("I think using the steroids regularly.", {"steroids": "present"}),
+    ("Your normal headache, where is that?", {"headache": "present"}),
+    ("There's no harm in starting antibiotics.", {"antibiotics": "present"}),
+    # a treatment that did not help: the finding is there
+    ("The cream hasn't helped with the itch.", {"itch": "present"}),
+    # a negation of the finding's kind, not of the finding
+    ("I've never had headaches like this before.", {"headaches": "present"}),
+    ("I have never had chest pain.", {"chest pain": "absent"}),
     # pseudo-negation: "not only" negates nothing
     ("Not only a headache but also a cough.", {"headache": "present", "cough": "present"}),
     ("There was no increase in the headache.", {"headache": "present"}),
@@ -531,7 +538,7 @@ def test_body_part_before_a_problem_is_its_site(text, problem, site, parts):
 
 @pytest.mark.parametrize("text", [
     "Plan: needs to be seen urgently in TIA clinic.", "The diabetes nurse saw him.",
-    "She was moved to the stroke unit.",
+    "She was moved to the stroke unit.", "Keep a headache diary.",
 ])
 def test_a_service_named_after_a_problem_is_no_finding(text):
     assert [e.text for e in extract(text) if e.label == "problem"] == []

@@ -33,6 +33,11 @@ PSEUDO = ("not only", "not just", "no increase", "no change", "no significant ch
           "i think you should", "i think we should", "i think you need", "i think we need",
           "i think it's worth", "i think it would be", "i think the best",
           "i think using", "i think taking", "i think trying", "i think starting",
+          "no harm in",
+          # a treatment that did not help with a finding: the finding is there ("the cream
+          # hasn't helped with the itch")
+          "hasn't helped with", "haven't helped with", "didn't help with", "doesn't help with",
+          "not helped with", "not helping with", "did not help with", "has not helped with",
           # the cause hedged, not the finding: "I think that's 'cause I'm stressed"
           "i think that's because", "i think that's 'cause", "i think it's because",
           "i think it's 'cause")
@@ -228,8 +233,12 @@ GIVEN = re.compile(r"\b(?:with the|with your|with this|apart from|other than|bes
                    r"regarding the|in terms of your|in terms of the|as for your)[\s,]+"
                    r"(?:(?:being|the|your|this|that|dry|and|a|an|some|um+|uh+|er+)[\s,]+)*$",
                    re.IGNORECASE)
+# a negation of the finding's kind, not of the finding: "I've never had headaches like this"
+LIKE_THIS = re.compile(r"^\s+(?:quite\s+|exactly\s+)?like\s+(?:this|that|these|those|it)\b"
+                       r"(?!\s+(?:is|was|are|were|'s)\b)", re.IGNORECASE)
 # the finding named with a definite word just before it (`assertion`'s "given")
-DEFINITE = re.compile(r"\b(?:the|your|this|that|his|her|their)\s+$", re.IGNORECASE)
+DEFINITE = re.compile(r"\b(?:the|your|this|that|his|her|their)\s+(?:(?:usual|normal|same|"
+                      r"old|regular|new|main)\s+)?$", re.IGNORECASE)
 # illnesses English names with "the" whoever has them ("have you had the flu?")
 THE_IDIOM = frozenset({"flu", "measles", "mumps", "chickenpox", "chicken pox", "shingles",
                        "runs", "flu jab"})
@@ -356,6 +365,8 @@ def assertion(text: str, start: int, end: int) -> Assertion:
         if trig is not None and pre_t is HYPOTHETICAL_PRE and \
                 _OWN_FINDING.search(text[:start]) and _COURSE.match(after_all):
             continue  # "if your cough isn't getting better": the cough is there
+        if trig is not None and value == "absent" and LIKE_THIS.match(after_all):
+            return Assertion("present", "like this")  # "never had headaches like this"
         if trig is not None:
             return Assertion(value, trig)
     return Assertion("present", None)

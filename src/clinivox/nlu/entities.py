@@ -329,7 +329,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
 
 _SERVICE = re.compile(r"^[\s-]+(?:clinics?|services?|teams?|nurses?|units?|wards?|"
                       r"specialists?|consultants?|pathways?|centres?|centers?|departments?|"
-                      r"helplines?|leaflets?|websites?|charity|society|association)\b",
+                      r"helplines?|leaflets?|websites?|charity|society|association|diary|diaries)\b",
                       re.IGNORECASE)
 _SITE_GAP = re.compile(r"^[\s-]*$")
 
