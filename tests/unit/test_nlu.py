@@ -152,6 +152,12 @@ def test_extract_cli_on_text_and_transcript_json(tmp_path):
     out = subprocess.run([*run, str(path), "--format", "table"], capture_output=True,
                          text=True, check=True)
     assert "metformin" in out.stdout and "present" in out.stdout
+    # the table's details: the transcript's time and speaker
+    assert "1.00-2.00s; SPEAKER_00" in out.stdout
+    out = subprocess.run([*run, "Amoxicillin 500 mg by mouth. No lip swelling.", "--format",
+                          "table"], capture_output=True, text=True, check=True)
+    assert "dose=500 mg; route=by mouth" in out.stdout and "site=lip" in out.stdout
+    assert "anatomy" not in out.stdout  # "by mouth" is a route, not a body part
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     proc = subprocess.run([*run, str(bad)], capture_output=True, text=True)

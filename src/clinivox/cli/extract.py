@@ -29,9 +29,19 @@ def run(args: argparse.Namespace) -> int:
         print(json.dumps({"entities": [e.to_dict() for e in entities], "sections": sections},
                          indent=2, ensure_ascii=False))
         return 0
-    rows = [("label", "text", "normalized", "code", "assertion")] + [
-        (e.label, e.text, e.normalized, e.code or "", e.assertion) for e in entities]
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    # a drug's dose, route and frequency, a problem's site; a transcript's time and speaker
+    def details(e) -> str:
+        parts = [f"{k}={v}" for k, v in e.attributes.items()]
+        if e.start_s is not None:
+            parts.append(f"{e.start_s:.2f}-{e.end_s:.2f}s")
+        if e.speaker:
+            parts.append(e.speaker)
+        return "; ".join(parts)
+
+    rows = [("label", "text", "normalized", "code", "assertion", "details")] + [
+        (e.label, e.text, e.normalized, e.code or "", e.assertion, details(e))
+        for e in entities]
+    widths = [max(len(r[i]) for r in rows) for i in range(6)]
     for r in rows:
         print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip())
     return 0

@@ -460,10 +460,12 @@ FORM_NEEDS_BEFORE: dict[str, re.Pattern] = {
                        rf"looking)\s+|{_AFTER_LIST})", re.IGNORECASE),
 }
 # nor after words that make them something else: "after discharge", "hospital discharge"
-FORM_NOT_BEFORE: dict[str, re.Pattern] = dict.fromkeys(
-    ("discharge", "discharges"),
-    re.compile(r"\b(?:after|before|on|upon|until|since|for|pending|hospital|planned|safe|"
-               r"early|day|date|of)\s+(?:\w+\s+)?$", re.IGNORECASE))
+FORM_NOT_BEFORE: dict[str, re.Pattern] = {
+    **dict.fromkeys(("discharge", "discharges"), re.compile(
+        r"\b(?:after|before|on|upon|until|since|for|pending|hospital|planned|safe|"
+        r"early|day|date|of)\s+(?:\w+\s+)?$", re.IGNORECASE)),
+    "mouth": re.compile(r"\bby\s+$", re.IGNORECASE),  # "by mouth": a drug's route
+}
 # and "frequency" is urinary frequency only among words about passing urine
 _URINARY = re.compile(r"urin|dysuria|\bpee|\bwee|toilet|urgency|nocturia|pass(?:ing)? water|"
                       r"\bUTI|\bLUTS|\bPU\b|haematuria|hematuria|bladder", re.IGNORECASE)
