@@ -432,13 +432,12 @@ FORM_GUARDS: dict[str, re.Pattern] = {
     # cold drink", "collapse multiple buffers" (the verb with an object is not a faint)
     **dict.fromkeys(("diabetic", "stiff", "a cold", "colds", "head cold", "collapse",
                      "collapsed", "collapses", "collapsing", "temperature", "temp", "temps",
-                     "a temp", "fits", "weak", "sore", "discharge", "discharges", "frequency"),
-                    _BEFORE_A_NOUN),
-    # "discharge from hospital", "discharged"
+                     "a temp", "fits", "weak", "sore", "frequency"), _BEFORE_A_NOUN),
+    # before a noun, or "discharge from hospital"
+    **dict.fromkeys(("discharge", "discharges"), re.compile(
+        rf"{_BEFORE_A_NOUN.pattern}|^\s+from\s+(?:the\s+)?(?:hospital|ward|clinic|icu|a&e|"
+        r"service|care|follow)", re.IGNORECASE)),
 }
-FORM_GUARDS.update(dict.fromkeys(("discharge", "discharges"), re.compile(
-    rf"{_BEFORE_A_NOUN.pattern}|^\s+from\s+(?:the\s+)?(?:hospital|ward|clinic|icu|a&e|"
-    r"service|care|follow)", re.IGNORECASE)))
 
 
 # everyday words that are a symptom only after words that make them one: "no temperature",
@@ -481,11 +480,12 @@ def guarded(written: str, text: str, end: int) -> bool:
     guard = FORM_GUARDS.get(form)
     if guard is not None and guard.search(text[end:]):
         return True
+    before = text[max(0, start - 40):start]
     need = FORM_NEEDS_BEFORE.get(form)
-    if need is not None and not need.search(text[max(0, start - 40):start]):
+    if need is not None and not need.search(before):
         return True
     not_before = FORM_NOT_BEFORE.get(form)
-    if not_before is not None and not_before.search(text[max(0, start - 40):start]):
+    if not_before is not None and not_before.search(before):
         return True
     context = FORM_CONTEXT.get(form)
     return context is not None and not context.search(

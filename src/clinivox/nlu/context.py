@@ -260,10 +260,11 @@ QUERY_MARK = re.compile(r"(?:(?<=^)|(?<=[\s:(,/;-]))\?(?=[A-Za-z])|"
                         r"(?<=\s)\?\s+(?=[a-z])")  # "working diagnosis ? muscular"
 # the finding of the clause before went away: "diarrhoea - but now resolved", "had a rash,
 # which has since gone": resolution words with no finding of their own, after a "but"
+_RESOLVED_WORDS = "|".join(re.escape(r) for r in RESOLVED)
 RESOLVED_AFTER = re.compile(
     r"^[\s,-]*(?:but|and|which|that)?[\s,-]*(?:(?:now|it|this|that|they|has|have|had|"
     r"since|is|are|was|all|completely|fully|then|'s)\s+)*(?:"
-    + "|".join(re.escape(r) for r in RESOLVED) + r")\b", re.IGNORECASE)
+    + _RESOLVED_WORDS + r")\b", re.IGNORECASE)
 
 
 # the finding of the sentence before went away, said of it with a pronoun: "It started with
@@ -273,12 +274,11 @@ RESOLVED_NEXT = re.compile(
     r"^\s*(?:(?:uh+|um+|er+|and|but|so|then|now|well|ok|okay)[\s,]+)*(?:now that\s+)?"
     r"(?:it|that|this|they|those|these)(?:'s\s+|\s+)(?:(?:has|have|had|all|just|completely|"
     r"fully|kind of|sort of|then|since|now|eventually|finally)[\s,]+)*(?:"
-    + "|".join(re.escape(r) for r in RESOLVED)
-    + r"|got better|went off|gone(?=\s*(?:now|completely|[.,;!]|$)))\b", re.IGNORECASE)
+    + _RESOLVED_WORDS + r"|got better|went off|gone(?=\s*(?:now|completely|[.,;!]|$)))\b",
+    re.IGNORECASE)
 
 
-def _resolved_next(text: str, start: int, end: int, after_all: str,
-                   stop: re.Match | None) -> bool:
+def _resolved_next(mention: str, after_all: str, stop: re.Match | None) -> bool:
     """The next sentence says, with a pronoun, that the finding went away (`RESOLVED_NEXT`),
     and the finding is not named again after it ("... and then it stopped. But the cough
     kept going": the pronoun was about something else)."""
@@ -288,7 +288,7 @@ def _resolved_next(text: str, start: int, end: int, after_all: str,
     if m is None:
         return False
     later = after_all[stop.end() + m.end():].lower()
-    return re.search(rf"\b{re.escape(text[start:end].lower())}\b", later) is None
+    return re.search(rf"\b{re.escape(mention)}\b", later) is None
 
 
 # "I had eczema before.", "anxiety in past": said last in the clause, a time before now
@@ -324,8 +324,9 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     text = _prepared(text)
     after_all = text[end:]
     stop = re.search(r"[.!?\n]", after_all)
-    head = text[_sentence_start(text, start):start]
-    question = text[: end + stop.end()] if stop is not None else ""
+    sentence = _sentence_start(text, start)
+    head = text[sentence:start]
+    question = text[sentence: end + stop.end()] if stop is not None else ""
     request = REQUEST.search(head) or REQUEST.search(after_all[: stop.start()] if stop else "")
     # a question about a finding already named ("Is the pain constant?", "Is that the blue
     # inhaler?", "similar to your eczema?", "you mentioned you have asthma, so what do you
@@ -357,7 +358,7 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     for value, pre_t, post_t in TRIGGERS:
         if value == "historical" and (RESOLVED_AFTER.match(sentence_rest)
                                       or BEFORE_AFTER.match(after_all)
-                                      or _resolved_next(text, start, end, after_all, stop)):
+                                      or _resolved_next(mention, after_all, stop)):
             return Assertion("historical", "resolved")
         scope = _after_last_self(pre) if value == "family" else \
             cond if pre_t is HYPOTHETICAL_PRE else pre

@@ -130,7 +130,7 @@ _CUED = [(cat, re.compile(
 # "address is 211, bought us the lane"): up to the street's end or a word that starts the
 # next clause
 _ADDRESS_STOP = r"(?:and|with|near|in|on|for|but|who|where|since|to|from|takes|taking|" \
-    r"has|have|had|is|was|who's|which|since|because|so)"
+    r"has|have|had|is|was|who's|which|because|so)"
 _ADDRESS_CUE = re.compile(
     r"\b(?:(?:lives?|living|lived|resides?|residing|stays?|staying)\s+(?:alone\s+|now\s+|"
     r"still\s+)?at|address\s+is)\s+(?P<id>\d{1,5}[A-Za-z]?,?"
@@ -255,11 +255,12 @@ def find_phi(text: str) -> list[PhiSpan]:
         found.append(PhiSpan("DATE", m.start(), m.end(), m.group(0)))
     for m in _SPLIT_DATE.finditer(text):
         found.append(PhiSpan("DATE", m.start(), m.end(), m.group(0)))
+    medical = _medical_forms()
     for m in _ADDRESS_CUE.finditer(text):
         # never a drug's or a diagnosis's name: the span ends before the first one
         start = m.start("id")
         end = next((start + w.start() for w in re.finditer(r"[A-Za-z'-]+", m.group("id"))
-                    if w.group(0).lower() in _medical_forms()), m.end("id"))
+                    if w.group(0).lower() in medical), m.end("id"))
         while end > start and text[end - 1] in " ,":
             end -= 1
         if re.search(r"[A-Za-z]", text[start:end]):
@@ -272,7 +273,6 @@ def find_phi(text: str) -> list[PhiSpan]:
         if nhs_number_valid(re.sub(r"\D", "", m.group(0))):
             found.append(PhiSpan("NHS", m.start(), m.end(), m.group(0)))
     found += _listed_names(text)
-    medical = _medical_forms()
     kept = [s for s in found
             if not (s.category == "NAME" and s.text.lower().strip(".,") in medical)]
     # earliest first, then longest, then the more specific kind (an NHS number or a date
