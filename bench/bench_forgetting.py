@@ -4,10 +4,16 @@ English that neither training nor the reported sets use (the recordings of
 word is almost a point of WER), and WER, term recall and drug recall on the held-out-voice
 validation split, for the bundled tiny.en and each model given. Beam 5, int8.
 
+Because 120 words cannot tell two models apart, it also scores every model against
+pseudo-references on all 13 recordings (about 530 words): the bundled Whisper base's
+transcripts (beam 5), made in the same run. That measures how far a model drifts from
+Whisper's own behaviour on real speech, errors of base included; the bundled tiny.en's
+distance is the baseline.
+
     .venv/bin/python bench/bench_forgetting.py --validation RUN/val.jsonl \\
         --model tiny.en-clinical --model runs/clinical_kl/ct2-float16 [--rows 120]
 
-The guard passes when a model's meetings WER is within 0.5 points of the bundled model's.
+The guard passes when a model is within 0.5 points of the bundled tiny.en on both.
 Writes bench/results/forgetting.json.
 """
 
@@ -17,6 +23,7 @@ import argparse
 import json
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -42,6 +49,10 @@ def main() -> None:
     sets = {"meetings": (DATA / "diarization" / "manifest.jsonl", None),
             "validation": (a.validation, a.rows)}
     out: dict = {"date": time.strftime("%Y-%m-%d"), "models": {}}
+    meetings = list(read_manifest(sets["meetings"][0], require_text=False))
+    base = transcriber(Recognizer("base", compute_type="int8"))
+    pseudo = [replace(r, text=base(r)[0]) for r in meetings]
+    out["pseudo_references"] = {str(r.audio.name): r.text for r in pseudo}
     for model in models:
         fn = transcriber(Recognizer(model, compute_type="int8"))
 
@@ -54,13 +65,18 @@ def main() -> None:
                 u.reference_length for u in rep.utterances)}
             if name == "validation":
                 res[name]["drug_recall"] = drug_recall(rows, rep.utterances, manifest)
+        rep = SystemReport(model)
+        rep.utterances = evaluate([r for r in pseudo if r.text], model, fn).utterances
+        res["meetings_vs_base"] = {**rep.totals(), "reference_words": sum(
+            u.reference_length for u in rep.utterances)}
         out["models"][model] = res
         print(model, json.dumps({k: {m: v.get(m) for m in ("wer", "term_recall",
                                                            "drug_recall")}
                                  for k, v in res.items()}), flush=True)
-    base = out["models"]["tiny.en"]["meetings"]["wer"]
+    bundled = out["models"]["tiny.en"]
     for res in out["models"].values():
-        res["guard_passes"] = res["meetings"]["wer"] <= base + 0.005
+        res["guard_passes"] = all(res[k]["wer"] <= bundled[k]["wer"] + 0.005
+                                  for k in ("meetings", "meetings_vs_base"))
     (RESULTS / "forgetting.json").write_text(json.dumps(out, indent=1))
 
 

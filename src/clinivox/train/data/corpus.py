@@ -164,10 +164,14 @@ def plan(spec: CorpusSpec) -> list[dict[str, Any]]:
                 chain.append({"type": "speed", "factor": round(rng.uniform(*a.speed), 3)})
             if rng.random() < a.telephone_p:
                 chain.append({"type": "telephone"})
-            item = {"text": text.text, "terms": list(text.terms), "drugs": list(text.drugs),
-                    "diagnoses": list(text.diagnoses), "source": text.source,
-                    "split": split, "voice": voice.to_dict(), "augmentation": chain}
+            # "text" is what the voice speaks, and with the voice and chain it keys the
+            # audio; "reference" (the manifest's text) may differ only in written style
+            item = {"text": text.spoken or text.text, "terms": list(text.terms),
+                    "drugs": list(text.drugs), "diagnoses": list(text.diagnoses),
+                    "source": text.source, "split": split, "voice": voice.to_dict(),
+                    "augmentation": chain}
             item["key"] = hashlib.sha1(json.dumps(item, sort_keys=True).encode()).hexdigest()
+            item["reference"] = text.text
             out.append(item)
     return out
 
@@ -284,12 +288,15 @@ def build_corpus(spec: CorpusSpec, out_dir: Path, workers: int = 1,
         path = out_dir / f"{split}.jsonl"
         with path.open("w", encoding="utf-8") as f:
             for it in rows:
-                row = {"audio": f"audio/{it['key'][:2]}/{it['key']}.flac", "text": it["text"],
-                       "language": "en", "terms": it["terms"], "drugs": it["drugs"],
+                row = {"audio": f"audio/{it['key'][:2]}/{it['key']}.flac",
+                       "text": it["reference"], "language": "en", "terms": it["terms"],
+                       "drugs": it["drugs"],
                        "diagnoses": it["diagnoses"], "duration": round(durations[it["key"]], 3),
                        "voice": it["voice"]["id"], "voice_engine": it["voice"]["engine"],
                        "augmentation": it["augmentation"], "source": it["source"],
                        "split": split}
+                if it["text"] != it["reference"]:
+                    row["spoken"] = it["text"]
                 f.write(json.dumps(row) + "\n")
         manifests[split] = path
     (out_dir / "corpus.json").write_text(json.dumps(

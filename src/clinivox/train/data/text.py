@@ -27,6 +27,9 @@ class TextItem:
     diagnoses: tuple[str, ...] = ()
     source: str = ""  # "primock57:day1_consultation01", "template:3", "user:notes.txt"
     split: str = "train"
+    # the words as spoken, where they differ from `text` (a verbatim transcript's fillers
+    # and false starts, which `text`, the reference, leaves out as Whisper's transcripts do)
+    spoken: str = ""
 
 
 def held_out(key: str, share: float, salt: str = "clinivox-val") -> bool:
@@ -51,6 +54,40 @@ def clean_utterance(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip(" ,")
 
 
+_FILLER = re.compile(r",?\s*(?<![\w'-])(?:u+m+|u+h+|e+r+m+|e+r+|h+m+|m+h*m+)(?![\w'-]),?",
+                     re.I)
+# words people repeat on purpose ("very, very", "no, no"): kept when doubled
+_EMPHATIC = frozenset({"very", "really", "no", "bye", "yes", "yeah", "yep", "so", "much", "many",
+                       "ha", "far", "more", "on", "again", "hello", "hi", "okay", "ok", "right",
+                       "well", "sorry", "thank", "thanks", "please", "now", "long", "over"})
+_REPEAT = re.compile(r"\b((?:[\w']+ ){0,2}[\w']+)(?:,? \1\b)+", re.I)
+
+
+def _collapse(m: re.Match[str]) -> str:
+    unit = m.group(1)
+    return m.group(0) if unit.lower() in _EMPHATIC or unit.isdigit() else unit
+
+
+def written_style(text: str) -> str:
+    """A verbatim transcript (PriMock57's: "OK. Um, and, and any any pain ?") written the way
+    Whisper writes speech ("Okay. And any pain?"): hesitation fillers (um, uh, er, hmm, mm)
+    and immediate false-start repetitions of one to three words dropped, "OK" spelled
+    "okay", spaces before punctuation removed. Training on verbatim targets taught the
+    decoder to write fillers and stutters into ordinary speech (#25's forgetting guard)."""
+    t = re.sub(r"\s+([,.;:!?])", r"\1", text)
+    t = _FILLER.sub(lambda m: ", " if m.group(0).startswith(",") and m.group(0).endswith(",")
+                    else " ", t)
+    t = re.sub(r"\b([Oo])hh+\b", r"\1h", t)
+    t = re.sub(r"\bOK\b", "okay", t)
+    t = _REPEAT.sub(_collapse, t)
+    t = re.sub(r"\s+([,.;:!?])", r"\1", t)
+    t = re.sub(r"([,;:])(?:\s*[,;:])+", r"\1", t)
+    t = re.sub(r"^[\s,;:.!?]+|[\s,;:]+$", "", t)
+    t = re.sub(r"([.!?]\s+)([a-z])", lambda m: m.group(1) + m.group(2).upper(), t)
+    t = re.sub(r"\s+", " ", t).strip()
+    return t[:1].upper() + t[1:]
+
+
 def consultation_sentences(root: Path, exclude: Iterable[str] = (), share: float = 0.15,
                            min_words: int = 4, max_words: int = 35) -> Iterator[TextItem]:
     """Utterances of PriMock57-style TextGrid transcripts under `root`. Whole consultations
@@ -65,11 +102,14 @@ def consultation_sentences(root: Path, exclude: Iterable[str] = (), share: float
         split = "validation" if held_out(consultation, share) else "train"
         raw = path.read_text(encoding="utf-8", errors="replace")
         for m in re.finditer(r'^\s*text = "(.*)"\s*$', raw, re.M):
-            text = clean_utterance(m.group(1).replace('""', '"'))
-            n = len(text.split())
-            if not min_words <= n <= max_words or normalise(text) in excluded:
+            spoken = clean_utterance(m.group(1).replace('""', '"'))
+            text = written_style(spoken)
+            n = len(spoken.split())
+            if (not min_words <= n <= max_words or not text
+                    or normalise(spoken) in excluded or normalise(text) in excluded):
                 continue
-            yield TextItem(text, source=f"primock57:{path.stem}", split=split)
+            yield TextItem(text, source=f"primock57:{path.stem}", split=split,
+                           spoken=spoken if spoken != text else "")
 
 
 def user_sentences(path: Path, split: str = "train") -> Iterator[TextItem]:
@@ -216,4 +256,4 @@ def find_terms(items: Iterable[TextItem]) -> Iterator[TextItem]:
         drugs = tuple(h.term for h in hits if h.entry.category == "drug")
         dxs = tuple(h.term for h in hits if h.entry.category == "diagnosis")
         yield TextItem(item.text, tuple(h.term for h in hits), drugs, dxs, item.source,
-                       item.split)
+                       item.split, item.spoken)
