@@ -112,16 +112,23 @@ def segment_terms(segments: list[Segment], biaser: Any) -> list[dict]:
     chest pain" lists chest pain as absent), read with the biaser's own lexicon (the full
     one with `--medical`, the user's terms with `--vocab`); the everyday-word symptoms and
     body parts of `clinivox extract` are not listed."""
-    from clinivox.nlu.entities import extract_text
-
     out: list[dict] = []
     for s in segments:
         where = {"segment": s.id, "start_s": round(s.start_s, 3)}
-        for e in extract_text(s.text, matcher=biaser.matcher, everyday=False):
-            out.append({"term": e.text, "canonical": e.normalized, "category": e.category,
-                        "code": e.code, "label": e.label, "assertion": e.assertion,
-                        **({"attributes": e.attributes} if e.attributes else {}), **where})
+        out += [{**t, **where} for t in text_terms(s.text, biaser.matcher)]
     return out
+
+
+def text_terms(text: str, matcher: Any = None) -> list[dict]:
+    """The terms of one text as the outputs list them: the NLU's entities (with `matcher`'s
+    lexicon, else the NLU's own, which never reads an everyday word such as "all" or "other"
+    as a diagnosis), with normalised form, code, label and assertion."""
+    from clinivox.nlu.entities import extract_text
+
+    return [{"term": e.text, "canonical": e.normalized, "category": e.category,
+             "code": e.code, "label": e.label, "assertion": e.assertion,
+             **({"attributes": e.attributes} if e.attributes else {})}
+            for e in extract_text(text, matcher=matcher, everyday=False)]
 
 
 def attribute_speakers(transcript: Transcript, diarization: Any, by_channel: bool,

@@ -69,6 +69,28 @@ def test_record_summary_from_segments():
     assert rec.to_dict()["chapters"][0]["name"] == "complaint"
 
 
+def test_record_terms_come_from_the_nlu_not_the_bare_lexicon():
+    # The record's term list (and the report's "Medical terms" table) came from the bare
+    # lexicon matcher when the scribe ran without --medical: "they all call me a Yankee"
+    # listed Acute lymphoblastic leukemia [ALL] (C91.0), "any other questions" a preterm
+    # newborn (P07.3), and "denies any chest pain" a symptom with no assertion, while the
+    # summary beside it, read by the NLU, had none of these.
+    from clinivox.cli.scribe import _terms
+
+    segs = [Segment(0, 0.0, 4.0, "They all call me a Yankee down here.", speaker="S0"),
+            Segment(1, 4.0, 8.0, "Any other questions? He denies any chest pain.",
+                    speaker="S1"),
+            Segment(2, 8.0, 9.0, "My brother had neurofibromatosis.", speaker="S0")]
+    rec = build_record(segs, {"S0": "patient", "S1": "clinician"}, duration_s=9.0,
+                       term_finder=_terms(None))
+    codes = {t["code"] for t in rec.terms}
+    assert "C91.0" not in codes and "P07.3" not in codes
+    by_name = {t["canonical"].lower(): t for t in rec.terms}
+    assert by_name["chest pain"]["assertion"] == "absent"
+    assert by_name["chest pain"]["segment"] == 1
+    assert by_name["neurofibromatosis (nonmalignant)"]["assertion"] == "family"
+
+
 def test_report_marks_every_machine_substitution_for_review():
     """A replaced word can be a wrong drug: the report flags each one (issue #25, item 7)."""
     from clinivox.biasing import Correction

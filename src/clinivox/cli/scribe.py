@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         transcript.redact()
     attributed, info = transcript.segments, transcript.info
     extra = transcript.extra()
-    term_finder = biaser.terms if biaser is not None else _lexicon_terms()
+    term_finder = _terms(biaser)
     monitor = None
     if not args.no_alerts:
         from clinivox.alerts.monitor import AlertMonitor
@@ -102,14 +102,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _lexicon_terms():
-    """Terms without biasing: the lexicon's matcher alone (None if the medical extra is
-    not installed)."""
+def _terms(biaser):
+    """The record's terms, by the NLU that the transcribe outputs use (assertions included;
+    "they all call me" is no leukaemia): with the biaser's lexicon under --medical or
+    --vocab, else the NLU's own. None if the medical extra is not installed."""
     try:
-        from clinivox.medical.terms import TermMatcher
-        from clinivox.medical.vocabulary import load_lexicon
+        from clinivox.pipeline import text_terms
 
-        matcher = TermMatcher(load_lexicon())
-    except Exception:  # medical extra missing: the record has no term list
+        matcher = biaser.matcher if biaser is not None else None
+        text_terms("", matcher)  # loads the lexicon now: a missing extra shows here
+    except ImportError:  # medical extra missing: the record has no term list
         return None
-    return lambda text: [h.to_dict() for h in matcher.find(text)]
+    return lambda text: text_terms(text, matcher)
