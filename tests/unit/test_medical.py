@@ -507,7 +507,8 @@ def test_cli_bad_vocabulary_names_the_line(tmp_path):
 
 def test_lm_build_cli(tmp_path):
     corpus = tmp_path / "notes.txt"
-    corpus.write_text("started on apixaban five milligrams\nhistory of asthma\n")
+    corpus.write_text("started on apixaban five milligrams\nhistory of asthma\n"
+                      "they all call me a Yankee, any other questions\n")
     out = tmp_path / "lm.arpa.gz"
     proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lm", "build",
                            "--corpus", str(corpus), "--out", str(out)],
@@ -515,7 +516,13 @@ def test_lm_build_cli(tmp_path):
     assert proc.returncode == 0, proc.stderr
     lm = NGramLM.load_arpa(out)
     assert ("<drug>",) in lm.probs and ("apixaban",) not in lm.probs
-    assert json.loads(proc.stdout)["sentences"] == 2
+    # The LM was trained with the bare lexicon matcher, which the biaser does not score
+    # with: every "all" (ALL, a leukaemia) and "other" (an ICD title's "[other]") became
+    # <diagnosis>, so hypotheses with those words were scored as unseen words and
+    # <diagnosis> was made as common as "the". Its classes are now the biaser's.
+    assert ("all",) in lm.probs and ("other",) in lm.probs
+    assert ("call", "me", "a") in lm.probs and ("they", "<diagnosis>", "call") not in lm.probs
+    assert json.loads(proc.stdout)["sentences"] == 3
     # the domain prompt beside the LM: here no term is named in two sentences
     prompt = tmp_path / "lm.prompt.txt"
     assert json.loads(proc.stdout)["prompt"] is None and not prompt.exists()

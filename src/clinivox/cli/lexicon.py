@@ -99,7 +99,12 @@ def run_lm_build(args: argparse.Namespace) -> int:
     if not 0 <= n_terms <= 100:
         raise ValueError("--prompt-terms must be within [0, 100]")
     lex = load_lexicon()
-    matcher = TermMatcher(lex)
+    # Class tokens exactly as the biaser will read them when it scores a hypothesis
+    # (knowledge.matcher): a bare lexicon matcher turned every "all" (Acute lymphoblastic
+    # leukemia [ALL]) and "other" (an ICD title's [other]) of the corpus into <diagnosis>,
+    # so the LM never saw those words and made <diagnosis> as common as "the".
+    everyday = everyday_words(args.model)
+    matcher = TermMatcher(lex, everyday)
     excluded = {normalize_text(r.text or "") for m in args.exclude_manifest
                 for r in read_manifest(m)}
     sentences = []
@@ -123,7 +128,7 @@ def run_lm_build(args: argparse.Namespace) -> int:
     lm.save_arpa(out)
     # The domain prompt: brand names and ICD titles that are everyday words ("all",
     # "school") are not clinical terms here, so they are matched as the biaser matches them.
-    terms = domain_terms(kept, TermMatcher(lex, everyday_words(args.model)), n_terms) \
+    terms = domain_terms(kept, matcher, n_terms) \
         if n_terms else []
     prompt_path = domain_prompt_path(out)
     if terms:
