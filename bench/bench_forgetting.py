@@ -46,29 +46,27 @@ def main() -> None:
     a = p.parse_args()
     matcher = TermMatcher(load_lexicon())
     models = ["tiny.en", *a.model]
-    sets = {"meetings": (DATA / "diarization" / "manifest.jsonl", None),
-            "validation": (a.validation, a.rows)}
     out: dict = {"date": time.strftime("%Y-%m-%d"), "models": {}}
-    meetings = list(read_manifest(sets["meetings"][0], require_text=False))
+    meetings = list(read_manifest(DATA / "diarization" / "manifest.jsonl",
+                                  require_text=False))
     base = transcriber(Recognizer("base", compute_type="int8"))
     pseudo = [replace(r, text=base(r)[0]) for r in meetings]
     out["pseudo_references"] = {str(r.audio.name): r.text for r in pseudo}
+    # each set read once, for every model
+    sets = {"meetings": [r for r in meetings if r.text],
+            "validation": [r for r in read_manifest(a.validation, require_text=False)
+                           if r.text][:a.rows],
+            "meetings_vs_base": [r for r in pseudo if r.text]}
     for model in models:
         fn = transcriber(Recognizer(model, compute_type="int8"))
-
         res = {}
-        for name, (manifest, limit) in sets.items():
-            rows = [r for r in read_manifest(manifest, require_text=False) if r.text][:limit]
+        for name, rows in sets.items():
             rep = SystemReport(model)
             rep.utterances = evaluate(rows, model, fn, term_matcher=matcher).utterances
             res[name] = {**rep.totals(), "reference_words": sum(
                 u.reference_length for u in rep.utterances)}
             if name == "validation":
-                res[name]["drug_recall"] = drug_recall(rows, rep.utterances, manifest)
-        rep = SystemReport(model)
-        rep.utterances = evaluate([r for r in pseudo if r.text], model, fn).utterances
-        res["meetings_vs_base"] = {**rep.totals(), "reference_words": sum(
-            u.reference_length for u in rep.utterances)}
+                res[name]["drug_recall"] = drug_recall(rows, rep.utterances, a.validation)
         out["models"][model] = res
         print(model, json.dumps({k: {m: v.get(m) for m in ("wer", "term_recall",
                                                            "drug_recall")}
