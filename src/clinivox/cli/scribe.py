@@ -103,14 +103,11 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _terms(biaser):
-    """The record's terms, by the NLU that the transcribe outputs use (assertions included;
-    "they all call me" is no leukaemia): with the biaser's lexicon under --medical or
-    --vocab, else the NLU's own. None if the medical extra is not installed."""
-    try:
-        from clinivox.pipeline import text_terms
+    """The record's terms, by the NLU that the transcribe outputs and the record's summary
+    use (assertions included; "they all call me" is no leukaemia): with the biaser's lexicon
+    under --medical or --vocab, else the NLU's own. Like the summary, it needs the lexicon:
+    without the medical extra it stops with the lexicon's `pip install` error."""
+    from clinivox.pipeline import text_terms
 
-        matcher = biaser.matcher if biaser is not None else None
-        text_terms("", matcher)  # loads the lexicon now: a missing extra shows here
-    except ImportError:  # medical extra missing: the record has no term list
-        return None
+    matcher = biaser.matcher if biaser is not None else None
     return lambda text: text_terms(text, matcher)
