@@ -87,3 +87,60 @@ def test_medical_picks_the_clinical_model_only_for_bundled_names(monkeypatch, tm
     assert model_for_medical(str(tmp_path), True) == str(tmp_path)  # a path stays exact
     monkeypatch.setattr(clinical, "DEFAULT_FOR_MEDICAL", False)  # opt-in only
     assert model_for_medical("tiny.en", True) == "tiny.en"
+
+
+def _tuned_copy(base, tmp_path, changes):
+    """A copy of the bundled model directory with `changes` (name -> float16 array)
+    written over their tensors: what a training run exports."""
+    out = tmp_path / "tuned"
+    return build(base, make_patch(tmp_path / "full.npz", base / "model.bin", changes), out)
+
+
+def test_a_low_rank_change_ships_as_factors_and_rebuilds_the_tuned_model(base, tmp_path):
+    """LoRA trains B @ A on each adapted projection. Stored whole, an adapter of Whisper
+    base's decoder would exceed the 25 MB the repository allows; stored as factors it
+    takes a few MB. The rebuilt model must match the tuned float16 one to within one ulp,
+    and a full-rank change (the decoder method) must still be stored whole."""
+    from clinivox.train.finetune.delta import write_delta
+
+    weights = read_model_bin(base / "model.bin", prefix="")
+    rng = np.random.default_rng(0)
+    qkv = "decoder/layer_0/self_attention/linear_0/weight"   # fused q, k, v: 1152 x 384
+    ffn = "decoder/layer_1/ffn/linear_0/weight"
+    w = weights[qkv].astype(np.float32)
+    lora = np.zeros_like(w)
+    for part in range(3):  # an adapter of rank 8 on each of q, k and v
+        rows = slice(part * 384, (part + 1) * 384)
+        lora[rows] = rng.normal(0, 0.02, (384, 8)) @ rng.normal(0, 0.02, (8, 384))
+    full = weights[ffn].astype(np.float32) + rng.normal(0, 1e-3, weights[ffn].shape)
+    changes = {qkv: (w + lora).astype(np.float16), ffn: full.astype(np.float16),
+               NAME: (weights[NAME].astype(np.float32) + 0.01).astype(np.float16)}
+    tuned = _tuned_copy(base, tmp_path, changes)
+    delta = write_delta(base, tuned, tmp_path / "delta.npz", "tiny.en")
+    header, tensors = read_patch(delta)
+    assert header["lowrank"] == [qkv]
+    assert sorted(tensors) == sorted([ffn, NAME])
+    from clinivox.asr.clinical import read_factors
+
+    u, v = read_factors(delta)[qkv]
+    assert u.shape == (1152, 24) and v.shape == (24, 384)  # the three adapters' ranks
+    rebuilt = read_model_bin(build(base, delta, tmp_path / "rebuilt") / "model.bin",
+                             prefix="")
+    from clinivox.train.finetune.delta import tolerance
+
+    for name, want in changes.items():
+        err = np.abs(rebuilt[name].astype(np.float32) - want.astype(np.float32))
+        assert np.all(err <= tolerance(want)), name
+    # one ulp of a typical weight: far below the change that was trained
+    assert tolerance(changes[qkv]).max() < np.abs(lora).mean()
+    assert all(np.array_equal(rebuilt[k], x) for k, x in weights.items() if k not in changes)
+
+
+def test_factors_that_do_not_fit_the_base_model_are_refused(base, tmp_path):
+    header = {"base": "tiny.en", "base_sha256": sha256(base / "model.bin"), "tensors": [],
+              "lowrank": ["decoder/layer_0/ffn/linear_0/weight"]}
+    np.savez(tmp_path / "p.npz", header=np.frombuffer(json.dumps(header).encode(), np.uint8),
+             u0=np.zeros((5, 2), np.float16), v0=np.zeros((2, 384), np.float16))
+    with pytest.raises(ModelIntegrityError, match="do not fit"):
+        build(base, tmp_path / "p.npz", tmp_path / "x")
+    assert not (tmp_path / "x").exists()

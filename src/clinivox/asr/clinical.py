@@ -73,16 +73,34 @@ def variable_offsets(path: Path) -> dict[str, tuple[int, int, str, tuple[int, ..
     return out
 
 
+def apply_lowrank(base: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """base (float16) + u @ v, computed in float32 and rounded once to float16: how a
+    low-rank change of a patch (`train.finetune.delta`) is applied, and how its writer
+    checks it."""
+    return (base.astype(np.float32) + u.astype(np.float32) @ v.astype(np.float32)
+            ).astype(np.float16)
+
+
 def read_patch(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The header and the whole tensors of a patch (its low-rank changes: `read_factors`)."""
     with np.load(path, allow_pickle=False) as z:
         header = json.loads(bytes(z["header"]).decode())
         tensors = {name: z[f"t{i}"] for i, name in enumerate(header["tensors"])}
     return header, tensors
 
 
+def read_factors(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """name -> (u, v) of each low-rank change in a patch: the tensor becomes base + u @ v."""
+    with np.load(path, allow_pickle=False) as z:
+        header = json.loads(bytes(z["header"]).decode())
+        return {name: (z[f"u{i}"], z[f"v{i}"])
+                for i, name in enumerate(header.get("lowrank", []))}
+
+
 def build(base_dir: Path, patch: Path, out_dir: Path) -> Path:
     """Apply `patch` to the CTranslate2 model in `base_dir`, writing `out_dir` atomically."""
     header, tensors = read_patch(patch)
+    factors = read_factors(patch)
     base_bin = base_dir / "model.bin"
     if sha256(base_bin) != header["base_sha256"]:
         raise ModelIntegrityError(f"the clinical patch was made for another {header['base']} "
@@ -104,12 +122,26 @@ def build(base_dir: Path, patch: Path, out_dir: Path) -> Path:
                                               "the base model")
                 f.seek(pos)
                 f.write(np.ascontiguousarray(arr).tobytes())
+            for name, (u, v) in factors.items():
+                if name not in offsets:
+                    raise ModelIntegrityError(f"clinical patch names {name}, which the base "
+                                              "model does not have")
+                pos, nbytes, dtype, shape = offsets[name]
+                if dtype != "float16" or len(shape) != 2 or u.ndim != 2 or v.ndim != 2 or \
+                        (u.shape[0], v.shape[1]) != shape or u.shape[1] != v.shape[0]:
+                    raise ModelIntegrityError(f"clinical patch factors of {name} do not fit "
+                                              "the base model")
+                f.seek(pos)
+                base_arr = np.frombuffer(f.read(nbytes), np.float16).reshape(shape)
+                f.seek(pos)
+                f.write(np.ascontiguousarray(apply_lowrank(base_arr, u, v)).tobytes())
         for name in os.listdir(base_dir):
             if name != "model.bin" and (base_dir / name).is_file():
                 shutil.copyfile(base_dir / name, tmp / name)
         (tmp / "clinical.json").write_text(json.dumps(
             {"base": header["base"], "patch_sha256": sha256(patch),
-             "model_sha256": sha256(tmp / "model.bin"), "tensors": len(tensors)}, indent=2))
+             "model_sha256": sha256(tmp / "model.bin"),
+             "tensors": len(tensors), "lowrank": len(factors)}, indent=2))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)
