@@ -36,7 +36,7 @@ def main() -> None:
     from clinivox.eval.asr import SystemReport, evaluate
     from clinivox.io.manifest import read_manifest
     from clinivox.medical.terms import TermMatcher
-    from clinivox.medical.vocabulary import load_lexicon
+    from clinivox.medical.vocabulary import everyday_words, load_lexicon
 
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawTextHelpFormatter)
@@ -44,7 +44,9 @@ def main() -> None:
     p.add_argument("--model", action="append", default=[], help="a model to compare")
     p.add_argument("--rows", type=int, default=120, help="validation rows")
     a = p.parse_args()
-    matcher = TermMatcher(load_lexicon())
+    # the matcher the medical layer scores with: everyday words ("all", "other") are no
+    # terms, as in bench_adapt (a bare lexicon matcher counted them as inserted terms)
+    matcher = TermMatcher(load_lexicon(), everyday_words())
     models = ["tiny.en", *a.model]
     out: dict = {"date": time.strftime("%Y-%m-%d"), "models": {}}
     meetings = list(read_manifest(DATA / "diarization" / "manifest.jsonl",
