@@ -505,6 +505,38 @@ def test_cli_bad_vocabulary_names_the_line(tmp_path):
     assert "terms.txt:2" in proc.stderr and "weight" in proc.stderr
 
 
+def test_lm_build_leaves_out_the_verbatim_words_of_a_written_style_manifest(tmp_path):
+    """Story: `clinivox data synth` writes a consultation line's reference in Whisper's
+    written style ("Okay. And any pain?") and keeps the words its voice spoke in `spoken`
+    ("OK. Um, and any pain?"). `lm build --exclude-manifest` compared the corpus's lines
+    with `text` only, so the held-out consultations' lines stayed in the LM that the
+    validation runs used. It now leaves out both forms; a manifest without references (an
+    alert stream) excludes nothing instead of failing."""
+    corpus = tmp_path / "consultation.txt"
+    corpus.write_text("OK. Um, and any pain?\nstarted on apixaban five milligrams\n"
+                      "history of asthma\n")
+    manifest = tmp_path / "validation.jsonl"
+    manifest.write_text(json.dumps({"audio": "a.flac", "text": "Okay. And any pain?",
+                                    "spoken": "OK. Um, and any pain?"}) + "\n")
+    streams = tmp_path / "streams.jsonl"
+    streams.write_text(json.dumps({"audio": "s.wav", "critical": ["chest pain"]}) + "\n")
+    out = tmp_path / "lm.arpa.gz"
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lm", "build",
+                           "--corpus", str(corpus), "--out", str(out), "--exclude-manifest",
+                           str(manifest), "--exclude-manifest", str(streams)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(proc.stdout)
+    assert report["excluded_sentences"] == 1 and report["sentences"] == 2
+    assert ("um",) not in NGramLM.load_arpa(out).probs
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("{not json\n")
+    proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "lm", "build",
+                           "--corpus", str(corpus), "--out", str(out), "--exclude-manifest",
+                           str(bad)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 2 and "bad.jsonl:1" in proc.stderr
+
+
 def test_lm_build_cli(tmp_path):
     corpus = tmp_path / "notes.txt"
     corpus.write_text("started on apixaban five milligrams\nhistory of asthma\n"

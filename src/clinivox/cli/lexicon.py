@@ -74,9 +74,29 @@ def run_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_lm_build(args: argparse.Namespace) -> int:
+def reference_sentences(manifests: list[Path]) -> set[str]:
+    """The normalised sentences an evaluation manifest holds: each row's reference (`text`)
+    and, for a corpus built by `clinivox data synth`, the verbatim words its voice spoke
+    (`spoken`). A written-style reference ("Okay. And any pain?") no longer equals the
+    transcript line it came from ("OK. Um, and any pain?"), so without `spoken` that line
+    stayed in the LM. Rows without a reference (an alert stream) add nothing."""
     from clinivox.eval.metrics import normalize_text
     from clinivox.io.manifest import read_manifest
+
+    out: set[str] = set()
+    for m in manifests:
+        read_manifest(m, require_text=False)  # its rows checked, typed errors
+        for line in Path(m).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                out.update(normalize_text(row[k]) for k in ("text", "spoken")
+                           if isinstance(row.get(k), str))
+    out.discard("")
+    return out
+
+
+def run_lm_build(args: argparse.Namespace) -> int:
+    from clinivox.eval.metrics import normalize_text
     from clinivox.medical.lm import (
         PROMPT_TERMS,
         classed_tokens,
@@ -105,8 +125,7 @@ def run_lm_build(args: argparse.Namespace) -> int:
     # so the LM never saw those words and made <diagnosis> as common as "the".
     everyday = everyday_words(args.model)
     matcher = TermMatcher(lex, everyday)
-    excluded = {normalize_text(r.text or "") for m in args.exclude_manifest
-                for r in read_manifest(m)}
+    excluded = reference_sentences(args.exclude_manifest)
     sentences = []
     kept: list[str] = []
     dropped = 0
