@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from clinivox.asr.clinical import build, read_patch, sha256, variable_offsets
+from clinivox.asr.clinical import PATCH_DIR, build, read_patch, sha256, variable_offsets
 from clinivox.asr.engines.whisper_ct2.scorer import read_model_bin
 from clinivox.asr.models import resolve_model
 from clinivox.errors import ModelIntegrityError
@@ -144,3 +144,25 @@ def test_factors_that_do_not_fit_the_base_model_are_refused(base, tmp_path):
     with pytest.raises(ModelIntegrityError, match="do not fit"):
         build(base, tmp_path / "p.npz", tmp_path / "x")
     assert not (tmp_path / "x").exists()
+
+
+SHIPPED = sorted(p.stem for p in PATCH_DIR.glob("*.npz"))
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_patch_builds_its_clinical_model_which_transcribes(name, speech,
+                                                                          tmp_path):
+    """Each patch in clinical_models/ applies to the bundled model it names (its checksum,
+    its tensors' shapes), is recorded in clinical.json, and the model it builds still
+    transcribes plain English (`--model NAME-clinical`)."""
+    from clinivox import Recognizer
+    from clinivox.asr.models import BUNDLED
+
+    out = build(BUNDLED[name](), PATCH_DIR / f"{name}.npz", tmp_path / "clinical")
+    info = json.loads((out / "clinical.json").read_text())
+    assert info["base"] == name and info["patch_sha256"] == sha256(PATCH_DIR / f"{name}.npz")
+    assert info["tensors"] + info.get("lowrank", 0) > 0
+    rec = Recognizer(str(out), device="cpu", compute_type="int8")
+    segs, _ = rec.transcribe(speech["fox"])
+    words = " ".join(s.text for s in segs).lower()
+    assert all(w in words for w in ("quick", "brown", "fox", "lazy", "dog")), words
