@@ -71,6 +71,12 @@ def test_a_few_steps_lower_the_loss_and_export_a_working_model(tiny_set, tmp_pat
     assert Path(summary["best_checkpoint"]).is_file()
     assert (run / "curves.png").stat().st_size > 1000
     assert summary["delta_mb"] < 25
+    # what clinivox reads back: trained with prompts here (config() sets none), on English
+    for q in ("ct2_float16", "ct2_int8"):
+        record = json.loads(Path(summary[q], "clinivox.json").read_text())
+        assert record["languages"] == ["en"] and record["term_prompts"] is False
+    from clinivox.asr.clinical import read_patch
+    assert read_patch(Path(summary["delta"]))[0]["languages"] == ["en"]
     text = " ".join(s.text for s in Recognizer(summary["ct2_int8"]).transcribe(
         synthesize(SENTENCES[2][0]))[0])
     assert "review" in text.lower()

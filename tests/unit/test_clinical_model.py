@@ -166,3 +166,41 @@ def test_every_shipped_patch_builds_its_clinical_model_which_transcribes(name, s
     segs, _ = rec.transcribe(speech["fox"])
     words = " ".join(s.text for s in segs).lower()
     assert all(w in words for w in ("quick", "brown", "fox", "lazy", "dog")), words
+
+
+def test_a_multilingual_model_fine_tuned_on_english_decodes_english_unless_asked(speech,
+                                                                                  tmp_path):
+    """Story: Whisper base detects the language of each chunk, and on accented synthetic
+    clinical speech (eSpeak NG voices) it chose French or Spanish for about one clip in
+    ten and answered in them ("Je vous remercie un peu." for "Do you smoke at all?"); with
+    the medical layer on top, those chunks filled with inserted terms. A model clinivox
+    fine-tuned on English targets (`languages` in clinical.json or clinivox.json) now
+    decodes English unless the caller asks for a language; the bundled base still detects."""
+    from clinivox import Recognizer
+    from clinivox.asr.engines.whisper_ct2.engine import trained_language
+
+    base = resolve_model("base").path
+    tuned = tmp_path / "base-en"
+    tuned.mkdir()
+    for f in base.iterdir():
+        if f.is_file():
+            (tuned / f.name).symlink_to(f)
+    assert trained_language(tuned) is None  # no record: detect, as Whisper does
+    (tuned / "clinivox.json").write_text(json.dumps({"languages": ["en"]}))
+    assert trained_language(tuned) == "en"
+    (tuned / "clinivox.json").write_text(json.dumps({"languages": ["en", "de"]}))
+    assert trained_language(tuned) is None  # several: detect among them as before
+    (tuned / "clinivox.json").write_text("{not json")
+    assert trained_language(tuned) is None
+    (tuned / "clinivox.json").write_text(json.dumps({"languages": ["en"]}))
+
+    rec = Recognizer(str(tuned), device="cpu", compute_type="int8")
+    assert rec.engine.multilingual and rec.engine.trained_language == "en"
+    assert Recognizer("base", device="cpu", compute_type="int8").engine.trained_language \
+        is None
+    segs, info = rec.transcribe(speech["fox"])
+    assert "fox" in " ".join(s.text for s in segs).lower()
+    assert info.language == "en" and info.language_mismatch is None
+    segs, info = rec.transcribe(speech["fox"], {"language": "de"})  # asked: honoured
+    list(segs)
+    assert info.language == "de" and info.language_mismatch is not None

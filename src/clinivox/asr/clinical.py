@@ -141,7 +141,8 @@ def build(base_dir: Path, patch: Path, out_dir: Path) -> Path:
         (tmp / "clinical.json").write_text(json.dumps(
             {"base": header["base"], "patch_sha256": sha256(patch),
              "model_sha256": sha256(tmp / "model.bin"),
-             "tensors": len(tensors), "lowrank": len(factors)}, indent=2))
+             "tensors": len(tensors), "lowrank": len(factors),
+             "languages": header.get("languages", [])}, indent=2))
         if out_dir.exists():
             shutil.rmtree(out_dir)
         tmp.rename(out_dir)

@@ -379,8 +379,10 @@ class Recognizer:
             info._heard[heard if p >= MISMATCH_PROBABILITY else "?"] += 1
             top, n = info._heard.most_common(1)[0]
             share = n / sum(info._heard.values())
+            # the language decoded: the one asked for, or the one the model was trained on
+            decoded = info.options.language or result.language
             info.language_mismatch = (top, share) if share > 0.5 and \
-                top not in ("?", info.options.language) else None
+                top not in ("?", decoded) else None
         if info.options.language is not None or result.language is None:
             return
         info._votes[result.language] += 1

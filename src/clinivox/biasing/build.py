@@ -3,6 +3,7 @@ with defaults in the clinivox cache (`clinivox lexicon build`, `lm build`, `tune
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -45,7 +46,13 @@ def trained_with_term_prompts(engine: Any) -> bool:
     path = getattr(getattr(engine, "ref", None), "path", None)
     if path is None:
         return False
-    return (Path(path) / "clinical.json").is_file() or (Path(path) / "clinivox.json").is_file()
+    if (Path(path) / "clinical.json").is_file():
+        return True
+    try:
+        info = json.loads((Path(path) / "clinivox.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(info, dict) and bool(info.get("term_prompts", True))
 
 
 def load_biaser(engine: Any, *, lexicon: str | Path | None = None,

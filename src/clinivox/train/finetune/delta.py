@@ -13,6 +13,7 @@ decoder trained in full (a change of full rank) is stored whole, as before."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,13 @@ def lowrank_factors(base: np.ndarray, tuned: np.ndarray,
     return None
 
 
-def write_delta(base_ct2: Path, tuned_ct2: Path, out: Path, base_name: str) -> Path:
+def write_delta(base_ct2: Path, tuned_ct2: Path, out: Path, base_name: str,
+                languages: Sequence[str] = ()) -> Path:
     """Save the tensors of `tuned_ct2/model.bin` that differ from `base_ct2/model.bin`
     (both float16) as an .npz (no pickle), with a JSON header naming the base model and
     the base model.bin's SHA-256, so it is never applied to another model. Low-rank
-    changes are stored as factors (`lowrank` in the header)."""
+    changes are stored as factors (`lowrank` in the header). `languages`: what the model
+    was trained on (the built model decodes that language when it is the only one)."""
     a = read_model_bin(Path(base_ct2) / "model.bin", prefix="")
     b = read_model_bin(Path(tuned_ct2) / "model.bin", prefix="")
     changed: dict[str, np.ndarray] = {}
@@ -87,6 +90,8 @@ def write_delta(base_ct2: Path, tuned_ct2: Path, out: Path, base_name: str) -> P
             factors[name] = f
     header = {"base": base_name, "base_sha256": sha256(Path(base_ct2) / "model.bin"),
               "tensors": sorted(changed), "lowrank": sorted(factors)}
+    if languages:
+        header["languages"] = sorted(set(languages))
     if out.suffix != ".npz":
         raise ValueError("the delta file must end in .npz")
     out.parent.mkdir(parents=True, exist_ok=True)

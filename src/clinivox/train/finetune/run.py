@@ -36,6 +36,9 @@ from clinivox.train.finetune.module import METHODS, LoraOptions, OptimOptions
 PRECISIONS = ("32", "bf16-mixed", "16-mixed")
 
 
+TRAIN_LANGUAGE = "en"  # the targets' language token (the corpora clinivox builds are English)
+
+
 @dataclass
 class FinetuneConfig:
     model: str = "tiny.en"
@@ -144,10 +147,10 @@ def finetune(cfg: FinetuneConfig, train_manifest: Path, val_manifest: Path, run_
     L.seed_everything(cfg.seed, workers=True)
     base, src_dir = load_whisper(cfg.model)
     multilingual = bool(getattr(base.config, "is_multilingual", False))
-    targets = TargetBuilder(src_dir, multilingual, prompt=cfg.prompt,
+    targets = TargetBuilder(src_dir, multilingual, TRAIN_LANGUAGE, prompt=cfg.prompt,
                             timestamps_p=cfg.timestamps_p)
-    val_targets = TargetBuilder(src_dir, multilingual, prompt=PromptOptions(prompt_p=0.0),
-                                timestamps_p=0.0)
+    val_targets = TargetBuilder(src_dir, multilingual, TRAIN_LANGUAGE,
+                                prompt=PromptOptions(prompt_p=0.0), timestamps_p=0.0)
     for ex in train_ex[:1] + val_ex[:1]:  # fail early on text that tokenises to nothing
         targets.build(ex, random.Random(0), None)
     (run_dir / "config.json").write_text(json.dumps(
@@ -258,10 +261,16 @@ def save_outputs(module: Any, src_dir: Path, run_dir: Path, cfg: FinetuneConfig
     model.eval()
     hf = write_hf_dir(model, src_dir, run_dir / "hf")
     out: dict[str, Any] = {"hf": str(hf)}
+    # what clinivox reads back from an export: trained here with term-list prompts (the
+    # medical layer's clinical profile), on English targets (a multilingual model decodes
+    # English unless asked otherwise)
+    record = {"base": cfg.model, "method": cfg.method, "languages": [TRAIN_LANGUAGE],
+              "term_prompts": cfg.prompt.prompt_p > 0}
     for q in ("float16", "int8"):
         out[f"ct2_{q}"] = str(export_ct2(hf, run_dir / f"ct2-{q}", q, force=True))
+        (run_dir / f"ct2-{q}" / "clinivox.json").write_text(json.dumps(record, indent=2))
     out["delta"] = str(write_delta(src_dir, run_dir / "ct2-float16", run_dir / "delta.npz",
-                                   cfg.model))
+                                   cfg.model, languages=[TRAIN_LANGUAGE]))
     out["delta_mb"] = round(os.path.getsize(out["delta"]) / 2**20, 2)
     return out
 

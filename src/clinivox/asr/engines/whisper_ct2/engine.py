@@ -7,8 +7,10 @@ the timeline of the file.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 
@@ -60,6 +62,21 @@ def encoder_frames(n_samples: int, options: TranscribeOptions) -> int:
     return min(N_FRAMES, int(np.ceil(seconds / 5.0)) * 500)
 
 
+def trained_language(path: Path) -> str | None:
+    """The one language a model directory says clinivox fine-tuned it on (`languages` in
+    `clinical.json` or `clinivox.json`), or None: not fine-tuned here, several languages,
+    or no record."""
+    for name in ("clinical.json", "clinivox.json"):
+        try:
+            info = json.loads((path / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        langs = info.get("languages") if isinstance(info, dict) else None
+        if isinstance(langs, list) and len(langs) == 1 and isinstance(langs[0], str):
+            return langs[0]
+    return None
+
+
 class WhisperEngine:
     """One loaded Whisper model. Thread-compatible; decode calls are serialised by the caller."""
 
@@ -86,6 +103,11 @@ class WhisperEngine:
         # take effect.
         ctranslate2.set_random_seed(seed)
         self.multilingual = bool(self.model.is_multilingual)
+        # A multilingual model clinivox fine-tuned on one language (a clinical build, a
+        # `clinivox finetune` export) decodes that language unless asked for another:
+        # detection read accented English as French or Spanish and the model, never trained
+        # there, answered in them.
+        self.trained_language = trained_language(self.ref.path) if self.multilingual else None
         self.hf_tokenizer = tokenizers.Tokenizer.from_file(str(self.ref.path / "tokenizer.json"))
         self.n_mels = int(getattr(self.model, "n_mels", 80) or 80)
         self.features = FeatureExtractor(feature_size=self.n_mels)
@@ -150,6 +172,8 @@ class WhisperEngine:
         `clinivox.biasing.MedicalBiaser`), or None."""
         if not chunks:
             return []
+        if options.language is None and self.trained_language:
+            options = replace(options, language=self.trained_language)
         # Near-silent chunks cannot hold speech: answer them without decoding, since Whisper
         # invents text ("You", "Thank you.") on silence.
         levels = [rms_dbfs(c) for c in chunks]
