@@ -86,6 +86,7 @@ def main() -> None:
         res["guard_passes"] = all(res[k]["wer"] <= bundled[k]["wer"] + 0.005
                                   for k in guarded)
     name = "forgetting.json" if a.baseline == "tiny.en" else f"forgetting_{a.baseline}.json"
+    RESULTS.mkdir(parents=True, exist_ok=True)  # a fresh clone has none: the run was lost
     (RESULTS / name).write_text(json.dumps(out, indent=1))
 
 
