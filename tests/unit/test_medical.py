@@ -1171,3 +1171,36 @@ def test_a_re_decoded_slip_is_read_as_the_forms_it_sounds_like(biaser):
     assert respell_proposal(biaser.knowledge, "paracetamolis first line",
                                     {h.entry.canonical for _, hs in readings for h in hs}) == []
     assert respell_proposal(biaser.knowledge, "pairs that I'm all", set()) == []
+
+
+def test_sound_key_cache_writers_do_not_share_a_temporary_file(tmp_path):
+    """Story: two evaluations started at once both built their biasers and saved the
+    sound-key cache through the same `sound_keys.v2.json.tmp`; the first rename moved it
+    away and the second failed with FileNotFoundError, ending a 10-minute run. Each writer
+    now has a temporary file of its own: the old shared name in the way (here a folder
+    another writer left) changes nothing, and writers at once leave one valid cache."""
+    import threading
+
+    from clinivox.medical.terms import _load_key_cache, _save_key_cache
+
+    path = tmp_path / "sound_keys.v2.json.gz"
+    path.with_suffix(".tmp").mkdir()
+    _save_key_cache(path, {"apixaban": "APKSBN"})
+    assert _load_key_cache(path) == {"apixaban": "APKSBN"}
+    errors: list[BaseException] = []
+
+    def write(i: int) -> None:
+        try:
+            for j in range(10):
+                _save_key_cache(path, {f"w{i}": str(j)})
+        except BaseException as exc:  # any failure fails the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    assert len(_load_key_cache(path)) == 1  # one writer's whole cache, never a torn file
+    assert sorted(p.name for p in tmp_path.iterdir()) == [path.name, path.with_suffix(".tmp").name]

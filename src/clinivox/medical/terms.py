@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -383,11 +385,22 @@ def _load_key_cache(path: Path | None) -> dict[str, str]:
 
 
 def _save_key_cache(path: Path, cache: dict[str, str]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    with gzip.open(tmp, "wt", encoding="utf-8") as f:
-        json.dump(cache, f)
-    tmp.replace(path)
+    """Write the sound-key cache atomically. Each writer has a temporary file of its own:
+    with one shared name, two processes that built their biasers at once (two workers,
+    two evaluations) raced, and the second one's rename failed with FileNotFoundError and
+    ended its run. The cache only saves time, so a failed write leaves it for next time."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    except OSError:
+        return
+    tmp = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as f:
+            json.dump(cache, f)
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
 
 
 CONTRACTION_ENDINGS = ("n't", "'ll", "'re", "'ve", "'s", "'m", "'d")
