@@ -81,26 +81,31 @@ def apply_lowrank(base: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
             ).astype(np.float16)
 
 
-def read_patch(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
-    """The header and the whole tensors of a patch (its low-rank changes: `read_factors`)."""
+def _read(path: Path) -> tuple[dict, dict[str, np.ndarray],
+                                dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """A patch's header, whole tensors and low-rank factors, from one read of the file."""
     with np.load(path, allow_pickle=False) as z:
         header = json.loads(bytes(z["header"]).decode())
         tensors = {name: z[f"t{i}"] for i, name in enumerate(header["tensors"])}
+        factors = {name: (z[f"u{i}"], z[f"v{i}"])
+                   for i, name in enumerate(header.get("lowrank", []))}
+    return header, tensors, factors
+
+
+def read_patch(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The header and the whole tensors of a patch (its low-rank changes: `read_factors`)."""
+    header, tensors, _ = _read(path)
     return header, tensors
 
 
 def read_factors(path: Path) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """name -> (u, v) of each low-rank change in a patch: the tensor becomes base + u @ v."""
-    with np.load(path, allow_pickle=False) as z:
-        header = json.loads(bytes(z["header"]).decode())
-        return {name: (z[f"u{i}"], z[f"v{i}"])
-                for i, name in enumerate(header.get("lowrank", []))}
+    return _read(path)[2]
 
 
 def build(base_dir: Path, patch: Path, out_dir: Path) -> Path:
     """Apply `patch` to the CTranslate2 model in `base_dir`, writing `out_dir` atomically."""
-    header, tensors = read_patch(patch)
-    factors = read_factors(patch)
+    header, tensors, factors = _read(patch)
     base_bin = base_dir / "model.bin"
     if sha256(base_bin) != header["base_sha256"]:
         raise ModelIntegrityError(f"the clinical patch was made for another {header['base']} "
