@@ -115,6 +115,20 @@ BUNDLED = {"tiny.en": _tiny_en, "base": _base,
            "tiny.en-clinical": _clinical("tiny.en"), "base-clinical": _clinical("base")}
 
 
+# what clinivox writes beside a model it made: a clinical build, a `clinivox finetune` export
+RECORDS = ("clinical.json", "clinivox.json")
+
+
+def model_record(model_dir: Path, name: str) -> dict | None:
+    """The record `name` (one of `RECORDS`) in a model directory, or None when it is
+    missing or unreadable (the model is then used as an unknown Whisper model)."""
+    try:
+        info = json.loads((Path(model_dir) / name).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return info if isinstance(info, dict) else None
+
+
 def model_for_medical(model: str | os.PathLike | None, medical: bool) -> str | None:
     """The model a `--medical` run uses: the clinical build of a bundled model when this
     clinivox ships one (tiny.en -> tiny.en-clinical); any other name or a directory as

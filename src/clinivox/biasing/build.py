@@ -3,12 +3,12 @@ with defaults in the clinivox cache (`clinivox lexicon build`, `lm build`, `tune
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from clinivox.asr.models import model_record
 from clinivox.biasing.hook import MedicalBiaser
 from clinivox.biasing.profile import CLINICAL_PROFILE, BiasProfile, resolve_profile
 from clinivox.errors import InputError
@@ -48,11 +48,8 @@ def trained_with_term_prompts(engine: Any) -> bool:
         return False
     if (Path(path) / "clinical.json").is_file():
         return True
-    try:
-        info = json.loads((Path(path) / "clinivox.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return False
-    return isinstance(info, dict) and bool(info.get("term_prompts", True))
+    info = model_record(Path(path), "clinivox.json")
+    return info is not None and bool(info.get("term_prompts", True))
 
 
 def load_biaser(engine: Any, *, lexicon: str | Path | None = None,

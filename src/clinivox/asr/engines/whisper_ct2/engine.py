@@ -7,7 +7,6 @@ the timeline of the file.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +15,7 @@ import numpy as np
 
 from clinivox.asr.engine import ChunkResult, ChunkSegment, ChunkWord, DecodeHook
 from clinivox.asr.guards import compression_ratio, is_hallucination, is_silence, trim_repetitions
-from clinivox.asr.models import ModelRef, resolve_model
+from clinivox.asr.models import RECORDS, ModelRef, model_record, resolve_model
 from clinivox.asr.types import TranscribeOptions
 from clinivox.audio.normalize import normalize_loudness, rms_dbfs
 from clinivox.errors import DeviceError, ModelNotFoundError
@@ -66,12 +65,9 @@ def trained_language(path: Path) -> str | None:
     """The one language a model directory says clinivox fine-tuned it on (`languages` in
     `clinical.json` or `clinivox.json`), or None: not fine-tuned here, several languages,
     or no record."""
-    for name in ("clinical.json", "clinivox.json"):
-        try:
-            info = json.loads((path / name).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        langs = info.get("languages") if isinstance(info, dict) else None
+    for name in RECORDS:
+        info = model_record(path, name)
+        langs = info.get("languages") if info is not None else None
         if isinstance(langs, list) and len(langs) == 1 and isinstance(langs[0], str):
             return langs[0]
     return None
