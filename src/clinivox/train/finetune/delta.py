@@ -61,7 +61,9 @@ def lowrank_factors(base: np.ndarray, tuned: np.ndarray,
         err = np.abs(apply_lowrank(base, u, v).astype(np.float32) - tuned.astype(np.float32))
         if np.all(err <= tol):
             return u, v
-        k = k * 2 if k * 2 <= limit or k == limit else limit
+        if k == limit:
+            break
+        k = min(2 * k, limit)  # double the rank, trying the limit itself last
     return None
 
 
