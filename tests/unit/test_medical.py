@@ -28,8 +28,9 @@ from clinivox.biasing.screen import (
     screen_forms,
     spread,
 )
+from clinivox.errors import InputError
 from clinivox.eval.metrics import term_recall
-from clinivox.eval.tuning import UttRecord, grid_search, score
+from clinivox.eval.tuning import UttRecord, grid_search, parse_grid, score
 from clinivox.medical.lexicon import (
     Lexicon,
     LexiconEntry,
@@ -390,6 +391,33 @@ def test_grid_search_picks_the_weights_that_lower_wer():
     assert best.bias == 4.0 and best_score.wer == 0.0 and len(table) == 3
 
 
+def test_grid_search_weighs_an_inserted_term_above_the_word_errors_it_saves(lexicon):
+    """Plain WER trades a wrong drug written into one record for a right one in another
+    that saves more words; with an insertion cost the tuner keeps the bias low."""
+    right = ChunkRewrites([["started", "on", "the", "pick", "say", "bun"]],
+                          [_rewrite("apixaban", 2, 6, -3.5)])  # needs bias > 3.5
+    wrong = ChunkRewrites([["she", "picks", "up", "today"]],
+                          [_rewrite("apixaban", 1, 3, -2.5)])  # needs bias > 2.5
+    records = [UttRecord("started on apixaban", ["apixaban"], "en", [right]),
+               UttRecord("she picks up today", [], "en", [wrong])]
+    matcher = TermMatcher(lexicon)
+    grid = {"bias": (1.0, 4.0)}
+    wer_best, wer_score, _ = grid_search(records, BiasProfile(min_score=0.0), grid,
+                                         matcher=matcher)
+    assert wer_best.bias == 4.0 and wer_score.errors == 2 and wer_score.inserted_terms == 1
+    safe, safe_score, table = grid_search(records, BiasProfile(min_score=0.0), grid,
+                                          matcher=matcher, insertion_cost=3.0)
+    assert safe.bias == 1.0 and safe_score.errors == 4 and safe_score.inserted_terms == 0
+    assert {p.bias: s.inserted_terms for p, s in table} == {1.0: 0, 4.0: 1}
+    # only the weights a replay can change are tunable; an unknown one is a clear error
+    with pytest.raises(InputError, match="cannot tune min_similarity by replay"):
+        grid_search(records, BiasProfile(), {"min_similarity": (0.6, 0.7)})
+    with pytest.raises(InputError, match="NAME=V1,V2"):
+        parse_grid(["per_span=2,4"])
+    assert parse_grid(["min_score=0,6"])["min_score"] == (0.0, 6.0)
+    assert parse_grid(["bias=2"])["bias"] == (2.0,)
+
+
 # -- end to end on synthesised speech (the `biaser` fixture is in conftest.py) ----------------
 
 
@@ -609,7 +637,6 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
     assert BiasProfile.load(path) == p
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"weights": {"bogus": 1}}))
-    from clinivox.errors import InputError
 
     with pytest.raises(InputError, match="bias profile"):
         BiasProfile.load(bad)
@@ -644,6 +671,31 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
         resolve_profile(tmp_path / "nosuch")
 
 
+def test_a_tuned_profile_is_used_with_the_kind_of_model_it_was_tuned_for(tmp_path,
+                                                                        monkeypatch):
+    """Regression: `clinivox tune --model tiny.en-clinical` wrote the cache's one profile,
+    which `--medical` then used with the bundled tiny.en (weights for another model) and
+    never with the clinical model (it always took the shipped clinical profile)."""
+    from clinivox.biasing.profile import (
+        CLINICAL_PROFILE,
+        DEFAULT_PROFILE,
+        default_profile_path,
+        resolve_profile,
+    )
+
+    monkeypatch.setenv("CLINIVOX_HOME", str(tmp_path))
+    assert default_profile_path(clinical=True) != default_profile_path()
+    assert resolve_profile(None) == DEFAULT_PROFILE
+    assert resolve_profile(None, clinical=True) == CLINICAL_PROFILE
+    BiasProfile(bias=1.5).save(default_profile_path(clinical=True))
+    assert resolve_profile(None) == DEFAULT_PROFILE  # Whisper as released: untouched
+    assert BiasProfile.load(resolve_profile(None, clinical=True)).bias == 1.5
+    BiasProfile(bias=2.5).save(default_profile_path())
+    assert BiasProfile.load(resolve_profile(None)).bias == 2.5
+    assert BiasProfile.load(resolve_profile(None, clinical=True)).bias == 1.5
+    assert resolve_profile("fast", clinical=True).name == "fast_profile.json"  # a name wins
+
+
 def test_tune_cli_writes_a_loadable_profile(tmp_path):
     import soundfile as sf
 
@@ -657,13 +709,26 @@ def test_tune_cli_writes_a_loadable_profile(tmp_path):
     out = tmp_path / "profile.json"
     out.write_text('{"previous": "profile"}')  # the active profile is never lost (#23)
     proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "tune", "--manifest",
-                           str(manifest), "--out", str(out), "--quiet"],
+                           str(manifest), "--rows", "0:1", "--confirm", str(manifest),
+                           "--confirm-rows", "1:2", "--grid", "min_score=0,6", "--out",
+                           str(out), "--quiet"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     report = json.loads(proc.stdout)
-    assert report["grid_points"] > 100 and report["best"]["wer"] <= report["start"]["wer"]
+    assert report["rows"] == 1 and report["confirm"]["rows"] == 1
+    assert report["grid_points"] == 2 * 640 and report["insertion_cost"] == 3.0
+    assert report["best"]["weights"]["min_score"] in (0.0, 6.0)
+    assert report["best"]["wer"] <= report["start"]["wer"]
+    assert {"wer", "term_recall", "inserted_terms_per_1k_words"} <= set(report["confirm"]["best"])
     assert BiasProfile.load(out).bias == report["best"]["weights"]["bias"]
     assert Path(report["backup"]).read_text() == '{"previous": "profile"}'
+    # a weight a replay cannot change, or rows that select nothing: a clear error, no traceback
+    for bad in (["--grid", "per_span=2,4"], ["--rows", "5:9"], ["--rows", "3"]):
+        proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "tune", "--manifest",
+                               str(manifest), "--out", str(tmp_path / "x.json"), "--quiet",
+                               *bad], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, (bad, proc.stderr)
+        assert "per_span" in proc.stderr or "rows" in proc.stderr
 
 
 # -- retrieval keys from the beam and packed scoring ---------------------------------------------
@@ -1041,7 +1106,6 @@ def test_a_primed_decode_is_rescored_without_its_prompt(recognizer, biaser):
 def test_a_damaged_domain_prompt_is_a_clear_error_for_the_profiles_that_read_it(recognizer,
                                                                                 tmp_path):
     from clinivox.biasing import load_biaser
-    from clinivox.errors import InputError
     from clinivox.medical.vocabulary import domain_prompt_path
 
     lex = tmp_path / "lexicon.jsonl.gz"

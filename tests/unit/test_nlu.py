@@ -349,6 +349,29 @@ def test_category_codes_become_the_unspecified_code(code, name, expected):
     assert default_code(code, name) == expected
 
 
+@pytest.mark.parametrize("text, code, site", [
+    ("She has lip swelling.", "R22.0", "lip"),  # site before: localized swelling, head
+    ("Any swelling of the lips or tongue?", "R22.0", "lips"),  # site after a preposition
+    ("Swollen tongue.", "R22.0", "tongue"),
+    ("some swelling in her neck", "R22.1", "neck"),
+    ("she noticed swelling in her left hand", "R22.30", "hand"),  # the side is not coded
+    ("swelling of both legs", "R22.40", "legs"),
+    ("My knee is swollen.", "M25.469", "knee"),  # a joint: effusion, as the index says
+    ("She has swollen joints.", "M25.40", "joints"),
+    ("leg oedema noted", "R60.0", "leg"),  # oedema with a site: localized edema
+    ("swollen ankles for a week", "R60.0", None),  # its own concept, the same code
+    ("There is some swelling.", "R60.9", None),  # no site said: the concept's code
+    ("the swelling has gone down", "R60.9", None),
+])
+def test_a_swelling_is_coded_by_its_site(text, code, site):
+    """Regression (#26): every swelling was R60.9 "Edema, unspecified"; ICD-10-CM's index
+    codes a swelling by where it is (R22.x localized, M25.4x a joint's effusion)."""
+    found = [e for e in extract(text) if e.label == "problem"]
+    assert len(found) == 1
+    assert found[0].code == code
+    assert found[0].attributes.get("site") == site
+
+
 def test_problem_codes_are_leaves():
     pytest.importorskip("simple_icd_10_cm")
     codes = {e.text: e.code for e in extract("PMH: diabetes, asthma and a stroke.")}
@@ -532,8 +555,10 @@ def test_food_allergies():
     # a body part just before a problem is its site, not an entity of its own
     ("No lip swelling seen.", "swelling", "lip", []),
     ("Episodes of right hand numbness.", "numbness", "hand", []),
-    # after a preposition the part stays an entity, and the problem has no site
-    ("Swelling of the lips.", "swelling", None, ["lips"]),
+    # after a preposition the part stays an entity, and the problem has no site ...
+    ("Weakness of the arms.", "weakness", None, ["arms"]),
+    # ... except a swelling, whose code depends on its site (R22.0 here): it records it
+    ("Swelling of the lips.", "swelling", "lips", ["lips"]),
 ])
 def test_body_part_before_a_problem_is_its_site(text, problem, site, parts):
     found = extract(text)

@@ -10,7 +10,7 @@ from typing import Any
 
 from clinivox.asr.models import model_record
 from clinivox.biasing.hook import MedicalBiaser
-from clinivox.biasing.profile import CLINICAL_PROFILE, BiasProfile, resolve_profile
+from clinivox.biasing.profile import BiasProfile, resolve_profile
 from clinivox.errors import InputError
 from clinivox.medical.lexicon import Lexicon, LexiconEntry, load_user_vocabulary
 from clinivox.medical.lm import NGramLM
@@ -70,9 +70,8 @@ def load_biaser(engine: Any, *, lexicon: str | Path | None = None,
     lex.extend(inline)
     lm_model = None
     prompt = None
-    if profile is None and trained_with_term_prompts(engine) and CLINICAL_PROFILE.is_file():
-        profile = CLINICAL_PROFILE  # tuned for the clinical model on its validation split
-    prof = BiasProfile.load(resolve_profile(profile))
+    # a model trained with term-list prompts gets the profile tuned for such models
+    prof = BiasProfile.load(resolve_profile(profile, clinical=trained_with_term_prompts(engine)))
     lm_path = Path(lm) if lm is not None else default_lm_path()
     if lm is not None or lm_path.is_file():
         lm_model = NGramLM.load_arpa(lm_path)

@@ -88,19 +88,25 @@ class BiasProfile:
                         encoding="utf-8")
 
 
-def default_profile_path() -> Path:
-    """Where `clinivox tune` writes the profile `--medical` then uses."""
+def default_profile_path(clinical: bool = False) -> Path:
+    """Where `clinivox tune` writes the profile `--medical` then uses: one for Whisper as
+    released, one for the models trained with term-list prompts (`clinical`), whose
+    weights differ (a profile tuned on one kind would otherwise be used with the other)."""
     from clinivox.medical.vocabulary import medical_dir
 
-    return medical_dir() / "profile.json"
+    return medical_dir() / ("profile.clinical.json" if clinical else "profile.json")
 
 
-def resolve_profile(profile: str | Path | None) -> Path:
+def resolve_profile(profile: str | Path | None, clinical: bool = False) -> Path:
     """The bias profile file: `profile` as a path, or the name of a built-in profile
-    (`fast`); None: the cache's tuned profile, else the built-in default."""
+    (`fast`); None: the cache's tuned profile, else the built-in default (for a model
+    trained with term-list prompts, `clinical`: the tuned clinical one, else the shipped
+    clinical profile)."""
     if profile is None:
-        cached = default_profile_path()
-        return cached if cached.is_file() else DEFAULT_PROFILE
+        cached = default_profile_path(clinical)
+        if cached.is_file():
+            return cached
+        return CLINICAL_PROFILE if clinical else DEFAULT_PROFILE
     path = Path(profile)
     if path.is_file():
         return path

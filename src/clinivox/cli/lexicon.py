@@ -8,6 +8,8 @@ import json
 import sys
 from pathlib import Path
 
+from clinivox.errors import InputError
+
 
 def default_path() -> Path:
     from clinivox.medical.vocabulary import default_lexicon_path
@@ -55,8 +57,30 @@ def add_parsers(sub) -> None:
     t.add_argument("--lm", type=Path, default=None, help="ARPA LM (default: the cached one)")
     t.add_argument("--vocab", type=Path, action="append", default=[])
     t.add_argument("--out", type=Path, default=None,
-                   help="profile path (default: the cache, used by --medical)")
+                   help="profile path (default: the cache, used by --medical with this kind "
+                   "of model: Whisper as released, or a model trained with term prompts)")
+    t.add_argument("--profile", default=None,
+                   help="profile to start from, whose other settings are kept (default: the "
+                   "one --medical uses with --model)")
     t.add_argument("--limit", type=int, default=0, help="use the first N rows of each manifest")
+    t.add_argument("--rows", type=_row_range, default=None, metavar="A:B",
+                   help="use rows A to B-1 of each manifest (0-based)")
+    t.add_argument("--confirm", type=Path, action="append", default=[],
+                   help="held-out manifest: the start and chosen profiles are scored on it, "
+                   "and it takes no part in the choice; may be repeated")
+    t.add_argument("--confirm-rows", type=_row_range, default=None, metavar="A:B",
+                   help="use rows A to B-1 of each --confirm manifest")
+    t.add_argument("--grid", action="append", default=[], metavar="NAME=V1,V2,...",
+                   help="search these values of a weight instead of the default ones "
+                   "(am_weight, lm_weight, length_weight, bias, gate_logprob), or add one "
+                   "(min_score, rare_penalty, screen_penalty); may be repeated")
+    t.add_argument("--insertion-cost", type=float, default=3.0,
+                   help="word errors one inserted lexicon term costs on top of its own "
+                   "(default 3: a wrong term in a record is worse than a term missed; "
+                   "0: plain WER)")
+    t.add_argument("--table", type=Path, default=None,
+                   help="also write every grid point's weights and scores (JSON lines; "
+                   "with --confirm, its scores on the held-out rows too)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=run_tune)
 
@@ -162,29 +186,75 @@ def run_lm_build(args: argparse.Namespace) -> int:
     return 0
 
 
+def _row_range(text: str) -> tuple[int, int]:
+    a, sep, b = text.partition(":")
+    try:
+        lo, hi = int(a or 0), int(b)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give rows as A:B") from None
+    if not sep or lo < 0 or hi <= lo:
+        raise argparse.ArgumentTypeError(f"{text!r}: give rows as A:B with 0 <= A < B")
+    return lo, hi
+
+
+def _tune_rows(manifests: list[Path], rows: tuple[int, int] | None, limit: int = 0) -> list:
+    from clinivox.io.manifest import read_manifest
+
+    out = []
+    for m in manifests:
+        rs = read_manifest(m)
+        if rows is not None:
+            rs = rs[rows[0]:rows[1]]
+        out.extend(rs[:limit] if limit else rs)
+    return out
+
+
+def _write_table(path: Path, table: list, names: list[str], confirm: list, matcher) -> None:
+    from clinivox.eval.tuning import score
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as f:
+            for prof, sc in table:
+                row = {"weights": {k: getattr(prof, k) for k in names}, "tune": sc.to_dict()}
+                if confirm:
+                    row["confirm"] = score(confirm, prof, matcher).to_dict()
+                f.write(json.dumps(row) + "\n")
+    except OSError as exc:
+        raise InputError(f"cannot write the table {path.name}: {exc.strerror}") from None
+
+
 def run_tune(args: argparse.Namespace) -> int:
     from clinivox.asr.recognizer import Recognizer
     from clinivox.asr.types import TranscribeOptions
     from clinivox.biasing import load_biaser
+    from clinivox.biasing.build import trained_with_term_prompts
     from clinivox.biasing.profile import default_profile_path
     from clinivox.cli.progress import item_progress
-    from clinivox.eval.tuning import collect, grid_search, score
-    from clinivox.io.manifest import read_manifest
+    from clinivox.eval.tuning import collect, grid_search, parse_grid, score
 
-    rows = []
-    for m in args.manifest:
-        rs = read_manifest(m)
-        rows.extend(rs[:args.limit] if args.limit else rs)
+    if args.insertion_cost < 0:
+        raise InputError("--insertion-cost must be >= 0")
+    grid = parse_grid(args.grid)
+    rows = _tune_rows(args.manifest, args.rows, args.limit)
+    held = _tune_rows(args.confirm, args.confirm_rows)
+    if not rows:
+        raise InputError("no rows to tune on (check --rows and --limit)")
     recognizer = Recognizer(args.model, device=args.device)
-    biaser = load_biaser(recognizer.engine, vocab_files=args.vocab, lm=args.lm)
+    biaser = load_biaser(recognizer.engine, vocab_files=args.vocab, lm=args.lm,
+                         profile=args.profile)
+    matcher = biaser.matcher
     with item_progress(disable=args.quiet or not sys.stderr.isatty()) as progress:
-        task = progress.add_task("decoding dev set", total=len(rows))
+        task = progress.add_task("decoding dev set", total=len(rows) + len(held))
         records = collect(recognizer, biaser, rows, TranscribeOptions(),
                           progress=lambda: progress.advance(task))
+        confirm = collect(recognizer, biaser, held, TranscribeOptions(),
+                          progress=lambda: progress.advance(task))
     base = biaser.profile
-    start = score(records, base)
-    best, best_score, table = grid_search(records, base)
-    out = args.out or default_profile_path()
+    start = score(records, base, matcher)
+    best, best_score, table = grid_search(records, base, grid, matcher=matcher,
+                                          insertion_cost=args.insertion_cost)
+    out = args.out or default_profile_path(clinical=trained_with_term_prompts(recognizer.engine))
     backup = None
     if out.is_file():  # the profile `--medical` uses now: kept, so a bad tune can be undone
         import shutil
@@ -193,14 +263,22 @@ def run_tune(args: argparse.Namespace) -> int:
         backup = out.with_name(f"{out.stem}.{time.strftime('%Y%m%d-%H%M%S')}.bak{out.suffix}")
         shutil.copy2(out, backup)
         print(f"clinivox: the previous profile is kept as {backup}", file=sys.stderr)
+    report: dict = {
+        "rows": len(rows), "grid_points": len(table), "insertion_cost": args.insertion_cost,
+        "start": start.to_dict(),
+        "best": {**best_score.to_dict(),
+                 "weights": {k: getattr(best, k) for k in grid}},
+    }
+    if confirm:
+        report["confirm"] = {"rows": len(confirm), "start": score(confirm, base, matcher).to_dict(),
+                             "best": score(confirm, best, matcher).to_dict()}
+    if args.table is not None:
+        _write_table(args.table, table, list(grid), confirm, matcher)
     best.save(out, dev_manifests=[str(m) for m in args.manifest], dev_rows=len(rows),
-              dev_wer=round(best_score.wer, 4), dev_term_recall=round(best_score.term_recall, 4))
-    print(json.dumps({
-        "rows": len(rows), "grid_points": len(table),
-        "start": {"wer": round(start.wer, 4), "term_recall": round(start.term_recall, 4)},
-        "best": {"wer": round(best_score.wer, 4), "term_recall": round(best_score.term_recall, 4),
-                 "weights": {k: getattr(best, k) for k in ("am_weight", "lm_weight",
-                                                           "length_weight", "bias",
-                                                           "gate_logprob")}},
-        "profile": str(out), "backup": str(backup) if backup else None}, indent=2))
+              dev_wer=round(best_score.wer, 4), dev_term_recall=round(best_score.term_recall, 4),
+              dev_inserted_terms_per_1k_words=round(best_score.inserted_per_1k_words, 2),
+              insertion_cost=args.insertion_cost,
+              **({"confirm": report["confirm"]} if confirm else {}))
+    report.update(profile=str(out), backup=str(backup) if backup else None)
+    print(json.dumps(report, indent=2))
     return 0

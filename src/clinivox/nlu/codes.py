@@ -65,3 +65,67 @@ def default_code(code: str, name: str = "") -> str:
             return code if current == code else current
         current = best[4]
     return current
+
+
+# A swelling's code follows its site, as ICD-10-CM's index reads: "Swelling (of) - see also
+# Mass, localized" (R22.-: head, neck, trunk, upper limb, lower limb), "- joint - see
+# Effusion, joint" (M25.4-), "Edema, localized" (R60.0) for oedema with a site, and the
+# project's ankle swelling (R60.0, as `concepts` codes "swollen ankles"). Lymph nodes and
+# glands keep their own concept (R59.9). Body part words -> code; the side is not coded
+# (the unspecified-side code), as the gold set's guideline says.
+_SWELLING_SITES: dict[str, str] = {
+    **dict.fromkeys(("head", "face", "forehead", "eye", "eyes", "eyelid", "eyelids", "ear",
+                     "ears", "nose", "mouth", "lip", "lips", "tongue", "jaw", "cheek",
+                     "cheeks", "scalp", "gum", "gums"), "R22.0"),
+    **dict.fromkeys(("neck", "throat"), "R22.1"),
+    **dict.fromkeys(("chest", "breast", "breasts", "back", "tummy", "belly", "abdomen",
+                     "stomach", "groin", "navel", "trunk", "ribs"), "R22.2"),
+    **dict.fromkeys(("arm", "arms", "hand", "hands", "finger", "fingers", "thumb",
+                     "thumbs", "forearm", "forearms"), "R22.30"),
+    **dict.fromkeys(("leg", "legs", "thigh", "thighs", "calf", "calves", "shin", "shins",
+                     "foot", "feet", "toe", "toes", "heel", "heels"), "R22.40"),
+    **dict.fromkeys(("joint", "joints"), "M25.40"),
+    **dict.fromkeys(("shoulder", "shoulders"), "M25.419"),
+    **dict.fromkeys(("elbow", "elbows"), "M25.429"),
+    **dict.fromkeys(("wrist", "wrists"), "M25.439"),
+    **dict.fromkeys(("hip", "hips"), "M25.459"),
+    **dict.fromkeys(("knee", "knees"), "M25.469"),
+    **dict.fromkeys(("ankle", "ankles"), "R60.0"),
+}
+_SIDE = r"(?:(?:left|right|both|lower|upper)\s+)?"
+_DET = r"(?:(?:the|my|your|his|her|their|its|both|a|an|one|of)\s+)?"
+# "lip swelling", "right knee swelling", "swelling of the lips", "swelling in her left
+# ankle", "swollen lips", "my lips are swollen", "her knee has been very swollen"
+_SITE_BEFORE = re.compile(r"\b(\w+)\s+$")
+_SITE_AFTER = re.compile(rf"^\s+(?:of|in|on|around|at|to|over|under|behind|across)\s+{_DET}"
+                         rf"{_DET}{_SIDE}(\w+)\b", re.IGNORECASE)
+_SITE_NEXT = re.compile(rf"^\s+{_SIDE}(\w+)\b", re.IGNORECASE)
+_SITE_SAID = re.compile(r"\b(\w+)\s+(?:is|are|was|were|has been|have been|had been|got|gets|"
+                        r"getting|went|goes|looks?|looked|looking|feels?|felt|seems?|seemed)"
+                        r"\s+(?:(?:very|quite|really|so|a bit|a little|slightly|all|more|"
+                        r"still|also)\s+)?$", re.IGNORECASE)
+
+
+def swelling_site_code(text: str, start: int, end: int, site: str | None = None
+                       ) -> tuple[str, str] | None:
+    """(code, body part) for a swelling at text[start:end], from its `site` (a body part
+    said just before it) or the words around it; None when no site is said (the concept's
+    own code stands: R60.9, "Edema, unspecified")."""
+    written = text[start:end].lower()
+    oedema = written in ("oedema", "edema")
+    candidates = [site.lower()] if site else []
+    before, after = text[max(0, start - 40):start], text[end:end + 50]
+    if m := _SITE_BEFORE.search(before):
+        candidates.append(m.group(1).lower())
+    if m := _SITE_AFTER.match(after):
+        candidates.append(m.group(1).lower())
+    if written == "swollen":
+        if m := _SITE_NEXT.match(after):
+            candidates.append(m.group(1).lower())
+        if m := _SITE_SAID.search(before):
+            candidates.append(m.group(1).lower())
+    for part in candidates:
+        code = _SWELLING_SITES.get(part.split()[-1] if part else part)
+        if code:
+            return ("R60.0" if oedema else code), part
+    return None

@@ -21,7 +21,7 @@ from itertools import pairwise
 from typing import Any
 
 from clinivox.asr.types import word_char_spans
-from clinivox.nlu.codes import default_code
+from clinivox.nlu.codes import default_code, swelling_site_code
 from clinivox.nlu.concepts import (
     ABBREVIATIONS,
     EVERYDAY_CLINICAL,
@@ -316,6 +316,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
     # a problem naming a service ("TIA clinic", "stroke unit", "asthma nurse") is no finding
     out[:] = [e for e in out if not (e.label == "problem" and _SERVICE.match(text[e.end:]))]
     _attach_sites(text, out)
+    _code_swelling_sites(text, out)
     _share_list_assertions(text, out)
     for v in find_vitals(text):
         # the measurement's name inside its value is the vital, not a test ("BP 140/90")
@@ -347,6 +348,18 @@ def _attach_sites(text: str, found: list[Entity]) -> None:
             nxt.attributes = {**nxt.attributes, "site": part.normalized}
             drop.add(i)
     found[:] = [e for i, e in enumerate(found) if i not in drop]
+
+
+def _code_swelling_sites(text: str, found: list[Entity]) -> None:
+    """A swelling with a site said gets the site's code (`codes.swelling_site_code`: "lip
+    swelling" R22.0, "swollen knee" M25.469) and the site as its `site` attribute."""
+    for e in found:
+        if e.label != "problem" or e.normalized.lower() not in ("swelling", "oedema", "edema"):
+            continue
+        got = swelling_site_code(text, e.start, e.end, e.attributes.get("site"))
+        if got is not None:
+            e.code = got[0]
+            e.attributes = {**e.attributes, "site": e.attributes.get("site") or got[1]}
 
 
 # a drug tried without effect, said after it within its sentence: taken before, not now
