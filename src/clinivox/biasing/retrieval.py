@@ -11,7 +11,9 @@ Mustang" is "Astromustine" in another one).
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from clinivox.biasing.context import ChunkContext, window
 from clinivox.biasing.rewrites import ChunkRewrites, Rewrite, rewrite_words
@@ -19,6 +21,9 @@ from clinivox.biasing.scoring import score_packed
 from clinivox.medical.phonetics import words_of
 from clinivox.medical.terms import MAX_SPAN_WORDS, rank_score
 from clinivox.units import SAMPLES_PER_FRAME
+
+if TYPE_CHECKING:
+    import numpy as np
 
 # Everyday words (and medical words spelt right) are rewritten only into a form this close
 COMMON_SPAN_MIN_SIMILARITY = 0.8
@@ -144,33 +149,46 @@ def rescore(ctx: ChunkContext, found: Candidates) -> ChunkRewrites:
             span = base[pre:max(upto, pre + 1)]
             rw.span_logprob = float(span.mean()) if span.size else 0.0
         # 2. rewrites of spans it was unsure of (a confident span is never rewritten, so
-        # its rewrites are not worth scoring), closest sounding first
-        group = [rw for rw in group if rw.span_logprob <= ctx.gate][:p.max_candidates]
-        if not group:
-            continue
-        score_packed(ctx, frames, n_samples, prompt, words[s], base, base_tokens, n_tokens,
-                     group)
-        base_lm = ctx.lm_logprob(" ".join(words[s]))
-        for rw in group:
-            rw.d_lm = ctx.lm_logprob(" ".join(rewrite_words(words[s], [rw]))) - base_lm
-            scored.append(rw)
-        # 3. Forms the glossary did not list were scored by a model that was not shown
-        # them, and the tiny model scores a name it was not shown far lower
-        # (maprotiline listed 13th: gain -1.2). The best few of them are scored again
-        # under a prompt of their own.
-        if p.reprime and prompt is not None:
-            listed = set(forms[:p.glossary])
-            gains = [(rw.gain(p), rw) for rw in group if rw.form not in listed]
-            rest = [rw for g, rw in sorted(gains, key=lambda x: -x[0])
-                    if g > p.reprime_floor]
-            again_forms = list(dict.fromkeys(rw.form for rw in rest))[:p.reprime]
-            if again_forms:
-                score_packed(ctx, frames, n_samples,
-                             tok.encode(" " + ", ".join(again_forms) + "."), words[s], None,
-                             base_tokens, n_tokens,
-                             [rw for rw in rest if rw.form in again_forms])
+        # its rewrites are not worth scoring), closest sounding first. Collecting for `tune`
+        # (a looser `ctx.gate`), the spans above the profile's gate are scored apart, after
+        # the ones a live decode scores: those then get the very scores a live decode gives
+        # them (packing and the candidate cap are shared only within a tier).
+        live = [rw for rw in group if rw.span_logprob <= p.gate_logprob][:p.max_candidates]
+        extra = [rw for rw in group if p.gate_logprob < rw.span_logprob <= ctx.gate
+                 ][:p.max_candidates]
+        for tier in (live, extra):
+            if tier:
+                _score_tier(ctx, tier, frames, n_samples, prompt, forms, words[s], base,
+                            base_tokens, n_tokens)
+                scored.extend(tier)
     cr.rewrites = scored
     return cr
+
+
+def _score_tier(ctx: ChunkContext, group: list[Rewrite], frames: np.ndarray, n_samples: int,
+                prompt: list[int] | None, forms: list[str], seg_words: list[str],
+                base: np.ndarray, base_tokens: list[int], n_tokens: Callable[[int], int]
+                ) -> None:
+    p, tok = ctx.profile, ctx.tok
+    score_packed(ctx, frames, n_samples, prompt, seg_words, base, base_tokens, n_tokens, group)
+    base_lm = ctx.lm_logprob(" ".join(seg_words))
+    for rw in group:
+        rw.d_lm = ctx.lm_logprob(" ".join(rewrite_words(seg_words, [rw]))) - base_lm
+    # 3. Forms the glossary did not list were scored by a model that was not shown
+    # them, and the tiny model scores a name it was not shown far lower
+    # (maprotiline listed 13th: gain -1.2). The best few of them are scored again
+    # under a prompt of their own.
+    if p.reprime and prompt is not None:
+        listed = set(forms[:p.glossary])
+        gains = [(rw.gain(p), rw) for rw in group if rw.form not in listed]
+        rest = [rw for g, rw in sorted(gains, key=lambda x: -x[0])
+                if g > p.reprime_floor]
+        again_forms = list(dict.fromkeys(rw.form for rw in rest))[:p.reprime]
+        if again_forms:
+            score_packed(ctx, frames, n_samples,
+                         tok.encode(" " + ", ".join(again_forms) + "."), seg_words, None,
+                         base_tokens, n_tokens,
+                         [rw for rw in rest if rw.form in again_forms])
 
 
 def alternative_keys(words: list[list[str]], alternatives: list[str]
