@@ -391,6 +391,56 @@ def test_grid_search_picks_the_weights_that_lower_wer():
     assert best.bias == 4.0 and best_score.wer == 0.0 and len(table) == 3
 
 
+def test_verifier_learns_which_rewrites_are_right_and_decide_skips_the_others(tmp_path):
+    """The verifier is fit on rewrites labelled by the reference; a rewrite it rejects
+    leaves its span to the next candidate, which may be the right one."""
+    import numpy as np
+
+    from clinivox.biasing.verifier import FEATURES, Verifier, features, fit, load_verifier
+
+    def rw(form, sim, rare, d_am=-1.0):
+        e = LexiconEntry(form, form, "drug", form, rare=rare)
+        return Rewrite(0, 1, 2, form, e, sim, d_am=d_am, span_logprob=-1.0)
+
+    p = BiasProfile(bias=4.0, min_score=0.0)
+    rng = np.random.default_rng(0)
+    rows, labels = [], []
+    for _ in range(300):  # right when the form sounds like the words and is no rare drug
+        sim, rare = float(rng.uniform(0.6, 1.0)), bool(rng.random() < 0.3)
+        rows.append(features(rw("x", sim, rare, float(rng.normal(-1, 1))), p))
+        labels.append(float(sim > 0.8 and not rare))
+    v = fit(np.asarray(rows), np.asarray(labels), l2=1.0, threshold=0.5)
+    assert v.probability(rw("x", 0.95, False), p) > 0.8
+    assert v.probability(rw("x", 0.95, True), p) < 0.2
+    assert v.probability(rw("x", 0.65, False), p) < 0.2
+    # the rare sound-alike wins on gain; rejected, it leaves the span to the common drug
+    cr = ChunkRewrites([["takes", "carpropamide", "daily"]],
+                       [rw("carpropamide", 0.9, True, d_am=0.0),
+                        rw("chlorpropamide", 0.9, False, d_am=-1.0)])
+    assert [r.form for r in cr.decide(p)] == ["carpropamide"]
+    assert [r.form for r in cr.decide(p, v)] == ["chlorpropamide"]
+    # saved and named in a profile, it is what decide uses
+    path = tmp_path / "v.json"
+    v.save(path, rows=3)
+    assert Verifier.load(path) == v and Verifier.load(path).meta["rows"] == 3
+    assert [r.form for r in cr.decide(BiasProfile(bias=4.0, verifier=str(path)))] \
+        == ["chlorpropamide"]
+    # damaged, for other features, or missing: clear errors
+    bad = tmp_path / "bad.json"
+    bad.write_text("{}")
+    with pytest.raises(InputError, match="cannot read rewrite verifier"):
+        Verifier.load(bad)
+    d = json.loads(path.read_text())
+    d["names"] = list(FEATURES[:-1])
+    bad.write_text(json.dumps(d))
+    with pytest.raises(InputError, match="other features"):
+        Verifier.load(bad)
+    with pytest.raises(InputError, match="rewrite verifier not found"):
+        load_verifier(str(tmp_path / "nosuch.json"))
+    with pytest.raises(InputError, match="too few rewrites"):
+        fit(np.asarray(rows[:5]), np.asarray(labels[:5]))
+
+
 def test_grid_search_weighs_an_inserted_term_above_the_word_errors_it_saves(lexicon):
     """Plain WER trades a wrong drug written into one record for a right one in another
     that saves more words; with an insertion cost the tuner keeps the bias low."""
@@ -754,12 +804,15 @@ def test_tune_cli_writes_a_loadable_profile(tmp_path):
     assert BiasProfile.load(out).bias == report["best"]["weights"]["bias"]
     assert Path(report["backup"]).read_text() == '{"previous": "profile"}'
     # a weight a replay cannot change, or rows that select nothing: a clear error, no traceback
-    for bad in (["--grid", "per_span=2,4"], ["--rows", "5:9"], ["--rows", "3"]):
+    # (and a verifier wants more than two utterances' rewrites to learn from)
+    for bad in (["--grid", "per_span=2,4"], ["--rows", "5:9"], ["--rows", "3"],
+                ["--keep-weights", "--verifier"]):
         proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "tune", "--manifest",
                                str(manifest), "--out", str(tmp_path / "x.json"), "--quiet",
                                *bad], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, (bad, proc.stderr)
-        assert "per_span" in proc.stderr or "rows" in proc.stderr
+        assert "per_span" in proc.stderr or "rows" in proc.stderr or \
+            "too few rewrites" in proc.stderr
 
 
 # -- retrieval keys from the beam and packed scoring ---------------------------------------------

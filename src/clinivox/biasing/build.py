@@ -72,6 +72,10 @@ def load_biaser(engine: Any, *, lexicon: str | Path | None = None,
     prompt = None
     # a model trained with term-list prompts gets the profile tuned for such models
     prof = BiasProfile.load(resolve_profile(profile, clinical=trained_with_term_prompts(engine)))
+    if prof.verifier:  # a missing or damaged verifier: a clear error now, not mid-decode
+        from clinivox.biasing.verifier import load_verifier
+
+        load_verifier(prof.verifier)
     lm_path = Path(lm) if lm is not None else default_lm_path()
     if lm is not None or lm_path.is_file():
         lm_model = NGramLM.load_arpa(lm_path)

@@ -58,6 +58,9 @@ class BiasProfile:
     # a rewrite is applied only when its score gain (a correction's `score`) exceeds this:
     # raise it to trade recall for fewer machine substitutions
     min_score: float = 0.0
+    # a learned check on each rewrite (`biasing.verifier`): a shipped verifier's name or a
+    # file from `clinivox tune --verifier`; "" for none
+    verifier: str = ""
 
     @classmethod
     def load(cls, path: str | Path) -> BiasProfile:
@@ -76,8 +79,9 @@ class BiasProfile:
             v = weights.get(name, low)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InputError(f"{path.name}: {name} must be a whole number >= {low}")
-        if not isinstance(weights.get("glossary_prefix", ""), str):
-            raise InputError(f"{path.name}: glossary_prefix must be text")
+        for name in ("glossary_prefix", "verifier"):
+            if not isinstance(weights.get(name, ""), str):
+                raise InputError(f"{path.name}: {name} must be text")
         if not isinstance(weights.get("prime", False), bool):
             raise InputError(f"{path.name}: prime must be true or false")
         return cls(**weights)

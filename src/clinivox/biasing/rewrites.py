@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from clinivox.biasing.profile import BiasProfile
+from clinivox.biasing.verifier import Verifier, load_verifier
 from clinivox.medical.lexicon import LexiconEntry
 from clinivox.medical.terms import preferred_spelling
 
@@ -78,13 +79,20 @@ class ChunkRewrites:
     words: list[list[str]]  # per segment: its whitespace words
     rewrites: list[Rewrite] = field(default_factory=list)
 
-    def decide(self, p: BiasProfile) -> list[Rewrite]:
+    def decide(self, p: BiasProfile, check: Verifier | None = None) -> list[Rewrite]:
+        """The rewrites to apply: by gain, above `min_score`, on spans Whisper was unsure
+        of, that the profile's verifier (or `check`) accepts, one per span (a rejected
+        rewrite leaves its span to the next candidate)."""
         kept: list[Rewrite] = []
         taken: dict[int, list[tuple[int, int]]] = {}
+        if check is None and p.verifier:
+            check = load_verifier(p.verifier)
         for rw in sorted(self.rewrites, key=lambda r: -r.gain(p)):
             if rw.gain(p) <= p.min_score:
                 break
             if rw.span_logprob > p.gate_logprob:
+                continue
+            if check is not None and not check.accept(rw, p):
                 continue
             spans = taken.setdefault(rw.seg, [])
             if any(rw.a < b and a < rw.b for a, b in spans):

@@ -78,6 +78,13 @@ def add_parsers(sub) -> None:
                    help="word errors one inserted lexicon term costs on top of its own "
                    "(default 3: a wrong term in a record is worse than a term missed; "
                    "0: plain WER)")
+    t.add_argument("--keep-weights", action="store_true",
+                   help="no grid search: keep the start profile's weights (with --verifier, "
+                   "to train a verifier for them)")
+    t.add_argument("--verifier", action="store_true",
+                   help="also train a rewrite verifier (a logistic regression over each "
+                   "rewrite's evidence; its threshold chosen by cross-validation on the "
+                   "tuning rows), saved beside the profile, which then uses it")
     t.add_argument("--table", type=Path, default=None,
                    help="also write every grid point's weights and scores (JSON lines; "
                    "with --confirm, its scores on the held-out rows too)")
@@ -252,8 +259,12 @@ def run_tune(args: argparse.Namespace) -> int:
                           progress=lambda: progress.advance(task))
     base = biaser.profile
     start = score(records, base, matcher)
-    best, best_score, table = grid_search(records, base, grid, matcher=matcher,
-                                          insertion_cost=args.insertion_cost)
+    if args.keep_weights:
+        best, best_score, table = base, start, [(base, start)]
+        grid = {}
+    else:
+        best, best_score, table = grid_search(records, base, grid, matcher=matcher,
+                                              insertion_cost=args.insertion_cost)
     out = args.out or default_profile_path(clinical=trained_with_term_prompts(recognizer.engine))
     backup = None
     if out.is_file():  # the profile `--medical` uses now: kept, so a bad tune can be undone
@@ -272,6 +283,25 @@ def run_tune(args: argparse.Namespace) -> int:
     if confirm:
         report["confirm"] = {"rows": len(confirm), "start": score(confirm, base, matcher).to_dict(),
                              "best": score(confirm, best, matcher).to_dict()}
+    if args.verifier:
+        import dataclasses
+
+        from clinivox.eval.tuning import fit_verifier
+
+        check, fitted = fit_verifier(records, dataclasses.replace(best, verifier=""), matcher,
+                                     args.insertion_cost)
+        vpath = out.with_name(out.stem + ".verifier.json")
+        try:
+            check.save(vpath, model=args.model, manifests=[str(m) for m in args.manifest],
+                       rows=len(rows))
+        except OSError as exc:
+            raise InputError(f"cannot write the verifier {vpath.name}: {exc.strerror}") from None
+        best = dataclasses.replace(best, verifier=str(vpath.resolve()))
+        report["verifier"] = {**fitted, "path": str(vpath),
+                              "best": score(records, best, matcher, check).to_dict()}
+        if confirm:
+            report["confirm"]["best_with_verifier"] = score(confirm, best, matcher,
+                                                            check).to_dict()
     if args.table is not None:
         _write_table(args.table, table, list(grid), confirm, matcher)
     best.save(out, dev_manifests=[str(m) for m in args.manifest], dev_rows=len(rows),

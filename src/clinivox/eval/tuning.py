@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from clinivox.biasing import BiasProfile, ChunkRewrites, MedicalBiaser
+from clinivox.biasing.verifier import Verifier, examples, fit
 from clinivox.errors import InputError
 from clinivox.eval.asr import inserted_terms
 from clinivox.eval.metrics import error_counts, term_recall
@@ -55,13 +56,15 @@ class UttRecord:
         default_factory=dict, repr=False, compare=False)
     _respelt: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
-    def hypothesis(self, profile: BiasProfile) -> str:
-        """The transcript the live hook writes under `profile`."""
+    def hypothesis(self, profile: BiasProfile, check: Verifier | None = None) -> str:
+        """The transcript the live hook writes under `profile` (with `check` as its
+        verifier)."""
         if not self.chunks:
             return self.plain
         out: list[str] = []
         for cr in self.chunks:
-            out.extend(self._finish(t) for t in cr.texts(cr.decide(profile), self.sound_key))
+            out.extend(self._finish(t) for t in cr.texts(cr.decide(profile, check),
+                                                         self.sound_key))
         return " ".join(t for t in out if t)
 
     def _finish(self, text: str) -> str:
@@ -126,12 +129,13 @@ def _utterance(r: UttRecord, hyp: str, matcher) -> tuple[int, int, int, int, int
     return got
 
 
-def score(records: Sequence[UttRecord], profile: BiasProfile, matcher=None) -> TuneScore:
+def score(records: Sequence[UttRecord], profile: BiasProfile, matcher=None,
+          check: Verifier | None = None) -> TuneScore:
     """WER and term recall of the replayed hypotheses; with `matcher` (the biaser's
     `TermMatcher`) also the lexicon terms they insert."""
     errors = words = found = total = inserted = 0
     for r in records:
-        e, w, f, t, i = _utterance(r, r.hypothesis(profile), matcher)
+        e, w, f, t, i = _utterance(r, r.hypothesis(profile, check), matcher)
         errors, words, found, total, inserted = \
             errors + e, words + w, found + f, total + t, inserted + i
     return TuneScore(errors / max(words, 1), found / total if total else 1.0, errors, words,
@@ -179,3 +183,54 @@ def parse_grid(specs: Sequence[str]) -> dict[str, Sequence[float]]:
         if not grid[name]:
             raise InputError(f"--grid {spec!r}: no values")
     return grid
+
+
+VERIFIER_THRESHOLDS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8)
+
+
+def fit_verifier(records: Sequence[UttRecord], profile: BiasProfile, matcher,
+                 insertion_cost: float = 3.0, folds: int = 5, l2: float = 1.0
+                 ) -> tuple[Verifier, dict[str, Any]]:
+    """A rewrite verifier for `profile` trained on `records`, its threshold chosen by
+    cross-validation: the records in `folds` contiguous blocks (neighbouring rows often
+    share a speaker or a consultation), each block scored by a verifier fit on the others,
+    and the threshold with the lowest pooled cost (word errors + `insertion_cost` per
+    inserted term) kept. Returns the verifier fit on all records and the fold figures."""
+    from collections import Counter
+
+    def rows_of(rs: Sequence[UttRecord]) -> tuple[list[list[float]], list[float]]:
+        xs: list[list[float]] = []
+        ys: list[float] = []
+        for r in rs:
+            terms = set(Counter(h.entry.canonical.lower() for h in matcher.find(r.reference)))
+            x, y = examples(r.chunks, profile, terms)
+            xs += x
+            ys += y
+        return xs, ys
+
+    import numpy as np
+
+    n = len(records)
+    folds = max(2, min(folds, n))
+    blocks = [list(range(i * n // folds, (i + 1) * n // folds)) for i in range(folds)]
+    pooled = {t: [0, 0] for t in VERIFIER_THRESHOLDS}  # threshold -> [errors, inserted]
+    for block in blocks:
+        held = set(block)
+        train = [records[i] for i in range(n) if i not in held]
+        x, y = rows_of(train)
+        v = fit(np.asarray(x), np.asarray(y), l2)
+        test = [records[i] for i in block]
+        for t in VERIFIER_THRESHOLDS:
+            sc = score(test, profile, matcher, Verifier(v.mean, v.scale, v.coef, v.intercept,
+                                                        t))
+            pooled[t][0] += sc.errors
+            pooled[t][1] += sc.inserted_terms
+    best_t = min(VERIFIER_THRESHOLDS,
+                 key=lambda t: (pooled[t][0] + insertion_cost * pooled[t][1], -t))
+    x, y = rows_of(records)
+    v = fit(np.asarray(x), np.asarray(y), l2, best_t, rewrites=len(y), right=int(sum(y)),
+            insertion_cost=insertion_cost, folds=folds, l2_penalty=l2)
+    report = {"rewrites": len(y), "right": int(sum(y)), "threshold": best_t,
+              "cross_validated": {str(t): {"errors": e, "inserted_terms": i}
+                                  for t, (e, i) in pooled.items()}}
+    return v, report
