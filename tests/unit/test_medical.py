@@ -439,6 +439,18 @@ def test_verifier_learns_which_rewrites_are_right_and_decide_skips_the_others(tm
         load_verifier(str(tmp_path / "nosuch.json"))
     with pytest.raises(InputError, match="too few rewrites"):
         fit(np.asarray(rows[:5]), np.asarray(labels[:5]))
+    # a profile's threshold overrides the verifier's own; 0 lets every rewrite through
+    assert [r.form for r in cr.decide(BiasProfile(bias=4.0, verifier=str(path),
+                                                  verifier_threshold=0.0))] == ["carpropamide"]
+    for bad_t in (1.5, -0.1, "0.5", True):
+        bad.write_text(json.dumps({"weights": {"verifier_threshold": bad_t}}))
+        with pytest.raises(InputError, match="verifier_threshold must be a number"):
+            BiasProfile.load(bad)
+    # the clinical models' profile names the shipped verifier, for these features
+    from clinivox.biasing.profile import CLINICAL_PROFILE
+
+    shipped = load_verifier(BiasProfile.load(CLINICAL_PROFILE).verifier)
+    assert shipped.names == FEATURES and 0 < shipped.threshold < 1
 
 
 def test_grid_search_weighs_an_inserted_term_above_the_word_errors_it_saves(lexicon):
@@ -550,6 +562,21 @@ def test_everyday_and_correctly_spelt_medical_words_are_guarded(biaser):
     # Whisper spelling out a word it does not know
     assert not biaser.knowledge.plain_span(["ankle-o-sinks", "bond", "lighters,"])
     assert biaser.knowledge.plain_span(["a", "three-day", "course."])
+
+
+def test_cli_rejects_out_of_range_precision_knobs(tmp_path):
+    import soundfile as sf
+
+    wav = tmp_path / "a.wav"
+    sf.write(wav, synthesize("Started on metformin."), 16000)
+    for flag, value, message in (("--min-score", "-1", "--min-score must be >= 0"),
+                                 ("--verifier-threshold", "2",
+                                  "--verifier-threshold must be between 0 and 1")):
+        proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "transcribe",
+                               str(wav), "--medical", flag, value],
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+        assert "Traceback" not in proc.stderr
 
 
 def test_cli_transcribe_medical_lists_terms_with_codes(tmp_path):

@@ -61,6 +61,9 @@ class BiasProfile:
     # a learned check on each rewrite (`biasing.verifier`): a shipped verifier's name or a
     # file from `clinivox tune --verifier`; "" for none
     verifier: str = ""
+    # rewrites the verifier finds less likely than this to be right are skipped (None: the
+    # verifier's own threshold; 0: every rewrite passes, as without a verifier)
+    verifier_threshold: float | None = None
 
     @classmethod
     def load(cls, path: str | Path) -> BiasProfile:
@@ -79,6 +82,10 @@ class BiasProfile:
             v = weights.get(name, low)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InputError(f"{path.name}: {name} must be a whole number >= {low}")
+        vt = weights.get("verifier_threshold")
+        if vt is not None and (isinstance(vt, bool) or not isinstance(vt, int | float)
+                               or not 0 <= vt <= 1):
+            raise InputError(f"{path.name}: verifier_threshold must be a number in [0, 1]")
         for name in ("glossary_prefix", "verifier"):
             if not isinstance(weights.get(name, ""), str):
                 raise InputError(f"{path.name}: {name} must be text")

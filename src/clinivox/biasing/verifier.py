@@ -65,7 +65,10 @@ class Verifier:
         return 1.0 / (1.0 + np.exp(-(z + self.intercept)))
 
     def accept(self, rw: Rewrite, p: BiasProfile) -> bool:
-        return self.probability(rw, p) >= self.threshold
+        """Whether `rw` is likely enough to be right: the profile's `verifier_threshold`
+        where set, else this verifier's own."""
+        t = self.threshold if p.verifier_threshold is None else p.verifier_threshold
+        return t <= 0.0 or self.probability(rw, p) >= t
 
     def save(self, path: Path, **meta: object) -> None:
         d = asdict(self)

@@ -86,6 +86,11 @@ def add_medical_args(p: argparse.ArgumentParser) -> None:
                    help="apply a term correction only when its rescoring gain exceeds GAIN "
                    "(default: the profile's, 0): higher values make fewer machine "
                    "substitutions (each is listed under `corrections` and marked for review)")
+    g.add_argument("--verifier-threshold", type=float, default=None, metavar="P",
+                   help="with a profile that has a learned rewrite verifier (the clinical "
+                   "models' does): apply a correction only when the verifier gives it at "
+                   "least this probability of being right (default: the verifier's own; "
+                   "0: off, more terms recovered and more wrong ones written)")
 
 
 def medical_biaser(args: argparse.Namespace, engine):
@@ -107,6 +112,12 @@ def medical_biaser(args: argparse.Namespace, engine):
         if min_score < 0:
             raise InputError("--min-score must be >= 0")
         biaser = biaser.with_profile(dataclasses.replace(biaser.profile, min_score=min_score))
+    threshold = getattr(args, "verifier_threshold", None)
+    if threshold is not None:
+        if not 0 <= threshold <= 1:
+            raise InputError("--verifier-threshold must be between 0 and 1")
+        biaser = biaser.with_profile(dataclasses.replace(biaser.profile,
+                                                         verifier_threshold=threshold))
     return biaser
 
 
