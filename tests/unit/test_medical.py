@@ -453,6 +453,37 @@ def test_verifier_learns_which_rewrites_are_right_and_decide_skips_the_others(tm
     assert shipped.names == FEATURES and 0 < shipped.threshold < 1
 
 
+def test_fit_verifier_chooses_its_threshold_out_of_fold(lexicon):
+    """`tune --verifier`: trained on replayed records, its threshold chosen on held-out
+    blocks; here the right rewrites sound like the words and the wrong ones are rare drugs
+    written over ordinary speech, so it keeps the first and drops the second."""
+    from clinivox.eval.tuning import fit_verifier
+
+    def rw(form, sim, rare):
+        e = LexiconEntry(form, form, "drug", form, rare=rare)
+        return Rewrite(0, 1, 3, form, e, sim, d_am=-1.0, span_logprob=-1.0)
+
+    records = []
+    for i in range(40):
+        if i % 2 == 0:  # "started on a pick saban" -> apixaban: right
+            cr = ChunkRewrites([["started", "pick", "saban", "today"]],
+                               [rw("apixaban", 0.85 + 0.003 * i, False)])
+            records.append(UttRecord("started apixaban today", ["apixaban"], "en", [cr]))
+        else:  # "she picks up today" -> a rare drug: wrong
+            cr = ChunkRewrites([["she", "picks", "up", "today"]],
+                               [rw("pixantrone", 0.70 + 0.003 * i, True)])
+            records.append(UttRecord("she picks up today", [], "en", [cr]))
+    matcher = TermMatcher(lexicon)
+    p = BiasProfile(bias=4.0, min_score=0.0)
+    v, report = fit_verifier(records, p, matcher, insertion_cost=3.0, folds=4)
+    assert report["rewrites"] == 40 and report["right"] == 20
+    assert score(records, p, matcher).inserted_terms == 20
+    checked = score(records, p, matcher, v)
+    assert checked.inserted_terms == 0 and checked.term_recall == 1.0
+    chosen = report["cross_validated"][str(report["threshold"])]
+    assert chosen["inserted_terms"] == 0
+
+
 def test_grid_search_weighs_an_inserted_term_above_the_word_errors_it_saves(lexicon):
     """Plain WER trades a wrong drug written into one record for a right one in another
     that saves more words; with an insertion cost the tuner keeps the bias low."""
