@@ -560,6 +560,25 @@ def test_min_score_keeps_only_corrections_above_it(recognizer, biaser):
     assert any(c.score > 0 for c in kept)
 
 
+def test_corrections_carry_the_verifiers_probability(recognizer, biaser):
+    """With a verifier, each correction says how likely it found the term to be right (for
+    the reviewer: JSON `verified`, the scribe's review marker); without one, no such key."""
+    from dataclasses import replace
+
+    from clinivox.scribe.report import _review
+
+    audio = synthesize(HELD_OUT[0][0])
+    _, plain_fixes = _transcribe(recognizer, biaser, audio)
+    assert plain_fixes and all("verified" not in c.to_dict() for c in plain_fixes)
+    checked = biaser.with_profile(replace(biaser.profile, verifier="clinical",
+                                          verifier_threshold=0.0))
+    _, fixes = _transcribe(recognizer, checked, audio)
+    scored = [c for c in fixes if c.score > 0]
+    assert scored and all(0.0 <= c.verified <= 1.0 for c in scored)
+    assert all(c.to_dict()["verified"] == round(c.verified, 3) for c in scored)
+    assert "% likely right" in _review(scored)
+
+
 @pytest.mark.parametrize("sentence", [
     "The quick brown fox jumps over the lazy dog.",
     "I walked to the station and bought a newspaper.",

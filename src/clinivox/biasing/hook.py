@@ -44,6 +44,7 @@ from clinivox.biasing.reselect import reselect
 from clinivox.biasing.retrieval import rescore, retrieve
 from clinivox.biasing.rewrites import ChunkRewrites, Correction, Rewrite
 from clinivox.biasing.screen import Screen
+from clinivox.biasing.verifier import load_verifier
 from clinivox.medical.lexicon import Lexicon
 from clinivox.medical.lm import NGramLM
 from clinivox.medical.terms import TermIndex, TermMatcher
@@ -173,11 +174,14 @@ class MedicalBiaser:
         tok = ctx.tok
         sound_key = self.knowledge.sound_key
         texts = cr.texts(chosen, sound_key)
+        p = self.profile
+        check = load_verifier(p.verifier) if p.verifier else None
         for s, seg in enumerate(ctx.result.segments):
             reps = sorted((r for r in chosen if r.seg == s), key=lambda r: r.a)
             corrections = [
                 Correction(" ".join(cr.words[s][r.a:r.b]), r.written(True, sound_key),
-                           r.gain(self.profile), r.similarity, r.entry.category, r.entry.code)
+                           r.gain(p), r.similarity, r.entry.category, r.entry.code,
+                           check.probability(r, p) if check is not None else None)
                 for r in reps]
             text, respelt = self.respell(texts[s])
             if not corrections and not respelt:

@@ -26,11 +26,14 @@ class Correction:
     similarity: float
     category: str
     code: str | None
+    # the profile's rewrite verifier's probability that the term is right (None: no verifier)
+    verified: float | None = None
 
     def to_dict(self) -> dict:
         return {"original": self.original, "replacement": self.replacement,
                 "score": round(self.score, 3), "similarity": round(self.similarity, 3),
-                "category": self.category, "code": self.code}
+                "category": self.category, "code": self.code,
+                **({"verified": round(self.verified, 3)} if self.verified is not None else {})}
 
 
 @dataclass

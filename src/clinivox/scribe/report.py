@@ -63,10 +63,14 @@ def _review(corrections) -> str:
     """A marker under a segment for each word the medical layer replaced: a machine
     substitution a clinician should confirm (it can be wrong)."""
     e = html.escape
+    def likely(c) -> str:
+        v = getattr(c, "verified", None)
+        return f" (verifier: {round(100 * v)}% likely right)" if v is not None else ""
+
     return "".join(f'<div class="review" title="machine substitution: check it against the '
                    f'audio">review: heard “{e(c.original)}”, written '
-                   f'“{e(c.replacement)}”</div>' for c in corrections if c.score != 0.0
-                   or c.original.lower() != c.replacement.lower())
+                   f'“{e(c.replacement)}”{likely(c)}</div>' for c in corrections
+                   if c.score != 0.0 or c.original.lower() != c.replacement.lower())
 
 
 def render_html(record: ConsultationRecord, title: str) -> str:
