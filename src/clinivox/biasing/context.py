@@ -59,6 +59,17 @@ class ChunkContext:
     def tok(self) -> Any:
         return self.engine.tokenizer(self.result.language, self.options.task)
 
+    def gate_tiers(self, group: list[Any], cap: int | None = None) -> list[list[Any]]:
+        """The rewrites of `group` worth scoring, in tiers scored apart: those on spans under
+        the profile's gate (what a live decode scores), then, when collecting for `tune` (a
+        looser `gate`), those between the two. Scored apart, the first tier gets exactly the
+        scores a live decode gives it: packing and the cap (`cap` per tier, in `group`'s
+        order) are shared only within a tier. Empty tiers are left out."""
+        live_gate = self.profile.gate_logprob
+        tiers = [[rw for rw in group if rw.span_logprob <= live_gate],
+                 [rw for rw in group if live_gate < rw.span_logprob <= self.gate]]
+        return [t[:cap] for t in tiers if t]
+
     def lm_logprob(self, text: str) -> float:
         """The domain LM's log-probability of `text` (0 without an LM), kept for the chunk."""
         if self.lm is None:

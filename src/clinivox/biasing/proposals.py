@@ -193,13 +193,7 @@ def score_proposals(ctx: ChunkContext, words: list[list[str]], found: list[Rewri
         for rw in group:
             span = conf.base[ends[rw.a]:max(ends[rw.b], ends[rw.a] + 1)]
             rw.span_logprob = float(span.mean()) if span.size else 0.0
-        # as in `retrieval.rescore`: spans above the profile's gate (collecting for `tune`
-        # only) are scored apart, so the others get the scores a live decode gives them
-        gate = ctx.profile.gate_logprob
-        for tier in ([rw for rw in group if rw.span_logprob <= gate],
-                     [rw for rw in group if gate < rw.span_logprob <= ctx.gate]):
-            if not tier:
-                continue
+        for tier in ctx.gate_tiers(group):  # as in `retrieval.rescore`
             terms = list(dict.fromkeys(rw.form for rw in tier))
             score_packed(ctx, conf.window, conf.window.shape[0] * SAMPLES_PER_FRAME,
                          tok.encode(" " + ", ".join(terms) + "."), ws, None,

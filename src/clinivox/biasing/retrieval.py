@@ -149,18 +149,11 @@ def rescore(ctx: ChunkContext, found: Candidates) -> ChunkRewrites:
             span = base[pre:max(upto, pre + 1)]
             rw.span_logprob = float(span.mean()) if span.size else 0.0
         # 2. rewrites of spans it was unsure of (a confident span is never rewritten, so
-        # its rewrites are not worth scoring), closest sounding first. Collecting for `tune`
-        # (a looser `ctx.gate`), the spans above the profile's gate are scored apart, after
-        # the ones a live decode scores: those then get the very scores a live decode gives
-        # them (packing and the candidate cap are shared only within a tier).
-        live = [rw for rw in group if rw.span_logprob <= p.gate_logprob][:p.max_candidates]
-        extra = [rw for rw in group if p.gate_logprob < rw.span_logprob <= ctx.gate
-                 ][:p.max_candidates]
-        for tier in (live, extra):
-            if tier:
-                _score_tier(ctx, tier, frames, n_samples, prompt, forms, words[s], base,
-                            base_tokens, n_tokens)
-                scored.extend(tier)
+        # its rewrites are not worth scoring), closest sounding first (`gate_tiers`)
+        for tier in ctx.gate_tiers(group, p.max_candidates):
+            _score_tier(ctx, tier, frames, n_samples, prompt, forms, words[s], base,
+                        base_tokens, n_tokens)
+            scored.extend(tier)
     cr.rewrites = scored
     return cr
 

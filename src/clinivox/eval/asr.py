@@ -6,6 +6,7 @@ import html
 import json
 import platform
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -77,14 +78,14 @@ class SystemReport:
 Transcriber = Callable[[ManifestRow], tuple[str, float]]  # row -> (hypothesis, duration_s)
 
 
+def term_bag(text: str, matcher) -> Counter[str]:
+    """The lexicon terms `matcher` finds in `text`, by canonical name, with their counts."""
+    return Counter(h.entry.canonical.lower() for h in matcher.find(text))
+
+
 def inserted_terms(reference: str, hypothesis: str, matcher) -> tuple[int, int]:
     """(lexicon terms in the hypothesis, how many of them the reference does not have)."""
-    from collections import Counter
-
-    def bag(text: str) -> Counter:
-        return Counter(h.entry.canonical.lower() for h in matcher.find(text))
-
-    hyp, ref = bag(hypothesis), bag(reference)
+    hyp, ref = term_bag(hypothesis, matcher), term_bag(reference, matcher)
     return sum(hyp.values()), sum((hyp - ref).values())
 
 

@@ -17,10 +17,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from clinivox.biasing import BiasProfile, ChunkRewrites, MedicalBiaser
 from clinivox.biasing.verifier import Verifier, examples, fit
 from clinivox.errors import InputError
-from clinivox.eval.asr import inserted_terms
+from clinivox.eval.asr import inserted_terms, term_bag
 from clinivox.eval.metrics import error_counts, term_recall
 from clinivox.io.manifest import ManifestRow
 
@@ -196,19 +198,14 @@ def fit_verifier(records: Sequence[UttRecord], profile: BiasProfile, matcher,
     share a speaker or a consultation), each block scored by a verifier fit on the others,
     and the threshold with the lowest pooled cost (word errors + `insertion_cost` per
     inserted term) kept. Returns the verifier fit on all records and the fold figures."""
-    from collections import Counter
-
     def rows_of(rs: Sequence[UttRecord]) -> tuple[list[list[float]], list[float]]:
         xs: list[list[float]] = []
         ys: list[float] = []
         for r in rs:
-            terms = set(Counter(h.entry.canonical.lower() for h in matcher.find(r.reference)))
-            x, y = examples(r.chunks, profile, terms)
+            x, y = examples(r.chunks, profile, set(term_bag(r.reference, matcher)))
             xs += x
             ys += y
         return xs, ys
-
-    import numpy as np
 
     n = len(records)
     folds = max(2, min(folds, n))
@@ -221,8 +218,7 @@ def fit_verifier(records: Sequence[UttRecord], profile: BiasProfile, matcher,
         v = fit(np.asarray(x), np.asarray(y), l2)
         test = [records[i] for i in block]
         for t in VERIFIER_THRESHOLDS:
-            sc = score(test, profile, matcher, Verifier(v.mean, v.scale, v.coef, v.intercept,
-                                                        t))
+            sc = score(test, profile, matcher, dataclasses.replace(v, threshold=t))
             pooled[t][0] += sc.errors
             pooled[t][1] += sc.inserted_terms
     best_t = min(VERIFIER_THRESHOLDS,

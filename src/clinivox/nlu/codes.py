@@ -125,7 +125,7 @@ def swelling_site_code(text: str, start: int, end: int, site: str | None = None
         if m := _SITE_SAID.search(before):
             candidates.append(m.group(1).lower())
     for part in candidates:
-        code = _SWELLING_SITES.get(part.split()[-1] if part else part)
+        code = _SWELLING_SITES.get(part.split()[-1])  # "lower back" -> back
         if code:
             return ("R60.0" if oedema else code), part
     return None

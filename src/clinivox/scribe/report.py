@@ -64,7 +64,7 @@ def _review(corrections) -> str:
     substitution a clinician should confirm (it can be wrong)."""
     e = html.escape
     def likely(c) -> str:
-        v = getattr(c, "verified", None)
+        v = c.verified
         return f" (verifier: {round(100 * v)}% likely right)" if v is not None else ""
 
     return "".join(f'<div class="review" title="machine substitution: check it against the '
