@@ -883,13 +883,13 @@ def test_tune_cli_writes_a_loadable_profile(tmp_path):
     # a weight a replay cannot change, or rows that select nothing: a clear error, no traceback
     # (and a verifier wants more than two utterances' rewrites to learn from)
     for bad in (["--grid", "per_span=2,4"], ["--rows", "5:9"], ["--rows", "3"],
-                ["--keep-weights", "--verifier"]):
+                ["--keep-weights", "--verifier"], ["--insertion-cost", "-1"]):
         proc = subprocess.run([sys.executable, "-m", "clinivox.cli.main", "tune", "--manifest",
                                str(manifest), "--out", str(tmp_path / "x.json"), "--quiet",
                                *bad], capture_output=True, text=True, timeout=120)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, (bad, proc.stderr)
         assert "per_span" in proc.stderr or "rows" in proc.stderr or \
-            "too few rewrites" in proc.stderr
+            "too few rewrites" in proc.stderr or "--insertion-cost must be >= 0" in proc.stderr
 
 
 # -- retrieval keys from the beam and packed scoring ---------------------------------------------
