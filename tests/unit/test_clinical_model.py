@@ -84,6 +84,7 @@ def test_medical_picks_the_clinical_model_only_for_bundled_names(monkeypatch, tm
     assert model_for_medical("tiny.en", True) == "tiny.en-clinical"
     assert model_for_medical(None, True) == "tiny.en-clinical"
     assert model_for_medical("tiny.en", False) == "tiny.en"
+    assert model_for_medical("tiny.en", True, bundled=True) == "tiny.en"  # --bundled-model
     assert model_for_medical(str(tmp_path), True) == str(tmp_path)  # a path stays exact
     monkeypatch.setattr(clinical, "DEFAULT_FOR_MEDICAL", False)  # opt-in only
     assert model_for_medical("tiny.en", True) == "tiny.en"

@@ -129,15 +129,17 @@ def model_record(model_dir: Path, name: str) -> dict | None:
     return info if isinstance(info, dict) else None
 
 
-def model_for_medical(model: str | os.PathLike | None, medical: bool) -> str | None:
+def model_for_medical(model: str | os.PathLike | None, medical: bool,
+                      bundled: bool = False) -> str | None:
     """The model a `--medical` run uses: the clinical build of a bundled model when this
-    clinivox ships one (tiny.en -> tiny.en-clinical); any other name or a directory as
-    given (`--model PATH` stays exact)."""
+    clinivox ships one (tiny.en -> tiny.en-clinical) unless `bundled` (`--bundled-model`)
+    asks for the bundled one; any other name or a directory as given (`--model PATH` stays
+    exact)."""
     from clinivox.asr import clinical
 
     name = DEFAULT_MODEL if model is None else str(model)
-    if medical and clinical.DEFAULT_FOR_MEDICAL and name in ("tiny.en", "base") and \
-            clinical.available(name):
+    if medical and not bundled and clinical.DEFAULT_FOR_MEDICAL and \
+            name in ("tiny.en", "base") and clinical.available(name):
         return name + clinical.SUFFIX
     return None if model is None else str(model)
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from clinivox.asr.engine import ChunkResult, Engine
 from clinivox.asr.engines.whisper_ct2 import CHUNK_SAMPLES, WhisperEngine
+from clinivox.asr.segments import split_long
 from clinivox.asr.types import Segment, TranscribeOptions, Word
 from clinivox.audio.decode import AudioSource, iter_audio, probe
 from clinivox.audio.vad import SileroVad, iter_speech
@@ -406,12 +407,13 @@ class Recognizer:
             end = chunk.to_file_s(s.end_s, is_end=True)
             if words:
                 start, end = words[0].start_s, max(words[-1].end_s, words[0].start_s)
-            out.append(Segment(
+            # a model that writes a whole window as one segment is cut at sentence ends
+            out.extend(split_long(Segment(
                 id=0, start_s=start, end_s=max(end, start), text=s.text.strip(), words=words,
                 avg_logprob=result.avg_logprob, no_speech_prob=result.no_speech_prob,
                 compression_ratio=result.compression_ratio, temperature=result.temperature,
                 language=result.language, channel=channel, corrections=tuple(s.corrections),
-            ))
+            )))
         return out
 
 

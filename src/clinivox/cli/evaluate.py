@@ -42,7 +42,12 @@ def run_asr(args: argparse.Namespace) -> int:
 
     rows = manifest_rows(args.manifest)[: args.limit]
     check_output_dir(args.output_dir)
-    recognizer = Recognizer(args.model, device=args.device, compute_type=args.compute_type,
+    from clinivox.asr.models import model_for_medical
+
+    # --medical evaluates what `transcribe --medical` runs: the clinical build of a
+    # bundled model, with and without the medical layer
+    model = model_for_medical(args.model, args.medical, args.bundled_model)
+    recognizer = Recognizer(model, device=args.device, compute_type=args.compute_type,
                             cpu_threads=args.cpu_threads)
     base_opts = TranscribeOptions(beam_size=args.beam_size, batch_size=args.batch_size)
 
@@ -67,7 +72,7 @@ def run_asr(args: argparse.Namespace) -> int:
         from clinivox.audio.decode import load_audio, probe
         from clinivox.eval.baseline import PlainFasterWhisper
 
-        plain = PlainFasterWhisper(args.model, device=args.device,
+        plain = PlainFasterWhisper(model, device=args.device,
                                    compute_type=args.compute_type, cpu_threads=args.cpu_threads)
 
         def baseline(row):
@@ -82,7 +87,7 @@ def run_asr(args: argparse.Namespace) -> int:
             task = progress.add_task(name, total=len(rows))
             reports.append(evaluate(rows, name, fn, functools.partial(progress.advance, task),
                                     term_matcher=matcher))
-    meta = {"manifest": str(args.manifest), "model": args.model, "device":
+    meta = {"manifest": str(args.manifest), "model": model, "device":
             recognizer.engine.device, "compute_type": recognizer.engine.compute_type,
             "machine": machine_description()}
     paths = write_reports(reports, meta, args.output_dir)

@@ -50,7 +50,8 @@ def run(args: argparse.Namespace) -> int:
     path = Path(args.file)
     from clinivox.asr.models import model_for_medical
 
-    recognizer = Recognizer(model_for_medical(args.model, args.medical), device=args.device,
+    recognizer = Recognizer(model_for_medical(args.model, args.medical, args.bundled_model),
+                            device=args.device,
                             compute_type=args.compute_type,
                             cpu_threads=args.cpu_threads)
     biaser = medical_biaser(args, recognizer.engine)

@@ -66,7 +66,13 @@ def add_medical_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--medical", action="store_true",
                    help="bias decoding towards the full medical lexicon (drugs, ICD-10-CM "
                    "diagnoses, clinical terms), rescore with the domain LM, correct terms; "
-                   "JSON output lists recognised terms with category and code")
+                   "JSON output lists recognised terms with category and code; a bundled "
+                   "model (tiny.en, base) is replaced by its clinical build "
+                   "(tiny.en-clinical, base-clinical) unless --bundled-model")
+    g.add_argument("--bundled-model", action="store_true",
+                   help="with --medical, keep the bundled model instead of its clinical "
+                   "build (it reads general English a little better, finds fewer terms "
+                   "and writes more wrong ones; docs/models.md)")
     g.add_argument("--vocab", type=Path, action="append", default=[], metavar="FILE",
                    help="user terms (txt or csv), may be repeated; without --medical only "
                    "these terms are boosted")
@@ -193,7 +199,8 @@ def run(args: argparse.Namespace) -> int:
         check_output_dir(args.output_dir)
     from clinivox.asr.models import model_for_medical
 
-    recognizer = Recognizer(model_for_medical(args.model, args.medical), device=args.device,
+    recognizer = Recognizer(model_for_medical(args.model, args.medical, args.bundled_model),
+                            device=args.device,
                             compute_type=args.compute_type,
                             cpu_threads=args.cpu_threads)
     biaser = medical_biaser(args, recognizer.engine)

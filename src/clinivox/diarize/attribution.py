@@ -7,6 +7,7 @@ import dataclasses
 import re
 from collections.abc import Sequence
 
+from clinivox.asr.segments import split_by_words
 from clinivox.asr.types import Segment, Word
 from clinivox.diarize.pipeline import Diarization
 
@@ -36,16 +37,14 @@ def attribute_words(segments: Sequence[Segment], diarization: Diarization) -> li
             continue
         speakers = [diarization.speaker_over(w.start_s, w.end_s) for w in seg.words]
         _smooth(speakers, seg.words)
-        run: list[Word] = []
-        run_spk = speakers[0]
+        runs: list[list[Word]] = []
+        run_speakers: list[str | None] = []
         for w, spk in zip(seg.words, speakers, strict=True):
-            if spk != run_spk and run:
-                out.append(_piece(seg, run, run_spk))
-                run = []
-            run_spk = spk
-            run.append(w)
-        if run:
-            out.append(_piece(seg, run, run_spk))
+            if not runs or spk != run_speakers[-1]:
+                runs.append([])
+                run_speakers.append(spk)
+            runs[-1].append(w)
+        out.extend(split_by_words(seg, runs, run_speakers))
     return [dataclasses.replace(s, id=i) for i, s in enumerate(out)]
 
 
@@ -56,12 +55,6 @@ def _smooth(speakers: list[str | None], words: Sequence[Word]) -> None:
         if speakers[i - 1] == speakers[i + 1] != speakers[i] \
                 and words[i].end_s - words[i].start_s < 0.5:
             speakers[i] = speakers[i - 1]
-
-
-def _piece(seg: Segment, words: list[Word], speaker: str | None) -> Segment:
-    text = "".join(w.word for w in words).strip()
-    return dataclasses.replace(seg, start_s=words[0].start_s, end_s=words[-1].end_s, text=text,
-                               words=tuple(words), speaker=speaker)
 
 
 def infer_roles(segments: Sequence[Segment], term_counter=None) -> dict[str, str]:
