@@ -43,6 +43,17 @@ def test_a_long_segment_is_cut_at_its_sentence_ends_with_the_words_timing():
     assert all(a.end_s <= b.start_s for a, b in itertools.pairwise(pieces))
 
 
+def test_titles_abbreviations_and_lowercase_continuations_are_no_sentence_ends():
+    text = ("Dr. Patel saw her on Monday. She takes analgesics, e.g. paracetamol, when the "
+            "pain is bad. Mrs. Jones will call at 3.30 tomorrow! OK.")
+    words = _words(text)
+    seg = Segment(0, 0.0, words[-1].end_s, text, words=words)
+    assert [p.text for p in split_long(seg)] == [
+        "Dr. Patel saw her on Monday.",
+        "She takes analgesics, e.g. paracetamol, when the pain is bad.",
+        "Mrs. Jones will call at 3.30 tomorrow!", "OK."]
+
+
 def test_short_segments_and_segments_without_matching_words_stay_whole():
     short = Segment(0, 0.0, 4.0, "Good morning. Take a seat.", words=_words(
         "Good morning. Take a seat."))

@@ -24,6 +24,9 @@ from clinivox.asr.types import Segment, Word
 # longer (it writes a timestamp about every sentence); subtitle cues are shorter still.
 MAX_SEGMENT_S = 10.0
 _SENTENCE_END = re.compile(r"[.?!][\"')\]]*$")
+# a full stop that ends a title or a Latin abbreviation, not a sentence ("Dr. Patel")
+_ABBREVIATIONS = frozenset({"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "vs.", "e.g.", "i.e.",
+                            "approx.", "fig.", "mt."})
 
 
 def piece(seg: Segment, words: Sequence[Word], speaker: str | None = None,
@@ -73,13 +76,22 @@ def _occurrences(text: str, term: str) -> int:
 
 
 def sentence_runs(words: Sequence[Word]) -> list[list[Word]]:
-    """`words` cut after each word that ends a sentence (., ?, ! at its end)."""
+    """`words` cut after each word that ends a sentence (`_ends_sentence`)."""
     runs: list[list[Word]] = [[]]
     for i, w in enumerate(words):
         runs[-1].append(w)
-        if _SENTENCE_END.search(w.word.strip()) and i + 1 < len(words):
+        if i + 1 < len(words) and _ends_sentence(w.word.strip(), words[i + 1].word.strip()):
             runs.append([])
     return [r for r in runs if r]
+
+
+def _ends_sentence(word: str, following: str) -> bool:
+    """`word` ends a sentence: it ends with ., ? or ! and is no abbreviation, and the next
+    word starts as a sentence does (Whisper capitalises them), not "e.g. paracetamol"."""
+    if not _SENTENCE_END.search(word) or word.lower() in _ABBREVIATIONS:
+        return False
+    first = following.lstrip("\"'(")[:1]
+    return first.isupper() or first.isdigit()
 
 
 def split_long(seg: Segment, max_s: float = MAX_SEGMENT_S) -> list[Segment]:
