@@ -27,9 +27,10 @@ SUFFIX = "-clinical"
 # Whether `--medical` switches a bundled model to its clinical build (tiny.en ->
 # tiny.en-clinical, base -> base-clinical); `--bundled-model` keeps the bundled one. On,
 # since 2026-12-06: on the held-out-voice validation split the clinical build with the
-# medical layer finds more terms and drugs and writes a third of the wrong terms the bundled
-# model does; it still reads general English a little worse (en_read_speech +0.78 points,
-# goal +0.5; docs/models.md "Default for --medical"). Plain runs keep the bundled model.
+# medical layer finds more terms and drugs and writes under half the wrong terms the
+# bundled model does; it still reads general English a little worse (en_read_speech +0.78
+# points, goal +0.5; docs/models.md "Default for --medical"). Plain runs keep the bundled
+# model.
 DEFAULT_FOR_MEDICAL = True
 _LOCK = threading.Lock()
 _DTYPE_IDS = {0: "float32", 4: "float16", 1: "int8", 2: "int16", 3: "int32", 5: "bfloat16"}

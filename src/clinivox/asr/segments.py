@@ -29,14 +29,14 @@ _ABBREVIATIONS = frozenset({"dr.", "mr.", "mrs.", "ms.", "prof.", "st.", "vs.", 
                             "approx.", "fig.", "mt."})
 
 
-def piece(seg: Segment, words: Sequence[Word], speaker: str | None = None,
-          corrections: tuple = ()) -> Segment:
-    """The part of `seg` that `words` (a run of its words) cover."""
+def piece(seg: Segment, words: Sequence[Word], speaker: str | None = None) -> Segment:
+    """The part of `seg` that `words` (a run of its words) cover, without corrections
+    (`split_by_words` gives each piece its own)."""
     text = "".join(w.word for w in words).strip()
     return dataclasses.replace(seg, start_s=words[0].start_s, end_s=words[-1].end_s,
                                text=text, words=tuple(words),
                                speaker=seg.speaker if speaker is None else speaker,
-                               corrections=corrections)
+                               corrections=())
 
 
 def split_by_words(seg: Segment, runs: Sequence[Sequence[Word]],
