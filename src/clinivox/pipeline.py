@@ -60,8 +60,11 @@ class Transcript:
         return r
 
     def to_dict(self) -> dict[str, Any]:
+        """The CLI's JSON document; it names the model that decoded (`--medical` replaces a
+        bundled model by its clinical build, so a reader of the record can tell)."""
         return transcript_dict(self.segments, language=self.info.language,
-                               duration_s=self.info.duration_s, extra=self.extra() or None)
+                               duration_s=self.info.duration_s,
+                               extra={"model": self.info.model, **self.extra()})
 
 
 def transcribe_file(recognizer: Recognizer, source: str | Path | bytes, options:

@@ -106,6 +106,19 @@ def test_split_channel_outputs_carry_the_channel():
     assert "CH1: word0" in to_srt(segs) and "<v CH0>" in to_vtt(segs)
 
 
+def test_medical_runs_the_clinical_model_and_the_record_says_which(wav, tmp_path):
+    """`--medical` decodes with the clinical build of the bundled model, `--bundled-model`
+    keeps the bundled one, and the JSON names the model that wrote it (a reader of a record
+    could not tell before)."""
+    for flags, model in (((), "tiny.en"), (("--medical",), "tiny.en-clinical"),
+                         (("--medical", "--bundled-model"), "tiny.en")):
+        out = cli("transcribe", str(wav), *flags, "--output-format", "json", "--quiet")
+        assert out.returncode == 0, out.stderr
+        doc = json.loads(out.stdout)
+        assert doc["model"] == model, flags
+        assert "headache" in doc["text"].lower()
+
+
 def test_first_medical_run_says_it_builds_caches(monkeypatch, capsys):
     """The first `--medical` run sat silent for about 40 s while it built the lexicon and
     its sound index."""
