@@ -27,6 +27,8 @@ def main() -> int:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--n", type=int, default=84)
     p.add_argument("--seed", type=int, default=5)
+    p.add_argument("--exclude", type=Path, action="append", default=[],
+                   help="a manifest whose names must not be drawn (another probe's)")
     args = p.parse_args()
     import soundfile as sf
 
@@ -39,6 +41,10 @@ def main() -> int:
     names = sorted({e.canonical for e in load_lexicon(None).entries
                     if e.category == "drug" and not e.rare and e.canonical.isalpha()
                     and len(e.canonical) >= 5})
+    taken = {t.lower() for m in args.exclude
+             for line in m.read_text(encoding="utf-8").splitlines() if line.strip()
+             for t in json.loads(line).get("terms", [])}
+    names = [n for n in names if n.lower() not in taken]
     random.seed(args.seed)
     pick = random.sample(names, min(args.n, len(names)))
     args.out.mkdir(parents=True, exist_ok=True)
