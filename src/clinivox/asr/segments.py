@@ -8,8 +8,8 @@ subtitles, speaker turns and the scribe's chapters then have nothing to cut at. 
 timestamps still hold the timing, so a long segment is cut at its sentence ends.
 
 A piece keeps the medical corrections whose replacement it holds (each correction goes to
-one piece, in order); a correction no piece holds stays on the first, so every machine
-substitution remains listed.
+one piece, in order); a correction no piece holds (its words cut apart) goes with the one
+before it (the first piece, for the first), so every machine substitution remains listed.
 """
 
 from __future__ import annotations

@@ -74,6 +74,11 @@ class Rewrite:
                 - (p.rare_penalty if self.entry.rare else 0.0)
                 - (p.screen_penalty if self.screen_only else 0.0))
 
+    def considered(self, p: BiasProfile) -> bool:
+        """Whether the decision under `p` weighs this rewrite at all: its gain above
+        `min_score`, on a span Whisper wrote under the gate (the verifier trains on these)."""
+        return self.gain(p) > p.min_score and self.span_logprob <= p.gate_logprob
+
 
 @dataclass
 class ChunkRewrites:
@@ -91,11 +96,7 @@ class ChunkRewrites:
         if check is None and p.verifier:
             check = load_verifier(p.verifier)
         for rw in sorted(self.rewrites, key=lambda r: -r.gain(p)):
-            if rw.gain(p) <= p.min_score:
-                break
-            if rw.span_logprob > p.gate_logprob:
-                continue
-            if check is not None and not check.accept(rw, p):
+            if not rw.considered(p) or (check is not None and not check.accept(rw, p)):
                 continue
             spans = taken.setdefault(rw.seg, [])
             if any(rw.a < b and a < rw.b for a, b in spans):

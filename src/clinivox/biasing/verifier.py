@@ -139,13 +139,13 @@ def load_verifier(name: str) -> Verifier:
 def examples(chunks: Sequence[Any], p: BiasProfile, reference_terms: set[str]
              ) -> tuple[list[list[float]], list[float]]:
     """Training rows from one utterance's recorded chunks (`ChunkRewrites`): every rewrite
-    the decision under `p` may consider (its gain above `min_score`, its span under the
-    gate), labelled 1 when its term is among `reference_terms` (lexicon canonicals)."""
+    the decision under `p` may consider (`Rewrite.considered`), labelled 1 when its term is
+    among `reference_terms` (lexicon canonicals)."""
     xs: list[list[float]] = []
     ys: list[float] = []
     for cr in chunks:
         for rw in cr.rewrites:
-            if rw.gain(p) <= p.min_score or rw.span_logprob > p.gate_logprob:
+            if not rw.considered(p):
                 continue
             xs.append(features(rw, p))
             ys.append(float(rw.entry.canonical.lower() in reference_terms))

@@ -4,6 +4,7 @@ segments split where the speaker changes, and speakers get a role from what they
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from collections.abc import Sequence
 
@@ -37,14 +38,9 @@ def attribute_words(segments: Sequence[Segment], diarization: Diarization) -> li
             continue
         speakers = [diarization.speaker_over(w.start_s, w.end_s) for w in seg.words]
         _smooth(speakers, seg.words)
-        runs: list[list[Word]] = []
-        run_speakers: list[str | None] = []
-        for w, spk in zip(seg.words, speakers, strict=True):
-            if not runs or spk != run_speakers[-1]:
-                runs.append([])
-                run_speakers.append(spk)
-            runs[-1].append(w)
-        out.extend(split_by_words(seg, runs, run_speakers))
+        turns = [(spk, [w for w, _ in run]) for spk, run in
+                 itertools.groupby(zip(seg.words, speakers, strict=True), key=lambda x: x[1])]
+        out.extend(split_by_words(seg, [ws for _, ws in turns], [spk for spk, _ in turns]))
     return [dataclasses.replace(s, id=i) for i, s in enumerate(out)]
 
 
