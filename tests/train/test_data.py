@@ -18,6 +18,7 @@ from clinivox.train.data.text import (
     clean_utterance,
     consultation_sentences,
     held_out,
+    name_list_sentences,
     template_sentences,
     written_style,
 )
@@ -241,3 +242,32 @@ def test_encoder_cache_key_does_not_depend_on_how_the_manifest_is_named(tmp_path
     relative = read_examples(Path("corpus/train.jsonl"), check_audio=False)
     absolute = read_examples(manifest, check_audio=False)
     assert cache_key(relative, "tiny.en", 0, None) == cache_key(absolute, "tiny.en", 0, None)
+
+
+def test_name_lists_say_names_alone_never_an_excluded_one():
+    """Names said alone or in short lists (the regime where the clinical model trailed the
+    bundled one on the isolated-names probe): each item's terms are in its text, the drugs
+    of a set you report on are never drawn, and the plan is seeded."""
+    names = Names.from_lexicon(0.0)
+    banned = names.drugs["train"][:400]
+    items = list(name_list_sentences(names, "train", 300, seed=3, exclude=banned))
+    assert items == list(name_list_sentences(names, "train", 300, seed=3, exclude=banned))
+    assert any(len(i.terms) == 1 and i.text.rstrip(".").lower() == i.terms[0] for i in items)
+    assert any(len(i.drugs) == 3 for i in items) and any(i.diagnoses for i in items)
+    low = {b.lower() for b in banned}
+    for i in items:
+        assert i.terms and all(t.lower() in i.text.lower() for t in i.terms)
+        assert not {t.lower() for t in i.terms} & low
+
+
+def test_list_share_adds_name_lists_and_zero_keeps_the_plan(transcripts, tmp_path):
+    spec = small_spec(transcripts, train_size=20, validation_size=0)
+    assert plan(replace(spec, list_share=0.0)) == plan(spec)
+    items = plan(replace(spec, list_share=0.5))
+    assert sum(i["source"].startswith("list:") for i in items) == 10
+    excl = tmp_path / "probe.jsonl"
+    names = Names.from_lexicon(0.1).drugs["train"]
+    excl.write_text("".join(json.dumps({"audio": "x.wav", "text": n, "terms": [n]}) + "\n"
+                            for n in names[:200]))
+    items = plan(replace(spec, list_share=1.0, exclude_manifests=(excl,)))
+    assert not {t for i in items for t in i["terms"]} & set(names[:200])

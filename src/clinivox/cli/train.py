@@ -35,6 +35,9 @@ def add_parsers(sub) -> None:
     s.add_argument("--noise-dir", type=Path, action="append", default=[])
     s.add_argument("--rir-dir", type=Path, action="append", default=[])
     s.add_argument("--template-share", type=float, default=0.6)
+    s.add_argument("--list-share", type=float, default=0.0,
+                   help="share of utterances that are drug names said alone or in short "
+                        "lists (the terms of --exclude manifests are never drawn)")
     s.add_argument("--name-share", type=float, default=0.1,
                    help="share of drug and diagnosis names kept for validation only (0: "
                         "train on every name; validation then differs in voices and "
@@ -54,9 +57,12 @@ def add_parsers(sub) -> None:
                        description="Fine-tune a Whisper model on a training manifest, keep "
                        "the checkpoint with the best validation term recall minus WER, and "
                        "export it to CTranslate2 (float16 and int8) in the run directory.")
-    f.add_argument("--train", required=True, type=Path, help="training manifest (JSONL)")
+    f.add_argument("--train", required=True, type=Path, action="append",
+                   help="training manifest (JSONL); repeat to train on several")
     f.add_argument("--validation", required=True, type=Path, help="validation manifest")
     f.add_argument("--run-dir", required=True, type=Path)
+    f.add_argument("--cache-dir", type=Path, default=None,
+                   help="encoder-output cache shared between runs (default RUN_DIR/cache)")
     f.add_argument("--model", default="tiny.en",
                    help="tiny.en, base, a CTranslate2 or a Hugging Face Whisper directory")
     f.add_argument("--method", choices=("decoder", "lora", "full"), default="decoder")
@@ -96,7 +102,7 @@ def run_synth(args: argparse.Namespace) -> int:
 
     spec = CorpusSpec(train_size=args.train, validation_size=args.validation, seed=args.seed,
                       template_share=args.template_share, name_share=args.name_share,
-                      consultations=args.consultations,
+                      list_share=args.list_share, consultations=args.consultations,
                       user_text=tuple(args.text), exclude_manifests=tuple(args.exclude),
                       noise_dirs=tuple(args.noise_dir), rir_dirs=tuple(args.rir_dir))
     manifests = build_corpus(spec, args.out, workers=max(1, args.workers),
@@ -138,6 +144,6 @@ def run_finetune(args: argparse.Namespace) -> int:
                                        if t.strip())),
         prompt=PromptOptions(prompt_p=args.prompt_p))
     summary = finetune(cfg, args.train, args.validation, args.run_dir, resume=args.resume,
-                       progress=sys.stderr.isatty())
+                       progress=sys.stderr.isatty(), cache_dir=args.cache_dir)
     print(json.dumps(summary, indent=2))
     return 0

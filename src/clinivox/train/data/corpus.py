@@ -34,6 +34,7 @@ from clinivox.train.data.text import (
     consultation_sentences,
     find_terms,
     held_out,
+    name_list_sentences,
     template_sentences,
     user_sentences,
 )
@@ -72,6 +73,8 @@ class CorpusSpec:
     user_text: tuple[Path, ...] = ()  # a sentence per line, training split
     exclude_manifests: tuple[Path, ...] = ()  # texts of the sets you report on: never used
     name_share: float = 0.1  # drug and diagnosis names held out for validation
+    # share of items that are names said alone or in short lists (taken before templates)
+    list_share: float = 0.0
     noise_dirs: tuple[Path, ...] = ()
     rir_dirs: tuple[Path, ...] = ()
     voices: VoiceBankSpec = field(default_factory=VoiceBankSpec)
@@ -83,6 +86,8 @@ class CorpusSpec:
             raise InputError("the corpus needs at least one item")
         if not 0.0 <= self.template_share <= 1.0:
             raise InputError("template_share must be within [0, 1]")
+        if not 0.0 <= self.list_share <= 1.0:
+            raise InputError("list_share must be within [0, 1]")
         self.augment.validate()
 
 
@@ -94,6 +99,20 @@ def _audio_files(dirs: Iterable[Path]) -> list[Path]:
             raise InputError(f"directory not found: {d}")
         files += sorted(p for p in d.rglob("*") if p.suffix.lower() in AUDIO_EXTS)
     return files
+
+
+def _excluded_terms(paths: Iterable[Path]) -> list[str]:
+    """The `terms` of the excluded manifests: never drawn for name lists."""
+    terms: list[str] = []
+    for p in paths:
+        try:
+            for line in Path(p).read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    row = json.loads(line)
+                    terms += [t for t in row.get("terms") or [] if isinstance(t, str)]
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot read manifest {p}: {exc}") from None
+    return terms
 
 
 def _excluded_texts(paths: Iterable[Path]) -> list[str]:
@@ -112,6 +131,8 @@ def _excluded_texts(paths: Iterable[Path]) -> list[str]:
 
 def plan_texts(spec: CorpusSpec, split: str, n: int) -> list[TextItem]:
     rng = random.Random(f"{spec.seed}:texts:{split}")
+    n_lists = round(n * spec.list_share)
+    n = n - n_lists
     n_templates = round(n * spec.template_share)
     sentences: list[TextItem] = []
     if spec.consultations is not None:
@@ -130,6 +151,10 @@ def plan_texts(spec: CorpusSpec, split: str, n: int) -> list[TextItem]:
         rng.shuffle(sentences)
         picked = [sentences[i % len(sentences)] for i in range(n - n_templates)]
         items += list(find_terms(picked))
+    if n_lists:
+        names = Names.from_lexicon(spec.name_share)
+        items += list(name_list_sentences(names, split, n_lists, spec.seed,
+                                          exclude=_excluded_terms(spec.exclude_manifests)))
     rng.shuffle(items)
     return items
 

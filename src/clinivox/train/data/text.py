@@ -239,6 +239,51 @@ def template_sentences(names: Names, split: str, n: int, seed: int) -> Iterator[
                        source=f"template:{k}", split=split)
 
 
+# A name said with no sentence around it: a medication list read out, an answer to "which
+# inhaler?", a voice UI. The decoder and a domain LM have nothing to lean on there, so the
+# model must hear the name itself (and learn to write a list the way Whisper writes one).
+LIST_FORMS = (
+    "{a}.",
+    "{a}.",
+    "{a}, {b}.",
+    "{a} and {b}.",
+    "{a}, {b} and {c}.",
+    "{a}, {b}, {c}.",
+    "Medications: {a}, {b}.",
+    "{a} {dose} {unit}.",
+    "{a} {dose} {unit}, {b} {dose2} {unit2}.",
+)
+
+
+def name_list_sentences(names: Names, split: str, n: int, seed: int,
+                        exclude: Iterable[str] = (), diagnosis_share: float = 0.15
+                        ) -> Iterator[TextItem]:
+    """`n` utterances of drug names said alone or in short lists (with a dose now and
+    then), and a share of short diagnosis names said alone. Names in `exclude` (the terms
+    of a set you report on) are never drawn."""
+    rng = random.Random(f"{seed}:lists:{split}")
+    banned = {e.lower() for e in exclude}
+    drugs = [d for d in names.drugs[split] or names.drugs["train"] if d not in banned]
+    dxs = [d for d in names.diagnoses[split] or names.diagnoses["train"]
+           if d not in banned and len(d.split()) <= 3]
+    if len(drugs) < 3:
+        raise InputError(f"too few drug names for name lists in the {split} split")
+    for _ in range(n):
+        if dxs and rng.random() < diagnosis_share:
+            dx = rng.choice(dxs)
+            yield TextItem(dx[0].upper() + dx[1:] + ".", terms=(dx,), diagnoses=(dx,),
+                           source="list:diagnosis", split=split)
+            continue
+        k = rng.randrange(len(LIST_FORMS))
+        form = LIST_FORMS[k]
+        a, b, c = rng.sample(drugs, 3)
+        used = tuple(x for x, key in ((a, "{a}"), (b, "{b}"), (c, "{c}")) if key in form)
+        text = form.format(a=a, b=b, c=c, dose=_dose(rng), dose2=_dose(rng),
+                           unit=rng.choice(UNITS), unit2=rng.choice(UNITS))
+        text = text[0].upper() + text[1:]
+        yield TextItem(text, terms=used, drugs=used, source=f"list:{k}", split=split)
+
+
 def find_terms(items: Iterable[TextItem]) -> Iterator[TextItem]:
     """Items with `terms` filled in from the medical lexicon where a source gave none (the
     consultation sentences), one matcher for all."""

@@ -210,6 +210,24 @@ def encoder_cache(model: Any, model_dir: Path, examples: list[Example], cache_di
     return out
 
 
+class ConcatRows:
+    """Rows of several arrays indexed as one (each training manifest has its own encoder
+    cache, so adding a manifest to a run does not compute the others' again)."""
+
+    def __init__(self, parts: list[np.ndarray]) -> None:
+        self.parts = parts
+        self.starts = np.cumsum([0] + [len(p) for p in parts])
+
+    def __len__(self) -> int:
+        return int(self.starts[-1])
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        k = int(np.searchsorted(self.starts, i, side="right")) - 1
+        return self.parts[k][i - int(self.starts[k])]
+
+
 def _fill(arr: np.ndarray, enc: Any, model_dir: Path, examples: list[Example], view: int,
           specaugment: Any, rng: np.random.Generator, batch_size: int, progress: Any) -> None:
     import torch

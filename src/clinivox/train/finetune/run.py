@@ -24,6 +24,7 @@ from clinivox.errors import InputError
 from clinivox.io.writers import check_output_dir
 from clinivox.train.augment.specaugment import SpecAugment
 from clinivox.train.finetune.data import (
+    ConcatRows,
     Example,
     PromptOptions,
     TargetBuilder,
@@ -122,9 +123,13 @@ def evaluate_decodes(module: Any, examples: list[Example], encoder: np.ndarray,
     return {"wer": wer, "term_recall": recall, "score": recall - wer}
 
 
-def finetune(cfg: FinetuneConfig, train_manifest: Path, val_manifest: Path, run_dir: Path,
-             resume: bool = False, progress: bool = True) -> dict[str, Any]:
-    """Train, keep the best validation checkpoint, export it. Returns a summary."""
+def finetune(cfg: FinetuneConfig, train_manifest: Path | list[Path], val_manifest: Path,
+             run_dir: Path, resume: bool = False, progress: bool = True,
+             cache_dir: Path | None = None) -> dict[str, Any]:
+    """Train, keep the best validation checkpoint, export it. Returns a summary.
+    `train_manifest`: one manifest or several (each keeps its own encoder cache);
+    `cache_dir`: where encoder outputs are cached (default: the run directory's `cache/`),
+    shared between runs of the same model and audio."""
     import lightning as L
     import torch
     from lightning.pytorch.callbacks import EarlyStopping, LearningRateMonitor, ModelCheckpoint
@@ -142,7 +147,12 @@ def finetune(cfg: FinetuneConfig, train_manifest: Path, val_manifest: Path, run_
     cfg.validate()
     run_dir = Path(run_dir)
     check_output_dir(run_dir)
-    train_ex = read_examples(train_manifest)
+    train_manifests = [Path(train_manifest)] if isinstance(train_manifest, (str, Path)) \
+        else [Path(m) for m in train_manifest]
+    if not train_manifests:
+        raise InputError("no training manifest")
+    train_parts = [read_examples(m) for m in train_manifests]
+    train_ex = [ex for part in train_parts for ex in part]
     val_ex = read_examples(val_manifest)
     L.seed_everything(cfg.seed, workers=True)
     base, src_dir = load_whisper(cfg.model)
@@ -154,15 +164,19 @@ def finetune(cfg: FinetuneConfig, train_manifest: Path, val_manifest: Path, run_
     for ex in train_ex[:1] + val_ex[:1]:  # fail early on text that tokenises to nothing
         targets.build(ex, random.Random(0), None)
     (run_dir / "config.json").write_text(json.dumps(
-        {"config": asdict(cfg), "train": str(train_manifest), "validation": str(val_manifest),
+        {"config": asdict(cfg), "train": [str(m) for m in train_manifests],
+         "validation": str(val_manifest),
          "train_rows": len(train_ex), "validation_rows": len(val_ex)}, indent=2, default=str))
-    cache = run_dir / "cache"
+    cache = Path(cache_dir) if cache_dir is not None else run_dir / "cache"
     t0 = time.perf_counter()
     frozen_encoder = cfg.method != "full"
     if frozen_encoder:
-        views = encoder_cache(base, src_dir, train_ex, cache, cfg.encoder_views,
-                              cfg.specaugment, cfg.seed,
-                              progress=_bar("encoder cache (train)") if progress else None)
+        per_part = [encoder_cache(base, src_dir, part, cache, cfg.encoder_views,
+                                  cfg.specaugment, cfg.seed,
+                                  progress=_bar("encoder cache (train)") if progress else None)
+                    for part in train_parts]
+        views = per_part[0] if len(per_part) == 1 else \
+            [ConcatRows([p[v] for p in per_part]) for v in range(cfg.encoder_views)]
         train_features = None
     else:
         views = None
