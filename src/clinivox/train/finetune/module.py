@@ -47,7 +47,7 @@ class WhisperExamples(Dataset):
     """Training examples, each drawn afresh per epoch (prompt, timestamps mode, view)."""
 
     def __init__(self, examples: list[Example], targets: TargetBuilder,
-                 encoder_views: list[np.ndarray] | None, features: Any = None,
+                 encoder_views: list[Any] | None, features: Any = None,
                  term_pool: list[str] | None = None, seed: int = 0,
                  frame_margin_s: float | None = None) -> None:
         """`frame_margin_s`: cross-attend only to the encoder frames of the speech plus this
