@@ -101,32 +101,18 @@ def _audio_files(dirs: Iterable[Path]) -> list[Path]:
     return files
 
 
-def _excluded_terms(paths: Iterable[Path]) -> list[str]:
-    """The `terms` of the excluded manifests: never drawn for name lists."""
-    terms: list[str] = []
+def _excluded_rows(paths: Iterable[Path]) -> list[dict[str, Any]]:
+    """The rows of the manifests whose texts and terms the corpus must never use (the sets
+    you report on): their texts are left out of the sentences, their terms out of the name
+    lists."""
+    rows: list[dict[str, Any]] = []
     for p in paths:
         try:
-            for line in Path(p).read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    row = json.loads(line)
-                    terms += [t for t in row.get("terms") or [] if isinstance(t, str)]
+            rows += [json.loads(line) for line in Path(p).read_text(encoding="utf-8").splitlines()
+                     if line.strip()]
         except (OSError, ValueError) as exc:
             raise InputError(f"cannot read manifest {p}: {exc}") from None
-    return terms
-
-
-def _excluded_texts(paths: Iterable[Path]) -> list[str]:
-    texts = []
-    for p in paths:
-        try:
-            for line in Path(p).read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    row = json.loads(line)
-                    if isinstance(row.get("text"), str):
-                        texts.append(row["text"])
-        except (OSError, ValueError) as exc:
-            raise InputError(f"cannot read manifest {p}: {exc}") from None
-    return texts
+    return rows
 
 
 def plan_texts(spec: CorpusSpec, split: str, n: int) -> list[TextItem]:
@@ -134,27 +120,29 @@ def plan_texts(spec: CorpusSpec, split: str, n: int) -> list[TextItem]:
     n_lists = round(n * spec.list_share)
     n = n - n_lists
     n_templates = round(n * spec.template_share)
+    excluded = _excluded_rows(spec.exclude_manifests) \
+        if spec.consultations is not None or n_lists else []
     sentences: list[TextItem] = []
     if spec.consultations is not None:
-        sentences += [s for s in consultation_sentences(
-            spec.consultations, _excluded_texts(spec.exclude_manifests)) if s.split == split]
+        texts = [r["text"] for r in excluded if isinstance(r.get("text"), str)]
+        sentences += [s for s in consultation_sentences(spec.consultations, texts)
+                      if s.split == split]
     if split == "train":
         for path in spec.user_text:
             sentences += list(user_sentences(path))
     if not sentences:
         n_templates = n
+    names = Names.from_lexicon(spec.name_share) if n_templates or n_lists else None
     items: list[TextItem] = []
-    if n_templates:
-        names = Names.from_lexicon(spec.name_share)
+    if n_templates and names is not None:
         items += list(template_sentences(names, split, n_templates, spec.seed))
     if n > n_templates:
         rng.shuffle(sentences)
         picked = [sentences[i % len(sentences)] for i in range(n - n_templates)]
         items += list(find_terms(picked))
-    if n_lists:
-        names = Names.from_lexicon(spec.name_share)
-        items += list(name_list_sentences(names, split, n_lists, spec.seed,
-                                          exclude=_excluded_terms(spec.exclude_manifests)))
+    if n_lists and names is not None:
+        terms = [t for r in excluded for t in r.get("terms") or [] if isinstance(t, str)]
+        items += list(name_list_sentences(names, split, n_lists, spec.seed, exclude=terms))
     rng.shuffle(items)
     return items
 
