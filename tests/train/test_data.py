@@ -271,3 +271,13 @@ def test_list_share_adds_name_lists_and_zero_keeps_the_plan(transcripts, tmp_pat
                             for n in names[:200]))
     items = plan(replace(spec, list_share=1.0, exclude_manifests=(excl,)))
     assert not {t for i in items for t in i["terms"]} & set(names[:200])
+
+
+def test_bad_list_share_and_too_few_names_get_typed_errors(transcripts):
+    """`--list-share` outside [0, 1], and name lists with fewer than three drug names left
+    after the exclusions, are input errors with a message, not a traceback or a loop."""
+    with pytest.raises(InputError, match="list_share"):
+        plan(replace(small_spec(transcripts), list_share=1.5))
+    names = Names.from_lexicon(0.0)
+    with pytest.raises(InputError, match="too few drug names"):
+        list(name_list_sentences(names, "train", 5, seed=0, exclude=names.drugs["train"]))
