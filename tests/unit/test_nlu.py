@@ -578,3 +578,55 @@ def test_a_service_named_after_a_problem_is_no_finding(text):
 def test_the_problem_itself_beside_its_service_is_kept():
     assert [e.text for e in extract("He has asthma and sees the asthma nurse.")
             if e.label == "problem"] == ["asthma"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # what follows from a sentence-opening condition is conditional, however long the
+    # condition; a contrast ends it, and the condition's own course keeps a given finding
+    ("If you still feel breathless and run down by Friday, I think there's no harm in "
+     "starting a course of antibiotics.", {"breathless": "hypothetical",
+                                           "antibiotics": "hypothetical"}),
+    ("And if the sample is positive, we'll know which antibiotics are the right ones.",
+     {"antibiotics": "hypothetical"}),
+    ("If your cough isn't getting any better, then we may give you amoxicillin.",
+     {"cough": "present", "amoxicillin": "hypothetical"}),
+    ("If the rash spreads, come back, but your asthma is well controlled.",
+     {"rash": "present", "asthma": "present"}),
+    # an "if" of manner or a polite request conditions nothing
+    ("If I'm honest, the headache has been worse this week.", {"headache": "present"}),
+    ("If you can, call 999 now and tell them there is an anaphylactic reaction.",
+     {"anaphylactic reaction": "present"}),
+    # a speaker looking for a word asks nothing about the finding or the drug
+    ("I generally have asthma so I take, ohh, what's it called? Salbutamol inhalers?",
+     {"asthma": "present", "salbutamol inhalers": "present"}),
+    # the family named before the findings
+    ("I have asthma, and in my family, uh, there's hypothyroidism and migraine.",
+     {"asthma": "present", "hypothyroidism": "family", "migraine": "family"}),
+    # fillers and repeated words do not use up a trigger's reach
+    ("It could be, uh, um, uh, uh, um, a, a chest infection.",
+     {"chest infection": "possible"}),
+    # ... and a blanked pseudo-trigger still counts its words
+    ("I tried massage, I tried hot baths, and that didn't help with this numbness.",
+     {"numbness": "present"}),
+    # the cause looked for, not the finding
+    ("Blood tests to check for other types of causes of joint swelling.",
+     {"swelling": "present"}),
+])
+def test_assertion_rules_from_reading_validation_mentions(text, expected):
+    assert _assertions_of(text, expected) == expected
+
+
+@pytest.mark.parametrize("text, found, code", [
+    ("Just generally quite tired and unwell.", "unwell", "R53.81"),
+    ("I felt a pressure on my chest.", "pressure on my chest", "R07.89"),
+    ("Do you feel tight in your chest?", "tight in your chest", "R07.89"),
+    ("Sore throat and blocked ears.", "blocked ears", None),
+    ("No discharge coming from your ears.", "discharge", None),
+])
+def test_symptoms_said_in_conversation(text, found, code):
+    e = next(e for e in extract(text) if e.label == "problem" and e.text == found)
+    assert e.code == code
+
+
+def test_unwell_contacts_are_no_finding():
+    assert [e.text for e in extract("No unwell contacts.") if e.label == "problem"] == []

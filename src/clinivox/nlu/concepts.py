@@ -55,7 +55,9 @@ CANCERS = tuple(
 SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("chest pain", "R07.9", "pain in my chest|pain in the chest|chest pains"),
     ("chest tightness", "R07.89", "tight chest|tightness in my chest|tightness in the chest"
-     "|chest feels tight"),
+     "|chest feels tight|tight in my chest|tight in your chest|tight in the chest"
+     "|chest pressure|pressure on my chest|pressure in my chest|pressure on your chest"
+     "|pressure in your chest|pressure on the chest|pressure in the chest"),
     ("shortness of breath", "R06.02", "short of breath|out of breath|short of breathe"),
     ("breathlessness", "R06.00", "breathless|dyspnoea|dyspnea|difficulty breathing"
      "|difficulty in breathing|trouble breathing|struggling to breathe|hard to breathe"),
@@ -96,7 +98,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("restlessness", "R45.1", "restless"),
     ("fatigue", "R53.83", "tiredness|tired all the time|exhaustion|exhausted|lethargy"
      "|lethargic|tired|fatigued"),
-    ("malaise", "R53.81", "generally unwell|feeling unwell|feel unwell|run down"),
+    ("malaise", "R53.81", "generally unwell|feeling unwell|feel unwell|run down|unwell"),
     ("weakness", "R53.1", "feel weak|feeling weak|felt weak|feels weak|getting weaker"
      "|gone weak|went weak|weak"),
     ("muscle weakness", "M62.81", "weakness of the muscles|weak muscles"),
@@ -201,6 +203,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("hypotension", "I95.9", "low blood pressure|low BP"),
     ("lactose intolerance", "E73.9", "lactose intolerant"),
     ("aura", None, "visual aura|visual auras|auras"),
+    ("blocked ear", None, "blocked ears|ear feels blocked|ears feel blocked|ear is blocked"
+     "|ears are blocked|ears feel bunged up|ear feels bunged up"),
     ("throat closing", None, "closing of the throat|throat is closing|throat feels tight"
      "|tight throat|throat tightness"),
     ("hypertension", "I10", "high blood pressure|raised blood pressure|high BP|raised BP"),
@@ -421,7 +425,8 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
 # "tired of waiting", "a cold drink", "cold hands" (the illness is "a cold", said last or
 # before a function word)
 _FOLLOW = r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|which|but|too|as|"\
-    r"now|again|from|so|or|i|he|she|you|we|they|it|recently|yesterday|today|lately)\b)"
+    r"now|again|from|so|or|i|he|she|you|we|they|it|recently|yesterday|today|lately|"\
+    r"coming|leaking|oozing|draining|dripping)\b)"  # "discharge coming from your ears"
 _BEFORE_A_NOUN = re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
 FORM_GUARDS: dict[str, re.Pattern] = {
     "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
@@ -432,7 +437,8 @@ FORM_GUARDS: dict[str, re.Pattern] = {
     # cold drink", "collapse multiple buffers" (the verb with an object is not a faint)
     **dict.fromkeys(("diabetic", "stiff", "a cold", "colds", "head cold", "collapse",
                      "collapsed", "collapses", "collapsing", "temperature", "temp", "temps",
-                     "a temp", "fits", "weak", "sore", "frequency"), _BEFORE_A_NOUN),
+                     "a temp", "fits", "weak", "sore", "frequency", "unwell"),
+                    _BEFORE_A_NOUN),  # "unwell contacts": who else is ill, not a finding
     # before a noun, or "discharge from hospital"
     **dict.fromkeys(("discharge", "discharges"), re.compile(
         rf"{_BEFORE_A_NOUN.pattern}|^\s+from\s+(?:the\s+)?(?:hospital|ward|clinic|icu|a&e|"

@@ -34,6 +34,19 @@ PSEUDO = ("not only", "not just", "no increase", "no change", "no significant ch
           "i think it's worth", "i think it would be", "i think the best",
           "i think using", "i think taking", "i think trying", "i think starting",
           "no harm in",
+          # a conditional of manner, not of the finding: "if I'm honest, the pain is worse"
+          "if i'm honest", "if i'm being honest", "if i am honest",
+          "if that makes sense", "if that's ok", "if that's okay", "if that's alright",
+          "if you don't mind", "if you like", "if i remember rightly",
+          "if i remember correctly", "if i recall", "as if",
+          # a polite request: "Mum, if you can call 999 and say ..."
+          "if you can", "if you could", "if you would", "if you wish", "if you'd like",
+          "if you want to",
+          # what is looked for is the finding's cause; the finding is there ("blood tests to
+          # check for other types of causes of joint swelling")
+          "check for causes of", "check for other causes of", "check for the cause of",
+          "check for other types of causes of", "look for causes of", "look for the cause of",
+          "look for a cause of", "test for causes of",
           # a treatment that did not help with a finding: the finding is there ("the cream
           # hasn't helped with the itch")
           "hasn't helped with", "haven't helped with", "didn't help with", "doesn't help with",
@@ -96,7 +109,10 @@ FAMILY_PRE = ("mother", "father", "mum", "mom", "dad", "brother", "sister", "son
               "daughter", "grandmother", "grandfather", "grandma", "grandpa", "aunt",
               "uncle", "cousin", "sibling", "siblings", "parents", "family history of",
               "family history", "fh of", "fh", "fhx", "relative", "relatives", "husband", "wife",
-              "partner")
+              "partner",
+              # "in my family, there's hypothyroidism": the family named as the experiencer
+              "in my family", "in our family", "in the family", "my family", "our family",
+              "family members", "family member")
 FAMILY_POST = ("runs in the family", "runs in my family", "in the family",
                "on my mother's side", "on my father's side")
 HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "watch for",
@@ -311,12 +327,51 @@ def _sentence_start(text: str, start: int) -> int:
     return ends[-1].end() if ends else 0
 
 
+# A speaker looking for a word asks nothing about a finding: "I take, ohh what's it
+# called? Salbutamol inhalers?" (the name offered after it is not asked either)
+WORD_FINDING = re.compile(
+    r"\bwhat(?:(?:'s| is| was| are| were)\s+(?:it|they|that|this|those|the one)\s+called"
+    r"| (?:do|did) (?:you|they|we) call (?:it|them|that|those)"
+    r"|(?:'s| is| was)\s+the\s+(?:name|word)(?:\s+(?:of|for)\s+(?:it|that|them))?)\s*\?"
+    r"(?:[^.!?\n]{0,60}\?)?", re.IGNORECASE)
+
+
+def _no_question(m: re.Match) -> str:
+    return m.group(0).replace("?", ",")
+
+
 @lru_cache(maxsize=8)
 def _prepared(text: str) -> str:
     """The text as the triggers read it, the same length (offsets hold): a note's query
-    mark read as "query", an answering "No," blanked. Once per text, not per mention."""
+    mark read as "query", an answering "No," blanked, a word-finding question's marks read
+    as commas. Once per text, not per mention."""
     text = QUERY_MARK.sub(lambda m: "~" + m.group(0)[1:], text)
+    text = WORD_FINDING.sub(_no_question, text)
     return ANSWER_NO.sub(lambda m: " " * len(m.group(0)), text)
+
+
+# Disfluencies do not count against a trigger's reach: "it sounds like you could be going
+# into, uh, what we say an a, an anaphylactic reaction"
+FILLER_WORDS = frozenset({"uh", "uhh", "um", "umm", "er", "erm", "hmm", "mm", "ohh", "oh",
+                          "ah", "eh"})
+
+
+def _fluent(words: list[str]) -> list[str]:
+    """The words without fillers and without a word said twice in a row ("I, I")."""
+    out: list[str] = []
+    for w in words:
+        if w in FILLER_WORDS or (out and out[-1] == w != "_"):  # "_": a blanked trigger
+            continue
+        out.append(w)
+    return out
+
+
+# A sentence that opens with a condition: what follows from it is conditional too, however
+# long the condition ("If you feel like you're still feeling breathless and run-down, I
+# think there's no harm in starting a course of antibiotics"), up to a contrast
+CONDITION_OPENER = re.compile(rf"^\s*{_FILLER}(?:if|unless|in case)\b", re.IGNORECASE)
+CONTRAST = re.compile(r"\b(?:but|however|although|though|whereas|yet|because|except|"
+                      r"otherwise|apart from|aside from)\b", re.IGNORECASE)
 
 
 def assertion(text: str, start: int, end: int) -> Assertion:
@@ -346,12 +401,15 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     before = text[:start]
     cuts = list(TERMINATE.finditer(before))
     clause = before[cuts[-1].end():] if cuts else before
-    words = _strip_pseudo(_words(clause))  # pseudo-triggers first: a window may cut one
+    # pseudo-triggers first: a window may cut one
+    words = _strip_pseudo(_fluent(_words(clause)))
     pre = words[-WINDOW_WORDS:]
     # a conditional governs more words than the other triggers: its condition ("if there is
     # progressing weakness of the arms and legs") and what follows from it ("if your lips
-    # swell, use the EpiPen")
+    # swell, use the EpiPen"), to the end of the sentence when the sentence opens with it
     cond = words[-CONDITIONAL_WORDS:]
+    if CONDITION_OPENER.match(head) and not CONTRAST.search(head):
+        cond = _strip_pseudo(_fluent(_words(head)))
     m = TERMINATE.search(after_all)
     post = _strip_pseudo(_words(after_all[: m.start()] if m else after_all)[:6])
     sentence_rest = after_all[: stop.start()] if stop else after_all
