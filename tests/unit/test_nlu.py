@@ -622,11 +622,19 @@ def test_assertion_rules_from_reading_validation_mentions(text, expected):
     ("Do you feel tight in your chest?", "tight in your chest", "R07.89"),
     ("Sore throat and blocked ears.", "blocked ears", None),
     ("No discharge coming from your ears.", "discharge", None),
+    ("I feel very weak though.", "weak", "R53.1"),
+    ("My leg feels weaker.", "feels weaker", "R53.1"),
+    ("Your vision has been blurry as well.", "vision has been blurry", "H53.8"),
+    ("I started losing feeling in my hands.", "losing feeling", "R20.0"),
+    ("I have a bit of problems with my bowels anyway.", "problems with my bowels", "R19.8"),
 ])
 def test_symptoms_said_in_conversation(text, found, code):
     e = next(e for e in extract(text) if e.label == "problem" and e.text == found)
     assert e.code == code
 
 
-def test_unwell_contacts_are_no_finding():
-    assert [e.text for e in extract("No unwell contacts.") if e.label == "problem"] == []
+@pytest.mark.parametrize("text", [
+    "No unwell contacts.", "He is a weaker player than his brother.", "It was a blurry photo.",
+])
+def test_everyday_uses_of_conversation_symptoms_are_no_finding(text):
+    assert [e.text for e in extract(text) if e.label == "problem"] == []

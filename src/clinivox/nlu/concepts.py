@@ -100,7 +100,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|lethargic|tired|fatigued"),
     ("malaise", "R53.81", "generally unwell|feeling unwell|feel unwell|run down|unwell"),
     ("weakness", "R53.1", "feel weak|feeling weak|felt weak|feels weak|getting weaker"
-     "|gone weak|went weak|weak"),
+     "|gone weak|went weak|weak|weaker|feels weaker|feel weaker|felt weaker|feeling weaker"),
     ("muscle weakness", "M62.81", "weakness of the muscles|weak muscles"),
     ("weight loss", "R63.4", "lost weight|losing weight|weight losses"),
     ("weight gain", "R63.5", "gained weight|putting on weight|put on weight"),
@@ -135,7 +135,9 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("enlarged tonsils", "J35.1", "swollen tonsils|tonsillar enlargement"),
     ("viral infection", "B34.9", "viral illness|viral illnesses|a virus|viral infections"),
     ("pregnancy", "Z33.1", "pregnant"),
-    ("bowel symptoms", "R19.8", "bowel sx|bowel problems|bowel issues"),
+    ("bowel symptoms", "R19.8", "bowel sx|bowel problems|bowel issues"
+     "|problems with my bowels|problems with your bowels|problem with my bowels"
+     "|problem with your bowels|trouble with my bowels"),
     ("speech disturbance", "R47.9", "speech disturbances|problems with my speech"
      "|difficulty speaking|speech problems|trouble speaking"),
     ("dysphasia", "R47.02", "expressive dysphasia|receptive dysphasia|aphasia"),
@@ -178,14 +180,17 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("swelling", "R60.9", "swollen|oedema|edema"),
     ("ankle swelling", "R60.0", "swollen ankles|swollen ankle|ankle oedema|ankle edema"),
     ("lymphadenopathy", "R59.9", "swollen glands|swollen lymph nodes|enlarged lymph nodes"),
-    ("numbness", "R20.0", "numb"),
+    ("numbness", "R20.0", "numb|losing feeling|lost feeling|loss of feeling"
+     "|loss of sensation|lost sensation|losing sensation"),
     ("tingling", "R20.2", "pins and needles|paraesthesia|paresthesia"),
     ("tremor", "R25.1", "tremors|shaky hands"),
     ("seizure", "R56.9", "seizures|convulsion|convulsions|fits"),
     ("confusion", "R41.0", "confused|disorientated|disoriented|delirium"),
     ("memory loss", "R41.3", "forgetful|forgetfulness|memory problems"),
     ("hallucinations", "R44.3", "hallucinating"),
-    ("blurred vision", "H53.8", "blurry vision|vision is blurred|vision blurred"),
+    ("blurred vision", "H53.8", "blurry vision|vision is blurred|vision blurred"
+     "|vision is blurry|vision has been blurry|vision's blurry|vision went blurry"
+     "|vision goes blurry|blurring of vision|blurry"),
     ("diplopia", "H53.2", "double vision"),
     ("visual disturbance", "H53.9", "vision problems|problems with my vision|vision sx"
      "|visual symptoms|visual sx|visual problems"),
@@ -194,7 +199,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
 
     ("slurred speech", "R47.81", "slurring"),
     ("facial droop", "R29.810", "facial drooping|face drooping"),
-    ("loss of consciousness", "R40.4", "lost consciousness|unconscious"),
+    ("loss of consciousness", "R40.4", "lost consciousness|unconscious|lose consciousness"
+     "|losing consciousness"),
     ("insomnia", "G47.00", "can't sleep|trouble sleeping|difficulty sleeping|not sleeping"),
     ("anxiety", "F41.9", "anxious"),
     ("stress", "Z73.3", "stressed|under stress"),
@@ -424,9 +430,12 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
 # forms that name the problem only when the next word does not make them something else:
 # "tired of waiting", "a cold drink", "cold hands" (the illness is "a cold", said last or
 # before a function word)
-_FOLLOW = r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|which|but|too|as|"\
-    r"now|again|from|so|or|i|he|she|you|we|they|it|recently|yesterday|today|lately|"\
-    r"coming|leaking|oozing|draining|dripping)\b)"  # "discharge coming from your ears"
+# before a function word ("I feel very weak though"), or a verb after the discharge it
+# names ("discharge coming from your ears")
+_FOLLOW = (r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|which|but|too|as|"
+           r"now|again|from|so|or|i|he|she|you|we|they|it|recently|yesterday|today|lately|"
+           r"coming|leaking|oozing|draining|dripping|"
+           r"though|either|anymore|still|sometimes|then|all)\b)")
 _BEFORE_A_NOUN = re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
 FORM_GUARDS: dict[str, re.Pattern] = {
     "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
@@ -437,7 +446,8 @@ FORM_GUARDS: dict[str, re.Pattern] = {
     # cold drink", "collapse multiple buffers" (the verb with an object is not a faint)
     **dict.fromkeys(("diabetic", "stiff", "a cold", "colds", "head cold", "collapse",
                      "collapsed", "collapses", "collapsing", "temperature", "temp", "temps",
-                     "a temp", "fits", "weak", "sore", "frequency", "unwell"),
+                     "a temp", "fits", "weak", "weaker", "sore", "frequency", "unwell",
+                     "blurry"),
                     _BEFORE_A_NOUN),  # "unwell contacts": who else is ill, not a finding
     # before a noun, or "discharge from hospital"
     **dict.fromkeys(("discharge", "discharges"), re.compile(
@@ -457,9 +467,10 @@ FORM_NEEDS_BEFORE: dict[str, re.Pattern] = {
                          re.IGNORECASE),
     "fits": re.compile(rf"(?:\b(?:having|had|have|has|of|epileptic|febrile|more)\s+|"
                        rf"{_AFTER_LIST})", re.IGNORECASE),
-    "weak": re.compile(rf"(?:\b(?:feel|feels|feeling|felt|very|quite|bit|so|really|been|"
-                       rf"generally|more|became|becoming|gone|went|go)\s+|{_AFTER_LIST})",
-                       re.IGNORECASE),
+    **dict.fromkeys(("weak", "weaker"), re.compile(
+        rf"(?:\b(?:feel|feels|feeling|felt|very|quite|bit|so|really|been|generally|more|"
+        rf"became|becoming|gone|went|go|getting|got|much|even|is|are)\s+|{_AFTER_LIST})",
+        re.IGNORECASE)),
     "sore": re.compile(rf"(?:\b(?:is|it's|its|be|been|feels?|feeling|felt|are|was|were|bit|"
                        rf"very|quite|so|really|slightly|still|get|gets|getting|looks?|"
                        rf"looking)\s+|{_AFTER_LIST})", re.IGNORECASE),
