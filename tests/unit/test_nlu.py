@@ -611,6 +611,11 @@ def test_the_problem_itself_beside_its_service_is_kept():
     # the cause looked for, not the finding
     ("Blood tests to check for other types of causes of joint swelling.",
      {"swelling": "present"}),
+    # "maybe" doubts what follows it
+    ("It's worth treating you for a maybe urine infection.", {"urine infection": "possible"}),
+    # people in general, not this patient
+    ("People with multiple sclerosis can have visual problems.",
+     {"multiple sclerosis": "hypothetical", "visual problems": "hypothetical"}),
 ])
 def test_assertion_rules_from_reading_validation_mentions(text, expected):
     assert _assertions_of(text, expected) == expected
@@ -627,6 +632,8 @@ def test_assertion_rules_from_reading_validation_mentions(text, expected):
     ("Your vision has been blurry as well.", "vision has been blurry", "H53.8"),
     ("I started losing feeling in my hands.", "losing feeling", "R20.0"),
     ("I have a bit of problems with my bowels anyway.", "problems with my bowels", "R19.8"),
+    ("Your chest is tight at the moment.", "chest is tight", "R07.89"),
+    ("You were having some problems breathing.", "problems breathing", "R06.00"),
 ])
 def test_symptoms_said_in_conversation(text, found, code):
     e = next(e for e in extract(text) if e.label == "problem" and e.text == found)
@@ -638,3 +645,8 @@ def test_symptoms_said_in_conversation(text, found, code):
 ])
 def test_everyday_uses_of_conversation_symptoms_are_no_finding(text):
     assert [e.text for e in extract(text) if e.label == "problem"] == []
+
+
+def test_iron_tablets_are_a_drug():
+    e = _one("Medication: iron tablets.", "drug")
+    assert e.code == "ferrous sulfate"

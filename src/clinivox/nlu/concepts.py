@@ -56,11 +56,13 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("chest pain", "R07.9", "pain in my chest|pain in the chest|chest pains"),
     ("chest tightness", "R07.89", "tight chest|tightness in my chest|tightness in the chest"
      "|chest feels tight|tight in my chest|tight in your chest|tight in the chest"
-     "|chest pressure|pressure on my chest|pressure in my chest|pressure on your chest"
+     "|chest is tight|chest was tight|chest felt tight|chest pressure|pressure on my chest"
+     "|pressure in my chest|pressure on your chest"
      "|pressure in your chest|pressure on the chest|pressure in the chest"),
     ("shortness of breath", "R06.02", "short of breath|out of breath|short of breathe"),
     ("breathlessness", "R06.00", "breathless|dyspnoea|dyspnea|difficulty breathing"
-     "|difficulty in breathing|trouble breathing|struggling to breathe|hard to breathe"),
+     "|difficulty in breathing|trouble breathing|struggling to breathe|hard to breathe"
+     "|problems breathing|problem breathing|trouble with my breathing"),
     ("orthopnoea", "R06.01", "orthopnea"),
     ("wheeze", "R06.2", "wheezing|wheezy|wheezes"),
     ("stridor", "R06.1", ""),
@@ -281,6 +283,7 @@ DRUG_CLASS_WORDS: tuple[tuple[str, str], ...] = (
 LAY_DRUGS: tuple[tuple[str, str], ...] = (
     ("albuterol", "blue inhaler|blue inhalers|blue reliever|blue reliever inhaler"),
     ("beclomethasone", "brown inhaler|brown inhalers|brown preventer|brown preventer inhaler"),
+    ("ferrous sulfate", "iron tablets|iron tablet|iron supplements|iron pills"),
 )
 # allergies to what is not a drug: the allergen, as the record names it
 FOOD_ALLERGIES: tuple[tuple[str, str], ...] = tuple(

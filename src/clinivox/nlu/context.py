@@ -90,7 +90,8 @@ POSSIBLE_PRE = ("uncertain", "possible", "possibly", "potentially", "perhaps", "
                 "possibility of",
                 # what a test is for is not found yet: "check for things like gout"
                 "check for", "checking for", "test for", "testing for", "screen for",
-                "screening for", "look for", "looking for", "evaluate for")
+                "screening for", "look for", "looking for", "evaluate for",
+                "maybe")
 POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
                  "cannot be excluded", "can't be excluded", "or something", "perhaps",
                  "or something like that")
@@ -126,7 +127,11 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
 # "have you ever had a seizure"), and "denies any chest pain" must stay absent, so these
 # count only when no other trigger claims the scope.
 GENERIC_PRE = ("any", "ever", "ever had", "information about", "leaflet", "what's a",
-               "what is a", "symptoms of", "signs and symptoms")
+               "what is a", "symptoms of", "signs and symptoms",
+               # people in general, not this patient: "people with multiple sclerosis can
+               # have visual problems"
+               "people with", "people who have", "patients with", "someone with",
+               "somebody with", "when someone has", "when people have")
 TERMINATE = re.compile(r"[.;!?\n]|\b(?:but|however|although|though|except|apart from|"
                        r"aside from|other than|besides|whereas|yet|which|who|because|"
                        r"of note)\b|"  # "No PMH of note, asthma as a child"
