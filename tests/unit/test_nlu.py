@@ -634,6 +634,7 @@ def test_assertion_rules_from_reading_validation_mentions(text, expected):
     ("I have a bit of problems with my bowels anyway.", "problems with my bowels", "R19.8"),
     ("Your chest is tight at the moment.", "chest is tight", "R07.89"),
     ("You were having some problems breathing.", "problems breathing", "R06.00"),
+    ("No cough, no breathing difficulties?", "breathing difficulties", "R06.00"),
 ])
 def test_symptoms_said_in_conversation(text, found, code):
     e = next(e for e in extract(text) if e.label == "problem" and e.text == found)
@@ -650,3 +651,20 @@ def test_everyday_uses_of_conversation_symptoms_are_no_finding(text):
 def test_iron_tablets_are_a_drug():
     e = _one("Medication: iron tablets.", "drug")
     assert e.code == "ferrous sulfate"
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a long-term condition in the past medical history is still the patient's
+    ("You've got a history of eczema, so what do you do about it?", {"eczema": "present"}),
+    ("History of hypertension, on amlodipine.",
+     {"hypertension": "present", "amlodipine": "present"}),
+    # an acute illness in it is over
+    ("History of pneumonia last year.", {"pneumonia": "historical"}),
+])
+def test_history_of_a_long_term_condition(text, expected):
+    assert _assertions_of(text, expected) == expected
+
+
+def test_antibodies_tested_for_are_no_drug():
+    assert [e.text for e in extract("Bloods for rheumatological antibodies.")
+            if e.label == "drug"] == []

@@ -62,7 +62,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("shortness of breath", "R06.02", "short of breath|out of breath|short of breathe"),
     ("breathlessness", "R06.00", "breathless|dyspnoea|dyspnea|difficulty breathing"
      "|difficulty in breathing|trouble breathing|struggling to breathe|hard to breathe"
-     "|problems breathing|problem breathing|trouble with my breathing"),
+     "|problems breathing|problem breathing|trouble with my breathing"
+     "|breathing difficulties|breathing difficulty"),
     ("orthopnoea", "R06.01", "orthopnea"),
     ("wheeze", "R06.2", "wheezing|wheezy|wheezes"),
     ("stridor", "R06.1", ""),
@@ -375,7 +376,10 @@ EVERYDAY_CLINICAL = frozenset({
 # found by listing every one-word everyday form the NLU's matcher still codes
 NOT_TERMS = frozenset({"buffers", "cloves", "diamonds", "hops", "oats", "pots", "sulfur",
                        "epigen", "earthquake", "flood", "hurricane", "tornado", "terrorism",
-                       "plague"})
+                       "plague",
+                       # what a blood test looks for, far more often than a drug given
+                       # ("rheumatological antibodies")
+                       "antibodies", "antibody"})
 # ICD-10-CM codes of external causes (V00-Y99) say how an injury came about; they are not
 # problems
 EXTERNAL_CAUSE = ("V", "W", "X", "Y")

@@ -386,10 +386,27 @@ def _share_list_assertions(text: str, found: list[Entity]) -> None:
             cur.assertion = prev.assertion
 
 
+# "history of" names the past medical history, which lists long-term conditions the
+# patient still has: those stay present (the i2b2 convention the gold set follows); an
+# acute illness in it is historical. ICD-10-CM categories of chronic conditions:
+CHRONIC_CODES = ("J45", "J44", "J30", "E10", "E11", "E13", "E03", "E05", "E66", "E78", "I10",
+                 "I11", "I20", "I25", "I48", "I50", "L20", "L30.9", "L40", "G20", "G35",
+                 "G40", "G43", "K50", "K51", "K58", "K90.0", "M05", "M06", "M10", "M15",
+                 "M16", "M17", "M18", "M19", "M81", "F20", "F31", "F32", "F33", "F41", "N18",
+                 "B20", "D57")
+HISTORY_OF = frozenset({"history of", "h/o", "past history of"})
+# "on amlodipine": taken now, whatever history was named before it
+_ON_DRUG = re.compile(r"\bon\s+(?:regular\s+|long[- ]term\s+)?$", re.IGNORECASE)
+
+
 def _entity(text: str, written: str, label: str, start: int, end: int, normalized: str,
             code: str | None, category: str, sections: list) -> Entity:
     judged = assertion(text, start, end)
     value = judged.value
+    if value == "historical" and judged.trigger in HISTORY_OF and (
+            (label == "problem" and (code or "").startswith(CHRONIC_CODES))
+            or (label == "drug" and _ON_DRUG.search(text[max(0, start - 20):start]))):
+        value = "present"  # "history of asthma", "history of hypertension, on amlodipine"
     if label == "drug" and value == "present" and _FAILED_TRIAL.match(text[end:]):
         value = "historical"  # "used steroid cream with minimal effect": tried, not taken
     if value == "possible" and judged.trigger in WORRY and (code or "").startswith("R"):
