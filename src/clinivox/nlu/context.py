@@ -436,6 +436,12 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     return Assertion("present", None)
 
 
+def ended_after(text: str, end: int) -> bool:
+    """A time in the past or a resolution said just after the mention that ends at `end`
+    ("asthma as a child", "rash, resolved")."""
+    return _find(_words(text[end:])[:6], HISTORICAL_POST) is not None
+
+
 def _classes() -> tuple[tuple[str, tuple[str, ...]], ...]:
     """Each assertion class with all its pre-triggers, in the order of its first row in
     TRIGGERS."""

@@ -32,7 +32,7 @@ from clinivox.nlu.concepts import (
     symptom_code,
     symptom_forms,
 )
-from clinivox.nlu.context import assertion
+from clinivox.nlu.context import assertion, ended_after
 from clinivox.nlu.drugs import base_ingredient, drug_xrefs
 from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
@@ -404,7 +404,8 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
     judged = assertion(text, start, end)
     value = judged.value
     if value == "historical" and judged.trigger in HISTORY_OF and (
-            (label == "problem" and (code or "").startswith(CHRONIC_CODES))
+            (label == "problem" and (code or "").startswith(CHRONIC_CODES)
+             and not ended_after(text, end))  # "history of asthma as a child"
             or (label == "drug" and _ON_DRUG.search(text[max(0, start - 20):start]))):
         value = "present"  # "history of asthma", "history of hypertension, on amlodipine"
     if label == "drug" and value == "present" and _FAILED_TRIAL.match(text[end:]):
