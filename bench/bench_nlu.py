@@ -38,6 +38,7 @@ MEDICAL = ("metformin", "asthma", "diabetes", "warfarin", "stroke", "amoxicillin
 
 
 ASSERTED = ("problem", "drug", "allergy")  # labels whose assertion is scored
+TEST_BATCHES = (1, 2, 3, 7, 8, 9)  # the batches with sentences of the test half
 
 
 def _code_key(code: str | None) -> str:
@@ -389,7 +390,7 @@ def main() -> None:
                "gold_own": gold_metrics(gold_rows("own")),
                "gold_primock_test": gold_metrics(gold_rows("primock", "test")),
                "gold_primock_test_by_batch": {
-                   b: gold_metrics(gold_rows("primock", "test", b)) for b in (1, 2, 3, 7, 8)},
+                   b: gold_metrics(gold_rows("primock", "test", b)) for b in TEST_BATCHES},
                "gold_primock_validation": gold_metrics(gold_rows("primock", "validation")),
                "medspacy": medspacy_comparison(args.medspacy) if args.medspacy else None,
                "phi_text_unit": phi_text("unit"), "phi_text_v2": phi_text("v2-test"),
@@ -402,16 +403,16 @@ def main() -> None:
     t, v = r["gold_primock_test"], r["gold_primock_validation"]
     lines += _gold_lines(
         f"**PriMock57 gold set, test half** ({t['sentences']} sentences of real clinicians' "
-        "notes and consultation transcripts in five batches, each annotated by hand before "
+        "notes and consultation transcripts in six batches, each annotated by hand before "
         "the NLU was run on it; `bench/data/nlu_gold_primock.jsonl`, text read from "
         "../shared/data; docs/nlu.md). Small, one annotator. Every decision was made on "
         f"the other half ({v['sentences']} sentences, below).", t)
     by_batch = r["gold_primock_test_by_batch"]
     lines += ["Test half by batch (batch 1: drawn at random; batches 2 and 3: half drawn "
               "from sentences holding an assertion cue word, so harder on assertions; batches"
-              " 7 and 8: drawn like 2 and 3 from test consultations only, each annotated before"
-              " the NLU ran on it, 7 before a round of changes made on the validation half and"
-              " 8 after it; docs/nlu.md):", "",
+              " 7, 8 and 9: drawn like 2 and 3 from test consultations only, each annotated "
+              "before the NLU ran on it, 7 and 9 before a round of changes made on the "
+              "validation half, 8 after one; docs/nlu.md):", "",
               "| batch | sentences | problem recall | problem precision | assertion accuracy "
               "(n) |", "|---|---|---|---|---|"]
     for b, g in by_batch.items():

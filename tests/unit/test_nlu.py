@@ -668,3 +668,17 @@ def test_history_of_a_long_term_condition(text, expected):
 def test_antibodies_tested_for_are_no_drug():
     assert [e.text for e in extract("Bloods for rheumatological antibodies.")
             if e.label == "drug"] == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    # he or she, after a sentence that names the relative, is the relative
+    ("My father used to have high blood pressure. He died of bowel cancer ten years ago.",
+     {"high blood pressure": "family", "bowel cancer": "family"}),
+    ("My mum is not in great shape. She's got type 2 diabetes.",
+     {"type 2 diabetes": "family"}),
+    # not when the patient is named after the relative, or in the sentence itself
+    ("My mum has diabetes. I have asthma.", {"diabetes": "family", "asthma": "present"}),
+    ("My dad came with me. He thinks I have the flu.", {"flu": "possible"}),
+])
+def test_a_relative_named_in_the_sentence_before(text, expected):
+    assert _assertions_of(text, expected) == expected

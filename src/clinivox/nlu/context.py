@@ -379,8 +379,38 @@ CONTRAST = re.compile(r"\b(?:but|however|although|though|whereas|yet|because|exc
                       r"otherwise|apart from|aside from)\b", re.IGNORECASE)
 
 
+# a sentence about someone the sentence before named as a relative: "My father used to have
+# high blood pressure. He died of bowel cancer." (he, she, they as its subject)
+THIRD_PERSON = re.compile(rf"^\s*{_FILLER}(?:he|she|they)\b", re.IGNORECASE)
+_YOU_OR_ME = frozenset({*("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself"),
+                        "you", "you're", "you've", "your"})
+
+
+def _relative_before(text: str, sentence: int, head: str) -> bool:
+    """The sentence is about a relative named in the sentence before (`THIRD_PERSON`): its
+    head speaks of him or her, and the sentence before names a relative with no one else
+    after."""
+    if not THIRD_PERSON.match(head) or _YOU_OR_ME & set(_words(head)):
+        return False
+    prev = text[_sentence_start(text, max(0, sentence - 1)):sentence]
+    words = _words(prev)
+    at = max((i + len(p) for _, p in _split(FAMILY_PRE) for i in range(len(words))
+              if tuple(words[i:i + len(p)]) == p), default=-1)
+    return at >= 0 and not _YOU_OR_ME & set(words[at:])
+
+
 def assertion(text: str, start: int, end: int) -> Assertion:
     """The assertion of the mention `text[start:end]` (character offsets)."""
+    judged = _assertion(text, start, end)
+    if judged.value in ("present", "historical"):
+        prepared = _prepared(text)
+        sentence = _sentence_start(prepared, start)
+        if sentence > 0 and _relative_before(prepared, sentence, prepared[sentence:start]):
+            return Assertion("family", "relative named before")
+    return judged
+
+
+def _assertion(text: str, start: int, end: int) -> Assertion:
     text = _prepared(text)
     after_all = text[end:]
     stop = re.search(r"[.!?\n]", after_all)
