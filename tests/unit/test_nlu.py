@@ -682,3 +682,22 @@ def test_antibodies_tested_for_are_no_drug():
 ])
 def test_a_relative_named_in_the_sentence_before(text, expected):
     assert _assertions_of(text, expected) == expected
+
+
+@pytest.mark.parametrize("text, ingredient", [
+    ("I'm on the pill.", "oral contraceptives"),
+    ("Advised to use night and day nurse.", "acetaminophen, dextromethorphan and promethazine"),
+    ("Strepsils for the throat.", "amylmetacresol and dichlorobenzyl alcohol"),
+    ("She is on a PPI.", "proton pump inhibitors"),
+    ("She takes HRT.", "hormone replacement therapy"),
+    ("I have been using cough syrup.", "antitussive agents"),
+    ("Hay fever tablets help a bit.", "histamine antagonists"),
+])
+def test_british_medicines_in_everyday_words(text, ingredient):
+    assert _one(text, "drug").code == ingredient
+
+
+@pytest.mark.parametrize("text", ["Take the pill with some water.", "He is a pop star.",
+                                  "I take Ppi"])
+def test_everyday_words_that_are_no_medicine(text):
+    assert [e.text for e in extract(text) if e.label == "drug"] == []

@@ -278,6 +278,13 @@ DRUG_CLASS_WORDS: tuple[tuple[str, str], ...] = (
      "|anti-inflammatory medications|anti-inflammatory tablets|anti-inflammatory painkillers"),
     ("antimalarials", "anti-malarials|malaria tablets|malaria prevention|malaria prophylaxis"
      "|malaria preventative medication|malaria medication|malaria pills"),
+    # in the words of British consultations
+    ("oral contraceptives", "the pill"),  # only after "on", "taking", ... (FORM_NEEDS_BEFORE)
+    ("proton pump inhibitors", "proton pump inhibitor"),
+    ("antitussive agents", "cough syrup|cough mixture|cough medicine|cough medicines"
+     "|cough linctus|linctus"),
+    ("histamine antagonists", "hay fever tablets|hayfever tablets|allergy tablets"
+     "|hay fever medication|hayfever medication|antihistamine tablets"),
 )
 # drugs known by what they look like in British consultations: the inhaler's colour names
 # the reliever (salbutamol, blue) and the preventer (beclometasone, brown): ingredient, forms
@@ -352,6 +359,8 @@ NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str | None]] = {
     "SOBOE": ("problem", "shortness of breath on exertion", "R06.02"),
     "Abx": ("drug", "antibiotics", ""),
     "POP": ("drug", "oral contraceptives", "oral contraceptives"),  # progestogen-only pill
+    "HRT": ("drug", "hormone replacement therapy", "hormone replacement therapy"),
+    "PPI": ("drug", "proton pump inhibitors", "proton pump inhibitors"),
     "BP": ("test", "blood pressure", ""),  # "BP checked"; "BP 140/90" is a vital
     # the lexicon's abbreviations again, so that their plurals are found ("TIAs", "UTIs"):
     # the lexicon's matcher takes no plural of an abbreviation
@@ -468,6 +477,9 @@ FORM_GUARDS: dict[str, re.Pattern] = {
 # fits"), "feeling weak", "it's sore", "red and sore"
 _AFTER_LIST = r"(?:\b(?:and|or|nor|no|nil|any)\s+|[,/]\s*)$"
 FORM_NEEDS_BEFORE: dict[str, re.Pattern] = {
+    # "on the pill": the contraceptive; "take the pill with water": any tablet
+    "the pill": re.compile(r"\b(?:on|taking|started|starting|stopped|stopping|off|using|"
+                           r"about)\s+$", re.IGNORECASE),
     **dict.fromkeys(("temperature", "temp", "temps"), re.compile(
         rf"(?:\bwith\s+|{_AFTER_LIST})", re.IGNORECASE)),
     "a temp": re.compile(r"\b(?:had|have|has|got|having|get|getting|with|running|run|no)\s+$",

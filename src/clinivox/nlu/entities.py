@@ -66,6 +66,13 @@ UK_BRANDS = {"lemsip": "acetaminophen and phenylephrine", "daktarin": "miconazol
              "implanon": "etonogestrel", "nexplanon": "etonogestrel",
              "movicol": "polyethylene glycol 3350", "rennie": "calcium carbonate",
              "otrivine": "xylometazoline", "piriteze": "cetirizine",
+             "strepsils": "amylmetacresol and dichlorobenzyl alcohol",
+             "night nurse": "acetaminophen, dextromethorphan and promethazine",
+             "day nurse": "acetaminophen, phenylephrine and pholcodine",
+             "night and day nurse": "acetaminophen, dextromethorphan and promethazine",
+             "day and night nurse": "acetaminophen, dextromethorphan and promethazine",
+             "beechams": "acetaminophen and phenylephrine", "anusol": "zinc oxide",
+             "sudocrem": "zinc oxide", "bonjela": "choline salicylate",
              **{b: "emollients" for b in ("e45", "diprobase", "doublebase", "oilatum",
                                           "epaderm", "hydromol", "dermol", "aveeno",
                                           "cetraben", "zerobase")}}
