@@ -132,8 +132,10 @@ GENERIC_PRE = ("any", "ever", "ever had", "information about", "leaflet", "what'
                # have visual problems"
                "people with", "people who have", "patients with", "someone with",
                "somebody with", "when someone has", "when people have")
-TERMINATE = re.compile(r"[.;!?\n]|\b(?:but|however|although|though|except|apart from|"
-                       r"aside from|other than|besides|whereas|yet|which|who|because|"
+# the words that turn a sentence against what came before: they end a trigger's scope
+# (`TERMINATE`) and a sentence-opening condition's (`CONTRAST`)
+_CONTRAST_WORDS = r"but|however|although|though|except|apart from|aside from|whereas|yet|because"
+TERMINATE = re.compile(rf"[.;!?\n]|\b(?:{_CONTRAST_WORDS}|other than|besides|which|who|"
                        r"of note)\b|"  # "No PMH of note, asthma as a child"
                        r",\s*(?:just|only)\b|"  # "no pain, just some tightness"
                        # a clause with its own subject: "no chest pain, I have a cough"
@@ -375,8 +377,7 @@ def _fluent(words: list[str]) -> list[str]:
 # long the condition ("If you feel like you're still feeling breathless and run-down, I
 # think there's no harm in starting a course of antibiotics"), up to a contrast
 CONDITION_OPENER = re.compile(rf"^\s*{_FILLER}(?:if|unless|in case)\b", re.IGNORECASE)
-CONTRAST = re.compile(r"\b(?:but|however|although|though|whereas|yet|because|except|"
-                      r"otherwise|apart from|aside from)\b", re.IGNORECASE)
+CONTRAST = re.compile(rf"\b(?:{_CONTRAST_WORDS}|otherwise)\b", re.IGNORECASE)
 
 
 # a sentence about someone the sentence before named as a relative: "My father used to have
