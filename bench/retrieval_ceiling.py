@@ -104,26 +104,6 @@ def candidate_features(key, span: str, form: str, entry, similarity: float) -> l
             float(len(words_of(span)) == len(words_of(form)))]
 
 
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0) -> np.ndarray:
-    """L2-regularised logistic regression (Newton), on standardised features; returns the
-    weights of [features..., intercept] for `x` standardised the same way."""
-    z = np.hstack([x, np.ones((len(x), 1))])
-    w = np.zeros(z.shape[1])
-    reg = np.full(z.shape[1], l2)
-    reg[-1] = 0.0
-    pos = max(1.0, y.sum())
-    weight = np.where(y == 1, (len(y) - pos) / pos, 1.0)  # classes balanced
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-(z @ w)))
-        grad = z.T @ (weight * (p - y)) + reg * w
-        hess = (z * (weight * p * (1 - p))[:, None]).T @ z + np.diag(reg) + 1e-9 * np.eye(len(w))
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--model", default="tiny.en-clinical")
@@ -137,6 +117,7 @@ def main() -> int:
     args = p.parse_args()
     from clinivox.asr.recognizer import Recognizer
     from clinivox.biasing import load_biaser
+    from clinivox.biasing.verifier import logistic_newton
 
     rec = Recognizer(args.model)
     index = load_biaser(rec.engine).index
@@ -170,8 +151,8 @@ def main() -> int:
                                 for c in cands]})
     n = len(items)
 
-    def recall(k: int, rank_of) -> float:
-        return sum(1 for it in items if (r := rank_of(it)) is not None and r < k) / max(1, n)
+    def recall(k: int, ranks: list[int | None]) -> float:
+        return sum(1 for r in ranks if r is not None and r < k) / max(1, n)
 
     bins = []
     for tenth in range(10):
@@ -180,8 +161,9 @@ def main() -> int:
                      "pairs": len(sel),
                      "top4": sum(1 for it in sel if it["rank"] is not None and it["rank"] < 4),
                      "retrieved": sum(1 for it in sel if it["rank"] is not None)})
-    # learned re-ranking, out of fold (folds by utterance); within the profile's floor too
-    out_of_fold: dict[float, dict[int, list[float]]] = {}
+    # learned re-ranking, out of fold (folds by utterance); within the profile's floor too:
+    # the rank of the term among the candidates kept, in the index's order and in the model's
+    ranks: dict[float, dict[str, list[int | None]]] = {}
     for floor in (args.floor, args.profile_floor):
         rows_x, rows_y, owner = [], [], []
         for t, it in enumerate(items):
@@ -196,37 +178,24 @@ def main() -> int:
         for f in range(5):
             tr = fold != f
             mean, sd = x[tr].mean(0), x[tr].std(0) + 1e-9
-            w = fit_logistic((x[tr] - mean) / sd, y[tr])
+            pos = max(1.0, y[tr].sum())  # classes balanced
+            w = logistic_newton((x[tr] - mean) / sd, y[tr],
+                                weight=np.where(y[tr] == 1, (tr.sum() - pos) / pos, 1.0))
             score[~tr] = np.hstack([(x[~tr] - mean) / sd, np.ones(((~tr).sum(), 1))]) @ w
-        out_of_fold[floor] = {}
+        ranks[floor] = {"index": [], "learned re-ranking": []}
         for t in range(n):
-            m = own == t
-            out_of_fold[floor][t] = [float(v) for v in score[m]]
-
-    def base_rank(floor):
-        def rank_of(it):
-            kept = [ok for f, ok in it["cands"] if f[0] >= floor]
-            return next((i for i, ok in enumerate(kept) if ok), None)
-        return rank_of
-
-    def learned_rank(floor):
-        index_of = {id(it): t for t, it in enumerate(items)}
-
-        def rank_of(it):
-            kept = [ok for f, ok in it["cands"] if f[0] >= floor]
-            s = out_of_fold[floor][index_of[id(it)]]
-            order = np.argsort(-np.array(s), kind="stable") if s else []
-            return next((i for i, j in enumerate(order) if kept[j]), None)
-        return rank_of
+            right = y[own == t] == 1  # the candidates kept, in the index's order
+            order = np.argsort(-score[own == t], kind="stable")
+            for name, hits in (("index", right), ("learned re-ranking", right[order])):
+                ranks[floor][name].append(int(np.argmax(hits)) if hits.any() else None)
 
     result = {
         "model": args.model, "manifest": str(args.manifest), "utterances": len(rows),
         "reference_terms": n_terms, "misheard": n,
         "sound_bins": bins,
-        "recall_at": {f"floor {floor}": {
-            "index": {k: recall(k, base_rank(floor)) for k in (1, 4, 10)},
-            "learned re-ranking": {k: recall(k, learned_rank(floor)) for k in (1, 4, 10)}}
-            for floor in (args.floor, args.profile_floor)},
+        "recall_at": {f"floor {floor}": {name: {k: recall(k, r) for k in (1, 4, 10)}
+                                          for name, r in by_name.items()}
+                      for floor, by_name in ranks.items()},
         "examples": [{"written": it["span"], "term": it["term"], "rank": it["rank"],
                       "sound": round(it["sound"], 2)} for it in items],
     }

@@ -96,6 +96,28 @@ class Verifier:
         return v
 
 
+def logistic_newton(z: np.ndarray, y: np.ndarray, l2: float = 1.0,
+                    weight: np.ndarray | None = None) -> np.ndarray:
+    """L2-regularised logistic regression by Newton's method on (standardised) features
+    `z` and 0/1 labels `y`, each example weighted by `weight` (default 1). Returns the
+    weights of [features..., intercept]; the intercept is not shrunk."""
+    z = np.hstack([z, np.ones((len(z), 1))])
+    weight = np.ones(len(y)) if weight is None else weight
+    w = np.zeros(z.shape[1])
+    reg = np.full(z.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(100):
+        prob = 1.0 / (1.0 + np.exp(-(z @ w)))
+        grad = z.T @ (weight * (prob - y)) + reg * w
+        hess = (z * (weight * prob * (1 - prob))[:, None]).T @ z + np.diag(reg) \
+            + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
 def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, threshold: float = 0.5,
         **meta: Any) -> Verifier:
     """L2-regularised logistic regression on standardised features (Newton's method).
@@ -110,18 +132,7 @@ def fit(x: np.ndarray, y: np.ndarray, l2: float = 1.0, threshold: float = 0.5,
     mean = x.mean(0)
     scale = x.std(0)
     scale[scale == 0] = 1.0
-    z = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    w = np.zeros(z.shape[1])
-    reg = np.full(z.shape[1], l2)
-    reg[-1] = 0.0  # the intercept is not shrunk
-    for _ in range(100):
-        prob = 1.0 / (1.0 + np.exp(-(z @ w)))
-        grad = z.T @ (prob - y) + reg * w
-        hess = (z * (prob * (1 - prob))[:, None]).T @ z + np.diag(reg) + 1e-9 * np.eye(len(w))
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
+    w = logistic_newton((x - mean) / scale, y, l2)
     return Verifier(tuple(mean.tolist()), tuple(scale.tolist()), tuple(w[:-1].tolist()),
                     float(w[-1]), threshold, FEATURES, dict(meta))
 
