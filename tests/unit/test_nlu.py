@@ -701,3 +701,37 @@ def test_british_medicines_in_everyday_words(text, ingredient):
                                   "I take Ppi"])
 def test_everyday_words_that_are_no_medicine(text):
     assert [e.text for e in extract(text) if e.label == "drug"] == []
+
+
+@pytest.mark.parametrize("text,code", [
+    # coded as something else before: type 2 diabetes, a cerebral infarction, a tumour of
+    # no site
+    ("She had gestational diabetes in her last pregnancy.", "O24.419"),
+    ("He came in with heat stroke after the marathon.", "T67.01XA"),
+    ("Her friend's mum died of a brain tumour.", "D49.6"),
+    ("Known hepatitis C, never treated.", "B19.20"),
+    # missed before: common conditions the lexicon's ICD-10-CM titles do not name
+    ("Treated for gonorrhoea last year.", "A54.9"),
+    ("We need to exclude malaria.", "B54"),
+    ("She has a history of hyperthyroidism.", "E05.90"),
+    ("Any low blood sugars overnight?", "E16.2"),
+    ("He has had croup twice this winter.", "J05.0"),
+    ("Diagnosed with PTSD after the accident.", "F43.10"),
+    ("Both ears blocked with earwax.", "H61.20"),
+])
+def test_common_conditions_the_lexicon_does_not_name(text, code):
+    assert code in [e.code for e in extract(text) if e.label == "problem"], extract(text)
+
+
+def test_a_british_spelling_of_a_drug_is_no_icd_title_fragment():
+    """"Oestrogen" was coded Z17 ("Estrogen, and other hormones and factors receptor
+    status"): the title's first word is dropped as a form in its American spelling only."""
+    ents = extract("She takes oestrogen for her menopause symptoms.")
+    assert [(e.text, e.label, e.code) for e in ents if e.text == "oestrogen"] == \
+        [("oestrogen", "drug", "estrogen")]
+
+
+def test_warts_and_all_is_an_idiom():
+    assert extract("I told him everything, warts and all.") == []
+    assert [e.code for e in extract("She has warts on both hands.")
+            if e.label == "problem"] == ["B07.9"]

@@ -246,6 +246,63 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("mental disorder", "F99", "mental health problems|mental health problem"
      "|mental health issues"),
 )
+# common conditions by the names clinicians and patients use that the lexicon (ICD-10-CM
+# titles, its common diagnosis names) does not reach: canonical, ICD-10-CM, other forms. Some
+# were worse than missed: "gestational diabetes" was coded as type 2 diabetes (E11.9) and
+# "heat stroke" as a cerebral infarction (I63.9). Written from a list of common primary-care
+# conditions, not from the gold set (docs/nlu.md, "A fourth session").
+CONDITIONS: tuple[tuple[str, str | None, str], ...] = (
+    ("gonorrhoea", "A54.9", "gonorrhea"), ("chlamydia", "A74.9", "chlamydial infection"),
+    ("genital herpes", "A60.00", ""), ("genital warts", "A63.0", "genital wart"),
+    ("sexually transmitted infection", "A64", "sexually transmitted infections"
+     "|sexually transmitted disease|sexually transmitted diseases"),
+    ("cold sore", "B00.1", "cold sores"), ("wart", "B07.9", "warts"),
+    ("verruca", "B07.0", "verrucas|verrucae|plantar wart|plantar warts"),
+    ("threadworms", "B80", "threadworm|pinworms|pinworm"),
+    # not "hep B": notes write it for the vaccine ("UTD with hep B")
+    ("hepatitis A", "B15.9", ""), ("hepatitis B", "B19.10", ""), ("hepatitis C", "B19.20", ""),
+    ("malaria", "B54", ""),
+    ("dengue fever", "A90", "dengue"), ("norovirus", "A08.11", "norovirus infection"),
+    ("salmonella infection", "A02.9", "salmonella"), ("septic shock", "R65.21", ""),
+    ("slapped cheek syndrome", "B08.3", "slapped cheek|fifth disease"),
+    ("roseola", "B08.20", ""), ("kawasaki disease", "M30.3", ""),
+    ("fungal nail infection", "B35.1", "fungal nail|fungal nails|nail fungus"),
+    ("croup", "J05.0", ""), ("pulmonary fibrosis", "J84.10", ""),
+    ("mouth ulcer", "K12.0", "mouth ulcers|aphthous ulcer|aphthous ulcers"),
+    ("gum disease", "K05.6", "periodontal disease"),
+    ("dental abscess", "K04.7", "tooth abscess"), ("diverticulitis", "K57.92", ""),
+    ("hiatal hernia", "K44.9", ""), ("bowel obstruction", "K56.609", "intestinal obstruction"),
+    ("pilonidal sinus", "L05.92", "pilonidal cyst"), ("dandruff", "L21.0", ""),
+    ("ingrown toenail", "L60.0", "ingrowing toenail|ingrown toenails|ingrowing toenails"
+     "|ingrown toe nail"),
+    ("liver failure", "K72.90", "hepatic failure"), ("kidney failure", "N19", "renal failure"),
+    ("erectile dysfunction", "N52.9", "impotence"),
+    ("prostate enlargement", "N40.0", "enlarged prostate gland"),
+    ("testicular torsion", "N44.00", "torsion of the testicle|torsion of the testis"),
+    ("fibroids", "D25.9", "fibroid|uterine fibroids"),
+    ("breast lump", "N63.0", "lump in my breast|lump in the breast|breast lumps"),
+    ("cervical ectropion", "N86", ""), ("bacterial vaginosis", "N76.0", ""),
+    ("pelvic inflammatory disease", "N73.9", ""), ("amenorrhoea", "N91.2", "amenorrhea"),
+    ("gestational diabetes", "O24.419", ""), ("placenta praevia", "O44.00", "placenta previa"),
+    ("morning sickness", "O21.9", ""),
+    ("hyperthyroidism", "E05.90", ""), ("high blood sugar", "R73.9", "high blood sugars"),
+    ("low blood sugar", "E16.2", "low blood sugars"),
+    ("vitamin b12 deficiency", "E53.8", "b12 deficiency"),
+    ("down syndrome", "Q90.9", "down's syndrome|downs syndrome"),
+    ("motor neurone disease", "G12.20", "motor neuron disease"),
+    ("brain tumour", "D49.6", "brain tumor"), ("osteopenia", "M85.80", ""),
+    ("carpal tunnel syndrome", "G56.00", "carpal tunnel"),
+    ("tendonitis", "M77.9", "tendinitis"),
+    ("achilles tendonitis", "M76.60", "achilles tendinitis"), ("bunion", "M21.619", "bunions"),
+    ("self-harm", "R45.88", "self harm|self-harming|self harming"),
+    ("macular degeneration", "H35.30", ""),
+    ("dry eye syndrome", "H04.129", "dry eyes|dry eye"),
+    ("impacted earwax", "H61.20", "earwax|ear wax"), ("hearing loss", "H91.90", "loss of hearing"),
+    ("perforated eardrum", "H72.90", "perforated ear drum|burst eardrum"),
+    ("meniere's disease", "H81.09", "menieres disease"),
+    ("deviated septum", "J34.2", "deviated nasal septum"),
+    ("heat stroke", "T67.01XA", "heatstroke"),
+)
 # tests in the words of notes and consultations (the lexicon has the formal names: "full
 # blood count", "C-reactive protein"): canonical, other forms
 TESTS: tuple[tuple[str, str], ...] = (
@@ -366,6 +423,11 @@ NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str | None]] = {
     # the lexicon's matcher takes no plural of an abbreviation
     **{k: ABBREVIATIONS[k] for k in ("TIA", "UTI", "DVT", "CVA", "MI")},
     "BMs": ("test", "blood glucose", ""), "CBG": ("test", "blood glucose", ""),
+    "OCD": ("problem", "obsessive-compulsive disorder", "F42.9"),
+    "PTSD": ("problem", "post-traumatic stress disorder", "F43.10"),
+    "PCOS": ("problem", "polycystic ovary syndrome", "E28.2"),
+    "MRSA": ("problem", "MRSA infection", "A49.02"),
+    "BPH": ("problem", "benign prostatic hyperplasia", "N40.0"),
 }
 # everyday English words that are the plain name of a condition: kept as terms
 EVERYDAY_CLINICAL = frozenset({
@@ -421,7 +483,7 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
                 for owner in ("your", "his", "her", "their", "the"):
                     forms.setdefault(re.sub(r"\bmy\b", owner, form.lower()), concept)
 
-    for canonical, code, other in (*SYMPTOMS, *CANCERS):
+    for canonical, code, other in (*SYMPTOMS, *CANCERS, *CONDITIONS):
         add(Concept(canonical, "problem", code), other)
     for canonical, other in TESTS:
         add(Concept(canonical, "test", None), other)
@@ -455,6 +517,7 @@ _FOLLOW = (r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|whi
 _BEFORE_A_NOUN = re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
 FORM_GUARDS: dict[str, re.Pattern] = {
     "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
+    "warts": re.compile(r"^\s+and\s+all\b", re.IGNORECASE),  # "warts and all"
     "hand": re.compile(r"^[\s-]+side\b", re.IGNORECASE),  # "on the left hand side"
     "anxiety": re.compile(r"^[\s-]+(?:provoking|inducing)\b", re.IGNORECASE),
     "stress": re.compile(r"^[\s-]+(?:test|testing|free|ball)\b", re.IGNORECASE),

@@ -21,6 +21,7 @@ from itertools import pairwise
 from typing import Any
 
 from clinivox.asr.types import word_char_spans
+from clinivox.medical.lexicon import spelling_variants
 from clinivox.nlu.codes import default_code, swelling_site_code
 from clinivox.nlu.concepts import (
     ABBREVIATIONS,
@@ -193,10 +194,13 @@ def _modifier_form(key: str, entry: Any) -> bool:
     if entry.category != "diagnosis" or " " in key or "-" in key:
         return False
     name = entry.canonical.lower()
-    if re.match(rf"^{re.escape(key)}, [\w\s,-]*?\b(?:and|or)\s+\w+\s+\w", name):
-        return True
+    # the title is written in American spelling; its British form ("oestrogen" of
+    # "Estrogen, and other hormones and factors receptor status") is the same cut
+    for form in (key, *spelling_variants(key)):
+        if re.match(rf"^{re.escape(form)}, [\w\s,-]*?\b(?:and|or)\s+\w+\s+\w", name):
+            return True
     return len(key) >= 5 and bool(_ADJECTIVE.search(key)) and name != key and \
-        not name.startswith(key + ",")
+        not any(name.startswith(form + ",") for form in (key, *spelling_variants(key)))
 
 
 def _leaf_titles() -> list[tuple[str, Any]]:
