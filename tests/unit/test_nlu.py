@@ -735,3 +735,19 @@ def test_warts_and_all_is_an_idiom():
     assert extract("I told him everything, warts and all.") == []
     assert [e.code for e in extract("She has warts on both hands.")
             if e.label == "problem"] == ["B07.9"]
+
+
+@pytest.mark.parametrize("text,ingredient", [
+    ("She takes senna at night.", "sennosides"),
+    ("On thyroxine 100 micrograms a day.", "levothyroxine"),
+    ("HRT with oestradiol gel.", "estradiol"),
+    ("He was started on testosterone injections.", "testosterone"),
+])
+def test_common_medicines_the_drug_source_lacks(text, ingredient):
+    assert ingredient in [e.code for e in extract(text) if e.label == "drug"], extract(text)
+
+
+@pytest.mark.parametrize("text", ["Low testosterone level.",
+                                  "Her progesterone was checked on day 21."])
+def test_a_hormone_level_is_no_medicine(text):
+    assert not [e for e in extract(text) if e.label == "drug"], extract(text)

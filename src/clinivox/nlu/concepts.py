@@ -349,6 +349,10 @@ LAY_DRUGS: tuple[tuple[str, str], ...] = (
     ("albuterol", "blue inhaler|blue inhalers|blue reliever|blue reliever inhaler"),
     ("beclomethasone", "brown inhaler|brown inhalers|brown preventer|brown preventer inhaler"),
     ("ferrous sulfate", "iron tablets|iron tablet|iron supplements|iron pills"),
+    # common medicines the offline drug source lacks (its hormones) or names otherwise
+    ("estradiol", "estradiol|oestradiol"), ("progesterone", "progesterone"),
+    ("testosterone", "testosterone"), ("levothyroxine", "thyroxine|thyroxin"),
+    ("sennosides", "senna"),
 )
 # allergies to what is not a drug: the allergen, as the record names it
 FOOD_ALLERGIES: tuple[tuple[str, str], ...] = tuple(
@@ -518,6 +522,10 @@ _BEFORE_A_NOUN = re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
 FORM_GUARDS: dict[str, re.Pattern] = {
     "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
     "warts": re.compile(r"^\s+and\s+all\b", re.IGNORECASE),  # "warts and all"
+    # a hormone's level is a test, not the medicine ("her progesterone was checked")
+    **dict.fromkeys(("estradiol", "oestradiol", "progesterone", "testosterone"), re.compile(
+        r"^\s+(?:level|levels|test|tests|result|results|was|were|is|came|blood)\b",
+        re.IGNORECASE)),
     "hand": re.compile(r"^[\s-]+side\b", re.IGNORECASE),  # "on the left hand side"
     "anxiety": re.compile(r"^[\s-]+(?:provoking|inducing)\b", re.IGNORECASE),
     "stress": re.compile(r"^[\s-]+(?:test|testing|free|ball)\b", re.IGNORECASE),
