@@ -751,3 +751,19 @@ def test_common_medicines_the_drug_source_lacks(text, ingredient):
                                   "Her progesterone was checked on day 21."])
 def test_a_hormone_level_is_no_medicine(text):
     assert not [e for e in extract(text) if e.label == "drug"], extract(text)
+
+
+@pytest.mark.parametrize("text,code", [
+    ("I get hot flushes at night.", "R23.2"), ("I found a lump in my neck.", "R22.9"),
+    ("I have been peeing a lot.", "R35.0"), ("Any bad breath?", "R19.6"),
+    ("He looks pale.", "R23.1"), ("I have had nightmares since the accident.", "F51.5"),
+    ("I keep losing my balance.", "R26.81"), ("She bruises easily.", "R23.3"),
+])
+def test_common_symptoms_in_everyday_words(text, code):
+    assert code in [e.code for e in extract(text) if e.label == "problem"], extract(text)
+
+
+@pytest.mark.parametrize("text", ["They paid a lump sum.", "The walls are pale blue.",
+                                  "It was thirsty work."])
+def test_symptom_words_in_other_senses(text):
+    assert not [e for e in extract(text) if e.label == "problem"], extract(text)

@@ -69,7 +69,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("stridor", "R06.1", ""),
     ("palpitations", "R00.2", "palpitation|heart racing|racing heart|heart pounding"),
     ("tachycardia", "R00.0", ""), ("bradycardia", "R00.1", ""),
-    ("syncope", "R55", "fainting|fainted|passed out|presyncope|blackouts"),
+    ("syncope", "R55", "fainting|fainted|passed out|presyncope|blackouts"
+     "|blackout|a blackout"),
     ("dizziness", "R42", "dizzy|light headed|lightheaded|light-headed|vertigo"),
     ("headache", "R51.9", "headaches|head ache|sore head"),
     ("migraine", "G43.909", "migraines"),
@@ -245,6 +246,23 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|respiratory sx"),
     ("mental disorder", "F99", "mental health problems|mental health problem"
      "|mental health issues"),
+    # common symptoms a check of 174 symptom phrasings found missing (docs/nlu.md, "A
+    # fourth session"); not from the gold set
+    # not "going to the toilet a lot": bowels or bladder
+    ("frequent urination", "R35.0", "urinary frequency|peeing a lot|weeing a lot"
+     "|passing urine a lot|passing water a lot"),
+    ("watery eyes", "H04.20", "watering eyes|eyes watering|eyes are watering"),
+    ("loss of taste", "R43.8", "lost my sense of taste|can't taste anything"),
+    ("bruising", "R23.3", "bruises easily|bruise easily|easy bruising"),
+    ("lump", "R22.9", "lumps"), ("hair loss", "L65.9", "losing my hair|losing hair"),
+    ("nightmares", "F51.5", "bad dreams"), ("hot flushes", "R23.2", "hot flashes|hot flush"),
+    ("excessive thirst", "R63.1", "thirst|thirsty|very thirsty|thirsty all the time"
+     "|polydipsia"),
+    ("pallor", "R23.1", "pale"), ("halitosis", "R19.6", "bad breath"),
+    ("hiccups", "R06.6", "hiccough|hiccoughs"), ("clumsiness", "R27.8", "clumsy"),
+    ("loss of balance", "R26.81", "losing my balance|lose my balance|unsteady on my feet"
+     "|unsteadiness"),
+    ("limping", "R26.89", "a limp"),
 )
 # common conditions by the names clinicians and patients use that the lexicon (ICD-10-CM
 # titles, its common diagnosis names) does not reach: canonical, ICD-10-CM, other forms. Some
@@ -522,6 +540,7 @@ _BEFORE_A_NOUN = re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
 FORM_GUARDS: dict[str, re.Pattern] = {
     "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
     "warts": re.compile(r"^\s+and\s+all\b", re.IGNORECASE),  # "warts and all"
+    "lump": re.compile(r"^\s+(?:sum|of\s+(?:sugar|wood|coal|clay|metal))\b", re.IGNORECASE),
     # a hormone's level is a test, not the medicine ("her progesterone was checked")
     **dict.fromkeys(("estradiol", "oestradiol", "progesterone", "testosterone"), re.compile(
         r"^\s+(?:level|levels|test|tests|result|results|was|were|is|came|blood)\b",
@@ -534,7 +553,7 @@ FORM_GUARDS: dict[str, re.Pattern] = {
     **dict.fromkeys(("diabetic", "stiff", "a cold", "colds", "head cold", "collapse",
                      "collapsed", "collapses", "collapsing", "temperature", "temp", "temps",
                      "a temp", "fits", "weak", "weaker", "sore", "frequency", "unwell",
-                     "blurry"),
+                     "blurry", "pale", "clumsy", "thirsty"),
                     _BEFORE_A_NOUN),  # "unwell contacts": who else is ill, not a finding
     # before a noun, or "discharge from hospital"
     **dict.fromkeys(("discharge", "discharges"), re.compile(
