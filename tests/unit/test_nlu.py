@@ -767,3 +767,23 @@ def test_common_symptoms_in_everyday_words(text, code):
                                   "It was thirsty work."])
 def test_symptom_words_in_other_senses(text):
     assert not [e for e in extract(text) if e.label == "problem"], extract(text)
+
+
+@pytest.mark.parametrize("text,test_text", [
+    ("We will arrange an HIV test for you.", "HIV test"),
+    ("Her COVID swab was negative.", "COVID swab"), ("He had a chlamydia screen.",
+                                                     "chlamydia screen"),
+    ("Check his vitamin D level.", "vitamin D level"), ("Digoxin levels were high.",
+                                                        "Digoxin levels"),
+    ("Sputum sample sent.", "Sputum sample"),
+])
+def test_what_a_test_looks_for_is_no_problem_or_drug(text, test_text):
+    """"HIV test" was HIV, present (coded R75); "vitamin D level" a drug."""
+    ents = extract(text)
+    assert [(e.text, e.label) for e in ents] == [(test_text, "test")], ents
+
+
+def test_a_vaccine_names_no_problem_and_hiv_is_coded_as_the_disease():
+    assert extract("Have you had the flu jab?") == []
+    assert [(e.text, e.code) for e in extract("She has HIV.")] == [("HIV", "B20")]
+    assert [e.label for e in extract("Her BMI is 32.") if e.text == "BMI"] == ["test"]

@@ -445,6 +445,7 @@ NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str | None]] = {
     # the lexicon's matcher takes no plural of an abbreviation
     **{k: ABBREVIATIONS[k] for k in ("TIA", "UTI", "DVT", "CVA", "MI")},
     "BMs": ("test", "blood glucose", ""), "CBG": ("test", "blood glucose", ""),
+    "HIV": ("problem", "HIV disease", "B20"), "BMI": ("test", "body mass index", ""),
     "OCD": ("problem", "obsessive-compulsive disorder", "F42.9"),
     "PTSD": ("problem", "post-traumatic stress disorder", "F43.10"),
     "PCOS": ("problem", "polycystic ovary syndrome", "E28.2"),
@@ -472,7 +473,11 @@ NOT_TERMS = frozenset({"buffers", "cloves", "diamonds", "hops", "oats", "pots", 
                        "plague",
                        # what a blood test looks for, far more often than a drug given
                        # ("rheumatological antibodies")
-                       "antibodies", "antibody"})
+                       "antibodies", "antibody",
+                       # ICD-10-CM titles' bracketed acronyms that name something else here:
+                       # "[HIV]" of R75 (inconclusive laboratory evidence), "[BMI]" of Z68
+                       # (a measurement); NOTE_ABBREVIATIONS has them
+                       "hiv", "bmi"})
 # ICD-10-CM codes of external causes (V00-Y99) say how an injury came about; they are not
 # problems
 EXTERNAL_CAUSE = ("V", "W", "X", "Y")

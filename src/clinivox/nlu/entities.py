@@ -326,6 +326,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
     out.sort(key=lambda e: e.start)
     # a problem naming a service ("TIA clinic", "stroke unit", "asthma nurse") is no finding
     out[:] = [e for e in out if not (e.label == "problem" and _SERVICE.match(text[e.end:]))]
+    _tests_named_after(text, out, sections)
     _attach_sites(text, out)
     _code_swelling_sites(text, out)
     _share_list_assertions(text, out)
@@ -344,6 +345,31 @@ _SERVICE = re.compile(r"^[\s-]+(?:clinics?|services?|teams?|nurses?|units?|wards
                       r"helplines?|leaflets?|websites?|charity|society|association|diary|diaries)\b",
                       re.IGNORECASE)
 _SITE_GAP = re.compile(r"^[\s-]*$")
+# what is measured or tested for is not what the patient has: "HIV test", "COVID swab",
+# "vitamin D level", "digoxin levels", "chlamydia screen" (a test); "flu jab", "hepatitis B
+# vaccine" (neither a problem nor, here, a drug)
+_TESTED = re.compile(r"^[\s-]+(?:tests?|testing|screens?|screening|swabs?|serology|"
+                     r"antibod(?:y|ies)|levels?|samples?|cultures?)\b", re.IGNORECASE)
+_VACCINE = re.compile(r"^[\s-]+(?:vaccines?|vaccinations?|jabs?|boosters?|"
+                      r"immuni[sz]ations?)\b", re.IGNORECASE)
+
+
+def _tests_named_after(text: str, found: list[Entity], sections: list) -> None:
+    """Problems and drugs named as what a test looks for become that test; named as what
+    a vaccine protects from, they are dropped."""
+    out: list[Entity] = []
+    for e in found:
+        if e.label not in ("problem", "drug"):
+            out.append(e)
+            continue
+        tested = _TESTED.match(text[e.end:])
+        if tested:
+            end = e.end + tested.end()
+            out.append(_entity(text, text[e.start:end], "test", e.start, end,
+                               text[e.start:end].lower(), None, "lab", sections))
+        elif not _VACCINE.match(text[e.end:]):
+            out.append(e)
+    found[:] = out
 
 
 def _attach_sites(text: str, found: list[Entity]) -> None:
