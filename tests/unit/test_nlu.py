@@ -787,3 +787,14 @@ def test_a_vaccine_names_no_problem_and_hiv_is_coded_as_the_disease():
     assert extract("Have you had the flu jab?") == []
     assert [(e.text, e.code) for e in extract("She has HIV.")] == [("HIV", "B20")]
     assert [e.label for e in extract("Her BMI is 32.") if e.text == "BMI"] == ["test"]
+
+
+@pytest.mark.parametrize("name", ["smear test", "lateral flow test", "mammogram", "DEXA scan",
+                                  "hearing test", "urine culture", "24-hour tape"])
+def test_common_tests_by_their_everyday_names(name):
+    assert [(e.text, e.label) for e in extract(f"We will arrange a {name} for you.")] == \
+        [(name, "test")]
+
+
+def test_smear_the_verb_is_no_test():
+    assert extract("I'll smear some cream on it.") == []
