@@ -205,3 +205,76 @@ def test_a_multilingual_model_fine_tuned_on_english_decodes_english_unless_asked
     segs, info = rec.transcribe(speech["fox"], {"language": "de"})  # asked: honoured
     list(segs)
     assert info.language == "de" and info.language_mismatch is not None
+
+
+def test_an_interpolated_patch_lies_between_the_base_and_the_tuned_model(base, tmp_path):
+    """Weight-space interpolation (WiSE-FT) of a patch toward its base model: whole tensors
+    become base + w (tuned - base) and a low-rank change's u factor is scaled by w, so the
+    built model is w of the way from the bundled model to the tuned one; w = 1 rebuilds the
+    tuned model exactly, and a weight outside (0, 1] or a patch of another model is refused."""
+    from clinivox.train.finetune.delta import interpolate_delta, tolerance, write_delta
+
+    weights = read_model_bin(base / "model.bin", prefix="")
+    rng = np.random.default_rng(1)
+    qkv = "decoder/layer_0/self_attention/linear_0/weight"
+    w = weights[qkv].astype(np.float32)
+    lora = rng.normal(0, 0.02, (1152, 8)) @ rng.normal(0, 0.02, (8, 384))
+    changes = {qkv: (w + lora).astype(np.float16),
+               NAME: (weights[NAME].astype(np.float32) + 0.25).astype(np.float16)}
+    delta = write_delta(base, _tuned_copy(base, tmp_path, changes), tmp_path / "d.npz",
+                        "tiny.en")
+    half = interpolate_delta(delta, base, 0.5, tmp_path / "half.npz")
+    header, _ = read_patch(half)
+    assert header["interpolated"]["weight"] == 0.5 and header["lowrank"] == [qkv]
+    built = read_model_bin(build(base, half, tmp_path / "half") / "model.bin", prefix="")
+    for name, tuned in changes.items():
+        want = (weights[name].astype(np.float32)
+                + 0.5 * (tuned.astype(np.float32) - weights[name].astype(np.float32)))
+        err = np.abs(built[name].astype(np.float32) - want)
+        assert np.all(err <= 2 * tolerance(want.astype(np.float16))), name
+    moved = built[NAME].astype(np.float32) - weights[NAME].astype(np.float32)
+    assert abs(float(moved.mean()) - 0.125) < 0.01  # half of the tuned +0.25
+    assert all(np.array_equal(built[k], x) for k, x in weights.items() if k not in changes)
+    whole = read_model_bin(build(base, interpolate_delta(delta, base, 1.0, tmp_path / "one.npz"),
+                                 tmp_path / "one") / "model.bin", prefix="")
+    tuned_build = read_model_bin(build(base, delta, tmp_path / "t") / "model.bin", prefix="")
+    assert all(np.array_equal(whole[k], tuned_build[k]) for k in changes)
+    for bad in (0.0, 1.5, -0.2):
+        with pytest.raises(ValueError, match="weight"):
+            interpolate_delta(delta, base, bad, tmp_path / "bad.npz")
+    other = make_patch(tmp_path / "other.npz", base / "model.bin", {}, base_sha="0" * 64)
+    with pytest.raises(ValueError, match="another"):
+        interpolate_delta(other, base, 0.5, tmp_path / "bad.npz")
+
+
+def test_interpolate_cli_writes_a_patch_and_refuses_bad_input(base, tmp_path):
+    import subprocess
+    import sys
+
+    weights = read_model_bin(base / "model.bin", prefix="")
+    patch = make_patch(tmp_path / "p.npz", base / "model.bin",
+                       {NAME: (weights[NAME].astype(np.float32) + 1).astype(np.float16)})
+    cli = [sys.executable, "-m", "clinivox.cli.main", "interpolate"]
+
+    def run(*args):
+        return subprocess.run([*cli, *map(str, args)], capture_output=True, text=True,
+                              timeout=300)
+
+    done = run(patch, "--weight", "0.5", "--out", tmp_path / "h.npz", "--build", tmp_path / "m")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert json.loads(done.stdout)["weight"] == 0.5
+    built = read_model_bin(tmp_path / "m" / "model.bin", prefix="")
+    moved = built[NAME].astype(np.float32) - weights[NAME].astype(np.float32)
+    assert abs(float(moved.mean()) - 0.5) < 0.02
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"not a patch")
+    for args, message in (((patch, "--weight", "1.5", "--out", tmp_path / "x.npz"), "weight"),
+                          ((tmp_path / "none.npz", "--weight", "0.5", "--out",
+                            tmp_path / "x.npz"), "no patch"),
+                          ((junk, "--weight", "0.5", "--out", tmp_path / "x.npz"),
+                           "not a clinivox patch"),
+                          ((patch, "--weight", "0.5", "--out", tmp_path / "x.bin"), ".npz")):
+        done = run(*args)
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
+    assert not (tmp_path / "x.npz").exists()

@@ -95,6 +95,20 @@ def add_parsers(sub) -> None:
     f.add_argument("--seed", type=int, default=0)
     f.add_argument("--resume", action="store_true", help="continue from the last checkpoint")
     f.set_defaults(func=run_finetune)
+    m = sub.add_parser("interpolate", help="move a fine-tuned patch part of the way back to "
+                       "its base model (WiSE-FT)",
+                       description="Write a patch (delta.npz, as `finetune` exports and "
+                       "clinivox ships) whose model lies WEIGHT of the way from the bundled "
+                       "base model to the fine-tuned one: every changed tensor becomes base + "
+                       "WEIGHT x (tuned - base). Less than 1 forgets less of what the base "
+                       "model knew and keeps less of what training taught. Build and use it "
+                       "with --model on the directory --build writes.")
+    m.add_argument("patch", type=Path, metavar="PATCH", help="a patch (.npz)")
+    m.add_argument("--weight", type=float, required=True, help="in (0, 1]; 1 is PATCH")
+    m.add_argument("--out", type=Path, required=True, help="the new patch (.npz)")
+    m.add_argument("--build", type=Path, default=None,
+                   help="also build the model directory here (for --model)")
+    m.set_defaults(func=run_interpolate)
 
 
 def run_synth(args: argparse.Namespace) -> int:
@@ -146,4 +160,37 @@ def run_finetune(args: argparse.Namespace) -> int:
     summary = finetune(cfg, args.train, args.validation, args.run_dir, resume=args.resume,
                        progress=sys.stderr.isatty(), cache_dir=args.cache_dir)
     print(json.dumps(summary, indent=2))
+    return 0
+
+
+def run_interpolate(args: argparse.Namespace) -> int:
+    from clinivox.asr.clinical import build, read_patch
+    from clinivox.asr.models import BUNDLED
+    from clinivox.errors import InputError, ModelIntegrityError, OutputError
+    from clinivox.train.finetune.delta import interpolate_delta
+
+    if not args.patch.is_file():
+        raise InputError(f"no patch at {args.patch}")
+    if args.out.suffix != ".npz":
+        raise InputError("--out must end in .npz")
+    if not 0.0 < args.weight <= 1.0:
+        raise InputError("--weight must be in (0, 1]")
+    try:
+        header, _ = read_patch(args.patch)
+    except (OSError, ValueError, KeyError) as exc:
+        raise InputError(f"{args.patch} is not a clinivox patch ({type(exc).__name__})") \
+            from None
+    if header.get("base") not in BUNDLED:
+        raise InputError(f"the patch is for {header.get('base')!r}, not a bundled model")
+    base = BUNDLED[header["base"]]()
+    try:
+        out = interpolate_delta(args.patch, base, args.weight, args.out)
+    except ValueError as exc:
+        raise ModelIntegrityError(str(exc)) from None
+    except OSError as exc:
+        raise OutputError(f"cannot write {args.out} ({exc.strerror})") from None
+    result = {"patch": str(out), "weight": args.weight, "base": header["base"]}
+    if args.build is not None:
+        result["model"] = str(build(base, out, args.build))
+    print(json.dumps(result, indent=2))
     return 0

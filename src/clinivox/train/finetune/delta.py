@@ -103,3 +103,39 @@ def write_delta(base_ct2: Path, tuned_ct2: Path, out: Path, base_name: str,
     np.savez(out, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
              **arrays)
     return out
+
+
+def interpolate_delta(patch: Path, base_ct2: Path, weight: float, out: Path) -> Path:
+    """A patch whose model lies `weight` of the way from the base model to the patched one
+    (weight-space ensembling, "WiSE-FT", Wortsman et al. 2022): every changed tensor becomes
+    base + weight x (tuned - base), computed in float32 and rounded once to float16, and
+    each low-rank change's `u` factor is scaled by `weight`. Weight 1 is the patch itself,
+    0 the base model. Fine-tuning moves a model away from what it knew; part of the way
+    back keeps much of what it learned and forgets less (docs/models.md)."""
+    from clinivox.asr.clinical import _read
+
+    if not 0.0 < weight <= 1.0:
+        raise ValueError("the interpolation weight must be in (0, 1]")
+    header, tensors, factors = _read(Path(patch))
+    base_bin = Path(base_ct2) / "model.bin"
+    if sha256(base_bin) != header["base_sha256"]:
+        raise ValueError(f"{patch} was made for another {header['base']} model.bin")
+    base = read_model_bin(base_bin, prefix="")
+    w = np.float32(weight)
+    mixed: dict[str, np.ndarray] = {}
+    for name, arr in tensors.items():
+        a = base[name].astype(np.float32)
+        mixed[name] = np.ascontiguousarray(
+            (a + w * (arr.astype(np.float32) - a)).astype(arr.dtype))
+    scaled = {name: ((u.astype(np.float32) * w).astype(np.float16), v)
+              for name, (u, v) in factors.items()}
+    header = {**header, "lowrank": list(header.get("lowrank", [])),
+              "interpolated": {"weight": float(weight),
+                                         "patch_sha256": sha256(Path(patch))}}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    arrays: dict[str, Any] = {f"t{i}": mixed[n] for i, n in enumerate(header["tensors"])}
+    for i, n in enumerate(header["lowrank"]):
+        arrays[f"u{i}"], arrays[f"v{i}"] = (np.ascontiguousarray(x) for x in scaled[n])
+    np.savez(out, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
+             **arrays)
+    return out
