@@ -278,3 +278,8 @@ def test_interpolate_cli_writes_a_patch_and_refuses_bad_input(base, tmp_path):
         assert done.returncode == 2 and message in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
     assert not (tmp_path / "x.npz").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    done = run(patch, "--weight", "0.5", "--out", blocker / "x.npz")  # unwritable
+    assert done.returncode == 5 and "cannot write" in done.stderr, done.stderr
+    assert "Traceback" not in done.stderr
