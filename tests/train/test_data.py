@@ -137,6 +137,21 @@ def test_templates_carry_their_terms_and_names_split_stably():
     assert [v.split for v in bank].count("validation") == 1
 
 
+def test_template_dates_have_english_ordinals():
+    """The date template wrote "the 1th of November", "the 22th of May": 6 days in 28
+    read oddly by the voices and taught the model to write them."""
+    import re
+
+    names = Names()
+    names.drugs = {"train": ["amlodipine", "metformin"], "validation": []}
+    names.diagnoses = {"train": ["asthma"], "validation": []}
+    dates = [m.group(1) for it in template_sentences(names, "train", 3000, seed=2)
+             for m in re.finditer(r"the (\d+\w\w) of", it.text)]
+    assert len(set(dates)) == 28  # every day of the month drawn
+    assert {"1st", "2nd", "3rd", "11th", "12th", "13th", "21st", "22nd", "23rd"} <= set(dates)
+    assert not {"1th", "2th", "3th", "21th", "22th", "23th"} & set(dates)
+
+
 def test_pseudo_label_filter_keeps_only_confident_clean_segments():
     from clinivox.asr.types import Segment
 

@@ -202,6 +202,13 @@ class Names:
         return names
 
 
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 12th, 13th, 21st, 22nd, ... (the templates wrote "1th",
+    "22th": text a voice reads oddly and a model learns to write)."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def _dose(rng: random.Random) -> str:
     d = rng.choice(DOSES)
     return str(int(d)) if float(d).is_integer() else str(d)
@@ -226,7 +233,7 @@ def template_sentences(names: Names, split: str, n: int, seed: int) -> Iterator[
             "unit": rng.choice(UNITS), "route": rng.choice(ROUTES),
             "freq": rng.choice(FREQUENCIES), "proc": rng.choice(PROCEDURES),
             "day": rng.choice(WEEKDAYS), "month": rng.choice(MONTHS),
-            "date": f"the {rng.randint(1, 28)}th of {rng.choice(MONTHS)}",
+            "date": f"the {ordinal(rng.randint(1, 28))} of {rng.choice(MONTHS)}",
             "n": str(rng.randint(2, 14)), "n2": str(rng.randint(48, 130)),
             "bp": f"{rng.randint(95, 180)} over {rng.randint(55, 110)}",
         }
