@@ -320,6 +320,8 @@ CONDITIONS: tuple[tuple[str, str | None, str], ...] = (
     ("meniere's disease", "H81.09", "menieres disease"),
     ("deviated septum", "J34.2", "deviated nasal septum"),
     ("heat stroke", "T67.01XA", "heatstroke"),
+    ("nappy rash", "L22", "diaper rash"),
+    ("restless legs syndrome", "G25.81", "restless legs|restless leg syndrome"),
 )
 # tests in the words of notes and consultations (the lexicon has the formal names: "full
 # blood count", "C-reactive protein"): canonical, other forms
