@@ -98,12 +98,49 @@ MEDICINES = _names(
     "testosterone|thyroxine|carbimazole|tranexamic acid|mefenamic acid|fusidic acid|"
     "Gaviscon|Calpol|Nurofen|Ventolin|Symbicort|EpiPen|adrenaline|naloxone")
 
+# Held out: written after this session's changes, from the same kind of knowledge, and never
+# used to change the code: how far the lists above generalise to names they do not hold.
+HELD_OUT_CONDITIONS = _names(
+    "angina pectoris|pericarditis|aortic stenosis|heart block|bradycardia|tachycardia|"
+    "cardiomyopathy|peripheral arterial disease|Raynaud's|vasculitis|anaemia of pregnancy|"
+    "thrombocytopenia|haemochromatosis|gastro-oesophageal reflux|Barrett's oesophagus|"
+    "peptic ulcer disease|gastroparesis|colitis|proctitis|fatty liver disease|hepatitis|"
+    "gallbladder infection|pyelonephritis|kidney cyst|overactive bladder|prostate infection|"
+    "urethritis|epididymitis|orchitis|ovarian cyst|polyps|menorrhagia|premenstrual syndrome|"
+    "vaginismus|vulvodynia|bronchitis|COVID pneumonia|asbestosis|pneumothorax|sleep apnea|"
+    "rhinitis|otitis externa|labyrinthitis|blepharitis|uveitis|retinal detachment|"
+    "optic neuritis|trigeminal neuralgia|Bell's palsy|neuropathy|cluster headaches|"
+    "tension headache|essential tremor|Parkinson's|multiple sclerosis|myasthenia gravis|"
+    "Guillain-Barre syndrome|stroke|transient ischaemic attack|brain haemorrhage|"
+    "subarachnoid haemorrhage|cellulitis of the leg|abscess on my back|boils|folliculitis|"
+    "urticaria|vitiligo|alopecia|seborrhoeic dermatitis|contact dermatitis|shingles rash|"
+    "molluscum|ganglion cyst|trigger finger|De Quervain's|rotator cuff tear|hamstring strain|"
+    "shin splints|stress fracture|osteoarthritis of the knee|ankylosing spondylitis|"
+    "polymyalgia|gout flare|anorexia|binge eating|bipolar|generalised anxiety disorder|"
+    "social anxiety|panic disorder|postnatal depression|psychosis|ADHD|autism|dyslexia|"
+    "learning disability|alcohol withdrawal|opioid dependence|smoking")
+HELD_OUT_SYMPTOMS = _names(
+    "a pounding headache|feeling faint|spinning sensation|tight chest|"
+    "a fluttering in my chest|heart skipping beats|coughing at night|"
+    "bringing up green phlegm|wheezy|feeling feverish|hot and cold|sweats at night|"
+    "off my food|no appetite|feeling queasy|retching|heaving|tummy cramps|griping pain|"
+    "runny poo|can't go to the toilet|straining|piles bleeding|burning pee|"
+    "stinging when I wee|getting up at night to pee|dribbling|lower back ache|stiff neck|"
+    "sore joints|swollen knee|aching legs|cramp in my calf|tingly fingers|dead arm|numb toes|"
+    "shaky|twitching|foggy head|forgetting things|blurry eyes|floaters|sore eyes|gritty eyes|"
+    "ringing ears|muffled hearing|blocked ears|croaky voice|lump in my throat|swollen glands|"
+    "itchy rash|spots|blisters|peeling skin|flaky skin|bruises|feeling low|tearful|on edge|"
+    "irritable|can't concentrate|waking up early|night terrors|period pains|spotting|"
+    "heavy bleeding|hot sweats|dry cough|breathing fast|gasping")
+
 CHECKS: dict[str, tuple[list[str], str, str | tuple[str, ...], bool]] = {
     # name -> (list, carrier sentence, label(s), exact span)
     "conditions": (CONDITIONS, "She has {}.", "problem", True),
     "symptoms": (SYMPTOMS, "I have {}.", "problem", False),
     "tests": (TESTS, "We will arrange a {} for you.", ("test", "procedure"), True),
     "medicines": (MEDICINES, "She takes {} every day.", "drug", True),
+    "held-out conditions": (HELD_OUT_CONDITIONS, "I have {}.", "problem", False),
+    "held-out symptoms": (HELD_OUT_SYMPTOMS, "I have {}.", "problem", False),
 }
 
 
