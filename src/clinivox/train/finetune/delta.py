@@ -94,10 +94,17 @@ def write_delta(base_ct2: Path, tuned_ct2: Path, out: Path, base_name: str,
               "tensors": sorted(changed), "lowrank": sorted(factors)}
     if languages:
         header["languages"] = sorted(set(languages))
+    return _save(out, header, changed, factors)
+
+
+def _save(out: Path, header: dict[str, Any], tensors: dict[str, np.ndarray],
+          factors: dict[str, tuple[np.ndarray, np.ndarray]]) -> Path:
+    """Write a patch: its JSON header (which names the whole `tensors` and the low-rank
+    `factors`, in the order stored) and the arrays, as an .npz without pickles."""
     if out.suffix != ".npz":
         raise ValueError("the delta file must end in .npz")
     out.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, Any] = {f"t{i}": changed[n] for i, n in enumerate(header["tensors"])}
+    arrays: dict[str, Any] = {f"t{i}": tensors[n] for i, n in enumerate(header["tensors"])}
     for i, n in enumerate(header["lowrank"]):
         arrays[f"u{i}"], arrays[f"v{i}"] = (np.ascontiguousarray(x) for x in factors[n])
     np.savez(out, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
@@ -130,12 +137,5 @@ def interpolate_delta(patch: Path, base_ct2: Path, weight: float, out: Path) -> 
     scaled = {name: ((u.astype(np.float32) * w).astype(np.float16), v)
               for name, (u, v) in factors.items()}
     header = {**header, "lowrank": list(header.get("lowrank", [])),
-              "interpolated": {"weight": float(weight),
-                                         "patch_sha256": sha256(Path(patch))}}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    arrays: dict[str, Any] = {f"t{i}": mixed[n] for i, n in enumerate(header["tensors"])}
-    for i, n in enumerate(header["lowrank"]):
-        arrays[f"u{i}"], arrays[f"v{i}"] = (np.ascontiguousarray(x) for x in scaled[n])
-    np.savez(out, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8),
-             **arrays)
-    return out
+              "interpolated": {"weight": float(weight), "patch_sha256": sha256(Path(patch))}}
+    return _save(out, header, mixed, scaled)
