@@ -196,11 +196,12 @@ def _modifier_form(key: str, entry: Any) -> bool:
     name = entry.canonical.lower()
     # the title is written in American spelling; its British form ("oestrogen" of
     # "Estrogen, and other hormones and factors receptor status") is the same cut
-    for form in (key, *spelling_variants(key)):
+    spellings = (key, *spelling_variants(key))
+    for form in spellings:
         if re.match(rf"^{re.escape(form)}, [\w\s,-]*?\b(?:and|or)\s+\w+\s+\w", name):
             return True
     return len(key) >= 5 and bool(_ADJECTIVE.search(key)) and name != key and \
-        not any(name.startswith(form + ",") for form in (key, *spelling_variants(key)))
+        not any(name.startswith(form + ",") for form in spellings)
 
 
 def _leaf_titles() -> list[tuple[str, Any]]:
