@@ -118,6 +118,45 @@ def test_no_vital_from_ordinary_numbers():
     assert [e for e in extract("I walked six over ten miles.") if e.label == "vital"] == []
 
 
+@pytest.mark.parametrize("text, kind, value", [
+    ("Weight 82 kg.", "weight", "82 kg"),
+    ("He weighs about fourteen stone.", "weight", "88.9 kg"),
+    ("She weighs 140 pounds.", "weight", "63.5 kg"),
+    ("Height 1.75 m.", "height", "175 cm"),
+    ("She is five foot four.", "height", "162.6 cm"),
+    ("He is 180 cm tall.", "height", "180 cm"),
+    ("BMI 26.8.", "bmi", "26.8 kg/m²"),
+    ("Blood sugar was 12.4.", "blood_glucose", "12.4 mmol/L"),
+    ("Her sugars have been around eight.", "blood_glucose", "8 mmol/L"),
+    ("Glucose 180 mg/dL.", "blood_glucose", "180 mg/dL"),
+    ("Pain score seven out of ten.", "pain_score", "7 /10"),
+    ("It is a nine out of ten pain.", "pain_score", "9 /10"),
+    ("Temperature thirty eight point five.", "temperature", "38.5 °C"),
+])
+def test_measurements_in_the_units_a_record_keeps(text, kind, value):
+    vital = _one(text, "vital")
+    assert (vital.code, vital.normalized) == (kind, value)
+
+
+@pytest.mark.parametrize("text", [
+    "I lost 3 kilos over the summer.",  # a change, not a weight
+    "Weight loss of 5 kg.",
+    "I paid 5 pounds for it.",
+    "A 45 cm wound on the leg.",  # a size
+    "I walked 5 metres.",
+    "A five foot wall.",
+    "Sugar levels and BP normal today.",  # "a" of "and" once read as the number 1
+])
+def test_no_measurement_without_its_name(text):
+    assert [e for e in extract(text) if e.label == "vital"] == []
+
+
+def test_an_allergy_status_is_an_allergy():
+    # ICD-10-CM's allergy status (Z91.0: not to drugs): the allergen, not a problem found
+    allergy = _one("Allergy to shellfish.")
+    assert (allergy.label, allergy.code) == ("allergy", "Z91.013")
+
+
 def test_sections_from_headings():
     text = ("Presenting complaint: cough for a week. Medications: metformin. "
             "Allergies: penicillin. Plan: chest x-ray.")
@@ -786,7 +825,10 @@ def test_what_a_test_looks_for_is_no_problem_or_drug(text, test_text):
 def test_a_vaccine_names_no_problem_and_hiv_is_coded_as_the_disease():
     assert extract("Have you had the flu jab?") == []
     assert [(e.text, e.code) for e in extract("She has HIV.")] == [("HIV", "B20")]
-    assert [e.label for e in extract("Her BMI is 32.") if e.text == "BMI"] == ["test"]
+    assert [e.label for e in extract("We checked her BMI.") if e.text == "BMI"] == ["test"]
+    # with its value it is the measurement
+    assert [(e.label, e.normalized) for e in extract("Her BMI is 32.")] == [
+        ("vital", "32 kg/m²")]
 
 
 @pytest.mark.parametrize("name", ["smear test", "lateral flow test", "mammogram", "DEXA scan",

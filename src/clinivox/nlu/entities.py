@@ -101,6 +101,9 @@ _ALLERGY = re.compile(r"\b(?:allergic to|allergy to|allergies to|allergic reacti
                       r"reaction to|intolerant of|intolerance to|rash with|rash from)\s*$",
                       re.IGNORECASE)
 _ALLERGY_AFTER = re.compile(r"^\s*(?:allergy|allergies|allergic)\b", re.IGNORECASE)
+# ICD-10-CM's allergy status codes: to drugs (Z88) and to anything else (Z91.0: foods,
+# insects, latex): "allergy to shellfish" is an allergy, not a problem found
+_ALLERGY_STATUS = ("Z88", "Z91.0")
 
 
 @dataclass
@@ -453,6 +456,8 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
         # signs) is about one felt; about a disease, doubt
     e = Entity(written, label, start, end, normalized, code, value,
                category=category, section=section_at(sections, start))
+    if label == "problem" and (code or "").startswith(_ALLERGY_STATUS):
+        e.label = "allergy"
     if label == "drug":
         e.xrefs = drug_xrefs(code or normalized)
         if _ALLERGY.search(text[max(0, start - 40):start]) or \

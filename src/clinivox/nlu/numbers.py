@@ -14,8 +14,11 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 _NUM_WORD = "|".join([*_UNITS, *_TEENS, *_TENS, "hundred", "and"])
 # digits, or up to five number words ("sixty", "one thirty", "a hundred and ten")
 NUM = rf"(?:\d{{1,3}}|(?:{_NUM_WORD})(?:[ -](?:{_NUM_WORD})){{0,4}})"
-# ... or with one decimal ("37.8")
-NUM_DECIMAL = rf"(?:\d{{1,3}}(?:\.\d)?|(?:{_NUM_WORD})(?:[ -](?:{_NUM_WORD})){{0,4}})"
+_DIGIT_WORD = "zero|oh|one|two|three|four|five|six|seven|eight|nine"
+# ... or with up to two decimals, written or said ("37.8", "1.75", "thirty seven point eight")
+NUM_DECIMAL = (rf"(?:\d{{1,3}}(?:\.\d{{1,2}})?|(?:{_NUM_WORD})(?:[ -](?:{_NUM_WORD})){{0,4}}"
+               rf"(?:\s+point\s+(?:{_DIGIT_WORD})(?:\s+(?:{_DIGIT_WORD}))?\b)?)")
+_DIGITS = {"zero": "0", "oh": "0", **{w: str(v) for w, v in _UNITS.items() if w != "a"}}
 
 
 def _below_hundred(words: list[str]) -> int | None:
@@ -33,10 +36,18 @@ def _below_hundred(words: list[str]) -> int | None:
 
 
 def parse_number(s: str) -> float | None:
-    """Parse '75', '37.8', 'sixty', 'one thirty' (130), 'a hundred and ten' (110)."""
+    """Parse '75', '37.8', 'sixty', 'one thirty' (130), 'a hundred and ten' (110),
+    'thirty seven point eight' (37.8)."""
     s = s.strip().lower()
     if re.fullmatch(r"\d+(?:\.\d+)?", s):
         return float(s)
+    whole, point, decimals = s.partition(" point ")
+    if point:
+        digits = [_DIGITS.get(w) for w in decimals.split()]
+        head = parse_number(whole)
+        if head is None or not digits or None in digits:
+            return None
+        return float(f"{head:.0f}.{''.join(d for d in digits if d)}")
     words = [w for w in re.split(r"[ -]+", s) if w and w != "and"]
     if not words:
         return None
