@@ -171,22 +171,38 @@ def phi_rows(which: str) -> list[tuple[str, list[tuple[str, str]], list[str]]]:
     return v2("test", 160)
 
 
+def _pieces(s: str) -> Counter:
+    return Counter(t.lower() for t in re.findall(r"[A-Za-z0-9]+", s) if len(t) >= 3)
+
+
+def leaked(text: str, out: str, value: str) -> list[str]:
+    """The pieces of `value` (words and digit groups of 3+ characters) that the redacted
+    `out` still holds, beyond those the rest of the sentence has: "Mr [NAME]Brien" leaks
+    "brien" of "O'Brien", "[DATE]-six" the "six" of a birth year. A first version counted a
+    value caught whenever it was not left whole, which hid both."""
+    left, rest = _pieces(out), _pieces(text.replace(value, " "))
+    return sorted(t for t in _pieces(value) if left[t] > rest[t])
+
+
 def phi_text(which: str) -> dict:
-    """PHI recall on text (a value is caught when the redacted text no longer holds it) and
-    the share of medical words kept."""
+    """PHI recall on text (a value is caught when no piece of it is left in the redacted
+    text, `leaked`; `phi_recall_whole` the lenient count: caught unless left whole) and the
+    share of medical words kept."""
     from clinivox.privacy import redact
 
-    caught, total = Counter(), Counter()
+    caught, total, whole = Counter(), Counter(), 0
     kept = medical = 0
     rows = phi_rows(which)
     for text, values, meds in rows:
         out, _ = redact(text)
         for cat, v in values:
             total[cat] += 1
-            caught[cat] += v not in out
+            caught[cat] += v not in out and not leaked(text, out, v)
+            whole += v not in out
         medical += len(meds)
         kept += sum(m in out for m in meds)
     return {"sentences": len(rows), "phi_recall": sum(caught.values()) / sum(total.values()),
+            "phi_recall_whole": whole / sum(total.values()),
             "by_category": {k: {"recall": caught[k] / total[k], "n": total[k]}
                             for k in sorted(total)},
             "medical_kept": kept / max(1, medical)}

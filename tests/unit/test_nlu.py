@@ -201,6 +201,14 @@ def test_extract_cli_on_text_and_transcript_json(tmp_path):
     bad.write_text("{not json")
     proc = subprocess.run([*run, str(bad)], capture_output=True, text=True)
     assert proc.returncode == 2 and "not valid JSON" in proc.stderr
+    # a mistyped file name gave no entities and exit 0, as if the file had none
+    proc = subprocess.run([*run, str(tmp_path / "visti.json")], capture_output=True,
+                          text=True)
+    assert proc.returncode == 2 and "no such file" in proc.stderr and not proc.stdout
+    # text that only ends like a file name is still text
+    out = subprocess.run([*run, "Results in notes.txt"], capture_output=True, text=True,
+                         check=True)
+    assert json.loads(out.stdout)["entities"] == []
 
 
 def test_json_terms_carry_labels_and_assertions():

@@ -291,3 +291,33 @@ def test_postcode_as_whisper_cases_it_and_doses_that_look_like_one():
     assert [(s.category, s.text) for s in find_phi("They go to CF-43Hb near the surgery.")] \
         == [("POSTCODE", "CF-43Hb")]
     assert [s for s in find_phi("Vitamin B12 3MG daily.") if s.category == "POSTCODE"] == []
+
+
+@pytest.mark.parametrize("text, hidden, shown", [
+    # a name word stopped at its inner capital or hyphen: "Mr [NAME]Brien"
+    ("Mr O'Brien was seen today.", ["O'Brien", "Brien"], ["Mr ", "seen today"]),
+    ("Patient Maria Garcia-Lopez called.", ["Garcia", "Lopez"], ["Patient ", "called"]),
+    ("Mrs McDonald and Dr D'Angelo.", ["Donald", "Angelo"], ["Mrs ", " and Dr "]),
+    # a number that took the house number left the street in the clear
+    ("SSN 123-45-6789, 10 Downing Street.", ["6789", "Downing"], ["SSN "]),
+    # the hyphen of "eighty-six" ended the year: "[DATE]-six"
+    ("Born on the 4th of May, nineteen eighty-six, with asthma.", ["eighty", "six"],
+     ["asthma"]),
+
+    # a surname's particles and a name in capitals were not names: all left in the clear
+    ("This is Dr. van der Berg speaking.", ["van", "Berg"], ["This is Dr. ", " speaking"]),
+    ("Seen by Dr de la Cruz.", ["Cruz"], ["Seen by Dr "]),
+    ("Mr al-Hassan is here.", ["Hassan"], ["Mr ", " is here"]),
+    ("Mrs. JONES is in bed 3.", ["JONES"], ["Mrs. ", " is in bed 3"]),
+])
+def test_no_piece_of_a_value_is_left(text, hidden, shown):
+    out, _ = redact(text)
+    assert not [h for h in hidden if re.search(rf"\b{re.escape(h)}\b", out)], out
+    assert all(s in out for s in shown), out
+
+
+def test_a_possessive_is_not_part_of_the_name():
+    out, _ = redact("Mr Smith's wife called. Mr Smith is well.", policy="surrogate", salt="k")
+    first = re.search(r"Mr (\w+ \w+)'s wife", out)
+    assert first is not None, out
+    assert f"Mr {first.group(1)} is well" in out  # one stand-in for one person

@@ -15,6 +15,12 @@ def read_text_or_transcript(source: str) -> tuple[str, dict[str, Any] | None]:
     segment texts and the document, or `source` itself as the text."""
     path = Path(source)
     if not (len(source) < 4096 and path.suffix in (".json", ".txt") and path.is_file()):
+        if len(source) < 4096 and path.suffix in (".json", ".txt") and \
+                not any(c.isspace() for c in source):
+            # a mistyped file name is not text to analyse: "notes.jsn" would give no
+            # entities and exit 0, as if the file had none
+            raise InputError(f"no such file: {source}") if not path.exists() else \
+                InputError(f"not a file: {source}")
         return source, None
     try:
         raw = path.read_text(encoding="utf-8")

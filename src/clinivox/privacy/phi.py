@@ -46,12 +46,23 @@ _ORDINAL = (r"(?:\d{1,2}(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|s
             r"ninth|tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|"
             r"seventeenth|eighteenth|nineteenth|twentieth|twenty[- ](?:first|second|third|"
             r"fourth|fifth|sixth|seventh|eighth|ninth)|thirtieth|thirty[- ]first)")
-_YEAR = r"(?:(?:19|20)\d{2}|nineteen \w+(?: \w+)?|two thousand(?: and)?(?: \w+)?)"
+# a year written or said, as Whisper writes it: "1986", "nineteen eighty-six", "nineteen oh
+# two", "two thousand and nine" (the hyphen of "eighty-six" once ended the match, leaving
+# "-six" of a birth year in the clear)
+_YEAR_WORD = (r"(?:oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+              r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|"
+              r"forty|fifty|sixty|seventy|eighty|ninety|hundred)\b")
+_YEAR = (rf"(?:(?:19|20)\d{{2}}|nineteen[ -]{_YEAR_WORD}(?:[ -]{_YEAR_WORD})?|"
+         rf"two thousand(?: and)?(?:[ -]{_YEAR_WORD}){{0,2}})")
 _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
                  "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
                  "fifty|sixty|seventy|eighty|ninety|hundred|and")
 _TITLE = r"(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister|Matron|Sir|Dame)"
-_CAP = r"[A-Z][a-z'\u2019-]+"
+# a capitalised name word, whole: "O'Brien", "McDonald", "Garcia-Lopez", "Mary's" (a first
+# version stopped at the inner capital, and "Mr O'Brien" was redacted "Mr [NAME]Brien")
+_CAP = (r"(?:[A-Z](?:['\u2019][A-Z])?[a-z]+(?:[A-Z][a-z]+)?(?:['\u2019]s?)?"
+        r"(?:-[A-Z](?:['\u2019][A-Z])?[a-z]+(?:[A-Z][a-z]+)?)*)")
+_PARTICLES = r"(?:(?:van|von|de|del|della|der|den|di|da|du|la|le|bin|ibn|al|el|ter|ten)[\s-]+){0,2}"
 _STREET = (r"(?:Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Close|Way|Court|Crescent|Place|"
            r"Boulevard|Blvd|Terrace|Gardens|Grove|Hill|Park|Square|Mews|Row|Walk)")
 _FACILITY = (r"(?i:(?:(?:general|district|community|royal|university|memorial|children's|"
@@ -96,10 +107,13 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     # surgery")
     ("FACILITY", re.compile(rf"\b(?:St\.?\s+|Saint\s+)?(?:(?!(?:The|A|An|This|That|Our|My|"
                             rf"Your|His|Her|Their|Its)\b){_CAP}'?s?\s+){{1,4}}{_FACILITY}\b")),
-    ("NAME", re.compile(rf"\b{_TITLE}\.?\s+(?P<id>{_CAP}(?:[\s-]{_CAP})?)")),
+    # after a title, a surname's particles ("Dr van der Berg", "Mr al-Hassan") and a name
+    # in capitals ("Mrs. JONES") are the name too
+    ("NAME", re.compile(rf"\b{_TITLE}\.?\s+(?P<id>{_PARTICLES}(?:{_CAP}|[A-Z]{{2,}}\b)"
+                        rf"(?:[\s-]{_CAP})?)")),
     ("NAME", re.compile(rf"(?i:\b(?:my name is|name is|name's|i am called|call me|this is|"
                         rf"patient is|patient's name is|speaking to|spoke to|i'm)\s+)"
-                        rf"(?P<id>{_CAP}(?:\s{_CAP})?)")),
+                        rf"(?:{_TITLE}\.?\s+)?(?P<id>{_PARTICLES}{_CAP}(?:\s{_CAP})?)")),
 ]
 # An identifier after the words that announce it, however speech recognition wrote its
 # digits: "zip code 33,288", "hospital number B-621,405", "my mobile is 07-1237-89914",
@@ -285,9 +299,22 @@ def find_phi(text: str) -> list[PhiSpan]:
             if s.end > out[-1].end and s.category == out[-1].category:
                 last = out[-1]
                 out[-1] = PhiSpan(last.category, last.start, s.end, text[last.start:s.end])
+            elif s.end > out[-1].end:
+                # another kind that runs on past the last span: its rest is still PHI ("SSN
+                # 123-45-6789, 10 Downing Street": the number took "10", and "Downing
+                # Street" was left in the clear)
+                start = out[-1].end
+                while start < s.end and not text[start].isalnum():
+                    start += 1
+                if start < s.end:
+                    out.append(PhiSpan(s.category, start, s.end, text[start:s.end]))
             continue
         out.append(s)
-    return out
+    # a name's possessive is not the name: "Mr Smith's wife" -> "Mr [NAME]'s wife", and the
+    # surrogate of "Smith's" is the surrogate of "Smith"
+    return [PhiSpan(s.category, s.start, s.end - len(m.group(0)), s.text[:-len(m.group(0))])
+            if s.category == "NAME" and (m := re.search(r"['\u2019]s?$", s.text)) else s
+            for s in out]
 
 
 def _listed_names(text: str) -> list[PhiSpan]:
