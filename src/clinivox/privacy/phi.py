@@ -312,9 +312,15 @@ def find_phi(text: str) -> list[PhiSpan]:
         out.append(s)
     # a name's possessive is not the name: "Mr Smith's wife" -> "Mr [NAME]'s wife", and the
     # surrogate of "Smith's" is the surrogate of "Smith"
-    return [PhiSpan(s.category, s.start, s.end - len(m.group(0)), s.text[:-len(m.group(0))])
-            if s.category == "NAME" and (m := re.search(r"['\u2019]s?$", s.text)) else s
-            for s in out]
+    return [_without_possessive(s) for s in out]
+
+
+def _without_possessive(span: PhiSpan) -> PhiSpan:
+    tail = re.search(r"['\u2019]s?$", span.text) if span.category == "NAME" else None
+    if tail is None or tail.start() == 0:
+        return span
+    return PhiSpan(span.category, span.start, span.end - len(tail.group(0)),
+                   span.text[:tail.start()])
 
 
 def _listed_names(text: str) -> list[PhiSpan]:
