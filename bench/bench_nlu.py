@@ -212,7 +212,8 @@ def phi_speech(which: str, n: int) -> dict:
     """The sentences spoken by the Piper voice and transcribed by tiny.en: a value counts
     as caught when the transcript's PHI holds its category (an identifier: any identifier
     kind, since a transcript cannot tell an NHS number from a phone number by its
-    digits)."""
+    digits) and no piece of the value that the transcript wrote as said is left after
+    redaction (`leaked`)."""
     import numpy as np
 
     from clinivox import Recognizer
@@ -227,10 +228,14 @@ def phi_speech(which: str, n: int) -> dict:
         audio = np.concatenate([silence(0.3), synthesize(text), silence(0.5)])
         heard = " ".join(s.text for s in rec.transcribe(audio)[0])
         cats = {s.category for s in find_phi(heard)}
-        for cat, _ in values:
+        redacted = redact(heard)[0]
+        for cat, value in values:
             total[cat] += 1
-            caught[cat] += cat in cats or (cat in IDS and bool(cats & IDS))
-        out = redact(heard)[0].lower()
+            # ... and no piece of the value is left in the redacted transcript beyond what
+            # the rest of the sentence says
+            caught[cat] += (cat in cats or (cat in IDS and bool(cats & IDS))) and \
+                not leaked(text, redacted, value)
+        out = redacted.lower()
         for m in meds:
             if m in heard.lower():  # a medical word the recogniser wrote stays
                 medical += 1

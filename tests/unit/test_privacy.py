@@ -321,3 +321,22 @@ def test_a_possessive_is_not_part_of_the_name():
     first = re.search(r"Mr (\w+ \w+)'s wife", out)
     assert first is not None, out
     assert f"Mr {first.group(1)} is well" in out  # one stand-in for one person
+
+
+@pytest.mark.parametrize("text, category, value", [
+    ("He is 102.", "AGE", "102"),
+    ("She's ninety-four now.", "AGE", "ninety-four"),
+    ("Email me at john underscore smith at gmail dot com.", "EMAIL",
+     "john underscore smith at gmail dot com"),
+    ("He was admitted in March 2021.", "DATE", "March 2021"),
+    ("Born twelve August nineteen fifty eight.", "DATE", "twelve August nineteen fifty eight"),
+    ("Lives at Flat 3, 27 Old Kent Road.", "ADDRESS", "Flat 3, 27 Old Kent Road"),
+])
+def test_phi_as_people_say_it(text, category, value):
+    assert [(s.category, s.text) for s in find_phi(text)] == [(category, value)]
+
+
+@pytest.mark.parametrize("text", ["Sats are 94 percent and he is 95 kilos.", "Pulse is 102.",
+                                  "She is 90 over 60.", "He is 92 beats per minute."])
+def test_a_measurement_is_not_an_age(text):
+    assert [s for s in find_phi(text) if s.category == "AGE"] == []

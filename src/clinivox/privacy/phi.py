@@ -52,6 +52,9 @@ _ORDINAL = (r"(?:\d{1,2}(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|s
 _YEAR_WORD = (r"(?:oh|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
               r"thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|"
               r"forty|fifty|sixty|seventy|eighty|ninety|hundred)\b")
+_DAY_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
+             r"fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty(?:[- ](?:one|two|"
+             r"three|four|five|six|seven|eight|nine))?|thirty(?:[- ]one)?)")
 _YEAR = (rf"(?:(?:19|20)\d{{2}}|nineteen[ -]{_YEAR_WORD}(?:[ -]{_YEAR_WORD})?|"
          rf"two thousand(?: and)?(?:[ -]{_YEAR_WORD}){{0,2}})")
 _NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
@@ -73,7 +76,9 @@ _FACILITY = (r"(?i:(?:(?:general|district|community|royal|university|memorial|ch
 PATTERNS: list[tuple[str, re.Pattern]] = [
     ("EMAIL", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
     # as speech recognition writes an address it heard: "jane dot doe at example dot com"
-    ("EMAIL", re.compile(r"\b[\w.-]+(?:\s+dot\s+[\w-]+)*\s+at\s+[\w-]+(?:\s*(?:dot|\.)\s*"
+    # (the name's parts joined by the words said for the symbols: "john underscore smith")
+    ("EMAIL", re.compile(r"\b[\w.-]+(?:\s+(?:dot|underscore|dash|hyphen|plus)\s+[\w-]+)*"
+                         r"\s+at\s+[\w-]+(?:\s*(?:dot|\.)\s*"
                          r"[\w-]+)*\s*(?:dot|\.)\s*(?:com|org|net|co|uk|nhs|gov|edu|io|info)"
                          r"\b(?:\s*(?:dot|\.)\s*(?:uk|us|au|nz))?", re.IGNORECASE)),
     ("URL", re.compile(r"\b(?:https?://|www\.)[^\s<>\"']*[^\s<>\"'.,;:!?)]",
@@ -99,8 +104,14 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
         rf"\b(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}|\d{{4}}-\d{{2}}-\d{{2}}|"
         rf"(?:the\s+)?{_ORDINAL}\s+(?:of\s+)?(?:{_MONTHS})\b(?:,?\s+{_YEAR})?|"
         rf"(?:{_MONTHS})\s+(?:the\s+)?{_ORDINAL}\b(?:,?\s+{_YEAR})?|"
-        rf"(?:born|dob|date of birth)(?:\s+(?:is|was|on|in))*\s*:?\s*{_YEAR})", re.IGNORECASE)),
-    ("ADDRESS", re.compile(rf"\b(?:\d{{1,5}}[A-Za-z]?|(?:{_NUMBER_WORDS})(?:[ -](?:"
+        rf"(?:born|dob|date of birth)(?:\s+(?:is|was|on|in))*\s*:?\s*{_YEAR}|"
+        # a day said as a number before a month and year, as people say a date of birth
+        # ("twelve August nineteen fifty eight", "seventeen of January, 1987")
+        rf"(?:{_DAY_WORD})\s+(?:of\s+)?(?:{_MONTHS})\b,?\s+{_YEAR}|"
+        # a month and its year: every element of a date but the year is PHI (HIPAA)
+        rf"(?:{_MONTHS})\.?,?\s+(?:of\s+)?{_YEAR})", re.IGNORECASE)),
+    ("ADDRESS", re.compile(rf"\b(?:(?:flat|apartment|apt|unit|suite)\.?\s+\w{{1,4}},?\s+)?"
+                           rf"(?:\d{{1,5}}[A-Za-z]?|(?:{_NUMBER_WORDS})(?:[ -](?:"
                            rf"{_NUMBER_WORDS})){{0,3}})[\s-]+(?:{_CAP}\s+){{1,3}}{_STREET}\b",
                            re.IGNORECASE)),
     # a capitalised name before the facility word, not an article or possessive ("The
@@ -167,6 +178,15 @@ _BARE_DOMAIN = re.compile(rf"(?<![@\w.])[\w.+-]*{_DOMAIN}", re.IGNORECASE)
 _EMAIL_CUE = re.compile(rf"\b(?:e-?mail(?: address)?(?: is)?|send (?:[\w']+ ){{0,3}}to|"
                         rf"write to|email (?:[\w']+ ){{0,3}}to)\s+(?P<id>(?:[\w.+-]+\s+){{0,5}}?"
                         rf"[\w.+-]*?{_DOMAIN})", re.IGNORECASE)
+# a person said to be a number over 89, with no unit after it ("he is 102", "she's
+# ninety-four now"; not "sats are 94 percent", "he is 95 kilos")
+_AGE_BARE = re.compile(
+    r"\b(?:he|she|i|they|mum|mom|dad|father|mother|patient)(?:'s|'m|\s+is|\s+was|\s+am|"
+    r"\s+turned|\s+turns|\s+will be)\s+(?:now\s+|just\s+|nearly\s+|almost\s+)?"
+    r"(?P<n>\d{2,3}|(?:a )?hundred(?: and \w+)?|ninety[- ]\w+|ninety)\b"
+    r"(?!\s*(?:%|percent|per cent|kg|kilos?|pounds?|lbs?|stone|cm|mg|over|/|degrees|"
+    r"beats|bpm|times|minutes|seconds|hours|days|weeks|months|miles|metres|meters|feet|"
+    r"mmol|units|\.\d|point))", re.IGNORECASE)
 _AGE = re.compile(r"\b(?P<n>\d{2,3}|(?:a )?hundred(?: and \w+)?|ninety[- ]\w+|ninety)"
                   r"(?:[- ]years?[- ]old|[- ]year[- ]old|\s+yo)\b|"
                   r"\b(?:aged|age)\s+(?P<m>\d{2,3}|ninety[- ]\w+|ninety|(?:a )?hundred"
@@ -240,13 +260,14 @@ def find_phi(text: str) -> list[PhiSpan]:
         for m in pattern.finditer(text):
             g = "id" if "id" in pattern.groupindex and m.group("id") else 0
             found.append(PhiSpan(category, m.start(g), m.end(g), m.group(g)))
-    for m in _AGE.finditer(text):
+    for m in [*_AGE.finditer(text), *_AGE_BARE.finditer(text)]:
         from clinivox.nlu.numbers import parse_number
 
-        raw = m.group("n") or m.group("m") or ""
+        raw = m.group("n") or ("m" in m.groupdict() and m.group("m")) or ""
         value = parse_number(raw.replace("a hundred", "hundred"))
-        if value is not None and value > 89:
-            found.append(PhiSpan("AGE", m.start(), m.end(), m.group(0)))
+        if value is not None and value > 89 and (m.re is not _AGE_BARE or value <= 125):
+            g = "n" if m.re is _AGE_BARE else 0  # "he is [AGE]": the number only
+            found.append(PhiSpan("AGE", m.start(g), m.end(g), m.group(g)))
     for m in _SPOKEN_DIGITS.finditer(text):
         digits = spoken_digits(m.group(0))
         if len(digits) >= 7:
