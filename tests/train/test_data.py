@@ -232,6 +232,11 @@ def test_pseudo_label_writes_confident_speech_and_skips_noise(tmp_path, recogniz
     assert "fox" in rows[0]["text"].lower() and rows[0]["confidence"] >= 0.5
     audio, rate = sf.read(tmp_path / "out" / rows[0]["audio"])
     assert rate == 16000 and abs(len(audio) / rate - rows[0]["duration"]) < 0.01
+    # recordings and their transcripts are owner-only (they were written world-readable)
+    out = tmp_path / "out"
+    assert (out / "train.jsonl").stat().st_mode & 0o777 == 0o600
+    assert (out / "audio").stat().st_mode & 0o777 == 0o700
+    assert (out / rows[0]["audio"]).stat().st_mode & 0o777 == 0o600
     strict = pseudo_label(audio_files(src), tmp_path / "strict", recognizer,
                           PseudoLabelOptions(threshold=0.999))
     assert strict["kept"] <= stats["kept"]

@@ -129,6 +129,9 @@ def test_eval_asr_on_a_small_manifest(tmp_path, speech):
     assert summary["term_recall"] == 1.0 and summary["rtf"] > 0
     assert (out / "eval_asr.md").read_text().count("| fox.wav") == 1
     assert "<table>" in (out / "eval_asr.html").read_text()
+    # every hypothesis is in the reports: owner-only, as transcripts are (they were 0644)
+    assert {(out / f"eval_asr.{x}").stat().st_mode & 0o777 for x in ("json", "md", "html")} \
+        == {0o600}
 
 
 def test_eval_rejects_a_malformed_manifest(tmp_path):

@@ -165,8 +165,15 @@ def test_audio_is_silenced_where_the_phi_words_were(recognizer, tmp_path):
     doc = json.loads((out / "visit.json").read_text())
     assert "Thornbury" not in json.dumps(doc) and doc["redaction"]["spans"]["NAME"] == 1
     assert (out / "visit.redacted.wav").is_file()
+    # owner-only like the transcripts (it was 0644 beside 0600 transcripts)
+    assert (out / "visit.redacted.wav").stat().st_mode & 0o777 == 0o600
     for name in ("visit.txt", "visit.srt", "visit.vtt"):
         assert "Thornbury" not in (out / name).read_text()
+    # the replacement word spans the whole name's time: it kept its first word's only
+    name_word = next(w for s in r.segments for w in s.words if w.word == " [NAME]")
+    said = [w for s in segments for w in s.words if (w.start_s, w.end_s) in r.times]
+    assert len(said) >= 2  # "Margaret Thornbury"
+    assert (name_word.start_s, name_word.end_s) == (said[0].start_s, said[-1].end_s)
 
 
 def test_redact_cli_on_text_and_a_transcript_json(tmp_path):

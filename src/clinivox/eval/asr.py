@@ -198,9 +198,13 @@ def write_reports(reports: list[SystemReport], meta: dict[str, Any], out_dir: Pa
              "html": out_dir / f"{stem}.html"}
     payload = {"meta": meta, "systems": [
         {"totals": r.totals(), "utterances": [asdict(u) for u in r.utterances]} for r in reports]}
-    paths["json"].write_text(json.dumps(payload, indent=2, ensure_ascii=False))
-    paths["md"].write_text(render_markdown(reports, meta))
-    paths["html"].write_text(render_html(reports, meta))
+    # owner-only, as every transcript clinivox writes: the reports hold every hypothesis,
+    # and an evaluation may run on a hospital's own recordings (they were 0644)
+    from clinivox.io.writers import _atomic_write
+
+    _atomic_write(paths["json"], json.dumps(payload, indent=2, ensure_ascii=False))
+    _atomic_write(paths["md"], render_markdown(reports, meta))
+    _atomic_write(paths["html"], render_html(reports, meta))
     return paths
 
 

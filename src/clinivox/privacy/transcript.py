@@ -33,7 +33,8 @@ class Redaction:
 def redact_segments(segments: Sequence[Segment], policy: str = "tag",
                     salt: str = "") -> Redaction:
     """Each segment's text redacted; a word inside a PHI span is replaced (the span's
-    first word by the replacement, the others emptied) and its time kept for the audio."""
+    first word by the replacement, spanning the time of all the span's words; the others
+    emptied) and its time kept for the audio."""
     out, spans, times = [], [], []
     for seg in segments:
         text, found = redact(seg.text, policy, salt)
@@ -41,7 +42,8 @@ def redact_segments(segments: Sequence[Segment], policy: str = "tag",
             out.append(seg)
             continue
         spans += [(seg.id, s) for s in found]
-        words, done = [], set()
+        words: list = []
+        shown_at: dict[int, int] = {}  # span -> index of its replacement word
         for w, where in zip(seg.words, word_char_spans(seg.text, [w.word for w in seg.words]),
                             strict=True):
             if where is None:
@@ -53,12 +55,14 @@ def redact_segments(segments: Sequence[Segment], policy: str = "tag",
                 words.append(w)
                 continue
             times.append((w.start_s, w.end_s))
-            first = hit not in done
-            done.add(hit)
-            shown = " [" + found[hit].category + "]" if first else ""
-            words.append(dataclasses.replace(w, word=shown))
-        out.append(dataclasses.replace(seg, text=text, words=tuple(
-            w for w in words if w.word)))
+            if hit in shown_at:  # "[NAME]" ends where the name's last word ends
+                first = words[shown_at[hit]]
+                words[shown_at[hit]] = dataclasses.replace(first, end_s=max(first.end_s,
+                                                                            w.end_s))
+                continue
+            shown_at[hit] = len(words)
+            words.append(dataclasses.replace(w, word=" [" + found[hit].category + "]"))
+        out.append(dataclasses.replace(seg, text=text, words=tuple(words)))
     return Redaction(out, spans, times)
 
 
@@ -75,11 +79,27 @@ def redact_audio(audio: np.ndarray, times: Sequence[tuple[float, float]],
 
 def write_redacted_audio(source: str | Path, times: Sequence[tuple[float, float]],
                          target: Path) -> Path:
-    """The source's audio (16 kHz mono) with the PHI spans silenced, as a WAV at `target`."""
+    """The source's audio (16 kHz mono) with the PHI spans silenced, as a WAV at `target`,
+    readable by its owner only (as the transcripts are) and written whole or not at all.
+    A first version left it world-readable (0644) beside 0600 transcripts."""
+    import os
+    import tempfile
+
     import soundfile as sf
 
     from clinivox.audio.decode import load_audio
+    from clinivox.errors import OutputError
 
-    sf.write(target, redact_audio(load_audio(source), times), SAMPLE_RATE_HZ,
-             subtype="PCM_16")
+    audio = redact_audio(load_audio(source), times)
+    target = Path(target)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".wav")
+        os.close(fd)  # mkstemp made it 0600; soundfile writes into it
+        sf.write(tmp, audio, SAMPLE_RATE_HZ, subtype="PCM_16", format="WAV")
+        os.replace(tmp, target)
+    except (OSError, RuntimeError) as exc:  # soundfile raises RuntimeError subclasses
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise OutputError(f"cannot write {target} ({exc})") from None
     return target

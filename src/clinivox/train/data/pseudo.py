@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,8 +71,13 @@ def pseudo_label(files: Iterable[Path], out_dir: Path, recognizer: Any,
     o.validate()
     files = list(files)
     try:
-        (out_dir / "audio").mkdir(parents=True, exist_ok=True)
-        manifest = (out_dir / "train.jsonl").open("w", encoding="utf-8")
+        # owner-only: unlabelled recordings are often a hospital's own, and the manifest
+        # holds their transcripts (both were written world-readable)
+        (out_dir / "audio").mkdir(parents=True, exist_ok=True, mode=0o700)
+        (out_dir / "audio").chmod(0o700)
+        fd = os.open(out_dir / "train.jsonl", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)  # an existing manifest keeps its mode through O_CREAT
+        manifest = os.fdopen(fd, "w", encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     stats = {"files": 0, "segments": 0, "kept": 0}
@@ -87,6 +93,7 @@ def pseudo_label(files: Iterable[Path], out_dir: Path, recognizer: Any,
                 name = f"{path.stem}_{k:04d}.flac"
                 sf.write(str(out_dir / "audio" / name), audio[a:b], SAMPLE_RATE_HZ,
                          subtype="PCM_16")
+                (out_dir / "audio" / name).chmod(0o600)
                 manifest.write(json.dumps({
                     "audio": f"audio/{name}", "text": seg.text.strip(), "language": "en",
                     "terms": [], "duration": round(seg.end_s - seg.start_s, 3),
