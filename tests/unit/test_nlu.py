@@ -848,3 +848,12 @@ def test_common_tests_by_their_everyday_names(name):
 
 def test_smear_the_verb_is_no_test():
     assert extract("I'll smear some cream on it.") == []
+
+
+def test_a_chapter_r_code_is_a_symptom_in_the_summary():
+    """The lexicon filed "shortness of breath" (R06.02) as a diagnosis, so the scribe's
+    summary listed it among the diagnoses; ICD-10-CM's chapter R is symptoms and signs."""
+    assert _one("I feel short of breath.").category == "symptom"
+    assert _one("Severe sepsis.").category == "diagnosis"  # R65.2: a diagnosis in chapter R
+    assert _one("She has asthma.").category == "diagnosis"
+    assert _one("I weigh about 11 stone.", "vital").normalized == "69.9 kg"

@@ -316,6 +316,9 @@ def test_postcode_as_whisper_cases_it_and_doses_that_look_like_one():
     ("Seen by Dr de la Cruz.", ["Cruz"], ["Seen by Dr "]),
     ("Mr al-Hassan is here.", ["Hassan"], ["Mr ", " is here"]),
     ("Mrs. JONES is in bed 3.", ["JONES"], ["Mrs. ", " is in bed 3"]),
+    # a name the recogniser wrote as other words, after a cue only a name follows
+    ("My name is married Oconor.", ["married", "Oconor"], ["My name is "]),
+    ("my name is john smith and I have a cough", ["john", "smith"], [" and I have a cough"]),
 ])
 def test_no_piece_of_a_value_is_left(text, hidden, shown):
     out, _ = redact(text)
@@ -347,3 +350,9 @@ def test_phi_as_people_say_it(text, category, value):
                                   "She is 90 over 60.", "He is 92 beats per minute."])
 def test_a_measurement_is_not_an_age(text):
     assert [s for s in find_phi(text) if s.category == "AGE"] == []
+
+
+def test_a_name_cue_does_not_take_the_next_clause():
+    assert redact("My name is not important.")[0] == "My name is not important."
+    assert redact("Hi, my name is Sarah, I am calling about my mum.")[0] == \
+        "Hi, my name is [NAME], I am calling about my mum."

@@ -181,3 +181,21 @@ def test_orders_after_a_finding_reach_the_plan(text, order):
     from clinivox.scribe.record import _ORDER
 
     assert bool(_ORDER.search(text)) is order
+
+
+@pytest.mark.parametrize("text, plan", [
+    ("OK, we will do an ECG and start aspirin 300 milligrams now.", True),
+    ("So, what we're going to do is, we're going to send off the prescription.", True),
+    ("I'm going to refer you to the TIA clinic.", True),
+    ("We'll start you on some antibiotics.", True),
+    ("Let's book some bloods.", True),
+    ("Let's start with your cough first.", False),
+    ("I'll just get my stopwatch up.", False),
+    ("I'll be honest with you, it sounds viral.", False),
+])
+def test_a_stated_next_step_is_plan_wherever_it_is_said(text, plan):
+    """A clinician's "we will do an ECG and start aspirin" outside the plan chapter left
+    the plan empty: neither an order opening a clause nor in the plan chapter."""
+    from clinivox.scribe.record import _INTENT
+
+    assert bool(_INTENT.search(text)) is plan

@@ -104,6 +104,9 @@ _ALLERGY_AFTER = re.compile(r"^\s*(?:allergy|allergies|allergic)\b", re.IGNORECA
 # ICD-10-CM's allergy status codes: to drugs (Z88) and to anything else (Z91.0: foods,
 # insects, latex): "allergy to shellfish" is an allergy, not a problem found
 _ALLERGY_STATUS = ("Z88", "Z91.0")
+# ICD-10-CM's chapter R is symptoms, signs and abnormal findings, whatever the lexicon's
+# category; but shock (R57) and SIRS and severe sepsis (R65) are diagnoses
+_SYMPTOM_CODE = re.compile(r"R(?!57|65)\d")
 
 
 @dataclass
@@ -458,6 +461,8 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
                category=category, section=section_at(sections, start))
     if label == "problem" and (code or "").startswith(_ALLERGY_STATUS):
         e.label = "allergy"
+    if label == "problem" and category == "diagnosis" and _SYMPTOM_CODE.match(code or ""):
+        e.category = "symptom"  # "short of breath" (R06.02) is no diagnosis in a summary
     if label == "drug":
         e.xrefs = drug_xrefs(code or normalized)
         if _ALLERGY.search(text[max(0, start - 40):start]) or \

@@ -53,7 +53,7 @@ _D = NUM_DECIMAL
 _KG = r"(?:kg|kgs|kilos?|kilograms?|kilogrammes?)"
 _LB = r"(?:lbs?|pounds?)"
 _STONE = r"(?:st|stone)"
-_WEIGHT_NAME = r"(?:weight|weighs|weighing|weighed|wt)"
+_WEIGHT_NAME = r"(?:weight|weigh|weighs|weighing|weighed|wt)"
 # "weight 82 kg", "weighs fourteen stone six", "weighing 180 pounds", "82 kilos"
 _WEIGHT = re.compile(
     rf"(?:\b{_WEIGHT_NAME}{_IS})?\b(?:(?P<kg>{_D})\s*{_KG}|"

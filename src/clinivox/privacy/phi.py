@@ -122,6 +122,16 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
     # in capitals ("Mrs. JONES") are the name too
     ("NAME", re.compile(rf"\b{_TITLE}\.?\s+(?P<id>{_PARTICLES}(?:{_CAP}|[A-Z]{{2,}}\b)"
                         rf"(?:[\s-]{_CAP})?)")),
+    # after a cue that can only introduce a name, its words whatever their case: speech
+    # recognition writes a name it does not know as other words ("my name is married
+    # Oconor" for "Mary O'Connor" was left in the clear). Up to three words, ending at
+    # punctuation or a word that starts the next clause
+    ("NAME", re.compile(r"(?i:\b(?:my name is|my name's|patient's name is|patient is called|"
+                        r"i am called|i'm called|name is)\s+)(?!(?:not|a|an|the|um|uh|er|"
+                        r"erm)\b)(?P<id>[A-Za-z][\w'\u2019-]*(?:\s+(?!(?:and|but|so|from|"
+                        r"i|i'm|i'd|i've|the|calling|speaking|here|with|um|uh|er|erm|please|"
+                        r"thanks|thank|who|how|at|on|in|of|is|was|and|date|born|dob|my|"
+                        r"your)\b)[A-Za-z][\w'\u2019-]*){0,2})")),
     ("NAME", re.compile(rf"(?i:\b(?:my name is|name is|name's|i am called|call me|this is|"
                         rf"patient is|patient's name is|speaking to|spoke to|i'm)\s+)"
                         rf"(?:{_TITLE}\.?\s+)?(?P<id>{_PARTICLES}{_CAP}(?:\s{_CAP})?)")),

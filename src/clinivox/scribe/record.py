@@ -64,6 +64,23 @@ _ORDER = re.compile(r"(?:^|[,;]\s*)(?:and\s+|then\s+|now\s+)?(?:please\s+)?"
                     r"withhold|push|bolus|prepare|apply|activate|begin|charge|intubate|bag|"
                     r"resume|commence)\b(?!\s+(?:better|worse|well|on with)\b)", re.I)
 
+# A clinician's stated next step, wherever in the consultation it is said ("OK, we will do
+# an ECG and start aspirin now", "I'm going to refer you to the TIA clinic", "let's book
+# some bloods"): the speaker commits to an action a plan records. The verbs are actions
+# on the patient's care; a vaguer "let's start with your cough", "I'll just get my
+# stopwatch" or "let's try" is no plan.
+_INTENT = re.compile(
+    r"\b(?:(?:we|i)(?:'ll| will| are going to|'re going to| am going to|'m going to|"
+    r"'d like to| would like to)|let's)\s+(?:(?:just|also|then|now|probably|definitely|"
+    r"quickly|go ahead and)\s+)?"
+    r"(?:arrange|book|refer|prescribe|order|organi[sz]e|request|admit|increase|reduce|"
+    r"switch|swab|examine|repeat|send (?:you|a|an|the|off|it|that|them)|start (?:you|him|her|"
+    r"them)\b|put (?:you|him|her) on|give (?:you|him|her|them)\b|stop (?:the|your|his|her)|"
+    r"take (?:some )?(?:bloods?|a (?:swab|sample|blood))|do (?:a|an|some|the|your|his|her|"
+    r"all the) (?:\w+ )?(?:tests?|bloods?|ecg|scan|x-?ray|swab|referral|check|examination|"
+    r"ultrasound|urine|screen|assessment)|check (?:your|his|her|the|for)|"
+    r"run (?:some|a|an))", re.I)
+
 
 @dataclass
 class Chapter:
@@ -205,7 +222,7 @@ def _summary(segments: list[Segment], labels: list[int], speakers: dict[str, str
         for sentence in re.split(r"(?<=[.?!])\s+", s.text.strip()):
             planned = CHAPTERS[lab] == "plan" and _PLAN_SENTENCE.search(sentence) \
                 and len(sentence.split()) >= 3
-            if planned or _ORDER.search(sentence):
+            if planned or _ORDER.search(sentence) or _INTENT.search(sentence):
                 plan.append(sentence.strip())
 
     def names(kind: str, assertion: str) -> list[str]:
