@@ -857,3 +857,21 @@ def test_a_chapter_r_code_is_a_symptom_in_the_summary():
     assert _one("Severe sepsis.").category == "diagnosis"  # R65.2: a diagnosis in chapter R
     assert _one("She has asthma.").category == "diagnosis"
     assert _one("I weigh about 11 stone.", "vital").normalized == "69.9 kg"
+
+
+@pytest.mark.parametrize("text, code", [
+    ("She has Parkinson's.", "G20"),  # the eponym alone, as it is said
+    ("My dad had Alzheimer's.", "G30.9"),
+    ("He has Crohn's.", "K50.90"),
+    ("Alzheimers disease.", "G30.9"),  # written without the apostrophe
+    ("Hodgkins lymphoma.", "C81.90"),  # matched only "lymphoma": non-Hodgkin, C85.90
+    ("Non-Hodgkin's lymphoma.", "C85.90"),
+])
+def test_eponyms_as_they_are_said_and_written(text, code):
+    assert _one(text, "problem").code.startswith(code)
+
+
+@pytest.mark.parametrize("text", ["Mr Parkinson's car is outside.", "We went to Wilson's.",
+                                  "She rang the Bell's number."])
+def test_a_persons_possessive_is_no_eponym(text):
+    assert [e for e in extract(text) if e.label == "problem"] == []

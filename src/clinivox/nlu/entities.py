@@ -185,7 +185,43 @@ def _matcher() -> Any:
             del matcher.forms[key]
         else:
             matcher.forms[key] = keep
+    _eponym_spellings(matcher.forms)
     return matcher
+
+
+def _eponym_spellings(forms: dict[str, Any]) -> None:
+    """An eponymous name as it is written in every way: "Alzheimer's disease",
+    "Alzheimers disease", "Alzheimer disease"; "Hodgkin lymphoma", "Hodgkin's lymphoma"
+    (which matched only "lymphoma", coded as non-Hodgkin lymphoma). The eponyms: words the
+    lexicon writes with "'s" in a multi-word diagnosis, and words that are no English word
+    before "disease", "syndrome", "lymphoma" and the like ("hodgkin", "sjogren")."""
+    everyday = _everyday_words()
+    stems: set[str] = set()
+    for key, entry in forms.items():
+        if entry.category != "diagnosis" or " " not in key:
+            continue
+        words = key.split(" ")
+        for w, nxt in pairwise(words):
+            if w.endswith("'s") and len(w) > 4:
+                stems.add(w[:-2])
+            elif _EPONYM_HEADS.fullmatch(nxt) and len(w) > 3 and w not in everyday and \
+                    w.isalpha():
+                stems.add(w)
+    for key, entry in list(forms.items()):
+        if entry.category != "diagnosis" or " " not in key:
+            continue
+        words = key.split(" ")
+        for i, w in enumerate(words):
+            stem = w[:-2] if w.endswith("'s") else w
+            if stem not in stems or i == len(words) - 1:
+                continue
+            for spelled in (f"{stem}'s", f"{stem}s", stem):
+                forms.setdefault(" ".join([*words[:i], spelled, *words[i + 1:]]), entry)
+
+
+_EPONYM_HEADS = re.compile(r"disease|syndrome|lymphoma|palsy|disorder|sarcoma|thyroiditis|"
+                           r"contracture|phenomenon|anomaly|ulcer|neuralgia|neuroma|"
+                           r"encephalopathy|dystrophy|arthritis|tumou?r")
 
 
 _ADJECTIVE = re.compile(r"(?:al|ic|ive|ile|ar|ous|ary)$")
@@ -239,6 +275,52 @@ def _leaf_titles() -> list[tuple[str, Any]]:
 def _bracketed(canonical: str) -> list[str]:
     """The bracketed parts of an ICD-10-CM name: "[ALL]", "[part of]"."""
     return re.findall(r"\[([^\]]*)\]", canonical)
+
+
+# A condition named by its eponym alone, as people say it: "Parkinson's", "Crohn's",
+# "Alzheimer's". Derived from the lexicon's "<name>'s disease|syndrome|palsy" forms where
+# the name heads one such condition only (not "Paget's": of bone or of the breast); the
+# name written with its capital, and not a person's ("Mr Parkinson's car").
+_EPONYM = re.compile(r"\b([A-Z][a-z]+)['\u2019]s?\b(?!['\u2019]|\s+(?:disease|syndrome|"
+                     r"palsy|disorder|sarcoma|lymphoma|ulcer|anomaly|phenomenon)\b)")
+_TITLED = re.compile(r"\b(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s*$")
+
+
+@lru_cache(maxsize=1)
+def _eponyms() -> dict[str, Any]:
+    """eponym -> the lexicon entry it names alone. Left out: a name that heads conditions
+    in more than one ICD-10-CM category ("Paget's disease" of bone M88, of the breast C50),
+    and a name that is an everyday word ("Bell's", "Still's", "Graves'"). A name that is
+    also a person's ("Parkinson", "Wilson", "Turner") counts only after the words a
+    condition follows ("she has Parkinson's"; not "we went to Wilson's")."""
+
+    heads: dict[str, list] = {}
+    categories: dict[str, set[str]] = {}
+    for form, entry in _matcher().forms.items():
+        m = re.match(r"([a-z]+)'s (?:disease|syndrome|palsy|disorder)\b", form)
+        if not m or entry.category != "diagnosis":
+            continue
+        categories.setdefault(m.group(1), set()).add((entry.code or "")[:3])
+        if form == m.group(0):
+            heads.setdefault(m.group(1), []).append(entry)
+    everyday = _everyday_words()
+    return {name: entries[0] for name, entries in heads.items()
+            if len({(e.canonical, e.code) for e in entries}) == 1
+            and len(categories[name]) == 1 and name not in everyday}
+
+
+@lru_cache(maxsize=1)
+def _surnames() -> frozenset[str]:
+    from clinivox.privacy.phi import _names
+
+    first, last = _names()
+    return frozenset(n.lower() for n in (*first, *last))
+
+
+# what a condition follows: "has Parkinson's", "diagnosed with", "history of", "for his"
+_HAS_CONDITION = re.compile(r"\b(?:has|had|have|having|with|of|from|for (?:his|her|my|your|"
+                            r"their)|diagnosed|suspected|possible|probable|early[- ]onset|"
+                            r"and|or)\s*$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)
@@ -324,6 +406,18 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                            "symptom" if c.concept.label == "problem" else c.concept.label,
                            sections))
         taken.append((c.start, c.end))
+    for m in _EPONYM.finditer(text):
+        entry = _eponyms().get(m.group(1).lower())
+        before = text[max(0, m.start() - 30):m.start()]
+        if entry is None or _TITLED.search(before) or \
+                not all(m.end() <= a or b <= m.start() for a, b in taken):
+            continue
+        if m.group(1).lower() in _surnames() and not _HAS_CONDITION.search(before):
+            continue
+        code = default_code(entry.code, entry.canonical) if entry.code else None
+        out.append(_entity(text, m.group(0), "problem", m.start(), m.end(), entry.canonical,
+                           code, "diagnosis", sections))
+        taken.append((m.start(), m.end()))
     for m in _BRITISH_NAMES.finditer(text):
         if all(m.end() <= a or b <= m.start() for a, b in taken):
             name = m.group(0).lower()
