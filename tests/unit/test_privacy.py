@@ -189,6 +189,21 @@ def test_redact_cli_on_text_and_a_transcript_json(tmp_path):
     doc = json.loads(subprocess.run([*run, str(path)], capture_output=True, text=True,
                                     check=True).stdout)
     assert "Patel" not in json.dumps(doc) and doc["segments"][1]["words"]
+    # the words stay, with the replacement spanning the name's time (the first version
+    # dropped every word of a segment with PHI), and a substitution's original is redacted
+    path.write_text(json.dumps({"text": "x", "segments": [
+        {"start_s": 0.0, "end_s": 3.0, "text": " My name is Sean obeticholic.",
+         "words": [{"word": w, "start_s": a, "end_s": b, "probability": 0.9}
+                   for w, a, b in ((" My", 0.0, 0.3), (" name", 0.3, 0.6), (" is", 0.6, 0.8),
+                                   (" Sean", 0.8, 1.2), (" obeticholic.", 1.2, 2.0))],
+         "corrections": [{"original": "O'Brien", "replacement": "obeticholic", "score": 3.0,
+                          "similarity": 0.7, "category": "drug", "code": None}]}]}))
+    doc = json.loads(subprocess.run([*run, str(path)], capture_output=True, text=True,
+                                    check=True).stdout)
+    words = [(w["word"], w["start_s"], w["end_s"]) for w in doc["segments"][0]["words"]]
+    assert words == [(" My", 0.0, 0.3), (" name", 0.3, 0.6), (" is", 0.6, 0.8),
+                     (" [NAME]", 0.8, 2.0)]
+    assert "Brien" not in json.dumps(doc) and "Sean" not in json.dumps(doc)
     bad = tmp_path / "bad.json"
     bad.write_text("[1, 2]")
     proc = subprocess.run([*run, str(bad)], capture_output=True, text=True)

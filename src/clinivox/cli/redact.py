@@ -25,17 +25,14 @@ def add_parser(sub) -> None:
 def run(args: argparse.Namespace) -> int:
     from clinivox.io.transcript_files import read_text_or_transcript
     from clinivox.privacy import redact
+    from clinivox.privacy.transcript import redact_document
 
     text, doc = read_text_or_transcript(args.source)
-    if doc is not None:  # a transcript: each segment's text, its words dropped where redacted
-        for seg in doc["segments"]:
-            if isinstance(seg.get("text"), str):
-                seg["text"], found = redact(seg["text"], args.policy, args.salt)
-                if found:
-                    seg.pop("words", None)  # the words' texts held the PHI
-        doc["text"] = " ".join(str(s.get("text", "")).strip() for s in doc["segments"]).strip()
-        doc["redaction"] = {"policy": args.policy}
+    if doc is not None:  # a transcript: texts, words (with their times) and corrections
+        r = redact_document(doc, args.policy, args.salt)
         print(json.dumps(doc, indent=2, ensure_ascii=False))
+        if args.spans:
+            print(json.dumps([{"segment": i, **s.to_dict()} for i, s in r.spans]))
         return 0
     out, spans = redact(text, args.policy, args.salt)
     print(out.rstrip("\n"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -37,6 +38,7 @@ def redact_segments(segments: Sequence[Segment], policy: str = "tag",
     emptied) and its time kept for the audio."""
     out, spans, times = [], [], []
     for seg in segments:
+        seg = _redact_corrections(seg, policy, salt)
         text, found = redact(seg.text, policy, salt)
         if not found:
             out.append(seg)
@@ -64,6 +66,32 @@ def redact_segments(segments: Sequence[Segment], policy: str = "tag",
             words.append(dataclasses.replace(w, word=" [" + found[hit].category + "]"))
         out.append(dataclasses.replace(seg, text=text, words=tuple(words)))
     return Redaction(out, spans, times)
+
+
+def _redact_corrections(seg: Segment, policy: str, salt: str) -> Segment:
+    """A machine substitution keeps what the recogniser wrote (`original`), and that may be
+    the PHI the substitution replaced: a surname rewritten into a drug left the name in the
+    JSON's `corrections` while the text showed the drug. The original is judged in its
+    sentence (the segment with the substitution undone), and replaced by its category's
+    tag where a PHI span covers it."""
+    from clinivox.privacy.phi import find_phi
+
+    if not seg.corrections:
+        return seg
+    fixed = []
+    for c in seg.corrections:
+        at = seg.text.find(c.replacement) if c.replacement else -1
+        said = seg.text[:at] + c.original + seg.text[at + len(c.replacement):] if at >= 0 \
+            else c.original
+        start = at if at >= 0 else 0
+        end = start + len(c.original)
+        hits = [p for p in find_phi(said) if p.start < end and start < p.end]
+        if hits:
+            c = dataclasses.replace(c, original=f"[{hits[0].category}]")
+        elif redact(c.original, policy, salt)[1]:
+            c = dataclasses.replace(c, original=redact(c.original, policy, salt)[0])
+        fixed.append(c)
+    return dataclasses.replace(seg, corrections=tuple(fixed))
 
 
 def redact_audio(audio: np.ndarray, times: Sequence[tuple[float, float]],
@@ -103,3 +131,39 @@ def write_redacted_audio(source: str | Path, times: Sequence[tuple[float, float]
             os.unlink(tmp)
         raise OutputError(f"cannot write {target} ({exc})") from None
     return target
+
+
+def redact_document(doc: dict, policy: str = "tag", salt: str = "") -> Redaction:
+    """A transcript JSON (as `clinivox transcribe` writes it) redacted in place: each
+    segment's text, its words (a replacement word spans the PHI words' time, so subtitles
+    and a later `--redact-audio` still line up) and its corrections' originals; the other
+    fields as they were. A first version dropped the words of every segment with PHI."""
+    from clinivox.asr.types import Word
+    from clinivox.biasing.rewrites import Correction
+
+    def number(v: Any, default: float = 0.0) -> float:
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else default
+
+    segments = []
+    for i, d in enumerate(doc["segments"]):
+        words = tuple(Word(number(w.get("start_s")), number(w.get("end_s")),
+                           str(w.get("word", "")), number(w.get("probability"), 1.0))
+                      for w in d.get("words") or () if isinstance(w, dict))
+        corrections = tuple(
+            Correction(str(c.get("original", "")), str(c.get("replacement", "")),
+                       number(c.get("score")), number(c.get("similarity")),
+                       str(c.get("category", "")), c.get("code"), c.get("verified"))
+            for c in d.get("corrections") or () if isinstance(c, dict))
+        segments.append(Segment(i, number(d.get("start_s")), number(d.get("end_s")),
+                                str(d.get("text", "")), words, corrections=corrections))
+    r = redact_segments(segments, policy, salt)
+    for d, seg in zip(doc["segments"], r.segments, strict=True):
+        d["text"] = seg.text
+        if "words" in d:
+            d["words"] = seg.to_dict()["words"]
+        if "corrections" in d:
+            d["corrections"] = [c.to_dict() for c in seg.corrections]
+    doc["text"] = " ".join(str(s.get("text", "")).strip() for s in doc["segments"]).strip()
+    doc["redaction"] = {"policy": policy, "spans": r.categories}
+    return r
+
