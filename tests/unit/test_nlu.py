@@ -875,3 +875,26 @@ def test_eponyms_as_they_are_said_and_written(text, code):
                                   "She rang the Bell's number."])
 def test_a_persons_possessive_is_no_eponym(text):
     assert [e for e in extract(text) if e.label == "problem"] == []
+
+
+def test_a_sentence_split_across_segments_is_read_whole():
+    """The recogniser ends a segment where its window ends: "He denies shortness" | "of
+    breath." lost the term and its negation when segments were read one by one."""
+    def seg(text, start, speaker, words):
+        return {"text": text, "start_s": start, "end_s": start + 2.0, "speaker": speaker,
+                "words": [{"word": f" {w}", "start_s": start + 0.4 * i,
+                           "end_s": start + 0.4 * i + 0.3} for i, w in enumerate(words)]}
+
+    segments = [seg(" He denies shortness", 0.0, "A", ["He", "denies", "shortness"]),
+                seg(" of breath.", 2.0, "A", ["of", "breath."]),
+                seg(" Chest pain?", 4.0, "B", ["Chest", "pain?"]),
+                seg(" No.", 6.0, "A", ["No."])]
+    found = extract(segments)
+    sob = next(e for e in found if e.normalized == "shortness of breath")
+    assert sob.assertion == "absent" and sob.speaker == "A"
+    assert (sob.start_s, sob.end_s) == (0.8, 2.7)  # "shortness" to "breath."
+    joined = " ".join(s["text"].strip() for s in segments)
+    assert joined[sob.start:sob.end] == "shortness of breath"
+    # another speaker's segment is not read into the first's sentence
+    pain = next(e for e in found if e.normalized == "chest pain")
+    assert pain.speaker == "B" and pain.assertion != "absent"

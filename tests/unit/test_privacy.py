@@ -334,6 +334,10 @@ def test_postcode_as_whisper_cases_it_and_doses_that_look_like_one():
     # a name the recogniser wrote as other words, after a cue only a name follows
     ("My name is married Oconor.", ["married", "Oconor"], ["My name is "]),
     ("my name is john smith and I have a cough", ["john", "smith"], [" and I have a cough"]),
+    # a title as speech recognition writes it, in lower case
+    ("Seen by doctor Patel.", ["Patel"], ["Seen by doctor "]),
+    ("mrs smith is here", ["smith"], ["mrs ", " is here"]),
+    ("Mr. and Mrs. Smith", ["Smith"], ["Mr. and Mrs. "]),
 ])
 def test_no_piece_of_a_value_is_left(text, hidden, shown):
     out, _ = redact(text)
@@ -369,5 +373,7 @@ def test_a_measurement_is_not_an_age(text):
 
 def test_a_name_cue_does_not_take_the_next_clause():
     assert redact("My name is not important.")[0] == "My name is not important."
+    assert redact("Thank you, doctor. Appreciate it.")[0] == \
+        "Thank you, doctor. Appreciate it."
     assert redact("Hi, my name is Sarah, I am calling about my mum.")[0] == \
         "Hi, my name is [NAME], I am calling about my mum."

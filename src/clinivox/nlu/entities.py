@@ -585,18 +585,42 @@ def extract(source: str | Sequence[Any]) -> list[Entity]:
     """Entities of a text, or of a transcript's segments (`asr.types.Segment`s or their
     dicts: text, start_s, end_s, words, speaker). On segments, offsets are in the
     segments' texts joined by single spaces, and each entity gets its words' time span and
-    its segment's speaker."""
+    its segment's speaker.
+
+    Consecutive segments of one speaker are read as one text: the recogniser ends a
+    segment where its window ends, not where a sentence does ("He denies shortness" |
+    "of breath."), and read one by one they lost the term and its negation."""
     if isinstance(source, str):
         return extract_text(source)
+
+    def field(seg: Any, k: str) -> Any:
+        return seg.get(k) if isinstance(seg, dict) else getattr(seg, k, None)
+
+    groups: list[list[Any]] = []
+    for seg in source:
+        if groups and field(groups[-1][-1], "speaker") == field(seg, "speaker"):
+            groups[-1].append(seg)
+        else:
+            groups.append([seg])
     out: list[Entity] = []
     offset = 0
-    for seg in source:
-        get = seg.get if isinstance(seg, dict) else (lambda k, s=seg: getattr(s, k, None))
-        text = (get("text") or "").strip()
+    for group in groups:
+        texts = [(field(seg, "text") or "").strip() for seg in group]
+        text = " ".join(texts)
+        words = [w for seg in group for w in field(seg, "words") or ()]
+        bounds, at = [], 0  # each segment's characters in the group's text
+        for seg, t in zip(group, texts, strict=True):
+            bounds.append((at, at + len(t), seg))
+            at += len(t) + 1
         for e in extract_text(text):
-            e.start_s, e.end_s = _time_span(text, e.start, e.end, get("words") or (),
-                                            get("start_s"), get("end_s"))
-            e.speaker = get("speaker")
+            inside = [seg for a, b, seg in bounds if a < e.end and e.start < b] or \
+                [group[0]]
+            starts = [v for seg in inside if (v := field(seg, "start_s")) is not None]
+            ends = [v for seg in inside if (v := field(seg, "end_s")) is not None]
+            e.start_s, e.end_s = _time_span(text, e.start, e.end, words,
+                                            min(starts) if starts else None,
+                                            max(ends) if ends else None)
+            e.speaker = field(group[0], "speaker")
             e.start, e.end = e.start + offset, e.end + offset
             out.append(e)
         offset += len(text) + 1

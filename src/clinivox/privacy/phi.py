@@ -120,8 +120,14 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
                             rf"Your|His|Her|Their|Its)\b){_CAP}'?s?\s+){{1,4}}{_FACILITY}\b")),
     # after a title, a surname's particles ("Dr van der Berg", "Mr al-Hassan") and a name
     # in capitals ("Mrs. JONES") are the name too
-    ("NAME", re.compile(rf"\b{_TITLE}\.?\s+(?P<id>{_PARTICLES}(?:{_CAP}|[A-Z]{{2,}}\b)"
+    # the title in any case: speech recognition writes "seen by doctor Patel", "nurse Jones"
+    # (a period only after an abbreviation: "thank you, doctor. Appreciate it" is no name)
+    ("NAME", re.compile(rf"\b(?:(?i:dr|mr|mrs|ms|mx|prof)\.?|(?i:{_TITLE}))\s+"
+                        rf"(?P<id>{_PARTICLES}(?:{_CAP}|[A-Z]{{2,}}\b)"
                         rf"(?:[\s-]{_CAP})?)")),
+    # a title only a surname follows, whatever the case of both ("mrs smith is here")
+    ("NAME", re.compile(r"\b(?i:mr|mrs|ms|mx)\.?\s+(?!(?i:and|or)\b)"
+                        r"(?P<id>[A-Za-z][\w'\u2019-]*)")),
     # after a cue that can only introduce a name, its words whatever their case: speech
     # recognition writes a name it does not know as other words ("my name is married
     # Oconor" for "Mary O'Connor" was left in the clear). Up to three words, ending at
