@@ -860,7 +860,7 @@ def test_a_chapter_r_code_is_a_symptom_in_the_summary():
 
 
 @pytest.mark.parametrize("text, code", [
-    ("She has Parkinson's.", "G20"),  # the eponym alone, as it is said
+    ("She has Parkinson's.", "G20.A1"),  # the eponym alone; G20.C is parkinsonism
     ("My dad had Alzheimer's.", "G30.9"),
     ("He has Crohn's.", "K50.90"),
     ("Alzheimers disease.", "G30.9"),  # written without the apostrophe

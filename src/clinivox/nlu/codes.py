@@ -15,7 +15,8 @@ from functools import lru_cache
 # (not any "without": "Migraine without aura" is a type of its own)
 _DEFAULT_AXIS = re.compile(r"\b(?:uncomplicated|not intractable|without (?:complications?|"
                            r"status migrainosus|hematuria|bleeding|hemorrhage|perforation|"
-                           r"obstruction|exacerbation|coma|mention of))\b", re.IGNORECASE)
+                           r"obstruction|exacerbation|coma|mention of|dyskinesia))\b",
+                           re.IGNORECASE)
 _UNSPECIFIED = re.compile(r"(?:^unspecified\b|,\s*unspecified(?:\s+\w+)?$|"
                           r"\bsite not specified$)", re.IGNORECASE)
 _AND_UNSPECIFIED = re.compile(r"\bother and unspecified\b", re.IGNORECASE)
@@ -60,6 +61,14 @@ def default_code(code: str, name: str = "") -> str:
         parent = cm.get_description(current)
         scored = [(*_score(cm.get_description(c), parent, name), -i, c)
                   for i, c in enumerate(children)]
+        # where ICD-10-CM refines the parent by its own name and an axis ("Parkinson's
+        # disease without dyskinesia"), an "unspecified" child named otherwise is a
+        # neighbouring concept ("Parkinsonism, unspecified", G20.C), not the default
+        refined = [sc for sc in scored if sc[0] == 2 and
+                   cm.get_description(sc[4]).lower().startswith(parent.lower())]
+        if refined:
+            scored = [sc for sc in scored if sc[0] != 3 or
+                      cm.get_description(sc[4]).lower().startswith(parent.lower())] or scored
         best = max(scored, default=None)
         if best is None or best[0] == 0:
             return code if current == code else current
