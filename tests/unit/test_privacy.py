@@ -334,6 +334,8 @@ def test_postcode_as_whisper_cases_it_and_doses_that_look_like_one():
     # a name the recogniser wrote as other words, after a cue only a name follows
     ("My name is married Oconor.", ["married", "Oconor"], ["My name is "]),
     ("my name is john smith and I have a cough", ["john", "smith"], [" and I have a cough"]),
+    # a house number as Whisper wrote it ("122 Forster Road" heard): "122." was left
+    ("I love at 122.4 to road since the stroke.", ["122"], [" since the stroke"]),
     # a title as speech recognition writes it, in lower case
     ("Seen by doctor Patel.", ["Patel"], ["Seen by doctor "]),
     ("mrs smith is here", ["smith"], ["mrs ", " is here"]),

@@ -111,7 +111,8 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
         # a month and its year: every element of a date but the year is PHI (HIPAA)
         rf"(?:{_MONTHS})\.?,?\s+(?:of\s+)?{_YEAR})", re.IGNORECASE)),
     ("ADDRESS", re.compile(rf"\b(?:(?:flat|apartment|apt|unit|suite)\.?\s+\w{{1,4}},?\s+)?"
-                           rf"(?:\d{{1,5}}[A-Za-z]?|(?:{_NUMBER_WORDS})(?:[ -](?:"
+                           # the house number as Whisper may write it: "122.4 to road"
+                           rf"(?:\d{{1,5}}(?:[.,]\d{{1,3}})?[A-Za-z]?|(?:{_NUMBER_WORDS})(?:[ -](?:"
                            rf"{_NUMBER_WORDS})){{0,3}})[\s-]+(?:{_CAP}\s+){{1,3}}{_STREET}\b",
                            re.IGNORECASE)),
     # a capitalised name before the facility word, not an article or possessive ("The
