@@ -3,9 +3,10 @@ over ninety" -> 140/90 mmHg, "pulse of 88", "sats 94 percent", "temperature 38.5
 fourteen stone" -> 88.9 kg, "five foot ten" -> 177.8 cm, "BMI 26.8", "blood sugar 12.4"
 -> 12.4 mmol/L, "pain eight out of ten" -> 8 /10.
 
-Weight and height are given in the units a record keeps (kg, cm) whatever units were said;
-a measurement needs its name or its unit ("82 kilos", "weight 82 kg"), never a bare
-number."""
+Weight and height are given in the units a record keeps (kg, cm) whatever units were said.
+A measurement needs its name ("weight 82 kg", "weighs 82 kilos", "BMI 26"), or for a height
+feet and inches ("she is five foot four"); never a bare number or a unit alone ("lost 3
+kilos" is a change, "a 45 cm wound" a size)."""
 
 from __future__ import annotations
 
