@@ -898,3 +898,29 @@ def test_a_sentence_split_across_segments_is_read_whole():
     # another speaker's segment is not read into the first's sentence
     pain = next(e for e in found if e.normalized == "chest pain")
     assert pain.speaker == "B" and pain.assertion != "absent"
+
+
+@pytest.mark.parametrize("text, name, code", [
+    ("He had a broken wrist two years ago.", "fracture of wrist", "S62"),
+    ("She fractured her left ankle.", "fracture of ankle", "S82"),
+    ("I think I cracked a rib.", "fracture of rib", "S22.3"),
+    ("He has a fractured neck of femur.", "fracture of neck of femur", "S72.0"),
+    ("He broke his arm as a child.", "fracture of arm", None),  # several categories
+])
+def test_a_broken_bone_is_a_fracture_of_its_site(text, name, code):
+    e = _one(text, "problem")
+    assert (e.normalized, e.code) == (name, code)
+
+
+@pytest.mark.parametrize("text", ["My heart is broken.", "I broke my phone.",
+                                  "The broken bits are on my back."])
+def test_broken_without_a_bone_is_no_fracture(text):
+    assert [e for e in extract(text) if e.label == "problem"] == []
+
+
+def test_number_words_are_whole_words():
+    """"ninety four" was read as "nine" (the first number word that fits), so "sats ninety
+    four percent" and "pulse of ninety" gave no vital."""
+    assert _one("Sats ninety four percent on air.", "vital").normalized == "94 %"
+    assert _one("Pulse of ninety.", "vital").normalized == "90 /min"
+    assert _one("Any history of TB?", "problem").code == "A15.9"

@@ -275,6 +275,8 @@ CONDITIONS: tuple[tuple[str, str | None, str], ...] = (
     ("sexually transmitted infection", "A64", "sexually transmitted infections"
      "|sexually transmitted disease|sexually transmitted diseases"),
     ("cold sore", "B00.1", "cold sores"), ("wart", "B07.9", "warts"),
+    ("blood clot", "I82.90", "blood clots"),
+    ("irregular heartbeat", "I49.9", "irregular heart beat|irregular heart rhythm"),
     ("verruca", "B07.0", "verrucas|verrucae|plantar wart|plantar warts"),
     ("threadworms", "B80", "threadworm|pinworms|pinworm"),
     # not "hep B": notes write it for the vaccine ("UTD with hep B")
@@ -465,6 +467,7 @@ NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str | None]] = {
     "PCOS": ("problem", "polycystic ovary syndrome", "E28.2"),
     "MRSA": ("problem", "MRSA infection", "A49.02"),
     "BPH": ("problem", "benign prostatic hyperplasia", "N40.0"),
+    "TB": ("problem", "tuberculosis", "A15.9"),
 }
 # everyday English words that are the plain name of a condition: kept as terms
 EVERYDAY_CLINICAL = frozenset({

@@ -277,6 +277,32 @@ def _bracketed(canonical: str) -> list[str]:
     return re.findall(r"\[([^\]]*)\]", canonical)
 
 
+# A broken bone in everyday words ("a broken wrist", "fractured my ankle", "cracked ribs"):
+# a fracture of the site, coded by ICD-10-CM's category for it where one category holds
+# the site (not a 7th character: the encounter is not said). An arm, a leg, an elbow, a
+# knee or a back spans several categories: no code, the fracture still found.
+_FRACTURE_SITES: dict[str, tuple[str, str | None]] = {
+    "wrist": ("wrist", "S62"), "hand": ("hand", "S62"), "finger": ("finger", "S62.6"),
+    "fingers": ("finger", "S62.6"), "thumb": ("thumb", "S62.5"),
+    "ankle": ("ankle", "S82"), "hip": ("hip", "S72"), "femur": ("femur", "S72"),
+    "rib": ("rib", "S22.3"), "ribs": ("ribs", "S22.4"), "collarbone": ("clavicle", "S42.0"),
+    "clavicle": ("clavicle", "S42.0"), "nose": ("nose", "S02.2"), "jaw": ("mandible", "S02.6"),
+    "toe": ("toe", "S92"), "toes": ("toe", "S92"), "foot": ("foot", "S92"),
+    "heel": ("calcaneus", "S92.0"), "shoulder": ("shoulder", "S42"),
+    "kneecap": ("patella", "S82.0"), "pelvis": ("pelvis", "S32"), "skull": ("skull", "S02"),
+    "neck of femur": ("neck of femur", "S72.0"), "neck of the femur": ("neck of femur", "S72.0"),
+    "neck": ("neck", "S12"), "tibia": ("tibia", "S82"), "fibula": ("fibula", "S82"),
+    "radius": ("radius", "S52"), "ulna": ("ulna", "S52"), "humerus": ("humerus", "S42"),
+    "arm": ("arm", None), "leg": ("leg", None), "elbow": ("elbow", None),
+    "knee": ("knee", None), "back": ("spine", None), "cheekbone": ("cheekbone", "S02.4"),
+}
+_BROKEN = re.compile(
+    r"\b(?:broken|broke|fractured|fractures?d?|cracked|snapped)\s+(?:(?:(?:of|to|in)\s+)?"
+    r"(?:my|his|her|your|their|a|an|the|both|left|right|one|two|three|several)\s+){0,3}"
+    r"(?P<site>" + "|".join(sorted(_FRACTURE_SITES, key=len, reverse=True)) + r")\b"
+    r"(?!\s+of\b)",  # "fractured neck of humerus": not the neck
+    re.IGNORECASE)
+
 # A condition named by its eponym alone, as people say it: "Parkinson's", "Crohn's",
 # "Alzheimer's". Derived from the lexicon's "<name>'s disease|syndrome|palsy" forms where
 # the name heads one such condition only (not "Paget's": of bone or of the breast); the
@@ -406,6 +432,20 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                            "symptom" if c.concept.label == "problem" else c.concept.label,
                            sections))
         taken.append((c.start, c.end))
+    for m in _BROKEN.finditer(text):
+        site = m.group("site").lower()
+        if not all(m.end() <= a or b <= m.start() for a, b in taken):
+            # the site alone was taken as a body part: the fracture takes its place
+            inside = [i for i, (a, b) in enumerate(taken) if m.start() <= a and b <= m.end()]
+            if len(inside) != sum(1 for a, b in taken if a < m.end() and m.start() < b):
+                continue
+            spans = {taken[i] for i in inside}
+            out[:] = [e for e in out if (e.start, e.end) not in spans]
+            taken[:] = [t for t in taken if t not in spans]
+        out.append(_entity(text, m.group(0), "problem", m.start(), m.end(),
+                           f"fracture of {_FRACTURE_SITES[site][0]}",
+                           _FRACTURE_SITES[site][1], "diagnosis", sections))
+        taken.append((m.start(), m.end()))
     for m in _EPONYM.finditer(text):
         entry = _eponyms().get(m.group(1).lower())
         before = text[max(0, m.start() - 30):m.start()]

@@ -12,11 +12,14 @@ _TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
          "eighty": 80, "ninety": 90}
 _NUM_WORD = "|".join([*_UNITS, *_TEENS, *_TENS, "hundred", "and"])
-# digits, or up to five number words ("sixty", "one thirty", "a hundred and ten")
-NUM = rf"(?:\d{{1,3}}|(?:{_NUM_WORD})(?:[ -](?:{_NUM_WORD})){{0,4}})"
+# digits, or up to five number words ("sixty", "one thirty", "a hundred and ten"), each a
+# whole word: without the boundary "ninety four" was read as "nine" (the first alternative
+# that fits), and "sats ninety four percent" gave no saturation
+_NW = rf"(?:{_NUM_WORD})\b"
+NUM = rf"(?:\d{{1,3}}|{_NW}(?:[ -]{_NW}){{0,4}})"
 _DIGIT_WORD = "zero|oh|one|two|three|four|five|six|seven|eight|nine"
 # ... or with up to two decimals, written or said ("37.8", "1.75", "thirty seven point eight")
-NUM_DECIMAL = (rf"(?:\d{{1,3}}(?:\.\d{{1,2}})?|(?:{_NUM_WORD})(?:[ -](?:{_NUM_WORD})){{0,4}}"
+NUM_DECIMAL = (rf"(?:\d{{1,3}}(?:\.\d{{1,2}})?|{_NW}(?:[ -]{_NW}){{0,4}}"
                rf"(?:\s+point\s+(?:{_DIGIT_WORD})(?:\s+(?:{_DIGIT_WORD}))?\b)?)")
 _DIGITS = {"zero": "0", "oh": "0", **{w: str(v) for w, v in _UNITS.items() if w != "a"}}
 
