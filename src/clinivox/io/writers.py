@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,14 +80,28 @@ def check_output_dir(out_dir: Path) -> None:
         raise OutputError(f"output directory {out_dir} is not writable ({exc.strerror})") from None
 
 
-def _atomic_write(path: Path, text: str) -> None:
+def write_atomically(path: Path, fill: Callable[[int, str], None], suffix: str = "") -> None:
+    """Write `path` whole or not at all, readable by its owner only: `fill(fd, tmp)` writes
+    a temporary file (mkstemp makes it 0600) beside it, which then replaces `path`. The
+    temporary file is removed on failure; a failure is an OutputError."""
+    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+        fill(fd, tmp)
+        os.replace(tmp, path)
+    except (OSError, RuntimeError) as exc:  # soundfile's errors are RuntimeErrors
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
+        raise OutputError(f"cannot write {path} "
+                          f"({getattr(exc, 'strerror', None) or exc})") from None
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    def fill(fd: int, tmp: str) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path} ({exc.strerror})") from None
+
+    write_atomically(path, fill)
 
 
 def write_outputs(out_dir: Path, stem: str, formats: Sequence[str], segments: Sequence[Segment],

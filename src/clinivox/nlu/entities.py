@@ -38,6 +38,7 @@ from clinivox.nlu.drugs import base_ingredient, drug_xrefs
 from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
 from clinivox.nlu.vitals import find_vitals
+from clinivox.privacy.phi import _TITLE
 
 # the lexicon's procedures that look at the patient rather than treat: tests (i2b2's
 # classes), as clinicians count them
@@ -309,7 +310,7 @@ _BROKEN = re.compile(
 # name written with its capital, and not a person's ("Mr Parkinson's car").
 _EPONYM = re.compile(r"\b([A-Z][a-z]+)['\u2019]s?\b(?!['\u2019]|\s+(?:disease|syndrome|"
                      r"palsy|disorder|sarcoma|lymphoma|ulcer|anomaly|phenomenon)\b)")
-_TITLED = re.compile(r"\b(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister)\.?\s*$")
+_TITLED = re.compile(rf"\b{_TITLE}\.?\s*$")  # the titles PHI redaction knows
 
 
 @lru_cache(maxsize=1)
@@ -387,6 +388,22 @@ def _acronym_in_lowercase(written: str, entry: Any) -> bool:
     return any(re.search(rf"(?<![A-Za-z]){re.escape(acronym)}(?![A-Za-z])", n) for n in names)
 
 
+def _free(taken: list[tuple[int, int]], start: int, end: int) -> bool:
+    return all(end <= a or b <= start for a, b in taken)
+
+
+def _claim(out: list[Entity], taken: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether text[start:end] may become an entity: it overlaps nothing taken, or only
+    shorter spans it contains (terms inside a longer name: "pain" in "tummy pain", "wrist"
+    in "broken wrist"), whose entities it then replaces."""
+    overlapping = {(a, b) for a, b in taken if a < end and start < b}
+    if any(not (start <= a and b <= end and b - a < end - start) for a, b in overlapping):
+        return False
+    out[:] = [e for e in out if (e.start, e.end) not in overlapping]
+    taken[:] = [t for t in taken if t not in overlapping]
+    return True
+
+
 def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[Entity]:
     """The entities of one text, by position. `matcher`: another lexicon's matcher (a
     user's vocabulary); `everyday`: also the symptoms, note abbreviations and body parts
@@ -417,14 +434,8 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                            code, category, sections))
         taken.append((hit.start, hit.end))
     for c in find_concepts(text) if everyday else ():
-        overlapping = [i for i, (a, b) in enumerate(taken) if a < c.end and c.start < b]
-        if overlapping and not all(c.start <= taken[i][0] and taken[i][1] <= c.end
-                                   and taken[i][1] - taken[i][0] < c.end - c.start
-                                   for i in overlapping):
+        if not _claim(out, taken, c.start, c.end):
             continue  # overlaps a lexicon term it does not strictly contain
-        spans = {taken[i] for i in overlapping}  # a longer concept replaces the terms inside
-        out[:] = [e for e in out if (e.start, e.end) not in spans]
-        taken[:] = [t for t in taken if t not in spans]
         code = default_code(c.concept.code, c.text) if c.concept.code and \
             c.concept.label == "problem" else c.concept.code
         out.append(_entity(text, c.text, c.concept.label, c.start, c.end,
@@ -434,14 +445,8 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
         taken.append((c.start, c.end))
     for m in _BROKEN.finditer(text):
         site = m.group("site").lower()
-        if not all(m.end() <= a or b <= m.start() for a, b in taken):
-            # the site alone was taken as a body part: the fracture takes its place
-            inside = [i for i, (a, b) in enumerate(taken) if m.start() <= a and b <= m.end()]
-            if len(inside) != sum(1 for a, b in taken if a < m.end() and m.start() < b):
-                continue
-            spans = {taken[i] for i in inside}
-            out[:] = [e for e in out if (e.start, e.end) not in spans]
-            taken[:] = [t for t in taken if t not in spans]
+        if not _claim(out, taken, m.start(), m.end()):  # the site alone, taken as a body
+            continue  # part, gives way to the fracture
         out.append(_entity(text, m.group(0), "problem", m.start(), m.end(),
                            f"fracture of {_FRACTURE_SITES[site][0]}",
                            _FRACTURE_SITES[site][1], "diagnosis", sections))
@@ -449,8 +454,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
     for m in _EPONYM.finditer(text):
         entry = _eponyms().get(m.group(1).lower())
         before = text[max(0, m.start() - 30):m.start()]
-        if entry is None or _TITLED.search(before) or \
-                not all(m.end() <= a or b <= m.start() for a, b in taken):
+        if entry is None or _TITLED.search(before) or not _free(taken, m.start(), m.end()):
             continue
         if m.group(1).lower() in _surnames() and not _HAS_CONDITION.search(before):
             continue
@@ -459,7 +463,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                            code, "diagnosis", sections))
         taken.append((m.start(), m.end()))
     for m in _BRITISH_NAMES.finditer(text):
-        if all(m.end() <= a or b <= m.start() for a, b in taken):
+        if _free(taken, m.start(), m.end()):
             name = m.group(0).lower()
             out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
                                _BRITISH[name], "drug", sections))
@@ -633,21 +637,18 @@ def extract(source: str | Sequence[Any]) -> list[Entity]:
     if isinstance(source, str):
         return extract_text(source)
 
-    def field(seg: Any, k: str) -> Any:
-        return seg.get(k) if isinstance(seg, dict) else getattr(seg, k, None)
-
     groups: list[list[Any]] = []
     for seg in source:
-        if groups and field(groups[-1][-1], "speaker") == field(seg, "speaker"):
+        if groups and _get(groups[-1][-1], "speaker") == _get(seg, "speaker"):
             groups[-1].append(seg)
         else:
             groups.append([seg])
     out: list[Entity] = []
     offset = 0
     for group in groups:
-        texts = [(field(seg, "text") or "").strip() for seg in group]
+        texts = [(_get(seg, "text") or "").strip() for seg in group]
         text = " ".join(texts)
-        words = [w for seg in group for w in field(seg, "words") or ()]
+        words = [w for seg in group for w in _get(seg, "words") or ()]
         bounds, at = [], 0  # each segment's characters in the group's text
         for seg, t in zip(group, texts, strict=True):
             bounds.append((at, at + len(t), seg))
@@ -655,30 +656,32 @@ def extract(source: str | Sequence[Any]) -> list[Entity]:
         for e in extract_text(text):
             inside = [seg for a, b, seg in bounds if a < e.end and e.start < b] or \
                 [group[0]]
-            starts = [v for seg in inside if (v := field(seg, "start_s")) is not None]
-            ends = [v for seg in inside if (v := field(seg, "end_s")) is not None]
+            starts = [v for seg in inside if (v := _get(seg, "start_s")) is not None]
+            ends = [v for seg in inside if (v := _get(seg, "end_s")) is not None]
             e.start_s, e.end_s = _time_span(text, e.start, e.end, words,
                                             min(starts) if starts else None,
                                             max(ends) if ends else None)
-            e.speaker = field(group[0], "speaker")
+            e.speaker = _get(group[0], "speaker")
             e.start, e.end = e.start + offset, e.end + offset
             out.append(e)
         offset += len(text) + 1
     return out
 
 
+def _get(item: Any, k: str) -> Any:
+    """A segment's or a word's field, as an object or as its JSON dict."""
+    return item.get(k) if isinstance(item, dict) else getattr(item, k, None)
+
+
 def _time_span(text: str, start: int, end: int, words: Sequence[Any],
                seg_start: float | None, seg_end: float | None
                ) -> tuple[float | None, float | None]:
     """The time span of the words over text[start:end] (the segment's own without words)."""
-    written = [(w.get("word") if isinstance(w, dict) else w.word) or "" for w in words]
+    written = [_get(w, "word") or "" for w in words]
     span = [w for w, at in zip(words, word_char_spans(text, written), strict=True)
             if at is not None and at[0] < end and at[1] > start]
     if not span:
         return seg_start, seg_end
 
-    def t(w: Any, k: str) -> float:
-        value: Any = w.get(k) if isinstance(w, dict) else getattr(w, k)
-        return float(value)
-
-    return round(t(span[0], "start_s"), 3), round(t(span[-1], "end_s"), 3)
+    return (round(float(_get(span[0], "start_s")), 3),
+            round(float(_get(span[-1], "end_s")), 3))

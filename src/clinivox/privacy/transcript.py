@@ -4,6 +4,7 @@ words' time spans silenced, from word timestamps)."""
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,10 @@ def _redact_corrections(seg: Segment, policy: str, salt: str) -> Segment:
         hits = [p for p in find_phi(said) if p.start < end and start < p.end]
         if hits:
             c = dataclasses.replace(c, original=f"[{hits[0].category}]")
-        elif redact(c.original, policy, salt)[1]:
-            c = dataclasses.replace(c, original=redact(c.original, policy, salt)[0])
+        else:
+            redacted, found = redact(c.original, policy, salt)
+            if found:
+                c = dataclasses.replace(c, original=redacted)
         fixed.append(c)
     return dataclasses.replace(seg, corrections=tuple(fixed))
 
@@ -110,26 +113,19 @@ def write_redacted_audio(source: str | Path, times: Sequence[tuple[float, float]
     """The source's audio (16 kHz mono) with the PHI spans silenced, as a WAV at `target`,
     readable by its owner only (as the transcripts are) and written whole or not at all.
     A first version left it world-readable (0644) beside 0600 transcripts."""
-    import os
-    import tempfile
-
     import soundfile as sf
 
     from clinivox.audio.decode import load_audio
-    from clinivox.errors import OutputError
+    from clinivox.io.writers import write_atomically
 
     audio = redact_audio(load_audio(source), times)
     target = Path(target)
-    tmp = None
-    try:
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".wav")
-        os.close(fd)  # mkstemp made it 0600; soundfile writes into it
+
+    def fill(fd: int, tmp: str) -> None:
+        os.close(fd)  # soundfile writes into the 0600 file by its name
         sf.write(tmp, audio, SAMPLE_RATE_HZ, subtype="PCM_16", format="WAV")
-        os.replace(tmp, target)
-    except (OSError, RuntimeError) as exc:  # soundfile raises RuntimeError subclasses
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
-        raise OutputError(f"cannot write {target} ({exc})") from None
+
+    write_atomically(target, fill, suffix=".wav")
     return target
 
 
