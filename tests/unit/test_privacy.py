@@ -379,3 +379,15 @@ def test_a_name_cue_does_not_take_the_next_clause():
         "Thank you, doctor. Appreciate it."
     assert redact("Hi, my name is Sarah, I am calling about my mum.")[0] == \
         "Hi, my name is [NAME], I am calling about my mum."
+
+
+def test_an_unwritable_redacted_audio_target_is_a_typed_error(tmp_path):
+    from clinivox.errors import OutputError
+    from clinivox.privacy.transcript import write_redacted_audio
+
+    src = tmp_path / "a.wav"
+    sf.write(src, np.zeros(16000, dtype=np.float32), 16000)
+    with pytest.raises(OutputError, match="cannot write"):
+        write_redacted_audio(src, [(0.1, 0.2)], tmp_path / "missing" / "a.redacted.wav")
+    out = write_redacted_audio(src, [(0.1, 0.2)], tmp_path / "a.redacted.wav")
+    assert out.stat().st_mode & 0o777 == 0o600 and not list(tmp_path.glob(".a.redacted*"))
