@@ -98,6 +98,39 @@ MEDICINES = _names(
     "testosterone|thyroxine|carbimazole|tranexamic acid|mefenamic acid|fusidic acid|"
     "Gaviscon|Calpol|Nurofen|Ventolin|Symbicort|EpiPen|adrenaline|naloxone")
 
+# Symptoms said as clauses, not names ("my knee hurts", "I can't catch my breath"), written
+# at the start of the sixth session from general knowledge of how patients talk, before
+# `nlu/lay.py` existed (26 of 106 found then): in-sample, its misses are what lay.py was
+# made on. The held-out symptom list below was not looked at while making it.
+CLAUSES = _names(
+    "my knee hurts|my back is killing me|my shoulder aches|my wrist is really sore|"
+    "I've got a sore foot|aching legs|my chest feels heavy|my stomach is upset|"
+    "upset stomach|my tummy hurts|my head is pounding|pounding headache|"
+    "I can't catch my breath|I get puffed out walking|I keep needing the loo|"
+    "I'm up at night to pee|it stings when I wee|my pee smells|cloudy urine|my poo is pale|"
+    "I've got the shakes|I'm shaking|my legs feel like jelly|my heart is fluttering|"
+    "my heart skips a beat|my heart's been thumping|I feel faint|I keep nodding off|"
+    "I feel drowsy|drowsiness|I'm sleepy all the time|I can't get comfortable|"
+    "I'm off my legs|my vision is fuzzy|my eyes are sore|red eye|my eye is red|"
+    "my ears are popping|my ear is itchy|my throat is scratchy|scratchy throat|"
+    "my nose is blocked|I've lost my voice|my voice is croaky|my skin is peeling|"
+    "flaky skin|my skin is itchy|a spot on my face|blisters|a blister on my foot|"
+    "my feet are swollen|puffy eyes|my hands are stiff|my joints are stiff in the morning|"
+    "a crick in my neck|pulled a muscle|I twisted my ankle|my toe is throbbing|"
+    "throbbing pain|a stabbing pain|shooting pains down my leg|"
+    "a burning feeling in my chest|tightness in my chest|my arm feels heavy|"
+    "I can't lift my arm|I can't move my fingers|my fingers go white in the cold|"
+    "cold hands|I feel hot and cold|I've been burning up|I'm boiling|I've had the sweats|"
+    "I'm off my food|I can't keep anything down|I've been bringing up food|"
+    "my gut is churning|I've got wind|I feel bloated|I keep burping|"
+    "a funny taste in my mouth|my gums bleed|a toothache|my jaw hurts|I'm seeing spots|"
+    "I see flashing lights|I keep forgetting things|I feel spaced out|I'm not myself|"
+    "I feel on edge|panic attacks|I feel tearful|I can't stop crying|"
+    "I'm worried all the time|I'm losing weight without trying|my periods are late|"
+    "I've missed a period|spotting between periods|it hurts during sex|"
+    "my breasts are tender|a lump in my neck|a swollen gland|my glands are up|"
+    "I'm short of puff|I get chest pain when I walk|I wake up gasping|I snore")
+
 # Held out: written after this session's changes, from the same kind of knowledge, and never
 # used to change the code: how far the lists above generalise to names they do not hold.
 HELD_OUT_CONDITIONS = _names(
@@ -139,6 +172,7 @@ CHECKS: dict[str, tuple[list[str], str, str | tuple[str, ...], bool]] = {
     "symptoms": (SYMPTOMS, "I have {}.", "problem", False),
     "tests": (TESTS, "We will arrange a {} for you.", ("test", "procedure"), True),
     "medicines": (MEDICINES, "She takes {} every day.", "drug", True),
+    "clauses": (CLAUSES, "{}.", "problem", False),
     "held-out conditions": (HELD_OUT_CONDITIONS, "I have {}.", "problem", False),
     "held-out symptoms": (HELD_OUT_SYMPTOMS, "I have {}.", "problem", False),
 }

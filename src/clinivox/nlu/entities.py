@@ -35,6 +35,7 @@ from clinivox.nlu.concepts import (
 )
 from clinivox.nlu.context import assertion, ended_after
 from clinivox.nlu.drugs import base_ingredient, drug_xrefs
+from clinivox.nlu.lay import find_lay_symptoms, site_pain
 from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
 from clinivox.nlu.vitals import find_vitals
@@ -443,6 +444,22 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                            "symptom" if c.concept.label == "problem" else c.concept.label,
                            sections))
         taken.append((c.start, c.end))
+    for s in find_lay_symptoms(text) if everyday else ():
+        same = [e for e in out if (e.start, e.end) == (s.start, s.end)]
+        if same and same[0].label == "problem" and s.site and same[0].code not in (None, "R52"):
+            same[0].attributes = {**same[0].attributes, "site": s.site}  # "sore throat"
+            continue
+        if same and same[0].label == "problem" and s.site:
+            out.remove(same[0])  # "my knee is sore": the table's "sore" (R52), at its site
+            taken.remove((s.start, s.end))
+        elif not _claim(out, taken, s.start, s.end):
+            continue  # a name the tables or the lexicon know ("sore throat") stays theirs
+        e = _entity(text, s.text, "problem", s.start, s.end, s.canonical, s.code, "symptom",
+                    sections)
+        if s.site:
+            e.attributes = {**e.attributes, "site": s.site}
+        out.append(e)
+        taken.append((s.start, s.end))
     for m in _BROKEN.finditer(text):
         site = m.group("site").lower()
         if not _claim(out, taken, m.start(), m.end()):  # the site alone, taken as a body
@@ -474,6 +491,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
     _tests_named_after(text, out, sections)
     _attach_sites(text, out)
     _code_swelling_sites(text, out)
+    _code_pain_sites(text, out)
     _share_list_assertions(text, out)
     for v in find_vitals(text):
         # the measurement's name inside its value is the vital, not a test ("BP 140/90")
@@ -542,6 +560,30 @@ def _code_swelling_sites(text: str, found: list[Entity]) -> None:
         if got is not None:
             e.code = got[0]
             e.attributes = {**e.attributes, "site": e.attributes.get("site") or got[1]}
+
+
+# a pain's site said after it: "pain in my wrist", "an ache in the left knee"
+_PAIN_AT = re.compile(r"^\s+(?:in|on|of|around)\s+(?:(?:my|your|his|her|their|the|both)\s+)?"
+                      r"(?:(?:left|right|lower|upper)\s+)?(?P<part>[a-z]+(?:\s+back)?)\b",
+                      re.IGNORECASE)
+
+
+def _code_pain_sites(text: str, found: list[Entity]) -> None:
+    """A pain whose site is said ("wrist pain", "pain in my wrist", "sore knee") is coded as
+    ICD-10-CM's index codes the pain of that site (M25.539), not as pain unspecified (R52);
+    a part after a preposition stays an anatomy entity too."""
+    for e in found:
+        if e.label != "problem" or e.code != "R52":
+            continue
+        site = e.attributes.get("site")
+        if site is None:
+            m = _PAIN_AT.match(text[e.end:])
+            if m is not None and site_pain(m.group("part")) is not None:
+                site = " ".join(m.group("part").lower().split())
+        known = site_pain(site) if site else None
+        if site and known is not None and known[1] is not None:
+            e.normalized, e.code = known
+            e.attributes = {**e.attributes, "site": site}
 
 
 # a drug tried without effect, said after it within its sentence: taken before, not now

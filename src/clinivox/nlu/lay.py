@@ -1,0 +1,329 @@
+"""Symptoms said as sentences, not names: a body part and what it does ("my knee hurts",
+"my wrist is really sore", "aching legs", "it stings when I pee"), what the patient cannot
+do ("I can't catch my breath", "I can't keep anything down"), and sensations in everyday
+words ("I feel faint", "I've got the shakes", "my heart keeps skipping").
+
+The symptom tables (`concepts.SYMPTOMS`) list names; patients mostly say clauses, and a list
+of clauses never ends (docs/nlu.md, "A sixth session": 26 of 106 everyday phrasings were
+found with the tables alone). Here a clause is built from parts: a body part from one table,
+a predicate from another, so "my ankle aches" is found without anyone having listed it, and
+the pain is coded by its site as ICD-10-CM's index codes it (knee M25.569, jaw R68.84, foot
+M79.673). Each pattern asks for the words that make it a complaint: a possessive or "the"
+before the part, a verb after it, an adverb or the end of the clause after "can't see"
+("I can't see why" is not a visual disturbance, "I can't see properly" is).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+# a body part -> the name of its pain and the pain's ICD-10-CM code (the unspecified side:
+# the side is not coded anywhere in the NLU); None where ICD-10-CM has no code for the
+# part's pain short of a guess (the pain is then R52, pain unspecified)
+SITE_PAIN: dict[str, tuple[str, str | None]] = {
+    "head": ("headache", "R51.9"), "tummy": ("abdominal pain", "R10.9"),
+    "stomach": ("abdominal pain", "R10.9"), "belly": ("abdominal pain", "R10.9"),
+    "abdomen": ("abdominal pain", "R10.9"), "chest": ("chest pain", "R07.9"),
+    "back": ("back pain", "M54.9"), "lower back": ("low back pain", "M54.50"),
+    "neck": ("neck pain", "M54.2"), "throat": ("sore throat", "J02.9"),
+    "ear": ("earache", "H92.09"), "ears": ("earache", "H92.09"),
+    "eye": ("eye pain", "H57.10"), "eyes": ("eye pain", "H57.10"),
+    "tooth": ("toothache", "K08.89"), "teeth": ("toothache", "K08.89"),
+    "jaw": ("jaw pain", "R68.84"), "shoulder": ("shoulder pain", "M25.519"),
+    "shoulders": ("shoulder pain", "M25.519"), "elbow": ("elbow pain", "M25.529"),
+    "elbows": ("elbow pain", "M25.529"), "wrist": ("wrist pain", "M25.539"),
+    "wrists": ("wrist pain", "M25.539"), "hand": ("hand pain", "M79.643"),
+    "hands": ("hand pain", "M79.643"), "finger": ("finger pain", "M79.646"),
+    "fingers": ("finger pain", "M79.646"), "thumb": ("finger pain", "M79.646"),
+    "hip": ("hip pain", "M25.559"), "hips": ("hip pain", "M25.559"),
+    "knee": ("knee pain", "M25.569"), "knees": ("knee pain", "M25.569"),
+    "ankle": ("ankle pain", "M25.579"), "ankles": ("ankle pain", "M25.579"),
+    "foot": ("foot pain", "M79.673"), "feet": ("foot pain", "M79.673"),
+    "heel": ("foot pain", "M79.673"), "heels": ("foot pain", "M79.673"),
+    "toe": ("toe pain", "M79.676"), "toes": ("toe pain", "M79.676"),
+    "leg": ("leg pain", "M79.606"), "legs": ("leg pain", "M79.606"),
+    "arm": ("arm pain", "M79.603"), "arms": ("arm pain", "M79.603"),
+    "thigh": ("thigh pain", "M79.659"), "thighs": ("thigh pain", "M79.659"),
+    "calf": ("calf pain", "M79.669"), "calves": ("calf pain", "M79.669"),
+    "shin": ("shin pain", "M79.669"), "shins": ("shin pain", "M79.669"),
+    "joints": ("joint pain", "M25.50"), "joint": ("joint pain", "M25.50"),
+    "muscles": ("myalgia", "M79.10"), "muscle": ("myalgia", "M79.10"),
+    "breast": ("breast pain", "N64.4"), "breasts": ("breast pain", "N64.4"),
+    "groin": ("groin pain", "R10.30"), "ribs": ("chest wall pain", "R07.89"),
+    "bladder": ("bladder pain", None), "face": ("facial pain", None),
+    "mouth": ("mouth pain", None), "nose": ("nose pain", None), "skin": ("skin pain", None),
+    "bum": ("anal pain", None), "bottom": ("anal pain", None), "side": ("flank pain", None),
+    "body": ("body aches", "M79.10"), "gums": ("gum pain", None),
+}
+_JOINTS = frozenset({"shoulder", "shoulders", "elbow", "elbows", "wrist", "wrists", "hand",
+                     "hands", "finger", "fingers", "thumb", "hip", "hips", "knee", "knees",
+                     "ankle", "ankles", "joints", "joint", "toe", "toes"})
+# what a part does or is, by the finding it names: canonical, code (None: the site's pain
+# code for the pain family)
+_PAIN = (r"hurts|hurt|hurting|aches|ache|aching|achy|sore|painful|killing\s+me|throbbing|throbs|"
+         r"pounding|scratchy")
+_PREDICATES: tuple[tuple[str, str, str | None], ...] = (
+    (_PAIN, "pain", None),
+    (r"itchy|itching|itches|itch", "pruritus", "L29.9"),
+    (r"numb", "numbness", "R20.0"),
+    (r"tingly|tingling|tingles", "tingling", "R20.2"),
+    (r"stiff", "stiffness", None),  # joint stiffness M25.60 where the part is a joint
+    (r"weak|weaker", "weakness", "R53.1"),
+    (r"tender", "tenderness", None),  # breasts: N64.4
+)
+# a possessive or article before the part (the part of a person, not "back to work")
+_OWNER = r"(?:my|your|his|her|their|the|both|one|a|an)"
+_SIDE = r"(?:(?:left|right|lower|upper|whole)\s+)"
+# words between a part and what it does: "my knee is really sore", "my legs have been
+# feeling weak", "my back is killing me"
+_LINK = (r"(?:is|are|was|were|'s|'re|has|have|had|been|being|feels?|felt|feeling|keeps?|kept|"
+         r"still|really|very|so|quite|just|always|constantly|a|bit|little|lot|kind|of|sort|"
+         r"getting|gets|got|gone|went|goes|become|becomes|became|started|starting|starts|to|"
+         r"more|too|also|all|sometimes|often|now|then|really|extremely|terribly|awfully|"
+         r"slightly|properly|absolutely)")
+_NEG_LINK = r"(?:doesn't|does\s+not|don't|do\s+not|didn't|did\s+not|isn't|is\s+not|aren't|" \
+            r"are\s+not|wasn't|was\s+not|weren't|hasn't|haven't|never|not)"
+
+
+@dataclass(frozen=True)
+class LaySymptom:
+    start: int
+    end: int
+    text: str
+    canonical: str
+    code: str | None
+    site: str | None = None
+
+
+def _parts() -> str:
+    return "|".join(sorted((re.escape(p).replace(r"\ ", r"\s+") for p in SITE_PAIN),
+                           key=len, reverse=True))
+
+
+def site_pain(site: str) -> tuple[str, str | None] | None:
+    """The name and ICD-10-CM code of pain at `site` (a body part as said), if known."""
+    return SITE_PAIN.get(" ".join(site.lower().split()))
+
+
+def _coded(canonical: str, code: str | None, part: str) -> tuple[str, str | None]:
+    """The name and code of a finding of the family `canonical` at `part`."""
+    part = " ".join(part.lower().split())
+    if canonical == "pain":
+        name, code = SITE_PAIN.get(part, (f"{part} pain", None)) if part else ("pain", None)
+        return name, code or "R52"  # pain, unspecified, where the site has no code of its own
+    if canonical == "stiffness":
+        return (f"{part} stiffness", "M25.60" if part in _JOINTS else None)
+    if canonical == "tenderness":
+        return ("breast pain", "N64.4") if part.startswith("breast") else \
+            (f"{part} tenderness", None)
+    if canonical == "weakness":
+        return ("weakness", code)
+    return (canonical, code)
+
+
+# functions the patient cannot perform: the pattern after "can't" (or "unable to",
+# "struggling to", "hard to", "trouble", "difficulty") and the finding; the pattern ends
+# with what must follow for it to be a complaint
+_END = r"(?=\s*(?:$|[.,;:!?)]|\b(?:and|but|or|at|for|since|when|after|anymore|any\s+more|" \
+       r"now|properly|well|very|that|much|because|as|without|in|on|out|sometimes)\b))"
+_FUNCTIONS: tuple[tuple[str, str, str | None], ...] = (
+    (r"breathe|catch\s+(?:my|your|his|her|their)\s+breath|get\s+(?:my|your|his|her|their)\s+"
+     r"breath", "breathlessness", "R06.00"),
+    (r"swallow(?:\s+(?:anything|food|properly|my\s+food))?" + _END, "dysphagia", "R13.10"),
+    (r"keep\s+(?:anything|food|fluids?|water|drinks?|it|much|things)\s+down", "vomiting",
+     "R11.10"),
+    # not "I can't hear you", "I can't hear anything" (a call's sound): the ear is named
+    (r"hear(?:\s+(?:properly|well|very\s+well|clearly|much|anything))?\s+(?:out\s+of|in|with|"
+     r"from|on)\s+(?:my|your|his|her|their|the|this|that|one)\s+(?:left\s+|right\s+)?ears?",
+     "hearing loss", "H91.90"),
+    (r"see\s+(?:properly|clearly|straight|very\s+well|well|out\s+of\s+(?:my|your|his|her|"
+     r"their|the|this|that|one)\s+(?:left\s+|right\s+)?eyes?)" + _END, "visual disturbance",
+     "H53.9"),
+    (r"walk(?:\s+(?:properly|straight|far|very\s+far|any\s+distance))?" + _END,
+     "difficulty walking", "R26.2"),
+    (r"(?:move|lift|raise|use|grip\s+with)\s+" + _OWNER + r"\s+" + _SIDE + r"?(?P<part>arm|arms|"
+     r"leg|legs|hand|hands|fingers|foot|feet|shoulder|neck|head)", "weakness", "R53.1"),
+    (r"feel\s+" + _OWNER + r"\s+" + _SIDE + r"?(?P<part>arm|arms|leg|legs|hand|hands|fingers|"
+     r"feet|foot|toes|face|lips)", "numbness", "R20.0"),
+    (r"concentrate|focus(?:\s+on\s+anything)?" + _END, "poor concentration", "R41.840"),
+    # not "I can't remember what it is called"
+    (r"remember\s+(?:things|stuff|names|anything" + _END + ")", "memory loss", "R41.3"),
+    (r"stop\s+(?:crying|weeping)", "tearfulness", "R45.83"),
+    (r"stop\s+(?:shaking|trembling)", "tremor", "R25.1"),
+    (r"(?:pee|wee|urinate|pass\s+urine|pass\s+water)" + _END, "urinary retention", "R33.9"),
+    (r"smell(?:\s+anything)?" + _END, "loss of smell", "R43.0"),
+)
+_CANNOT = r"(?:can't|cannot|can\s+not|couldn't|could\s+not|can't\s+really|unable\s+to|" \
+          r"struggling\s+to|struggle\s+to|struggled\s+to|hard\s+to|difficult\s+to|" \
+          r"trouble\s+to)"
+# sensations and states in everyday words: pattern, canonical, code
+_STATES: tuple[tuple[str, str, str | None], ...] = (
+    (r"(?:feel|feels|feeling|felt)\s+(?:very\s+|a\s+bit\s+|quite\s+|really\s+|a\s+little\s+)?"
+     r"faint|faintness", "presyncope", "R55"),
+    (r"(?:I'm|I\s+am|been|was|keep|kept|started|feel|feeling|felt|is|are|were|all)\s+"
+     r"(?:really\s+|a\s+bit\s+|quite\s+)?shaking(?!\s+(?:hands|my\s+head|his\s+head|her\s+"
+     r"head|it|the))", "tremor", "R25.1"),
+    (r"(?:vision|eyesight|sight)\s+(?:(?:is|was|has\s+been|'s\s+been|'s|goes|went|gone|gets|"
+     r"got|getting|a\s+bit|quite|really|very|all|bit)\s+)*(?:fuzzy|hazy|cloudy|dim|misty|"
+     r"foggy)|(?:fuzzy|hazy|cloudy|misty|foggy)\s+vision", "blurred vision", "H53.8"),
+    (r"(?:croaky|husky|raspy|gravelly)\s+voice|voice\s+(?:(?:is|was|has\s+been|'s\s+been|'s|"
+     r"gone|went|a\s+bit|quite|really|very|all)\s+)*(?:croaky|husky|raspy|gravelly|hoarse)",
+     "hoarseness", "R49.0"),
+    (r"(?:nose|sinuses)\s+(?:(?:is|are|was|were|has\s+been|have\s+been|'s\s+been|'s|feels|"
+     r"feel|always|a\s+bit|quite|really|very|all)\s+)*(?:blocked|stuffy|stuffed\s+up|"
+     r"bunged\s+up|congested)", "nasal congestion", "R09.81"),
+    (r"(?:chest)\s+(?:(?:is|was|has\s+been|'s\s+been|'s|feels|felt|a\s+bit|quite|really|"
+     r"very)\s+)*heavy|heavy\s+chest|heaviness\s+(?:in|on|across)\s+(?:my|your|his|her|"
+     r"the)\s+chest", "chest heaviness", "R07.89"),
+    (r"glands\s+(?:(?:are|were|have\s+been|'re|feel|feels|all)\s+)*(?:up|swollen|"
+     r"enlarged|come\s+up)", "lymphadenopathy", "R59.9"),
+    (r"(?:hot\s+and\s+cold|cold\s+and\s+hot)(?:\s+(?:sweats|spells|episodes|flushes))?",
+     "rigors", "R68.83"),
+    (r"(?:up|wake\s+up|wakes\s+up|woke\s+up|waking\s+up|get\s+up|gets\s+up|getting\s+up|"
+     r"got\s+up)(?:\s+(?:at|in\s+the)\s+night)?(?:\s+(?:\w+\s+)?times?)?\s+(?:to|for)\s+"
+     r"(?:pee|wee|the\s+toilet|the\s+loo|a\s+wee|pass\s+urine|urinate)", "nocturia",
+     "R35.1"),
+    (r"drowsy|drowsiness|sleepy|sleepiness|somnolent", "drowsiness", "R40.0"),
+    (r"shaky|shakiness|the\s+shakes|trembling|trembly|tremulous", "tremor", "R25.1"),
+    (r"(?:heart|heartbeat)(?:'s)?\s+(?:(?:is|was|keeps|kept|has\s+been|'s\s+been|been|seems\s+to\s+be|"
+     r"feels\s+like\s+it's|sometimes|often|always|just)\s+)*(?:fluttering|flutters|skipping|"
+     r"skips(?:\s+a\s+beat)?|thumping|thumps|pounding|pounds|racing|races|jumping|missing\s+"
+     r"beats|misses\s+beats|missing\s+a\s+beat|beating\s+(?:really\s+|very\s+|so\s+)?fast)|"
+     r"fluttering\s+in\s+(?:my|your|his|her|the)\s+chest|skipped\s+beats?|missed\s+beats",
+     "palpitations", "R00.2"),
+    (r"upset\s+(?:stomach|tummy)|(?:stomach|tummy)\s+(?:upset|is\s+upset|'s\s+upset|has\s+been\s+"
+     r"upset)", "upset stomach", "K30"),
+    (r"burping|belching|burps", "eructation", "R14.2"),
+    (r"trapped\s+wind|(?:lots\s+of|a\s+lot\s+of)\s+wind", "flatulence", "R14.3"),
+    (r"snoring|snore|snores", "snoring", "R06.83"),
+    (r"(?:puffed|winded)(?:\s+out)?|out\s+of\s+puff|short\s+of\s+puff", "breathlessness",
+     "R06.00"),
+    (r"burning\s+up|boiling\s+hot", "fever", "R50.9"),
+    # not "getting spots" (acne)
+    (r"(?:seeing|see|saw|seen)\s+(?:flashing\s+lights|flashes(?:\s+of\s+light)?|spots|stars|"
+     r"floaters)|(?:get|gets|getting|having|noticed)\s+(?:flashing\s+lights|floaters)",
+     "visual disturbance", "H53.19"),
+    (r"(?:keep|kept|keeps)\s+forgetting(?:\s+things)?", "memory loss", "R41.3"),
+    (r"(?:metallic|funny|strange|bad|horrible|bitter)\s+taste\s+in\s+(?:my|your|his|her|the)\s+"
+     r"mouth", "taste disturbance", "R43.8"),
+    (r"(?:gums?)\s+(?:(?:is|are|keep|keeps|have\s+been|has\s+been|been)\s+)?bleed(?:ing|s)?|"
+     r"bleeding\s+gums", "bleeding gums", "K06.8"),
+    (r"(?:missed|missing)\s+(?:a|my|her|your|two|three)\s+periods?|(?:period|periods)\s+(?:is|"
+     r"are|was|were|'s|has\s+been|have\s+been)\s+late|late\s+period", "missed period", "N91.2"),
+    (r"(?:some|any|light|bit\s+of|been|had|having|noticed)\s+spotting|spotting\s+between\s+"
+     r"periods|bleeding\s+between\s+(?:my\s+|her\s+|your\s+)?periods",
+     "intermenstrual bleeding", "N92.3"),
+    (r"(?:hurts?|hurting|painful|pain|sore)\s+(?:during|with|after)\s+sex|painful\s+sex",
+     "dyspareunia", "N94.10"),
+    (r"(?:cloudy|smelly|foul[\s-]smelling|dark|frothy|foamy)\s+(?:urine|pee|wee)|(?:urine|pee|"
+     r"wee)\s+(?:is\s+|was\s+|has\s+been\s+|looks\s+|smells\s+)?(?:cloudy|smelly|really\s+dark|"
+     r"frothy|foamy)|(?:urine|pee|wee)\s+smells", "urine abnormal", "R39.89"),
+    (r"pale\s+(?:stools?|poo|poos)|(?:stools?|poo)\s+(?:is|are|was|were|has\s+been|have\s+been)"
+     r"\s+pale", "pale stools", "R19.5"),
+    (r"tearful|tearfulness", "tearfulness", "R45.83"),
+    (r"(?:feel|feeling|felt|am|I'm|been)\s+(?:very\s+|really\s+|so\s+|a\s+bit\s+)?on\s+edge",
+     "nervousness", "R45.0"),
+    (r"(?:twisted|sprained|strained|pulled|jarred|rolled|went\s+over\s+on)\s+" + _OWNER +
+     r"\s+" + _SIDE + r"?(?P<part>ankle|ankles|knee|wrist|back|neck|shoulder|muscle|"
+     r"hamstring|groin|calf|thumb|finger)", "sprain", None),
+    (r"blisters?", "blister", None),
+    (r"(?:flaky|peeling|scaly)\s+skin|skin\s+(?:is\s+|has\s+been\s+)?(?:peeling|flaking|flaky)",
+     "skin peeling", "R23.4"),
+)
+# pain while passing urine in everyday words
+_DYSURIA = (r"(?:hurts?|hurting|stings?|stinging|burns?|burning|painful|sore|pain|discomfort)"
+            r"(?:\s+(?:a\s+(?:bit|lot|little)|quite\s+a\s+bit|sometimes|so\s+much|really\s+bad|"
+            r"badly))?\s+(?:when|while|as|whenever|after)\s+(?:I|you|he|she|they|we)\s+(?:go\s+"
+            r"to\s+)?(?:pee|wee|urinate|pass\s+urine|pass\s+water|go\s+to\s+the\s+toilet|"
+            r"use\s+the\s+bathroom|do\s+a\s+wee)")
+
+
+_ADJECTIVES = frozenset({"sore", "painful", "aching", "achy", "throbbing", "itchy", "numb",
+                         "scratchy", "tingly", "tingling", "stiff", "weak", "tender"})
+
+
+@dataclass(frozen=True)
+class _Rule:
+    pattern: re.Pattern
+    canonical: str
+    code: str | None
+    kind: str  # "part_first", "predicate_first", "cannot", "state", "object"
+
+
+@lru_cache(maxsize=1)
+def _rules() -> tuple[_Rule, ...]:
+    parts = _parts()
+    rules: list[_Rule] = []
+    flags = re.IGNORECASE
+    for pred, canonical, code in _PREDICATES:
+        # "my knee hurts", "her legs have been feeling weak", "my knee doesn't hurt"
+        rules.append(_Rule(re.compile(
+            rf"\b(?P<owner>{_OWNER})\s+{_SIDE}?(?P<part>{parts})\s+"
+            rf"(?P<gap>(?:(?:{_LINK}|{_NEG_LINK})\s+){{0,4}})(?P<pred>{pred})\b", flags),
+            canonical, code, "part_first"))
+        # "aching legs", "a sore foot", "numb fingers", "stiff hands", "tender breasts": the
+        # adjectives only ("hurting back there" is no back)
+        adjectives = "|".join(a for a in pred.split("|") if a in _ADJECTIVES)
+        if adjectives:
+            rules.append(_Rule(re.compile(
+                rf"\b(?P<pred>{adjectives})\s+(?:and\s+\w+\s+)?{_SIDE}?(?P<part>{parts})\b",
+                flags), canonical, code, "predicate_first"))
+    # "the light is hurting my eyes", "it hurts my back", "I hurt my knee"; not "it hurts"
+    # alone, whose pain is named where the pronoun's referent is
+    rules.append(_Rule(re.compile(
+        rf"\b(?P<pred>hurts|hurt|hurting|aches|aching)\s+(?P<owner>my|your|his|her|the)\s+"
+        rf"{_SIDE}?(?P<part>{parts})\b", flags), "pain", None, "object"))
+    rules.append(_Rule(re.compile(rf"\b(?P<pred>{_DYSURIA})\b", flags), "dysuria", "R30.0",
+                       "state"))
+    for pattern, canonical, code in _FUNCTIONS:
+        rules.append(_Rule(re.compile(rf"\b(?P<pred>{_CANNOT}\s+(?:really\s+|properly\s+)?"
+                                      rf"(?:{pattern}))", flags), canonical, code, "cannot"))
+    for pattern, canonical, code in _STATES:
+        rules.append(_Rule(re.compile(rf"\b(?P<pred>{pattern})\b", flags), canonical, code,
+                           "state"))
+    return tuple(rules)
+
+
+# the part must be a person's: "the back of the queue", "on the one hand", "a hand with"
+_NOT_A_PART_AFTER = re.compile(r"^\s+(?:of|door|garden|seat|row|end|side|bone|up)\b",
+                               re.IGNORECASE)
+# "sore" and friends before a noun that is not a part are not a finding ("a sore point")
+_NOT_A_FINDING = re.compile(r"\b(?:sore\s+loser|sore\s+point|pain\s+in\s+the\s+neck|"
+                            r"blisters?\s+packs?|blister\s+packaging)\b", re.IGNORECASE)
+
+
+def find_lay_symptoms(text: str) -> list[LaySymptom]:
+    """The symptoms of `text` said as clauses, by position, not overlapping (the longest
+    first)."""
+    found: list[LaySymptom] = []
+    for rule in _rules():
+        for m in rule.pattern.finditer(text):
+            if _NOT_A_FINDING.search(text[max(0, m.start() - 12):m.end() + 12]):
+                continue
+            groups = m.groupdict()
+            part = groups.get("part")
+            if part and _NOT_A_PART_AFTER.match(text[m.end():]) and \
+                    rule.kind in ("part_first", "object"):
+                continue
+            start, end = m.start(), m.end()
+            canonical, code, site = rule.canonical, rule.code, None
+            if part:
+                site = " ".join(part.lower().split())
+                if rule.kind in ("part_first", "predicate_first", "object"):
+                    canonical, code = _coded(rule.canonical, rule.code, part)
+                elif rule.canonical == "sprain":
+                    canonical = f"sprain of {site}" if site != "muscle" else "muscle strain"
+            if rule.kind == "part_first":
+                # "my arm is getting weaker": the finding is what the part does, the part its
+                # site (and an anatomy entity, as the annotation guideline has it); "my knee
+                # doesn't hurt": the negation stays outside the mention
+                start = m.start("pred")
+            found.append(LaySymptom(start, end, text[start:end], canonical, code, site))
+    found.sort(key=lambda s: (s.start, -(s.end - s.start)))
+    out: list[LaySymptom] = []
+    for s in sorted(found, key=lambda s: -(s.end - s.start)):
+        if all(s.end <= o.start or o.end <= s.start for o in out):
+            out.append(s)
+    return sorted(out, key=lambda s: s.start)

@@ -1,0 +1,119 @@
+"""Symptoms said as clauses (`clinivox.nlu.lay`): a body part and what it does, what the
+patient cannot do, sensations in everyday words. A check of 106 everyday phrasings found 26
+with the symptom tables alone (docs/nlu.md, "A sixth session")."""
+
+from __future__ import annotations
+
+import pytest
+
+from clinivox.nlu import extract
+
+
+def _problems(text: str) -> list[tuple[str, str | None, str, str | None]]:
+    return [(e.text, e.code, e.assertion, e.attributes.get("site"))
+            for e in extract(text) if e.label == "problem"]
+
+
+@pytest.mark.parametrize("text, code, site", [
+    # a part and what it does: the pain coded by its site, as ICD-10-CM's index codes it
+    ("My knee hurts.", "M25.569", "knee"),
+    ("My left wrist has been really sore.", "M25.539", "wrist"),
+    ("My back is killing me.", "M54.9", "back"),
+    ("Her jaw aches at night.", "R68.84", "jaw"),
+    ("He has aching legs.", "M79.606", "legs"),
+    ("I've got a sore foot.", "M79.673", "foot"),
+    ("The light is hurting my eyes.", "H57.10", "eyes"),
+    ("My tummy hurts after meals.", "R10.9", "tummy"),
+    ("My fingers are numb.", "R20.0", "fingers"),
+    ("My hands are stiff in the morning.", "M25.60", "hands"),
+    ("My breasts are tender.", "N64.4", "breasts"),
+    # a site said after the pain
+    ("I have pain in my wrist.", "M25.539", "wrist"),
+    ("There is an ache in the left knee.", "M25.569", "knee"),
+])
+def test_a_part_and_what_it_does_is_the_pain_of_that_site(text, code, site):
+    found = _problems(text)
+    assert [(c, s) for _, c, _, s in found] == [(code, site)], found
+    assert found[0][2] == "present"
+
+
+def test_a_part_after_a_preposition_stays_an_anatomy_entity():
+    labels = [(e.text, e.label) for e in extract("I have pain in my wrist.")]
+    assert ("wrist", "anatomy") in labels
+
+
+@pytest.mark.parametrize("text, assertion", [
+    ("My knee doesn't hurt.", "absent"),  # the negation stays outside the mention
+    ("Does your knee hurt?", "hypothetical"),
+    ("My knee hurts when I walk.", "present"),
+    ("If your ankle aches, rest it.", "hypothetical"),
+])
+def test_the_assertion_of_a_clause_is_read_around_its_predicate(text, assertion):
+    found = _problems(text)
+    assert len(found) == 1 and found[0][2] == assertion, found
+
+
+@pytest.mark.parametrize("text, code", [
+    ("I can't catch my breath.", "R06.00"),
+    ("Some days I can't breathe.", "R06.00"),
+    ("She can't keep anything down.", "R11.10"),
+    ("I can't swallow properly.", "R13.10"),
+    ("I can't walk properly.", "R26.2"),
+    ("I couldn't move my left arm.", "R53.1"),
+    ("I can't feel my toes.", "R20.0"),
+    ("He can't hear out of his left ear.", "H91.90"),
+    ("I can't see properly.", "H53.9"),
+    ("It hurts when I pee.", "R30.0"),
+    ("It stings when I wee.", "R30.0"),
+    ("I feel faint.", "R55"),
+    ("I've been so drowsy.", "R40.0"),
+    ("I've got the shakes.", "R25.1"),
+    ("My heart keeps skipping.", "R00.2"),
+    ("My heart's been thumping.", "R00.2"),
+    ("I've had an upset stomach.", "K30"),
+    ("I'm up at night to pee.", "R35.1"),
+    ("I've missed a period.", "N91.2"),
+    ("My nose is blocked.", "R09.81"),
+    ("My voice is croaky.", "R49.0"),
+    ("I keep seeing flashing lights.", "H53.19"),
+    ("Her urine is cloudy.", "R39.89"),
+])
+def test_what_the_patient_cannot_do_and_sensations_in_everyday_words(text, code):
+    found = _problems(text)
+    assert [c for _, c, _, _ in found] == [code], found
+
+
+@pytest.mark.parametrize("text", [
+    # a call's sound, not the patient's hearing or sight
+    "Sorry, I can't hear you, you're breaking up.",
+    "I can't hear anything, can you say that again?",
+    "I can't see why not.",
+    "I can't see you on the screen.",
+    # other senses of the words
+    "I can't walk the dog this week.",
+    "I can't remember what it's called.",
+    "The tablets come in a blister pack.",
+    "We got wind of it yesterday.",
+    "He was shaking hands with everyone.",
+    "She keeps getting spots on her chin.",  # acne, not a visual disturbance
+    "Go to the back of the queue.",
+    "It's a sore point with him.",
+    "It hurts.",  # the pain is named where its referent is; a bare pronoun adds nothing
+])
+def test_everyday_senses_are_not_symptoms(text):
+    assert _problems(text) == []
+
+
+def test_a_name_the_tables_know_keeps_its_entity_and_gains_its_site():
+    found = _problems("No cough, sore throat or runny nose.")
+    throat = [p for p in found if p[0] == "sore throat"]
+    assert throat == [("sore throat", "J02.9", "absent", "throat")]
+
+
+def test_a_clause_on_a_transcript_gets_its_time_span():
+    from clinivox.asr.types import Segment, Word
+    words = (Word(0.0, 0.2, "My", 0.9), Word(0.2, 0.5, " knee", 0.9),
+             Word(0.5, 0.9, " hurts.", 0.9))
+    seg = Segment(0, 0.0, 0.9, "My knee hurts.", words=words)
+    (e,) = [e for e in extract([seg]) if e.label == "problem"]
+    assert (e.code, e.start_s, e.end_s) == ("M25.569", 0.5, 0.9)
