@@ -924,3 +924,33 @@ def test_number_words_are_whole_words():
     assert _one("Sats ninety four percent on air.", "vital").normalized == "94 %"
     assert _one("Pulse of ninety.", "vital").normalized == "90 /min"
     assert _one("Any history of TB?", "problem").code == "A15.9"
+
+
+@pytest.mark.parametrize("text, mention, expected", [
+    # an episode placed in the past by a remote time and a verb in the simple past
+    ("He had a DVT in 2015.", "dvt", "historical"),
+    ("When I was younger I had seizures.", "seizures", "historical"),
+    ("I had shingles a couple of months back.", "shingles", "historical"),
+    ("He had tonsillitis twice last winter.", "tonsillitis", "historical"),
+    ("Last year I was treated for a kidney infection.", "kidney infection", "historical"),
+    ("She had gestational diabetes in her first pregnancy.", "gestational diabetes",
+     "historical"),
+    # ... not a complaint that goes on, nor a recent one (the presenting complaint)
+    ("I've had a cough since 2015.", "cough", "present"),
+    ("I've had diabetes for ten years.", "diabetes", "present"),
+    ("I had a headache yesterday and it's still there.", "headache", "present"),
+    ("The cough started two years ago.", "cough", "present"),
+    # what the patient did and does no more
+    ("She used to get migraines.", "migraines", "historical"),
+    ("I used to take omeprazole.", "omeprazole", "historical"),
+    ("I stopped the amlodipine last month.", "amlodipine", "historical"),
+    ("I was taking naproxen until last week.", "naproxen", "historical"),
+    ("I don't get the headaches any more.", "headaches", "historical"),
+    ("I don't get headaches.", "headaches", "absent"),
+    # resolution said with a contraction and a recent time
+    ("I had a fever yesterday, but it's gone now.", "fever", "historical"),
+    ("I had a rash but it's settled.", "rash", "historical"),
+    ("A cough, but it's going to be fine.", "cough", "present"),
+])
+def test_past_episodes_and_what_stopped_are_historical(text, mention, expected):
+    assert _assertions_of(text, {mention: expected}) == {mention: expected}

@@ -97,7 +97,12 @@ POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
                  "or something like that")
 HISTORICAL_PRE = ("history of", "h/o", "previous", "previously", "prior", "past history of",
                   "in the past", "used to have", "years ago", "tried", "had tried",
-                  "have tried", "stopped taking", "stopped using", "came off", "come off")
+                  "have tried", "stopped taking", "stopped using", "came off", "come off",
+                  # what the patient did or had and does no more (sixth session)
+                  "used to get", "used to take", "used to be on", "used to suffer from",
+                  "used to suffer with", "used to use", "used to need", "stopped the",
+                  "stopped my", "stopped his", "stopped her", "was taken off",
+                  "were taken off")
 # a finding that was there and is no more (ConText's temporality: it happened, in the past)
 RESOLVED = ("resolved", "has resolved", "have resolved", "settled", "has settled",
             "gone away", "went away", "has gone", "have gone", "cleared", "cleared up",
@@ -105,6 +110,8 @@ RESOLVED = ("resolved", "has resolved", "have resolved", "settled", "has settled
 HISTORICAL_POST = ("years ago", "year ago", "months ago", "month ago", "last year", "in the past",
                    "in past",
                    "as a child", "when i was", "when he was", "when she was", "in childhood",
+                   "months back", "years back", "month back", "year back", "until last",
+                   "until recently", "up until", "as a kid", "as a teenager", "as a baby",
                    *RESOLVED)
 FAMILY_PRE = ("mother", "father", "mum", "mom", "dad", "brother", "sister", "son",
               "daughter", "grandmother", "grandfather", "grandma", "grandpa", "aunt",
@@ -285,9 +292,12 @@ QUERY_MARK = re.compile(r"(?:(?<=^)|(?<=[\s:(,/;-]))\?(?=[A-Za-z])|"
 # which has since gone": resolution words with no finding of their own, after a "but"
 _RESOLVED_WORDS = "|".join(re.escape(r) for r in RESOLVED)
 RESOLVED_AFTER = re.compile(
-    r"^[\s,-]*(?:but|and|which|that)?[\s,-]*(?:(?:now|it|this|that|they|has|have|had|"
-    r"since|is|are|was|all|completely|fully|then|'s)\s+)*(?:"
-    + _RESOLVED_WORDS + r")\b", re.IGNORECASE)
+    r"^[\s,-]*(?:(?:yesterday|last\s+(?:night|week)|this\s+morning|for\s+(?:a\s+)?(?:few|"
+    r"couple\s+of|\w+)\s+(?:days|hours|weeks))[\s,]+)?"  # "a fever yesterday but it's settled"
+    r"(?:but|and|which|that)?[\s,-]*(?:(?:now|it's|that's|they've|it|this|that|they|has|have|"
+    r"had|since|is|are|was|all|completely|fully|then|'s)\s+)*(?:"
+    + _RESOLVED_WORDS + r"|(?<=it's\s)(?:\w+\s+)?gone|(?<=they've\s)(?:\w+\s+)?gone)\b",
+    re.IGNORECASE)
 
 
 # the finding of the sentence before went away, said of it with a pronoun: "It started with
@@ -312,6 +322,40 @@ def _resolved_next(mention: str, after_all: str, stop: re.Match | None) -> bool:
         return False
     later = after_all[stop.end() + m.end():].lower()
     return re.search(rf"\b{re.escape(mention)}\b", later) is None
+
+
+# An episode placed in the past: a remote time ("in 2015", "two years ago", "last winter",
+# "when I was younger", "in her first pregnancy") in the sentence, and the finding governed
+# by a verb in the simple past ("had", "was treated for", "caught"), not the present perfect
+# of a complaint that goes on ("I've had a cough since 2015"). ConText's temporality.
+_REMOTE = (r"(?:(?:in|back\s+in|during)\s+(?:19|20)\d\d\b|"
+           r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
+           r"twenty|thirty|few|couple\s+of|several|many|some)\s+(?:years?|months?|decades?)\s+"
+           r"(?:ago|back|before|previously)\b|"
+           r"\blast\s+(?:year|month|winter|summer|spring|autumn|fall|christmas|easter)\b|"
+           r"\b(?:when|while)\s+(?:i|he|she|you|they|we)\s+(?:was|were)\s+(?:younger|little|small|"
+           r"young|a\s+child|a\s+kid|a\s+baby|a\s+teenager|a\s+toddler|at\s+school|in\s+(?:school|"
+           r"college|university)|growing\s+up|pregnant|\d+)\b|"
+           r"\bas\s+a\s+(?:child|kid|baby|teenager|toddler|student)\b|\bgrowing\s+up\b|"
+           r"\bin\s+(?:my|his|her|your|their)\s+(?:childhood|teens|twenties|thirties|youth|"
+           r"(?:first|last|previous|second)\s+pregnancy)\b)")
+REMOTE_TIME = re.compile(_REMOTE, re.IGNORECASE)
+_SIMPLE_PAST = re.compile(
+    r"(?<!\bi've\s)(?<!\bhave\s)(?<!\bhas\s)(?<!\bve\s)"
+    r"\b(?:had|was|were|got|caught|developed|suffered|took|needed|underwent|broke|"
+    r"contracted|picked\s+up)\b(?!\s+(?:been|had)\b)[^.;!?]*$", re.IGNORECASE)
+
+
+def _past_episode(text: str, sentence: int, start: int, end: int) -> bool:
+    """The mention text[start:end] is an episode of the past: a remote time in its
+    sentence and a simple-past verb before it in the sentence (`REMOTE_TIME`)."""
+    stop = re.search(r"[.!?\n]", text[end:])
+    rest = text[end: end + stop.start()] if stop else text[end:]
+    head = text[sentence:start]
+    if not _SIMPLE_PAST.search(head) or re.search(r"\b(?:since|for)\s*$", head, re.I):
+        return False
+    # the time said with the episode, not with a later clause's ("had a cough, I was 40")
+    return bool(REMOTE_TIME.search(head) or REMOTE_TIME.search(rest[:60]))
 
 
 # "I had eczema before.", "anxiety in past": said last in the clause, a time before now
@@ -462,9 +506,24 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
             continue  # "if your cough isn't getting better": the cough is there
         if trig is not None and value == "absent" and LIKE_THIS.match(after_all):
             return Assertion("present", "like this")  # "never had headaches like this"
+        if trig is not None and value == "historical" and trig in HISTORICAL_POST and \
+                ONSET.match(sentence_rest):
+            continue  # "the cough started two years ago": when it began, and it goes on
+        if trig is not None and value == "absent" and (
+                trig == "no longer" or NO_MORE.match(sentence_rest)):
+            return Assertion("historical", "no more")  # "I don't get the headaches any more"
         if trig is not None:
             return Assertion(value, trig)
+    if _past_episode(text, sentence, start, end):
+        return Assertion("historical", "past episode")
     return Assertion("present", None)
+
+
+# said after a finding: when it began ("started two years ago"), not that it ended
+ONSET = re.compile(r"^\s*(?:[\w']+\s+){0,3}?(?:started|began|begun|came\s+on|first\s+"
+                   r"(?:started|appeared|noticed|began))\b", re.IGNORECASE)
+# said after a negated finding: it was there and is no more
+NO_MORE = re.compile(r"^\s*(?:[\w']+\s+){0,3}?(?:any\s?more|no\s+more)\b", re.IGNORECASE)
 
 
 def ended_after(text: str, end: int) -> bool:
