@@ -954,3 +954,21 @@ def test_number_words_are_whole_words():
 ])
 def test_past_episodes_and_what_stopped_are_historical(text, mention, expected):
     assert _assertions_of(text, {mention: expected}) == {mention: expected}
+
+
+@pytest.mark.parametrize("text, mention, expected", [
+    # a denial hedged in conversation
+    ("I wouldn't say I'm breathless.", "breathless", "absent"),
+    ("I can't say I've noticed any swelling.", "swelling", "absent"),
+    # family words of British consultations
+    ("My grandad died of a heart attack.", "heart attack", "family"),
+    ("My nan had diabetes.", "diabetes", "family"),
+    # a diagnosis offered as a question is doubt; a yes/no question about a finding is not
+    ("Could this be a migraine?", "migraine", "possible"),
+    ("Have you had a migraine before?", "migraine", "hypothetical"),
+    # a drug's effects said of people in general
+    ("It can cause drowsiness in some people.", "drowsiness", "hypothetical"),
+    ("I think we can give you some pain relief.", "pain relief", "possible"),
+])
+def test_conversational_hedges_family_words_and_side_effects(text, mention, expected):
+    assert _assertions_of(text, {mention: expected}) == {mention: expected}

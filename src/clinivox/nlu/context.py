@@ -55,6 +55,9 @@ PSEUDO = ("not only", "not just", "no increase", "no change", "no significant ch
           "i think that's because", "i think that's 'cause", "i think it's because",
           "i think it's 'cause")
 ABSENT_PRE = ("no", "not", "never", "denies", "denied", "denying", "deny", "without",
+              # a denial hedged in conversation (sixth session)
+              "wouldn't say", "would not say", "can't say", "cannot say", "couldn't say",
+              "haven't noticed", "hasn't noticed", "didn't notice", "not noticed",
               "negative for", "no history of", "no evidence of", "no signs of", "no sign of",
               "absence of", "free of", "ruled out", "rules out", "isn't", "wasn't", "doesn't",
               "didn't", "hasn't", "haven't", "don't", "not having", "no known", "nor",
@@ -115,6 +118,12 @@ HISTORICAL_POST = ("years ago", "year ago", "months ago", "month ago", "last yea
                    *RESOLVED)
 FAMILY_PRE = ("mother", "father", "mum", "mom", "dad", "brother", "sister", "son",
               "daughter", "grandmother", "grandfather", "grandma", "grandpa", "aunt",
+              # in British and family words (sixth session)
+              "grandad", "granddad", "grandpa's", "nan", "nana", "nanna", "gran", "granny",
+              "grandparents", "grandparent", "grandson", "granddaughter", "niece", "nephew",
+              "stepfather", "stepmother", "stepbrother", "stepsister", "half-brother",
+              "half-sister", "twin", "mam", "mummy", "daddy", "father-in-law",
+              "mother-in-law", "brother-in-law", "sister-in-law",
               "uncle", "cousin", "sibling", "siblings", "parents", "family history of",
               "family history", "fh of", "fh", "fhx", "relative", "relatives", "husband", "wife",
               "partner",
@@ -128,7 +137,12 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
                     "watch out for", "look out for", "come back if", "return if",
                     "call us if", "let us know if", "unless", "whether", "at risk of",
                     "risk of", "to prevent", "to avoid", "prevention of", "afraid of",
-                    "should there")  # medspaCy's
+                    "should there",  # medspaCy's
+                    # a drug's effects, said of people in general (sixth session)
+                    "can cause", "may cause", "might cause", "could cause", "can make you",
+                    "may make you", "might make you",
+                    "could make you", "can lead to", "may lead to", "could lead to",
+                    "side effects such as", "side effects like", "side effect of")
 # Weakest of all: a mention that is asked about or talked about in general, not asserted of
 # this patient. Conversational transcripts often lack the question mark ("any chest pain",
 # "have you ever had a seizure"), and "denies any chest pain" must stay absent, so these
@@ -473,6 +487,8 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
     if stop is not None and stop.group(0) == "?" and not WH_OPENER.match(head) \
             and not TAG_QUESTION.search(question) and not GIVEN.search(head) \
             and not request and not given:
+        if DOUBT_QUESTION.search(head):
+            return Assertion("possible", "could it be")  # "Could this be a migraine?"
         return Assertion("hypothetical", "?")  # a question asserts nothing
     opener = QUESTION_OPENER.match(head)
     if opener is not None and not request and not given and \
@@ -519,6 +535,12 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
     return Assertion("present", None)
 
 
+# a question that offers a diagnosis for what the patient has: doubt, not a question of
+# whether the patient has a finding
+DOUBT_QUESTION = re.compile(r"\b(?:could|might|can|would)\s+(?:it|this|that|these|they)\s+"
+                            r"(?:\w+\s+)?be\s+(?:a\s+|an\s+|the\s+|some\s+(?:kind|sort)\s+of\s+)?$|"
+                            r"\b(?:is|was)\s+(?:it|this|that)\s+(?:maybe|possibly|perhaps)\s+"
+                            r"(?:a\s+|an\s+)?$", re.IGNORECASE)
 # said after a finding: when it began ("started two years ago"), not that it ended
 ONSET = re.compile(r"^\s*(?:[\w']+\s+){0,3}?(?:started|began|begun|came\s+on|first\s+"
                    r"(?:started|appeared|noticed|began))\b", re.IGNORECASE)
