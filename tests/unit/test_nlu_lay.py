@@ -117,3 +117,51 @@ def test_a_clause_on_a_transcript_gets_its_time_span():
     seg = Segment(0, 0.0, 0.9, "My knee hurts.", words=words)
     (e,) = [e for e in extract([seg]) if e.label == "problem"]
     assert (e.code, e.start_s, e.end_s) == ("M25.569", 0.5, 0.9)
+
+
+@pytest.mark.parametrize("text, code", [
+    # an organ with "problems": the organ's unspecified disorder
+    ("My mother had some heart problems.", "I51.9"),
+    ("Any problems with your liver?", "K76.9"),
+    ("I've got a bad chest.", "J98.9"),
+    ("He has kidney trouble.", "N28.9"),
+    # a joint the patient calls bad: its pain
+    ("I've got a dodgy knee.", "M25.569"),
+    # conditions by their everyday names
+    ("She is going through the menopause.", "N95.1"),
+    ("I've got low iron.", "E61.1"),
+    ("He had a clot on the lung.", "I26.99"),
+    ("I have a throat infection.", "J02.9"),
+    ("I've had a really bad cold.", "J00"),
+    ("She had a fit last night.", "R56.9"),
+])
+def test_organ_problems_and_everyday_condition_names(text, code):
+    assert [c for _, c, _, _ in _problems(text)] == [code], _problems(text)
+
+
+@pytest.mark.parametrize("text, canonical", [
+    ("I've got a sprained wrist.", "sprain of wrist"),
+    ("I twisted my ankle.", "sprain of ankle"),
+    ("I pulled a muscle.", "muscle strain"),
+    ("He has a torn ligament.", "tear of ligament"),
+    ("She has a dislocated shoulder.", "dislocation of shoulder"),
+])
+def test_soft_tissue_injuries_in_everyday_words(text, canonical):
+    found = [e.normalized for e in extract(text) if e.label == "problem"]
+    assert found == [canonical]
+
+
+@pytest.mark.parametrize("text", [
+    "That's a good fit.",  # not a seizure
+    "The kettle boils.",
+    "He has a fit young son.",
+])
+def test_everyday_senses_of_condition_words(text):
+    assert _problems(text) == []
+
+
+def test_a_form_that_is_something_else_does_not_hide_one_inside_it():
+    # "a cold" before a noun is no cold, and the regex search had consumed the words of
+    # "cold sore" with it: the cold sore was lost (found by a list of everyday names)
+    assert [c for _, c, _, _ in _problems("I have a cold sore.")] == ["B00.1"]
+    assert [c for _, c, _, _ in _problems("A cold drink and a cold sore.")] == ["B00.1"]

@@ -155,6 +155,8 @@ _FUNCTIONS: tuple[tuple[str, str, str | None], ...] = (
     (r"(?:pee|wee|urinate|pass\s+urine|pass\s+water)" + _END, "urinary retention", "R33.9"),
     (r"smell(?:\s+anything)?" + _END, "loss of smell", "R43.0"),
 )
+_INJURED = (r"(?P<part>ankle|ankles|knee|wrist|back|neck|shoulder|muscle|muscles|hamstring|"
+            r"groin|calf|thumb|finger|ligament|ligaments|tendon|achilles|cartilage|meniscus)")
 _CANNOT = r"(?:can't|cannot|can\s+not|couldn't|could\s+not|can't\s+really|unable\s+to|" \
           r"struggling\s+to|struggle\s+to|struggled\s+to|hard\s+to|difficult\s+to|" \
           r"trouble\s+to)"
@@ -225,13 +227,38 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
     (r"tearful|tearfulness", "tearfulness", "R45.83"),
     (r"(?:feel|feeling|felt|am|I'm|been)\s+(?:very\s+|really\s+|so\s+|a\s+bit\s+)?on\s+edge",
      "nervousness", "R45.0"),
-    (r"(?:twisted|sprained|strained|pulled|jarred|rolled|went\s+over\s+on)\s+" + _OWNER +
-     r"\s+" + _SIDE + r"?(?P<part>ankle|ankles|knee|wrist|back|neck|shoulder|muscle|"
-     r"hamstring|groin|calf|thumb|finger)", "sprain", None),
+    (r"(?:twisted|sprained|strained|pulled|jarred|rolled|went\s+over\s+on|tore|torn|"
+     r"dislocated)\s+" + _OWNER + r"\s+" + _SIDE + r"?" + _INJURED, "sprain", None),
+    # "a sprained wrist", "a torn ligament", "a pulled muscle", "a dislocated shoulder"
+    (r"\b(?:a|an|my|his|her|your)\s+(?P<head>(?:bad(?:ly)?\s+)?(?:twisted|sprained|strained|"
+     r"pulled|torn|dislocated)\s+" + _SIDE + r"?" + _INJURED + ")", "sprain", None),
     (r"blisters?", "blister", None),
     (r"(?:flaky|peeling|scaly)\s+skin|skin\s+(?:is\s+|has\s+been\s+)?(?:peeling|flaking|flaky)",
      "skin peeling", "R23.4"),
 )
+# an organ or a system with "problems": the organ's unspecified disorder ("a heart problem",
+# "kidney trouble", "problems with my liver", "a bad chest")
+ORGAN_PROBLEM: dict[str, tuple[str, str | None]] = {
+    "heart": ("heart disease", "I51.9"), "lung": ("lung disease", "J98.4"),
+    "lungs": ("lung disease", "J98.4"), "chest": ("respiratory disorder", "J98.9"),
+    "liver": ("liver disease", "K76.9"), "kidney": ("kidney disease", "N28.9"),
+    "kidneys": ("kidney disease", "N28.9"), "bladder": ("bladder disorder", "N32.9"),
+    "stomach": ("stomach disorder", "K31.9"), "tummy": ("stomach disorder", "K31.9"),
+    "bowel": ("bowel symptoms", "R19.8"), "bowels": ("bowel symptoms", "R19.8"),
+    "skin": ("skin disorder", "L98.9"), "thyroid": ("thyroid disorder", "E07.9"),
+    "prostate": ("prostate disorder", "N42.9"), "eye": ("eye disorder", "H57.9"),
+    "eyes": ("eye disorder", "H57.9"), "mental health": ("mental disorder", "F99"),
+    "joint": ("joint disorder", "M25.9"), "joints": ("joint disorder", "M25.9"),
+    "back": ("back disorder", "M53.9"), "sleep": ("sleep disorder", "G47.9"),
+    "memory": ("memory loss", "R41.3"), "breathing": ("abnormal breathing", "R06.9"),
+}
+_NOT_SITES = frozenset({"sleep", "memory", "breathing", "mental health"})
+_ORGANS = "|".join(sorted((re.escape(o).replace(r"\ ", r"\s+") for o in ORGAN_PROBLEM),
+                          key=len, reverse=True))
+_TROUBLE = r"(?:problems?|conditions?|troubles?|issues?|disorders?)"
+# the joints and back a patient calls bad: "a bad knee", "my dodgy hip"
+_BAD = r"(?:bad|dodgy|gammy|dicky|troublesome|knackered)"
+_BAD_PARTS = r"(?P<part>knees?|hips?|shoulders?|ankles?|wrists?|elbows?|neck|back)"
 # pain while passing urine in everyday words
 _DYSURIA = (r"(?:hurts?|hurting|stings?|stinging|burns?|burning|painful|sore|pain|discomfort)"
             r"(?:\s+(?:a\s+(?:bit|lot|little)|quite\s+a\s+bit|sometimes|so\s+much|really\s+bad|"
@@ -280,6 +307,16 @@ def _rules() -> tuple[_Rule, ...]:
     for pattern, canonical, code in _FUNCTIONS:
         rules.append(_Rule(re.compile(rf"\b(?P<pred>{_CANNOT}\s+(?:really\s+|properly\s+)?"
                                       rf"(?:{pattern}))", flags), canonical, code, "cannot"))
+    # "a heart problem", "kidney trouble", "problems with my liver", "a bad chest"
+    rules.append(_Rule(re.compile(
+        rf"\b(?P<part>{_ORGANS})\s+{_TROUBLE}\b|\b{_TROUBLE}\s+with\s+(?:my|your|his|her|their|"
+        rf"the)\s+(?P<part2>{_ORGANS})\b|\b(?:a|my|his|her|your)\s+"
+        rf"(?P<head>{_BAD}\s+(?P<part3>chest|stomach|tummy|heart))\b", flags), "organ", None,
+        "organ"))
+    # "a bad knee", "my dodgy hip": the joint's pain
+    rules.append(_Rule(re.compile(rf"\b(?:a|my|his|her|your)\s+(?P<head>{_BAD}\s+(?:left\s+|"
+                                  rf"right\s+)?{_BAD_PARTS})\b", flags), "pain", None,
+                       "predicate_first"))
     for pattern, canonical, code in _STATES:
         rules.append(_Rule(re.compile(rf"\b(?P<pred>{pattern})\b", flags), canonical, code,
                            "state"))
@@ -294,6 +331,18 @@ _NOT_A_FINDING = re.compile(r"\b(?:sore\s+loser|sore\s+point|pain\s+in\s+the\s+n
                             r"blisters?\s+packs?|blister\s+packaging)\b", re.IGNORECASE)
 
 
+def _injury(said: str, site: str) -> str:
+    """The name of a soft-tissue injury said in everyday words."""
+    if "dislocat" in said:
+        return f"dislocation of {site}"
+    if site in ("muscle", "muscles", "hamstring", "groin", "calf") or "pulled" in said or \
+            "strain" in said:
+        return "muscle strain" if site in ("muscle", "muscles") else f"strain of {site}"
+    if "tor" in said.split()[0] or "torn" in said:
+        return f"tear of {site}"
+    return f"sprain of {site}"
+
+
 def find_lay_symptoms(text: str) -> list[LaySymptom]:
     """The symptoms of `text` said as clauses, by position, not overlapping (the longest
     first)."""
@@ -303,18 +352,23 @@ def find_lay_symptoms(text: str) -> list[LaySymptom]:
             if _NOT_A_FINDING.search(text[max(0, m.start() - 12):m.end() + 12]):
                 continue
             groups = m.groupdict()
-            part = groups.get("part")
+            part = groups.get("part") or groups.get("part2") or groups.get("part3")
             if part and _NOT_A_PART_AFTER.match(text[m.end():]) and \
                     rule.kind in ("part_first", "object"):
                 continue
-            start, end = m.start(), m.end()
+            start, end = (m.start("head"), m.end("head")) if groups.get("head") else \
+                (m.start(), m.end())
             canonical, code, site = rule.canonical, rule.code, None
             if part:
                 site = " ".join(part.lower().split())
                 if rule.kind in ("part_first", "predicate_first", "object"):
                     canonical, code = _coded(rule.canonical, rule.code, part)
+                elif rule.kind == "organ":
+                    canonical, code = ORGAN_PROBLEM[site]
+                    if site in _NOT_SITES:
+                        site = None  # a function, not a place
                 elif rule.canonical == "sprain":
-                    canonical = f"sprain of {site}" if site != "muscle" else "muscle strain"
+                    canonical = _injury(m.group(0).lower(), site)
             if rule.kind == "part_first":
                 # "my arm is getting weaker": the finding is what the part does, the part its
                 # site (and an anatomy entity, as the annotation guideline has it); "my knee
