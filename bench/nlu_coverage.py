@@ -131,6 +131,31 @@ CLAUSES = _names(
     "my breasts are tender|a lump in my neck|a swollen gland|my glands are up|"
     "I'm short of puff|I get chest pain when I walk|I wake up gasping|I snore")
 
+# Conditions by their everyday names ("a chest infection", "a dodgy knee", "the menopause"),
+# written in the sixth session before the names were added (52 of 104 found then):
+# in-sample. The held-out condition list below had been read (not its misses) before this
+# list was written, so it is no check of it; "held-out 2" is.
+EVERYDAY_CONDITIONS = _names(
+    "a chest infection|a water infection|a urine infection|a stomach bug|a tummy bug|"
+    "food poisoning|a slipped disc|a trapped nerve|a frozen shoulder|a heart murmur|"
+    "the menopause|the change|piles|a bad back|a stye|an ulcer|a cyst|a boil|an abscess|"
+    "a hernia|a mini-stroke|a mini stroke|a funny turn|a dizzy spell|a panic attack|a fit|"
+    "a faint|a prolapse|a bladder infection|a bad chest|a weak bladder|"
+    "an underactive thyroid|an overactive thyroid|wear and tear|a pulled muscle|"
+    "a torn ligament|a dislocated shoulder|a bad knee|a dodgy knee|a bad hip|low iron|"
+    "high sugar|a sprained wrist|a sprain|an ear infection|a sinus infection|"
+    "a throat infection|an eye infection|a skin infection|a yeast infection|"
+    "a viral infection|a bacterial infection|a bug|a virus|a fungal infection|a bad cold|"
+    "a nasty cough|a tickly cough|a chesty cough|shin splints|an ingrowing toenail|"
+    "a verruca|a mole that has changed|a blood clot in my leg|a clot on the lung|"
+    "a bleed on the brain|a collapsed lung|a hole in the heart|a leaky valve|"
+    "water on the knee|a bad reaction|a rash|cystitis|conjunctivitis|pink eye|a cold sore|"
+    "tennis elbow|a bunion|a water retention|fluid retention|a bad stomach|acid|"
+    "a gastric ulcer|a stomach ulcer|a duodenal ulcer|a lazy eye|a squint|a cataract|"
+    "a floater|a stroke|a heart attack|heart failure|a heart problem|a heart condition|"
+    "a lung condition|a kidney problem|a liver problem|a thyroid problem|a bowel problem|"
+    "a skin condition|a mental health condition|a nervous breakdown|burnout|a breakdown")
+
 # Held out: written after this session's changes, from the same kind of knowledge, and never
 # used to change the code: how far the lists above generalise to names they do not hold.
 HELD_OUT_CONDITIONS = _names(
@@ -166,6 +191,44 @@ HELD_OUT_SYMPTOMS = _names(
     "irritable|can't concentrate|waking up early|night terrors|period pains|spotting|"
     "heavy bleeding|hot sweats|dry cough|breathing fast|gasping")
 
+
+# Held out 2: written at the end of the sixth session's changes (lay.py, the everyday
+# condition names), never used to change code, and run once on the code before them
+# (d8f7ece) and after. The same author wrote them, so they measure how far the rules carry
+# to other words of the kinds of phrasing they were made for, and some others ("my back's
+# gone", "I've come out in a rash").
+HELD_OUT_CONDITIONS_2 = _names(
+    "a kidney stone|a bad sprain|a groin strain|a stiff shoulder|a pulled hamstring|"
+    "a tummy upset|a viral rash|a gum infection|a bladder problem|a prostate problem|"
+    "a thyroid condition|an eye problem|a liver condition|lung problems|heart trouble|"
+    "a weak heart|a bad leg|sore gums|a split lip|a black eye|a sore back|a stiff back|"
+    "back trouble|a bad foot|a bad shoulder|a strained back|a cracked rib|a torn muscle|"
+    "a stomach infection|a bowel infection|a wound infection|an infected cut|"
+    "an infected toe|a bad graze|a chest cold|a summer cold|a bout of gastro|"
+    "low blood count|thin blood|a urinary infection|a bad headache|a tension headache|"
+    "a nasty rash|a sore mouth|a stiff jaw|a blocked ear|a perforated ear drum|"
+    "a heart flutter|a touch of angina|a touch of arthritis")
+HELD_OUT_SYMPTOMS_2 = _names(
+    "my ankle is really sore|my hip has been aching|my shoulders ache|my calves are aching|"
+    "her wrist hurts|my thumb is throbbing|my elbow is painful|my feet hurt|aching knees|"
+    "a painful wrist|a sore heel|stiff knees|numb hands|tingly toes|itchy eyes|"
+    "my scalp is itchy|my lips feel numb|my arm has gone weak|I can't breathe properly|"
+    "he can't swallow|I can't keep food down|I can't move my leg|I can't feel my fingers|"
+    "it burns when I pee|I'm getting up twice a night to wee|I feel faint when I stand up|"
+    "he's been shaky|my heart keeps racing|I keep burping|I've got an upset tummy|"
+    "my nose is stuffy|my voice has gone husky|my vision has gone hazy|"
+    "my glands are swollen|I've missed two periods|it hurts during sex|my urine smells|"
+    "I'm so tearful|I can't concentrate at work|I keep snoring|my back's gone|"
+    "my knee keeps giving way|my chest is wheezy at night|I've come out in a rash|"
+    "I keep getting headaches|my ears keep ringing|I'm coughing up green stuff|"
+    "I'm peeing blood|there's blood when I wipe|my ankles have puffed up|"
+    "my eyes are gritty|my mouth is dry|I'm going to the loo all the time|"
+    "I've gone off my food|I'm waking up drenched|I'm getting out of breath|"
+    "I can't shake this cough|I feel sick after eating|my stomach's cramping|I feel woozy|"
+    "the room is spinning|I've had the runs|I'm bunged up|my joints are swollen|"
+    "I keep getting cramp|my skin has gone yellow|I'm itching all over|"
+    "I've lost feeling in my toes")
+
 CHECKS: dict[str, tuple[list[str], str, str | tuple[str, ...], bool]] = {
     # name -> (list, carrier sentence, label(s), exact span)
     "conditions": (CONDITIONS, "She has {}.", "problem", True),
@@ -173,8 +236,11 @@ CHECKS: dict[str, tuple[list[str], str, str | tuple[str, ...], bool]] = {
     "tests": (TESTS, "We will arrange a {} for you.", ("test", "procedure"), True),
     "medicines": (MEDICINES, "She takes {} every day.", "drug", True),
     "clauses": (CLAUSES, "{}.", "problem", False),
+    "everyday conditions": (EVERYDAY_CONDITIONS, "I've had {}.", "problem", False),
     "held-out conditions": (HELD_OUT_CONDITIONS, "I have {}.", "problem", False),
     "held-out symptoms": (HELD_OUT_SYMPTOMS, "I have {}.", "problem", False),
+    "held-out conditions 2": (HELD_OUT_CONDITIONS_2, "I've had {}.", "problem", False),
+    "held-out symptoms 2": (HELD_OUT_SYMPTOMS_2, "{}.", "problem", False),
 }
 
 
