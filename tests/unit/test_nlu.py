@@ -972,3 +972,25 @@ def test_past_episodes_and_what_stopped_are_historical(text, mention, expected):
 ])
 def test_conversational_hedges_family_words_and_side_effects(text, mention, expected):
     assert _assertions_of(text, {mention: expected}) == {mention: expected}
+
+
+def test_a_drug_after_the_allergies_heading_sentence_is_taken_not_an_allergy():
+    """The allergies section ran on to the next heading, so "Allergies: NKDA. Continue
+    ramipril." listed ramipril, which the patient takes, as an allergy."""
+    labels = {e.text: e.label for e in extract("Allergies: NKDA. Continue ramipril 5 mg.")}
+    assert labels == {"ramipril": "drug"}
+    labels = {e.text: e.label for e in extract("Allergies: penicillin, codeine\nMeds: ramipril")}
+    assert labels == {"penicillin": "allergy", "codeine": "allergy", "ramipril": "drug"}
+
+
+@pytest.mark.parametrize("text, stated", [
+    ("Allergies: NKDA.", True), ("No known drug allergies.", True),
+    ("I'm not allergic to anything.", True), ("Do you have any allergies? No, none.", True),
+    ("Any allergies? Um, not that I know of.", True),
+    ("Any known allergies?", False), ("No allergies?", False),
+    ("Any allergies? No, but I get hay fever.", False), ("He is allergic to penicillin.", False),
+])
+def test_a_statement_of_no_known_allergies(text, stated):
+    from clinivox.nlu.allergies import no_known_allergies
+
+    assert no_known_allergies(text) is stated

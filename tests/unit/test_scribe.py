@@ -199,3 +199,48 @@ def test_a_stated_next_step_is_plan_wherever_it_is_said(text, plan):
     from clinivox.scribe.record import _INTENT
 
     assert bool(_INTENT.search(text)) is plan
+
+
+def _record(lines: list[tuple[str, str]]):
+    segs = [Segment(i, 2.0 * i, 2.0 * i + 1.5, t, speaker="S0" if who == "doctor" else "S1")
+            for i, (who, t) in enumerate(lines)]
+    return build_record(segs, {"S0": "clinician", "S1": "patient"},
+                        duration_s=2.0 * len(lines), term_finder=None)
+
+
+@pytest.mark.parametrize("lines, status, shown", [
+    ([("doctor", "Do you have any allergies?"), ("patient", "No, none.")],
+     "none known", "none known (stated)"),
+    ([("patient", "I'm allergic to penicillin, it gives me a rash.")], "recorded",
+     "penicillins"),
+    # a drug after the allergies heading's sentence is taken, not an allergy
+    ([("doctor", "Allergies: NKDA. He takes ramipril.")], "none known", "none known (stated)"),
+    ([("doctor", "What brings you in?"), ("patient", "A cough.")], "not stated", "not stated"),
+    # a question is no answer; an allergy asked about in a condition is no allergy
+    ([("doctor", "Any known allergies?"), ("patient", "Yes, I'm allergic to peanuts.")],
+     "recorded", "peanut"),
+])
+def test_the_record_tells_no_known_allergies_from_not_asked(lines, status, shown):
+    """An empty allergy list read as "none" when nobody asked is a safety problem: the
+    summary says "none known" only when it was said, and the report shows which."""
+    from clinivox.scribe.report import _allergies
+
+    rec = _record(lines)
+    assert rec.summary["allergy_status"] == status
+    assert _allergies(rec.summary) == shown
+    assert "ramipril" not in rec.summary["allergies"]
+
+
+def test_the_report_shows_allergies_negatives_history_and_vitals():
+    from clinivox.scribe.report import render_html
+
+    rec = _record([("doctor", "Any allergies?"), ("patient", "No."),
+                   ("patient", "No chest pain. My father had a stroke."),
+                   ("patient", "I had pneumonia in 2015."),
+                   ("doctor", "Blood pressure is one forty over ninety.")])
+    page = render_html(rec, "visit.wav")
+    for row in ("<dt>Allergies</dt><dd>none known (stated)</dd>",
+                "<dt>Denied</dt><dd>chest pain</dd>", "<dt>Family history</dt><dd>stroke</dd>",
+                "<dt>Past history</dt><dd>Pneumonia, unspecified organism</dd>"):
+        assert row in page, row
+    assert "<dt>Vitals</dt><dd>blood_pressure 140/90 mmHg</dd>" in page

@@ -646,11 +646,24 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
     if label == "drug":
         e.xrefs = drug_xrefs(code or normalized)
         if _ALLERGY.search(text[max(0, start - 40):start]) or \
-                _ALLERGY_AFTER.search(text[end:end + 20]) or e.section == "allergies":
+                _ALLERGY_AFTER.search(text[end:end + 20]) or \
+                _in_allergy_list(sections, text, start):
             e.label = "allergy"
         else:
             e.attributes = _drug_attributes(text, end)
     return e
+
+
+def _in_allergy_list(sections: list, text: str, start: int) -> bool:
+    """Whether `start` is in the list an allergies heading opens: its line, up to the end
+    of its first sentence. "Allergies: NKDA. Continue ramipril." made ramipril an allergy
+    (the section ran on to the next heading), a drug the patient takes shown as one they
+    must not be given."""
+    for sec in sections:
+        if sec.name == "allergies" and sec.start <= start < sec.end:
+            between = text[sec.start:start]
+            return "\n" not in between and not re.search(r"[.!?](?:\s|$)", between)
+    return False
 
 
 def _drug_attributes(text: str, end: int) -> dict[str, str]:

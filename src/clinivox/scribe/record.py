@@ -193,6 +193,7 @@ def _summary(segments: list[Segment], labels: list[int], speakers: dict[str, str
     is not a symptom, "my brother had neurofibromatosis" is family history, "they all call
     me" is no leukaemia); `terms` (the lexicon's matches) only where the NLU found none."""
     from clinivox.nlu import extract
+    from clinivox.nlu.allergies import no_known_allergies
 
     role = {s: r for s, r in speakers.items()}
     entities = extract(segments)
@@ -229,9 +230,13 @@ def _summary(segments: list[Segment], labels: list[int], speakers: dict[str, str
         return sorted({e.normalized for e in entities if e.label == "problem"
                        and e.category == kind and e.assertion == assertion})
 
+    allergies = sorted({e.normalized for e in entities if e.label == "allergy"
+                        and e.assertion not in ("absent", "hypothetical", "family")})
+    # an empty list says neither "none" nor "not asked": the record says which
+    status = "recorded" if allergies else "none known" if no_known_allergies(
+        " ".join(s.text.strip() for s in segments)) else "not stated"
     return {"presenting_complaint": _clip(complaint, 40), "medications": meds,
-            "allergies": sorted({e.normalized for e in entities if e.label == "allergy"
-                                 and e.assertion != "absent"}),
+            "allergies": allergies, "allergy_status": status,
             "diagnoses": names("diagnosis", "present"),
             "symptoms": names("symptom", "present"),
             "denied": sorted({e.normalized for e in entities if e.label == "problem"

@@ -133,6 +133,12 @@ img {{ max-width: 100%; }}
 <dt>Medications</dt><dd>{e(", ".join(summ.get("medications", [])) or "-")}</dd>
 <dt>Diagnoses mentioned</dt><dd>{e(", ".join(summ.get("diagnoses", [])) or "-")}</dd>
 <dt>Symptoms mentioned</dt><dd>{e(", ".join(summ.get("symptoms", [])) or "-")}</dd>
+<dt>Allergies</dt><dd>{e(_allergies(summ))}</dd>
+<dt>Denied</dt><dd>{e(", ".join(summ.get("denied", [])) or "-")}</dd>
+<dt>Past history</dt><dd>{e(", ".join(summ.get("past_history", [])) or "-")}</dd>
+<dt>Family history</dt><dd>{e(", ".join(summ.get("family_history", [])) or "-")}</dd>
+<dt>Vitals</dt><dd>{e(", ".join(f"{v['kind']} {v['value']}" for v in summ.get("vitals", []))
+                      or "-")}</dd>
 <dt>Plan</dt><dd><ul>{plan}</ul></dd>
 </dl>
 {f'<h2>Critical alerts</h2><ul class="alerts">{alerts}</ul>' if alerts else ""}
@@ -150,6 +156,15 @@ img {{ max-width: 100%; }}
 wrong: check against the recording before clinical use.</small></p>
 </body></html>
 """
+
+
+def _allergies(summary: dict) -> str:
+    """The allergies as a record must show them: the allergens, "none known" when that was
+    said, or "not stated" (an empty list would read as none)."""
+    if summary.get("allergies"):
+        return ", ".join(summary["allergies"])
+    return {"none known": "none known (stated)"}.get(summary.get("allergy_status", ""),
+                                                     "not stated")
 
 
 def _clock(t: float) -> str:
