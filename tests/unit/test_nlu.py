@@ -994,3 +994,14 @@ def test_a_statement_of_no_known_allergies(text, stated):
     from clinivox.nlu.allergies import no_known_allergies
 
     assert no_known_allergies(text) is stated
+
+
+@pytest.mark.parametrize("text, drug", [
+    ("She took some Night Nurse to help her sleep.", True),
+    ("Tried Lemsip, Night Nurse and paracetamol.", True),
+    ("I work as a night nurse.", False),  # a person, not the medicine
+    ("The night nurse gave him his tablets.", False),
+])
+def test_night_nurse_is_a_medicine_only_where_something_is_taken(text, drug):
+    found = [e.normalized for e in extract(text) if e.label == "drug"]
+    assert ("night nurse" in found) is drug, found

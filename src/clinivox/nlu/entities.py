@@ -80,6 +80,11 @@ UK_BRANDS = {"lemsip": "acetaminophen and phenylephrine", "daktarin": "miconazol
                                           "epaderm", "hydromol", "dermol", "aveeno",
                                           "cetraben", "zerobase")}}
 _BRITISH = {**BRITISH_DRUGS, **UK_BRANDS}
+# Night Nurse and Day Nurse are medicines only where something is taken: "took some Night
+# Nurse", "Night Nurse at bedtime"; a night nurse is usually a person
+_TAKEN_NURSE = re.compile(r"(?:\b(?:took|take|takes|taking|tried|trying|using|used|use|"
+                          r"bought|buy|had\s+some|have\s+some|some|of|with|and|or|"
+                          r"including|like)\s+|[,/]\s*)$", re.IGNORECASE)
 # one pass for all of them, longest name first
 _BRITISH_NAMES = re.compile(r"\b(?:" + "|".join(
     re.escape(n) for n in sorted(_BRITISH, key=len, reverse=True)) + r")\b", re.IGNORECASE)
@@ -480,6 +485,9 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                            code, "diagnosis", sections))
         taken.append((m.start(), m.end()))
     for m in _BRITISH_NAMES.finditer(text):
+        if m.group(0).lower().endswith("nurse") and not _TAKEN_NURSE.search(
+                text[max(0, m.start() - 30):m.start()]):
+            continue  # "works as a night nurse", "the night nurse came": a person
         if _free(taken, m.start(), m.end()):
             name = m.group(0).lower()
             out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
