@@ -391,3 +391,18 @@ def test_an_unwritable_redacted_audio_target_is_a_typed_error(tmp_path):
         write_redacted_audio(src, [(0.1, 0.2)], tmp_path / "missing" / "a.redacted.wav")
     out = write_redacted_audio(src, [(0.1, 0.2)], tmp_path / "a.redacted.wav")
     assert out.stat().st_mode & 0o777 == 0o600 and not list(tmp_path.glob(".a.redacted*"))
+
+
+def test_privacy_and_the_nlu_import_in_either_order():
+    """privacy reads the NLU's digit words (one table, not two); the NLU reads privacy's
+    titles lazily, so neither import order is circular."""
+    import subprocess
+    import sys
+
+    for first, second in (("clinivox.privacy", "clinivox.nlu"), ("clinivox.nlu",
+                                                                   "clinivox.privacy")):
+        subprocess.run([sys.executable, "-c", f"import {first}; import {second}"], check=True)
+    from clinivox.nlu.numbers import DIGIT_WORDS
+    from clinivox.privacy import phi
+
+    assert phi._DIGIT_WORDS is DIGIT_WORDS

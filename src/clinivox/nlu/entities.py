@@ -39,7 +39,6 @@ from clinivox.nlu.lay import find_lay_symptoms, site_pain
 from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
 from clinivox.nlu.vitals import find_vitals
-from clinivox.privacy.phi import _TITLE
 
 # the lexicon's procedures that look at the patient rather than treat: tests (i2b2's
 # classes), as clinicians count them
@@ -316,7 +315,15 @@ _BROKEN = re.compile(
 # name written with its capital, and not a person's ("Mr Parkinson's car").
 _EPONYM = re.compile(r"\b([A-Z][a-z]+)['\u2019]s?\b(?!['\u2019]|\s+(?:disease|syndrome|"
                      r"palsy|disorder|sarcoma|lymphoma|ulcer|anomaly|phenomenon)\b)")
-_TITLED = re.compile(rf"\b{_TITLE}\.?\s*$")  # the titles PHI redaction knows
+
+
+@lru_cache(maxsize=1)
+def _titled() -> re.Pattern:
+    """A title just before ("Mr Parkinson's"): the titles PHI redaction knows (imported
+    here, not at the top: privacy reads the NLU's number words)."""
+    from clinivox.privacy.phi import _TITLE
+
+    return re.compile(rf"\b{_TITLE}\.?\s*$")
 
 
 @lru_cache(maxsize=1)
@@ -476,7 +483,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
     for m in _EPONYM.finditer(text):
         entry = _eponyms().get(m.group(1).lower())
         before = text[max(0, m.start() - 30):m.start()]
-        if entry is None or _TITLED.search(before) or not _free(taken, m.start(), m.end()):
+        if entry is None or _titled().search(before) or not _free(taken, m.start(), m.end()):
             continue
         if m.group(1).lower() in _surnames() and not _HAS_CONDITION.search(before):
             continue

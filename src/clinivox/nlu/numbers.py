@@ -17,11 +17,14 @@ _NUM_WORD = "|".join([*_UNITS, *_TEENS, *_TENS, "hundred", "and"])
 # that fits), and "sats ninety four percent" gave no saturation
 _NW = rf"(?:{_NUM_WORD})\b"
 NUM = rf"(?:\d{{1,3}}|{_NW}(?:[ -]{_NW}){{0,4}})"
-_DIGIT_WORD = "zero|oh|one|two|three|four|five|six|seven|eight|nine"
+# a digit said as a word, as in phone numbers and decimals ("oh seven seven", "point nought
+# five"); shared with the PHI rules (privacy.phi), which read spoken numbers the same way
+DIGIT_WORDS = {"zero": "0", "oh": "0", "o": "0", "nought": "0",
+               **{w: str(v) for w, v in _UNITS.items() if w != "a"}}
+_DIGIT_WORD = "|".join(sorted(DIGIT_WORDS, key=len, reverse=True))
 # ... or with up to two decimals, written or said ("37.8", "1.75", "thirty seven point eight")
 NUM_DECIMAL = (rf"(?:\d{{1,3}}(?:\.\d{{1,2}})?|{_NW}(?:[ -]{_NW}){{0,4}}"
                rf"(?:\s+point\s+(?:{_DIGIT_WORD})(?:\s+(?:{_DIGIT_WORD}))?\b)?)")
-_DIGITS = {"zero": "0", "oh": "0", **{w: str(v) for w, v in _UNITS.items() if w != "a"}}
 
 
 def _below_hundred(words: list[str]) -> int | None:
@@ -46,7 +49,7 @@ def parse_number(s: str) -> float | None:
         return float(s)
     whole, point, decimals = s.partition(" point ")
     if point:
-        digits = [_DIGITS.get(w) for w in decimals.split()]
+        digits = [DIGIT_WORDS.get(w) for w in decimals.split()]
         head = parse_number(whole)
         if head is None or not digits or None in digits:
             return None

@@ -17,6 +17,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+from clinivox.nlu.numbers import DIGIT_WORDS
+
 CATEGORIES = ("NAME", "DATE", "AGE", "PHONE", "EMAIL", "ADDRESS", "POSTCODE", "ZIP", "MRN",
               "NHS", "SSN", "INSURANCE", "URL", "IP", "FACILITY")
 POLICIES = ("tag", "surrogate", "hash")
@@ -33,9 +35,7 @@ class PhiSpan:
         return {"category": self.category, "start": self.start, "end": self.end}
 
 
-_DIGIT_WORDS = {"oh": "0", "o": "0", "zero": "0", "nought": "0", "one": "1", "two": "2",
-                "three": "3", "four": "4", "five": "5", "six": "6", "seven": "7",
-                "eight": "8", "nine": "9"}
+_DIGIT_WORDS = DIGIT_WORDS
 _DW = "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True))
 _SPOKEN_DIGITS = re.compile(
     rf"\b(?:(?:double|triple)\s+)?(?:{_DW}|\d+)(?:[\s,-]+(?:(?:double|triple)\s+)?"
