@@ -301,3 +301,35 @@ def test_bad_list_share_and_too_few_names_get_typed_errors(transcripts):
     names = Names.from_lexicon(0.0)
     with pytest.raises(InputError, match="too few drug names"):
         list(name_list_sentences(names, "train", 5, seed=0, exclude=names.drugs["train"]))
+
+
+def test_pseudo_label_failing_half_way_keeps_the_previous_manifest(tmp_path):
+    """The manifest was opened with O_TRUNC: a run that failed on an unreadable recording
+    had already emptied the manifest of the run before (and the audio segments were
+    chmod-ed to 0600 only after soundfile had created them 0644)."""
+    import soundfile as sf
+
+    from clinivox.asr.types import Segment
+    from clinivox.errors import AudioDecodeError
+    from clinivox.testing.synth import synthesize
+    from clinivox.train.data.pseudo import pseudo_label
+
+    class Recognizer:
+        model_name = "fake"
+
+        def transcribe(self, audio):
+            return [Segment(0, 0.0, 1.5, "a confident sentence here", avg_logprob=-0.01)], None
+
+    src = tmp_path / "in"
+    src.mkdir()
+    sf.write(src / "a.wav", synthesize("Good morning doctor."), 16000)
+    (src / "b.wav").write_bytes(b"this is not audio")
+    out = tmp_path / "out"
+    stats = pseudo_label([src / "a.wav"], out, Recognizer())
+    before = (out / "train.jsonl").read_text()
+    assert stats["kept"] == 1 and before.count("\n") == 1
+    with pytest.raises(AudioDecodeError):
+        pseudo_label([src / "b.wav", src / "a.wav"], out, Recognizer())
+    assert (out / "train.jsonl").read_text() == before
+    assert sorted(p.name for p in out.iterdir()) == ["audio", "train.jsonl"]  # no temp file
+    assert all(p.stat().st_mode & 0o777 == 0o600 for p in (out / "audio").iterdir())

@@ -89,11 +89,13 @@ def write_atomically(path: Path, fill: Callable[[int, str], None], suffix: str =
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
         fill(fd, tmp)
         os.replace(tmp, path)
+        tmp = None
     except (OSError, RuntimeError) as exc:  # soundfile's errors are RuntimeErrors
-        if tmp is not None and os.path.exists(tmp):
-            os.unlink(tmp)
         raise OutputError(f"cannot write {path} "
                           f"({getattr(exc, 'strerror', None) or exc})") from None
+    finally:  # any failure, typed or not (an input error inside `fill`), leaves no file
+        if tmp is not None and os.path.exists(tmp):
+            os.unlink(tmp)
 
 
 def _atomic_write(path: Path, text: str) -> None:

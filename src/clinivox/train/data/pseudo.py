@@ -66,6 +66,7 @@ def pseudo_label(files: Iterable[Path], out_dir: Path, recognizer: Any,
     import soundfile as sf
 
     from clinivox.audio.decode import load_audio
+    from clinivox.io.writers import write_atomically
 
     o = options or PseudoLabelOptions()
     o.validate()
@@ -75,33 +76,42 @@ def pseudo_label(files: Iterable[Path], out_dir: Path, recognizer: Any,
         # holds their transcripts (both were written world-readable)
         (out_dir / "audio").mkdir(parents=True, exist_ok=True, mode=0o700)
         (out_dir / "audio").chmod(0o700)
-        fd = os.open(out_dir / "train.jsonl", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)  # an existing manifest keeps its mode through O_CREAT
-        manifest = os.fdopen(fd, "w", encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"cannot write to {out_dir}: {exc.strerror or exc}") from None
     stats = {"files": 0, "segments": 0, "kept": 0}
-    with manifest:
-        for n, path in enumerate(files, 1):
-            audio = load_audio(path)
-            segments, _ = recognizer.transcribe(audio)
-            for k, seg in enumerate(segments):
-                stats["segments"] += 1
-                if not keep(seg, o):
-                    continue
-                a, b = int(seg.start_s * SAMPLE_RATE_HZ), int(seg.end_s * SAMPLE_RATE_HZ)
-                name = f"{path.stem}_{k:04d}.flac"
-                sf.write(str(out_dir / "audio" / name), audio[a:b], SAMPLE_RATE_HZ,
-                         subtype="PCM_16")
-                (out_dir / "audio" / name).chmod(0o600)
-                manifest.write(json.dumps({
-                    "audio": f"audio/{name}", "text": seg.text.strip(), "language": "en",
-                    "terms": [], "duration": round(seg.end_s - seg.start_s, 3),
-                    "source": f"pseudo-label:{path.name}",
-                    "confidence": round(confidence(seg.avg_logprob), 4),
-                    "model": getattr(recognizer, "model_name", "")}) + "\n")
-                stats["kept"] += 1
-            stats["files"] += 1
-            if progress is not None:
-                progress(n, len(files))
+
+    def clip(audio: Any) -> Callable[[int, str], None]:
+        def fill(fd: int, tmp: str) -> None:
+            os.close(fd)  # soundfile writes into the 0600 file by its name
+            sf.write(tmp, audio, SAMPLE_RATE_HZ, subtype="PCM_16", format="FLAC")
+        return fill
+
+    def rows(fd: int, tmp: str) -> None:
+        # the manifest is written whole or not at all (owner-only, through one writer
+        # with the transcripts): a run that fails half-way keeps the previous manifest,
+        # which a truncating open lost
+        with os.fdopen(fd, "w", encoding="utf-8") as manifest:
+            for n, path in enumerate(files, 1):
+                audio = load_audio(path)
+                segments, _ = recognizer.transcribe(audio)
+                for k, seg in enumerate(segments):
+                    stats["segments"] += 1
+                    if not keep(seg, o):
+                        continue
+                    a, b = int(seg.start_s * SAMPLE_RATE_HZ), int(seg.end_s * SAMPLE_RATE_HZ)
+                    name = f"{path.stem}_{k:04d}.flac"
+                    write_atomically(out_dir / "audio" / name, clip(audio[a:b]),
+                                     suffix=".flac")
+                    manifest.write(json.dumps({
+                        "audio": f"audio/{name}", "text": seg.text.strip(), "language": "en",
+                        "terms": [], "duration": round(seg.end_s - seg.start_s, 3),
+                        "source": f"pseudo-label:{path.name}",
+                        "confidence": round(confidence(seg.avg_logprob), 4),
+                        "model": getattr(recognizer, "model_name", "")}) + "\n")
+                    stats["kept"] += 1
+                stats["files"] += 1
+                if progress is not None:
+                    progress(n, len(files))
+
+    write_atomically(out_dir / "train.jsonl", rows)
     return stats
