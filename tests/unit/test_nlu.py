@@ -1005,3 +1005,15 @@ def test_a_statement_of_no_known_allergies(text, stated):
 def test_night_nurse_is_a_medicine_only_where_something_is_taken(text, drug):
     found = [e.normalized for e in extract(text) if e.label == "drug"]
     assert ("night nurse" in found) is drug, found
+
+
+@pytest.mark.parametrize("text, code", [
+    # ICD-10-CM names these by the eponym in brackets only ("Synovial cyst of popliteal
+    # space [Baker]"); clinicians by the eponym
+    ("She has a Baker's cyst behind the knee.", "M71.20"),
+    ("Dupuytren's contracture of the left hand.", "M72.0"),
+    ("He has Dupuytren's.", "M72.0"),
+    ("De Quervain's tenosynovitis of the wrist.", "M65.4"),
+])
+def test_eponyms_icd_10_cm_writes_in_brackets(text, code):
+    assert _one(text, "problem").code == code

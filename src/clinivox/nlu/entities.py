@@ -14,6 +14,7 @@ it in capitals too, so "they all call me" gives no leukaemia.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -202,6 +203,7 @@ def _eponym_spellings(forms: dict[str, Any]) -> None:
     lexicon writes with "'s" in a multi-word diagnosis, and words that are no English word
     before "disease", "syndrome", "lymphoma" and the like ("hodgkin", "sjogren")."""
     everyday = _everyday_words()
+    _bracketed_eponyms(forms, everyday)
     stems: set[str] = set()
     for key, entry in forms.items():
         if entry.category != "diagnosis" or " " not in key:
@@ -223,6 +225,25 @@ def _eponym_spellings(forms: dict[str, Any]) -> None:
                 continue
             for spelled in (f"{stem}'s", f"{stem}s", stem):
                 forms.setdefault(" ".join([*words[:i], spelled, *words[i + 1:]]), entry)
+
+
+def _bracketed_eponyms(forms: dict[str, Any], everyday: frozenset[str]) -> None:
+    """ICD-10-CM names some conditions by their eponym only in brackets ("Synovial cyst of
+    popliteal space [Baker]", "Palmar fascial fibromatosis [Dupuytren]"), and clinicians
+    by the eponym: "Baker's cyst" (the title's head noun), "Dupuytren's disease", and
+    "Dupuytren's" alone (`_eponyms`, which reads the "'s disease" form added here). A
+    name that is an everyday word ("Sweet", "Wells") gets only its head-noun form."""
+    for entry in {id(e): e for e in forms.values() if e.category == "diagnosis"}.values():
+        for name in _bracketed(entry.canonical):
+            if not re.fullmatch(r"(?:de |von |van )?[A-Z][^\W\d_]+(?:-[A-Z][^\W\d_]+)*", name):
+                continue  # acronyms ("[ALL]") and phrases ("[part of]") are no eponyms
+            title = re.split(r"\s*\[|,", entry.canonical)[0].lower()
+            head = (title.split(" of ")[0] if " of " in title else title).split()[-1]
+            folded = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+            for said in {name.lower(), folded.lower()}:
+                nouns = [head] if said in everyday else [head, "disease", "syndrome"]
+                for noun in nouns:
+                    forms.setdefault(f"{said}'s {noun}", entry)
 
 
 _EPONYM_HEADS = re.compile(r"disease|syndrome|lymphoma|palsy|disorder|sarcoma|thyroiditis|"
