@@ -208,12 +208,35 @@ def phi_text(which: str) -> dict:
             "medical_kept": kept / max(1, medical)}
 
 
+def covered(text: str, reference: str, heard: str, value: str, spans: list) -> bool:
+    """Whether redaction covers what the recogniser wrote for `value`: every word of 3+
+    characters of the transcript's words aligned with it (`eval.metrics.heard_span`) that
+    the rest of the reference does not also say lies inside a PHI span. A value the
+    recogniser dropped is covered (nothing of it is left to leak)."""
+    from clinivox.eval.metrics import heard_span
+
+    at = reference.find(value)
+    span = heard_span(reference, heard, at, at + len(value)) if at >= 0 else None
+    if span is None:
+        return True
+    rest = _pieces(reference.replace(value, " "))
+    for m in re.finditer(r"[A-Za-z0-9]+", heard[span[0]:span[1]]):
+        a, b = span[0] + m.start(), span[0] + m.end()
+        if len(m.group(0)) < 3 or rest[m.group(0).lower()]:
+            continue
+        if not any(s.start <= a and b <= s.end for s in spans):
+            return False
+    return True
+
+
 def phi_speech(which: str, n: int) -> dict:
-    """The sentences spoken by the Piper voice and transcribed by tiny.en: a value counts
-    as caught when the transcript's PHI holds its category (an identifier: any identifier
-    kind, since a transcript cannot tell an NHS number from a phone number by its
-    digits) and no piece of the value that the transcript wrote as said is left after
-    redaction (`leaked`)."""
+    """The sentences spoken by the Piper voice and transcribed by tiny.en. A value counts
+    as caught when redaction covers what the recogniser wrote for it, however it was
+    misheard (`covered`: "Mary O'Connor" written "married Oconor" must be redacted as
+    written) and no piece of it as said is left (`leaked`). `phi_recall_category` is the
+    earlier, lenient count: caught when the transcript's PHI holds the value's category
+    anywhere (an identifier: any identifier kind) and no piece is left, which a misheard
+    second name of a sentence passed."""
     import numpy as np
 
     from clinivox import Recognizer
@@ -221,20 +244,20 @@ def phi_speech(which: str, n: int) -> dict:
     from clinivox.testing.synth import silence, synthesize
 
     rec = Recognizer("tiny.en", device="cpu", compute_type="int8")
-    caught, total = Counter(), Counter()
+    caught, total, by_cat = Counter(), Counter(), Counter()
     kept = medical = 0
     t0 = time.perf_counter()
     for text, values, meds in phi_rows(which)[:n]:
         audio = np.concatenate([silence(0.3), synthesize(text), silence(0.5)])
         heard = " ".join(s.text for s in rec.transcribe(audio)[0])
-        cats = {s.category for s in find_phi(heard)}
+        spans = find_phi(heard)
+        cats = {s.category for s in spans}
         redacted = redact(heard)[0]
         for cat, value in values:
             total[cat] += 1
-            # ... and no piece of the value is left in the redacted transcript beyond what
-            # the rest of the sentence says
-            caught[cat] += (cat in cats or (cat in IDS and bool(cats & IDS))) and \
-                not leaked(text, redacted, value)
+            clean = not leaked(text, redacted, value)
+            caught[cat] += clean and covered(text, text, heard, value, spans)
+            by_cat[cat] += (cat in cats or (cat in IDS and bool(cats & IDS))) and clean
         out = redacted.lower()
         for m in meds:
             if m in heard.lower():  # a medical word the recogniser wrote stays
@@ -242,6 +265,7 @@ def phi_speech(which: str, n: int) -> dict:
                 kept += m in out
     return {"sentences": sum(total.values()),
             "phi_recall": sum(caught.values()) / sum(total.values()),
+            "phi_recall_category": sum(by_cat.values()) / sum(total.values()),
             "by_category": {k: {"recall": caught[k] / total[k], "n": total[k]}
                             for k in sorted(total)},
             "medical_kept": kept / max(1, medical), "seconds": time.perf_counter() - t0}
@@ -460,10 +484,15 @@ def main() -> None:
                          "developer who wrote the rules: optimistic):", r["gold_own"])
     lines += ["**PHI** (a value is caught when redaction leaves no piece of it: no word or "
               "digit group of 3+ characters beyond what the rest of the sentence says; on "
-              "speech, also only when the transcript's PHI holds its category). Text, "
-              "whole-value count (the lenient one of earlier runs): unit set "
-              f"{r['phi_text_unit'].get('phi_recall_whole', float('nan')):.3f}, second set "
-              f"{r['phi_text_v2'].get('phi_recall_whole', float('nan')):.3f}.", "",
+              "speech, also only when redaction covers the words the recogniser wrote for "
+              "it, however misheard: `eval.metrics.heard_span` aligns transcript and "
+              "reference). Text, whole-value count (the lenient one of earlier runs): unit "
+              f"set {r['phi_text_unit'].get('phi_recall_whole', float('nan')):.3f}, second "
+              f"set {r['phi_text_v2'].get('phi_recall_whole', float('nan')):.3f}. Speech, "
+              "the earlier count (caught when the transcript's PHI holds the value's "
+              "category anywhere): unit set "
+              f"{r['phi_speech_unit'].get('phi_recall_category', float('nan')):.3f}, second "
+              f"set {r['phi_speech_v2'].get('phi_recall_category', float('nan')):.3f}.", "",
               "| set | sentences | recall | medical words kept | by category (n) |",
               "|---|---|---|---|---|",
               _phi_line("text, unit tests' set (8 templates; rules written against it)",

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -46,3 +47,28 @@ def test_term_found_in_the_spelling_wer_is_scored_with():
     assert not term_found("diarrhoea", "tell me about your diary")
     assert not term_found("five", "about fifty of them")  # "5" is not found in "50"
     assert not term_found("diarrhoea", "your diarrhea", language="fr")
+
+
+@pytest.mark.parametrize("reference, heard, value, expected", [
+    # what the recogniser wrote for a value, however misheard
+    ("My name is Mary O'Connor and I live here.", "My name is married Oconor and I live here.",
+     "Mary O'Connor", "married Oconor"),
+    ("He came from Leach Infirmary with a fractured hip.",
+     "He came from leech and firmery with a fractured hit.", "Leach Infirmary",
+     "leech and firmery"),
+    # a neighbour misheard in the same run is the neighbour's ("emitted" is "admitted")
+    ("Hospital number E624050, admitted with sepsis.",
+     "Hospital number E62450, emitted with sepsis.", "E624050", "E62450"),
+    ("Hospital number B621405, admitted with sepsis.",
+     "Hospital number B-621,405, emitted with sepsis.", "B621405", "B-621,405"),
+    ("I live at 12 Oak Road.", "I live at twelve oak road.", "12 Oak Road", "twelve oak road"),
+    # dropped by the recogniser: nothing of it was written
+    ("My name is Mary O'Connor and I live here.", "My name is and I live here.",
+     "Mary O'Connor", None),
+])
+def test_heard_span_finds_what_was_written_for_a_value(reference, heard, value, expected):
+    from clinivox.eval.metrics import heard_span
+
+    at = reference.index(value)
+    span = heard_span(reference, heard, at, at + len(value))
+    assert (heard[span[0]:span[1]] if span else None) == expected

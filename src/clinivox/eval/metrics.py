@@ -135,3 +135,38 @@ def term_recall(terms: list[str], hypothesis: str, language: str | None = "en"
     terms = [t for t in terms if t.strip()]
     normed: dict = {}
     return sum(_term_found(t, hypothesis, language, normed) for t in terms), len(terms)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
+
+
+def heard_span(reference: str, hypothesis: str, start: int, end: int) -> tuple[int, int] | None:
+    """Where `hypothesis` (a transcript) says what `reference` says at [start, end): the
+    character span of the hypothesis words aligned (word-level edit alignment, case and
+    punctuation aside) with the reference words the span touches, or None when the
+    recogniser wrote none of them (it dropped the words). "My name is Mary O'Connor" heard
+    as "My name is married Oconor": the span of "married Oconor". For judging redaction on
+    speech: a value the recogniser misheard is still an identifier, in other letters."""
+    from difflib import SequenceMatcher
+
+    ref = [(m.start(), m.end(), m.group(0).lower()) for m in _TOKEN.finditer(reference)]
+    hyp = [(m.start(), m.end(), m.group(0).lower()) for m in _TOKEN.finditer(hypothesis)]
+    want = {i for i, (a, b, _) in enumerate(ref) if a < end and start < b}
+    got: list[int] = []
+    matcher = SequenceMatcher(None, [w for *_, w in ref], [w for *_, w in hyp], autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op == "equal":
+            got += [j1 + k for k in range(i2 - i1) if i1 + k in want]
+        elif op == "replace" and want & set(range(i1, i2)):
+            # misheard: each written word stands for the said word of the run it is most
+            # like ("E62450 emitted" for "E624050 admitted": "emitted" is "admitted"); a
+            # word like none of them, for the value
+            for j in range(j1, j2):
+                like = [(SequenceMatcher(None, hyp[j][2], ref[i][2]).ratio(), i)
+                        for i in range(i1, i2)]
+                best = max(like)
+                if best[0] == 0.0 or best[1] in want:
+                    got.append(j)
+    if not got:
+        return None
+    return hyp[min(got)][0], hyp[max(got)][1]
