@@ -1017,3 +1017,47 @@ def test_night_nurse_is_a_medicine_only_where_something_is_taken(text, drug):
 ])
 def test_eponyms_icd_10_cm_writes_in_brackets(text, code):
     assert _one(text, "problem").code == code
+
+
+@pytest.mark.parametrize("text, answers", [
+    ("Any chest pain? No.", {"chest pain": "no"}),
+    ("Any nausea or vomiting? Not really.", {"nausea": "no", "vomiting": "no"}),
+    ("Do you have a fever? Yes, since Tuesday.", {"fever": "yes"}),
+    # no plain answer, or one that takes itself back
+    ("Any chest pain? No? OK.", {"chest pain": None}),
+    ("Any skin problems? Yep. Uh, no.", {"skin problems": None}),
+    ("Chest pain? Maybe.", {"chest pain": None}),
+    # a yes to a list says not which; a no denies them all
+    ("Any cough or fever? Yes.", {"cough": None, "fever": None}),
+    # questions whose answer is not about the patient's finding
+    ("Anyone in your family with diabetes? No.", {"diabetes": None}),
+    ("Did they check for diabetes? Yes.", {"diabetes": None}),
+    ("Is it throbbing, or is it a sharp pain? Yes.", {"pain": None}),
+    # named again in the reply: its own assertion there
+    ("Any nausea or vomiting? No nausea, but I was sick once.", {"nausea": None}),
+])
+def test_a_question_answered_yes_or_no(text, answers):
+    """Most pertinent negatives of a consultation are a question and an answer ("Any chest
+    pain?" - "No."); the question's finding stays hypothetical and carries the answer."""
+    from clinivox.nlu.dialogue import answered
+
+    asked = text.index("?")  # the question's mentions, not the reply's
+    found = {e.text.lower(): e for e in extract(text)
+             if e.text.lower() in answers and e.start < asked}
+    assert {k: e.attributes.get("answer") for k, e in found.items()} == answers
+    for e in found.values():
+        assert e.assertion == "hypothetical"
+        assert answered(e) == {"no": "absent", "yes": "present"}.get(
+            e.attributes.get("answer") or "", "hypothetical")
+
+
+def test_answers_on_a_transcript_come_from_the_other_speaker():
+    segs = [Segment(0, 0.0, 1.0, "Have you had any headaches or dizziness?", speaker="A"),
+            Segment(1, 1.0, 2.0, "No, none at all.", speaker="B"),
+            Segment(2, 2.0, 3.0, "And any shortness of breath?", speaker="A"),
+            Segment(3, 3.0, 4.0, "Yeah, when I climb stairs.", speaker="B"),
+            Segment(4, 4.0, 5.0, "Any wheeze?", speaker="A"),
+            Segment(5, 5.0, 6.0, "No? OK, and any cough?", speaker="A")]
+    got = {e.text: e.attributes.get("answer") for e in extract(segs)}
+    assert got == {"headaches": "no", "dizziness": "no", "shortness of breath": "yes",
+                   "wheeze": None, "cough": None}  # the same speaker goes on: no answer

@@ -244,3 +244,16 @@ def test_the_report_shows_allergies_negatives_history_and_vitals():
                 "<dt>Past history</dt><dd>Pneumonia, unspecified organism</dd>"):
         assert row in page, row
     assert "<dt>Vitals</dt><dd>blood_pressure 140/90 mmHg</dd>" in page
+
+
+def test_the_summary_counts_a_question_answered_yes_or_no():
+    """"Any chest pain?" - "No." is how a consultation says most pertinent negatives; the
+    summary listed neither the denial nor the symptom confirmed with "yes"."""
+    rec = _record([("doctor", "What brings you in today?"),
+                   ("patient", "I've been feeling unwell."),
+                   ("doctor", "Any chest pain?"), ("patient", "No."),
+                   ("doctor", "And a cough?"), ("patient", "Yes, a dry one."),
+                   ("doctor", "Anyone in your family with diabetes?"), ("patient", "No.")])
+    s = rec.summary
+    assert "chest pain" in s["denied"] and "diabetes mellitus" not in s["denied"]
+    assert "cough" in s["symptoms"]

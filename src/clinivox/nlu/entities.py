@@ -35,6 +35,7 @@ from clinivox.nlu.concepts import (
     symptom_forms,
 )
 from clinivox.nlu.context import assertion, ended_after
+from clinivox.nlu.dialogue import mark_answers, sentence_turns
 from clinivox.nlu.drugs import base_ingredient, drug_xrefs
 from clinivox.nlu.lay import find_lay_symptoms, site_pain
 from clinivox.nlu.numbers import NUM_DECIMAL
@@ -726,7 +727,9 @@ def extract(source: str | Sequence[Any]) -> list[Entity]:
     segment where its window ends, not where a sentence does ("He denies shortness" |
     "of breath."), and read one by one they lost the term and its negation."""
     if isinstance(source, str):
-        return extract_text(source)
+        found = extract_text(source)
+        mark_answers(sentence_turns(source), found)  # "Chest pain? No."
+        return found
 
     groups: list[list[Any]] = []
     for seg in source:
@@ -736,9 +739,14 @@ def extract(source: str | Sequence[Any]) -> list[Entity]:
             groups.append([seg])
     out: list[Entity] = []
     offset = 0
+    turns: list[tuple[int, str]] = []  # each speaker's turn, for the answers to questions
     for group in groups:
         texts = [(_get(seg, "text") or "").strip() for seg in group]
         text = " ".join(texts)
+        if _get(group[0], "speaker") is None:  # no speakers: a sentence answers the last
+            turns += [(offset + a, t) for a, t in sentence_turns(text)]
+        else:
+            turns.append((offset, text))
         words = [w for seg in group for w in _get(seg, "words") or ()]
         bounds, at = [], 0  # each segment's characters in the group's text
         for seg, t in zip(group, texts, strict=True):
@@ -756,6 +764,7 @@ def extract(source: str | Sequence[Any]) -> list[Entity]:
             e.start, e.end = e.start + offset, e.end + offset
             out.append(e)
         offset += len(text) + 1
+    mark_answers(turns, out)
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -194,9 +194,12 @@ def _summary(segments: list[Segment], labels: list[int], speakers: dict[str, str
     me" is no leukaemia); `terms` (the lexicon's matches) only where the NLU found none."""
     from clinivox.nlu import extract
     from clinivox.nlu.allergies import no_known_allergies
+    from clinivox.nlu.dialogue import answered
 
     role = {s: r for s, r in speakers.items()}
-    entities = extract(segments)
+    # a finding asked about and answered ("Any chest pain?" - "No.") counts as answered:
+    # most of a consultation's pertinent negatives are said that way
+    entities = [replace(e, assertion=answered(e)) for e in extract(segments)]
     seg_of = _segment_of_offsets(segments)
     patient_segs = [s for s in segments if role.get(s.speaker or "") == "patient"]
     complaint_segs = [s for s, lab in zip(segments, labels, strict=True)
