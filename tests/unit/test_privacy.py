@@ -406,3 +406,39 @@ def test_privacy_and_the_nlu_import_in_either_order():
     from clinivox.privacy import phi
 
     assert phi._DIGIT_WORDS is DIGIT_WORDS
+
+
+@pytest.mark.parametrize("heard, left", [
+    # a phone number read out in groups, the rest written as a cardinal: six of its digits
+    # were left in words after "[PHONE]" (found when speech PHI was judged on what the
+    # recogniser wrote for each value, not on the categories found)
+    ("You can call me one zero nine six two four five hundred ninety five thousand seven "
+     "hundred eleven about the warfarin.", "You can call me [PHONE] about the warfarin."),
+    ("You can call me on zero to one two two three hundred thirty thousand seven hundred "
+     "ninety two about it.", "You can call me on [PHONE] about it."),
+    ("You can call me 10137 to 159,000 10 about the warfarin.",
+     "You can call me [ZIP] about the warfarin."),
+    # ... but a number said after an identifier is not taken with it
+    ("ZIP code 90210, two blocks away.", "ZIP code [ZIP], two blocks away."),
+    ("MRN 1234567, admitted with two cracked ribs.",
+     "MRN [MRN], admitted with two cracked ribs."),
+    ("BP one hundred and forty over ninety, pulse eighty eight.",
+     "BP one hundred and forty over ninety, pulse eighty eight."),
+    # a spoken address's name however heard, after a cue
+    ("Email the results to martin never at example dot com please.",
+     "Email the results to [EMAIL] please."),
+    ("Email the results to Denny's95 at example.com please.",
+     "Email the results to [EMAIL] please."),
+    ("I will email you the leaflet about asthma.", "I will email you the leaflet about asthma."),
+    # a postcode split by the recogniser; a dose is none
+    ("The post goes to CF-124 QW near the surgery.",
+     "The post goes to [POSTCODE] near the surgery."),
+    ("Take vitamin B12 3 MG daily.", "Take vitamin B12 3 MG daily."),
+    # a place named by a person's name, however the rest was heard
+    ("He was transferred from Anderson and Fermory with a fractured hip.",
+     "He was transferred from [FACILITY] with a fractured hip."),
+    ("She was admitted to Cardiology with chest pain.",
+     "She was admitted to Cardiology with chest pain."),
+])
+def test_identifiers_as_the_recogniser_writes_them(heard, left):
+    assert redact(heard)[0] == left

@@ -40,6 +40,22 @@ _DW = "|".join(sorted(_DIGIT_WORDS, key=len, reverse=True))
 _SPOKEN_DIGITS = re.compile(
     rf"\b(?:(?:double|triple)\s+)?(?:{_DW}|\d+)(?:[\s,-]+(?:(?:double|triple)\s+)?"
     rf"(?:{_DW}|\d+)\b){{3,}}", re.IGNORECASE)
+# a number said as Whisper writes a phone number read out in groups: digit words, then a
+# cardinal for the rest ("oh nine six two four five hundred ninety five thousand seven
+# hundred eleven"), digits with commas ("159,000"), "to" misheard for "two". Seven tokens
+# and more of nothing but number words is an identifier: a dose, a vital or a date says
+# other words between its numbers. A phone number's tail left as a cardinal kept six of its
+# digits in words after "[PHONE]".
+_NUM_TOKEN = (r"(?:zero|oh|o|nought|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+              r"twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|"
+              r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|"
+              r"double|triple|\d+(?:,\d{3})*)")
+_NUMBER_RUN = re.compile(rf"\b{_NUM_TOKEN}(?:[\s,-]+(?:(?:and|to|too)\s+)?{_NUM_TOKEN}\b){{6,}}",
+                         re.IGNORECASE)
+# (words after a space only, and two of them or a group of 3+ digits: "[ZIP], two blocks
+# away" keeps its "two", "MRN ..., two tablets" its dose)
+_NUMBER_TAIL = re.compile(rf"(?:\s+(?:(?:and|to|too)\s+)?{_NUM_TOKEN}\b|,\s*\d[\d,]*\b)+",
+                          re.IGNORECASE)
 _MONTHS = ("january|february|march|april|may|june|july|august|september|october|november|"
            "december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec")
 _ORDINAL = (r"(?:\d{1,2}(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|seventh|eighth|"
@@ -95,7 +111,8 @@ PATTERNS: list[tuple[str, re.Pattern]] = [
                              r"(?P<id>[A-Z0-9][A-Z0-9-]{4,})", re.IGNORECASE)),
     # the inward code as Whisper may case it ("CF-43Hb"), with a capital; its two letters
     # never use C, I, K, M, O or V (Royal Mail), so "B12 3MG" is a dose, not a postcode
-    ("POSTCODE", re.compile(r"\b[A-Z]{1,2}-?\d[A-Z\d]?[\s-]?\d(?![A-Za-z]*[CIKMOVcikmov])"
+    # (and with a space inside it, as the recogniser splits it: "CF-124 QW" for CF12 4QW)
+    ("POSTCODE", re.compile(r"\b[A-Z]{1,2}-?\d[A-Z\d]?[\s-]?\d\s?(?![A-Za-z]*[CIKMOVcikmov])"
                             r"(?:[A-Z]{2}|[A-Z][a-z]|[a-z][A-Z])\b")),
     ("ZIP", re.compile(r"(?i:\b(?:zip(?: code)?|[A-Z]{2})\s+)(?P<id>\d{5}(?:-\d{4})?)\b")),
     ("PHONE", re.compile(r"(?<![\d-])(?:\+44\s?|\+1[\s-]?|0)\(?\d{2,4}\)?[\s-]?\d{3,4}[\s-]?"
@@ -192,9 +209,18 @@ _SLASH_DATE = re.compile(rf"\b{_NUMWORD}(?:[\s-]+{_NUMWORD})?[\s-]*slash[\s-]*{_
 _DOMAIN = r"[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|co\.uk|org\.uk|nhs\.uk|ac\.uk|gov\.uk|" \
           r"uk|io|info|edu|gov|us|biz)\b"
 _BARE_DOMAIN = re.compile(rf"(?<![@\w.])[\w.+-]*{_DOMAIN}", re.IGNORECASE)
-_EMAIL_CUE = re.compile(rf"\b(?:e-?mail(?: address)?(?: is)?|send (?:[\w']+ ){{0,3}}to|"
-                        rf"write to|email (?:[\w']+ ){{0,3}}to)\s+(?P<id>(?:[\w.+-]+\s+){{0,5}}?"
-                        rf"[\w.+-]*?{_DOMAIN})", re.IGNORECASE)
+# a domain as speech recognition writes it: "example dot com", "example.com"
+_SAID_DOMAIN = r"[\w-]+(?:\s*(?:dot|\.)\s*[\w-]+)*\s*(?:dot|\.)\s*(?:com|org|net|co|uk|nhs|gov|" \
+               r"edu|io|info)\b(?:\s*(?:dot|\.)\s*(?:uk|us|au|nz))?"
+# after a cue, up to five words before the domain are the address's name as the recogniser
+# heard it ("martin never at example dot com" for martindebra@example.com, "Denny's95 at
+# example.com"): all of it, not the word before "at" alone
+_EMAIL_CUE = re.compile(rf"\b(?:e-?mail (?:[\w']+ ){{0,3}}to|send (?:[\w']+ ){{0,3}}to|"
+                        rf"write to|e-?mail (?:me|us|him|her|them) (?:at|on)|"
+                        rf"e-?mail(?: address)?(?: is)?)\s+(?!(?:me|us|him|her|them|it)\b)"
+                        rf"(?P<id>(?:[\w.+'-]+,?\s+)"
+                        rf"{{0,5}}?[\w.+'-]*?(?:{_DOMAIN}|\s*\bat\s+{_SAID_DOMAIN}))",
+                        re.IGNORECASE)
 # a person said to be a number over 89, with no unit after it ("he is 102", "she's
 # ninety-four now"; not "sats are 94 percent", "he is 95 kilos")
 _AGE_BARE = re.compile(
@@ -270,6 +296,28 @@ def _everyday(word: str) -> bool:
         return False
 
 
+# a place a patient is moved from or to, named by a person's name however the rest was
+# heard ("transferred from Anderson and Fermory", Anderson Infirmary misheard): the words
+# up to the next clause
+_MOVED = re.compile(r"\b(?:transferred|moved|admitted|referred|discharged|sent|taken|brought|"
+                    r"transfer)\s+(?:back\s+)?(?:from|to|into|at)\s+(?:the\s+)?"
+                    r"(?P<id>[A-Z][a-z]+(?:'s)?(?:\s+(?:(?:and|of|&)\s+)?[A-Za-z][a-z]+){0,3}?)"
+                    r"(?=\s+(?:with|for|on|in|at|after|because|yesterday|today|last|this)\b|"
+                    r"\s*[.,;]|\s*$)")
+
+
+def _moved_to_named_place(text: str) -> list[PhiSpan]:
+    first, last = _names()
+    medical = _medical_forms()
+    out = []
+    for m in _MOVED.finditer(text):
+        words = re.findall(r"[A-Za-z]+", m.group("id"))
+        if (words[0] in last or words[0] in first) and \
+                not any(w.lower() in medical for w in words):
+            out.append(PhiSpan("FACILITY", m.start("id"), m.end("id"), m.group("id")))
+    return out
+
+
 def find_phi(text: str) -> list[PhiSpan]:
     """The PHI spans of `text`, by position, not overlapping (the earliest, longest wins)."""
     found: list[PhiSpan] = []
@@ -290,6 +338,8 @@ def find_phi(text: str) -> list[PhiSpan]:
         if len(digits) >= 7:
             kind = "NHS" if nhs_number_valid(digits) else "PHONE"
             found.append(PhiSpan(kind, m.start(), m.end(), m.group(0)))
+    for m in _NUMBER_RUN.finditer(text):
+        found.append(PhiSpan("PHONE", m.start(), m.end(), m.group(0)))
     for category, pattern in _CUED:
         for m in pattern.finditer(text):
             digits = re.sub(r"\D", "", m.group("id")) or spoken_digits(m.group("id"))
@@ -325,6 +375,7 @@ def find_phi(text: str) -> list[PhiSpan]:
         if nhs_number_valid(re.sub(r"\D", "", m.group(0))):
             found.append(PhiSpan("NHS", m.start(), m.end(), m.group(0)))
     found += _listed_names(text)
+    found += _moved_to_named_place(text)
     kept = [s for s in found
             if not (s.category == "NAME" and s.text.lower().strip(".,") in medical)]
     # earliest first, then longest, then the more specific kind (an NHS number or a date
@@ -348,6 +399,18 @@ def find_phi(text: str) -> list[PhiSpan]:
                     out.append(PhiSpan(s.category, start, s.end, text[start:s.end]))
             continue
         out.append(s)
+    # an identifier runs on over the number words said right after it ("[ZIP] to 159,000
+    # 10": a phone number the recogniser wrote in pieces)
+    for i, span in enumerate(out):
+        if span.category not in ("PHONE", "NHS", "MRN", "SSN", "INSURANCE", "ZIP"):
+            continue
+        tail = _NUMBER_TAIL.match(text, span.end)
+        limit = out[i + 1].start if i + 1 < len(out) else len(text)
+        if tail is not None and tail.end() <= limit and (
+                len(re.findall(rf"\b{_NUM_TOKEN}\b", tail.group(0), re.IGNORECASE)) >= 2
+                or re.search(r"\d{3}", tail.group(0))):
+            out[i] = PhiSpan(span.category, span.start, tail.end(),
+                             text[span.start:tail.end()])
     # a name's possessive is not the name: "Mr Smith's wife" -> "Mr [NAME]'s wife", and the
     # surrogate of "Smith's" is the surrogate of "Smith"
     return [_without_possessive(s) for s in out]
