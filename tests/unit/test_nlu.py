@@ -1061,3 +1061,22 @@ def test_answers_on_a_transcript_come_from_the_other_speaker():
     got = {e.text: e.attributes.get("answer") for e in extract(segs)}
     assert got == {"headaches": "no", "dizziness": "no", "shortness of breath": "yes",
                    "wheeze": None, "cough": None}  # the same speaker goes on: no answer
+
+
+@pytest.mark.parametrize("text, mention, expected", [
+    # the next sentence gives the finding to a relative with a pronoun
+    ("The main one would be heart attack. My, my father passed away of that.",
+     "heart attack", "family"),
+    ("Bowel cancer. My dad died of it.", "bowel cancer", "family"),
+    # ... not when the speaker has it too, or said it of themself
+    ("I have asthma. My mother has it too.", "asthma", "present"),
+    ("I had a heart attack. My father had a stroke.", "heart attack", "present"),
+    # "a faint" is a faint before a time, an adjective before a noun
+    ("I had a faint this morning.", "a faint", "present"),
+])
+def test_a_relative_named_after_with_a_pronoun(text, mention, expected):
+    assert _assertions_of(text, {mention: expected}) == {mention: expected}
+
+
+def test_a_faint_smell_is_no_faint():
+    assert [e for e in extract("I had a faint smell of gas.") if e.label == "problem"] == []

@@ -591,6 +591,10 @@ FORM_GUARDS: dict[str, re.Pattern] = {
         r"^\s+(?:level|levels|test|tests|result|results|was|were|is|came|blood)\b",
         re.IGNORECASE)),
     "hand": re.compile(r"^[\s-]+side\b", re.IGNORECASE),  # "on the left hand side"
+    # "a faint" before a noun is an adjective ("a faint smell"); before a time or the end
+    # of the clause it is a faint ("had a faint this morning")
+    "a faint": re.compile(r"^\s+(?!(?:this|last|yesterday|today|earlier|at|in|on|when|while|"
+                          r"and|after|before|again)\b)[a-z]", re.IGNORECASE),
     "anxiety": re.compile(r"^[\s-]+(?:provoking|inducing)\b", re.IGNORECASE),
     "stress": re.compile(r"^[\s-]+(?:test|testing|free|ball)\b", re.IGNORECASE),
     # followed by a noun they are something else: "diabetic clinic", "a stiff drink", "a
@@ -598,7 +602,7 @@ FORM_GUARDS: dict[str, re.Pattern] = {
     **dict.fromkeys(("diabetic", "stiff", "a cold", "colds", "head cold", "collapse",
                      "collapsed", "collapses", "collapsing", "temperature", "temp", "temps",
                      "a temp", "fits", "weak", "weaker", "sore", "frequency", "unwell",
-                     "blurry", "pale", "clumsy", "thirsty", "a fit", "a faint"),
+                     "blurry", "pale", "clumsy", "thirsty", "a fit"),
                     _BEFORE_A_NOUN),  # "unwell contacts": who else is ill, not a finding
     # before a noun, or "discharge from hospital"
     **dict.fromkeys(("discharge", "discharges"), re.compile(

@@ -466,7 +466,42 @@ def assertion(text: str, start: int, end: int) -> Assertion:
         sentence = _sentence_start(prepared, start)
         if sentence > 0 and _relative_before(prepared, sentence, prepared[sentence:start]):
             return Assertion("family", "relative named before")
+        if _relative_next(prepared, start, end):
+            return Assertion("family", "relative named after")
     return judged
+
+
+# the next sentence gives the finding to a relative with a pronoun: "The main one would be
+# heart attack. My father passed away of that." (only when nothing else is named between)
+RELATIVE_NEXT = re.compile(
+    r"^\s*(?:(?:uh+|um+|er+|and|but|so|well|yeah|yes)[\s,]+)*"
+    r"(?:(?:my|his|her|our|their)[\s,]+)?(?:my|his|her|our|their)\s+"  # "My, my father"
+    r"(?:" + "|".join(re.escape(f) for f in (
+        "mother", "father", "mum", "mom", "dad", "brother", "sister", "son", "daughter",
+        "grandmother", "grandfather", "grandma", "grandpa", "grandad", "nan", "gran",
+        "granny", "aunt", "auntie", "uncle", "cousin", "parents")) +
+    r")(?:\s*,\s*\w+)?\s+(?:(?:also|actually|sadly|unfortunately)\s+)?(?:had|has|got|gets|"
+    r"suffered\s+(?:from|with)|suffers\s+(?:from|with)|died\s+(?:of|from|with)|"
+    r"passed\s+away\s+(?:of|from|with)|was\s+diagnosed\s+with|is\s+diagnosed\s+with)\s+"
+    r"(?:that|it|this|one|those|them)\b", re.IGNORECASE)
+
+
+def _relative_next(text: str, start: int, end: int) -> bool:
+    """The sentence after the mention text[start:end], which ends its own sentence (three
+    words at most after it) and is not said of the speaker or the listener there ("I have
+    asthma. My mother has it too." is both), opens by giving it to a relative
+    (`RELATIVE_NEXT`), and not as well ("too", "also")."""
+    stop = re.search(r"[.!?]", text[end:])
+    if stop is None or stop.group(0) == "?" or len(_words(text[end:end + stop.start()])) > 3:
+        return False
+    if _YOU_OR_ME & set(_words(text[_sentence_start(text, start):start])):
+        return False
+    nxt = text[end + stop.end():]
+    m = RELATIVE_NEXT.match(nxt)
+    if m is None:
+        return False
+    rest = re.split(r"[.!?]", nxt[m.end():], maxsplit=1)[0]
+    return not re.search(r"\b(?:too|also|as\s+well)\b", rest, re.IGNORECASE)
 
 
 def _assertion(text: str, start: int, end: int) -> Assertion:
