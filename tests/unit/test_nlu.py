@@ -1080,3 +1080,24 @@ def test_a_relative_named_after_with_a_pronoun(text, mention, expected):
 
 def test_a_faint_smell_is_no_faint():
     assert [e for e in extract("I had a faint smell of gas.") if e.label == "problem"] == []
+
+
+@pytest.mark.parametrize("text, mention, expected", [
+    # advice on what the patient may take, and treatment said in general
+    ("You can take some paracetamol if you're feeling feverish.", "paracetamol",
+     "hypothetical"),
+    ("The treatment for it is some steroids.", "steroids", "hypothetical"),
+    # a drug that ended an earlier episode
+    ("Similar episode two weeks ago - resolved with analgesia.", "analgesia", "historical"),
+    # a note's doubt in brackets after the finding; not "if any change" elsewhere
+    ("Minimal swelling (if any) around the elbow.", "swelling", "possible"),
+    ("Use Night Nurse, if any change in your symptoms call us.", "night nurse", "present"),
+    # "I think" hedging a symptom felt; a disease stays a doubt
+    ("I think I've got a fever.", "fever", "present"),
+    ("I think it's a migraine.", "migraine", "possible"),
+    # a stutter is no new clause: "has, has"
+    ("My mum, my mum has, has migraines.", "migraines", "family"),
+    ("No fever, takes paracetamol daily.", "paracetamol", "present"),
+])
+def test_advice_brackets_hedges_and_note_clauses(text, mention, expected):
+    assert _assertions_of(text, {mention: expected}) == {mention: expected}

@@ -101,6 +101,8 @@ POSSIBLE_POST = ("is possible", "is likely", "is suspected", "is not excluded",
 HISTORICAL_PRE = ("history of", "h/o", "previous", "previously", "prior", "past history of",
                   "in the past", "used to have", "years ago", "tried", "had tried",
                   "have tried", "stopped taking", "stopped using", "came off", "come off",
+                  # a drug that ended an episode before ("resolved with analgesia")
+                  "resolved with", "settled with", "cleared with",
                   # what the patient did or had and does no more (sixth session)
                   "used to get", "used to take", "used to be on", "used to suffer from",
                   "used to suffer with", "used to use", "used to need", "stopped the",
@@ -142,7 +144,12 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
                     "can cause", "may cause", "might cause", "could cause", "can make you",
                     "may make you", "might make you",
                     "could make you", "can lead to", "may lead to", "could lead to",
-                    "side effects such as", "side effects like", "side effect of")
+                    "side effects such as", "side effects like", "side effect of",
+                    # advice on what the patient may do, and treatment said in general
+                    "you can take", "you could take", "you can try", "you could try",
+                    "you may take", "you might want to", "you might want to try",
+                    "the treatment for it is", "the treatment for this is",
+                    "the treatment for that is", "the treatment is")
 # Weakest of all: a mention that is asked about or talked about in general, not asserted of
 # this patient. Conversational transcripts often lack the question mark ("any chest pain",
 # "have you ever had a seizure"), and "denies any chest pain" must stay absent, so these
@@ -163,7 +170,12 @@ TERMINATE = re.compile(rf"[.;!?\n]|\b(?:{_CONTRAST_WORDS}|other than|besides|whi
                        r",\s*(?:i|he|she|they|we)\s+(?:(?:just|also|still|only|do|"
                        r"really)\s+)?(?:have|has|had|'ve|'s|am|'m|is|was|"
                        r"get|got|feel|felt|do|did|noticed|notice)\b|"
-                       r",\s*(?:it's|it is|it was|that's|that is)\b",
+                       r",\s*(?:it's|it is|it was|that's|that is)\b|"
+                       # a note's next finding with its own predicate: "not on any
+                       # medication, allergic to peanuts", "no fever, has a cough"
+                       # (not "has", "is": a speaker repeats them, "my mum has, has migraines")
+                       r",\s*(?:allergic|takes|taking|uses|using|reports|complains|"
+                       r"describes)\b",
                        re.IGNORECASE)
 # "No," that answers the question before ("No, I feel tired") negates nothing after it
 ANSWER_NO = re.compile(r"\b(?:no|nope|nah)(?=\s*,)", re.IGNORECASE)
@@ -557,6 +569,8 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
             continue  # "if your cough isn't getting better": the cough is there
         if trig is not None and value == "absent" and LIKE_THIS.match(after_all):
             return Assertion("present", "like this")  # "never had headaches like this"
+        if value == "possible" and IF_ANY.match(after_all):
+            return Assertion("possible", "(if any)")  # "minimal swelling (if any)"
         if trig is not None and value == "historical" and trig in HISTORICAL_POST and \
                 ONSET.match(sentence_rest):
             continue  # "the cough started two years ago": when it began, and it goes on
@@ -576,6 +590,8 @@ DOUBT_QUESTION = re.compile(r"\b(?:could|might|can|would)\s+(?:it|this|that|thes
                             r"(?:\w+\s+)?be\s+(?:a\s+|an\s+|the\s+|some\s+(?:kind|sort)\s+of\s+)?$|"
                             r"\b(?:is|was)\s+(?:it|this|that)\s+(?:maybe|possibly|perhaps)\s+"
                             r"(?:a\s+|an\s+)?$", re.IGNORECASE)
+# a note's doubt whether a finding is there at all, said after it in brackets
+IF_ANY = re.compile(r"^\s*\(\s*if\s+any\s*\)", re.IGNORECASE)
 # said after a finding: when it began ("started two years ago"), not that it ended
 ONSET = re.compile(r"^\s*(?:[\w']+\s+){0,3}?(?:started|began|begun|came\s+on|first\s+"
                    r"(?:started|appeared|noticed|began))\b", re.IGNORECASE)

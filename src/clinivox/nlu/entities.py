@@ -105,6 +105,8 @@ _FREQ = re.compile(r"\b(?P<freq>(?:once|twice|three times|four times) (?:a|per) 
 # brain cancer") it is a suspicion
 WORRY = frozenset({"worried about", "concerned about", "worried that", "concerned that",
                    "scared that", "afraid that"})
+# "I think I have been quite tired": of a symptom (chapter R) the speaker hedges one felt;
+# "I think it's a migraine" (G43) stays a doubt
 _ALLERGY = re.compile(r"\b(?:allergic to|allergy to|allergies to|allergic reaction to|"
                       r"reaction to|intolerant of|intolerance to|rash with|rash from)\s*$",
                       re.IGNORECASE)
@@ -671,7 +673,8 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
         value = "present"  # "history of asthma", "history of hypertension, on amlodipine"
     if label == "drug" and value == "present" and _FAILED_TRIAL.match(text[end:]):
         value = "historical"  # "used steroid cream with minimal effect": tried, not taken
-    if value == "possible" and judged.trigger in WORRY and (code or "").startswith("R"):
+    if value == "possible" and (judged.trigger in WORRY or judged.trigger == "i think") \
+            and (code or "").startswith("R"):
         value = "present"  # worry about a symptom (ICD-10-CM's chapter R: symptoms and
         # signs) is about one felt; about a disease, doubt
     e = Entity(written, label, start, end, normalized, code, value,
