@@ -208,7 +208,7 @@ def phi_text(which: str) -> dict:
             "medical_kept": kept / max(1, medical)}
 
 
-def covered(text: str, reference: str, heard: str, value: str, spans: list) -> bool:
+def covered(reference: str, heard: str, value: str, spans: list) -> bool:
     """Whether redaction covers what the recogniser wrote for `value`: every word of 3+
     characters of the transcript's words aligned with it (`eval.metrics.heard_span`) that
     the rest of the reference does not also say lies inside a PHI span. A value the
@@ -256,7 +256,7 @@ def phi_speech(which: str, n: int) -> dict:
         for cat, value in values:
             total[cat] += 1
             clean = not leaked(text, redacted, value)
-            caught[cat] += clean and covered(text, text, heard, value, spans)
+            caught[cat] += clean and covered(text, heard, value, spans)
             by_cat[cat] += (cat in cats or (cat in IDS and bool(cats & IDS))) and clean
         out = redacted.lower()
         for m in meds:

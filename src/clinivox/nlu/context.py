@@ -372,12 +372,10 @@ _SIMPLE_PAST = re.compile(
     r"contracted|picked\s+up)\b(?!\s+(?:been|had)\b)[^.;!?]*$", re.IGNORECASE)
 
 
-def _past_episode(text: str, sentence: int, start: int, end: int) -> bool:
-    """The mention text[start:end] is an episode of the past: a remote time in its
-    sentence and a simple-past verb before it in the sentence (`REMOTE_TIME`)."""
-    stop = re.search(r"[.!?\n]", text[end:])
-    rest = text[end: end + stop.start()] if stop else text[end:]
-    head = text[sentence:start]
+def _past_episode(head: str, rest: str) -> bool:
+    """A mention between `head` (its sentence before it) and `rest` (its sentence after it)
+    is an episode of the past: a remote time in its sentence and a simple-past verb before
+    it (`REMOTE_TIME`)."""
     if not _SIMPLE_PAST.search(head) or re.search(r"\b(?:since|for)\s*$", head, re.I):
         return False
     # the time said with the episode, not with a later clause's ("had a cough, I was 40")
@@ -579,7 +577,7 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
             return Assertion("historical", "no more")  # "I don't get the headaches any more"
         if trig is not None:
             return Assertion(value, trig)
-    if _past_episode(text, sentence, start, end):
+    if _past_episode(head, sentence_rest):
         return Assertion("historical", "past episode")
     return Assertion("present", None)
 

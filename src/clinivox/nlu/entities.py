@@ -481,12 +481,12 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                            sections))
         taken.append((c.start, c.end))
     for s in find_lay_symptoms(text) if everyday else ():
-        same = [e for e in out if (e.start, e.end) == (s.start, s.end)]
-        if same and same[0].label == "problem" and s.site and same[0].code not in (None, "R52"):
-            same[0].attributes = {**same[0].attributes, "site": s.site}  # "sore throat"
-            continue
-        if same and same[0].label == "problem" and s.site:
-            out.remove(same[0])  # "my knee is sore": the table's "sore" (R52), at its site
+        same = next((e for e in out if (e.start, e.end) == (s.start, s.end)), None)
+        if same is not None and same.label == "problem" and s.site:
+            if same.code not in (None, "R52"):  # "sore throat": the table's, at its site
+                same.attributes = {**same.attributes, "site": s.site}
+                continue
+            out.remove(same)  # "my knee is sore": the table's "sore" (R52), at its site
             taken.remove((s.start, s.end))
         elif not _claim(out, taken, s.start, s.end):
             continue  # a name the tables or the lexicon know ("sore throat") stays theirs

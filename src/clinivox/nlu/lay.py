@@ -81,7 +81,7 @@ _SIDE = r"(?:(?:left|right|lower|upper|whole)\s+)"
 _LINK = (r"(?:is|are|was|were|'s|'re|has|have|had|been|being|feels?|felt|feeling|keeps?|kept|"
          r"still|really|very|so|quite|just|always|constantly|a|bit|little|lot|kind|of|sort|"
          r"getting|gets|got|gone|went|goes|become|becomes|became|started|starting|starts|to|"
-         r"more|too|also|all|sometimes|often|now|then|really|extremely|terribly|awfully|"
+         r"more|too|also|all|sometimes|often|now|then|extremely|terribly|awfully|"
          r"slightly|properly|absolutely)")
 _NEG_LINK = r"(?:doesn't|does\s+not|don't|do\s+not|didn't|did\s+not|isn't|is\s+not|aren't|" \
             r"are\s+not|wasn't|was\s+not|weren't|hasn't|haven't|never|not)"

@@ -12,6 +12,8 @@ _TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
          "eighty": 80, "ninety": 90}
 _NUM_WORD = "|".join([*_UNITS, *_TEENS, *_TENS, "hundred", "and"])
+# the number words from one to ninety, in that order (privacy reads spoken numbers with them)
+NUMBER_WORDS = (*(w for w in _UNITS if w != "a"), *_TEENS, *_TENS)
 # digits, or up to five number words ("sixty", "one thirty", "a hundred and ten"), each a
 # whole word: without the boundary "ninety four" was read as "nine" (the first alternative
 # that fits), and "sats ninety four percent" gave no saturation

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from clinivox.nlu.numbers import DIGIT_WORDS
+from clinivox.nlu.numbers import DIGIT_WORDS, NUMBER_WORDS
 
 CATEGORIES = ("NAME", "DATE", "AGE", "PHONE", "EMAIL", "ADDRESS", "POSTCODE", "ZIP", "MRN",
               "NHS", "SSN", "INSURANCE", "URL", "IP", "FACILITY")
@@ -46,9 +46,7 @@ _SPOKEN_DIGITS = re.compile(
 # and more of nothing but number words is an identifier: a dose, a vital or a date says
 # other words between its numbers. A phone number's tail left as a cardinal kept six of its
 # digits in words after "[PHONE]".
-_NUM_TOKEN = (r"(?:zero|oh|o|nought|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
-              r"twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|"
-              r"thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|thousand|million|"
+_NUM_TOKEN = (rf"(?:zero|oh|o|nought|{'|'.join(NUMBER_WORDS)}|hundred|thousand|million|"
               r"double|triple|\d+(?:,\d{3})*)")
 _NUMBER_RUN = re.compile(rf"\b{_NUM_TOKEN}(?:[\s,-]+(?:(?:and|to|too)\s+)?{_NUM_TOKEN}\b){{6,}}",
                          re.IGNORECASE)
@@ -73,9 +71,7 @@ _DAY_WORD = (r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve
              r"three|four|five|six|seven|eight|nine))?|thirty(?:[- ]one)?)")
 _YEAR = (rf"(?:(?:19|20)\d{{2}}|nineteen[ -]{_YEAR_WORD}(?:[ -]{_YEAR_WORD})?|"
          rf"two thousand(?: and)?(?:[ -]{_YEAR_WORD}){{0,2}})")
-_NUMBER_WORDS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|"
-                 "fourteen|fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|"
-                 "fifty|sixty|seventy|eighty|ninety|hundred|and")
+_NUMBER_WORDS = "|".join((*NUMBER_WORDS, "hundred", "and"))
 _TITLE = r"(?:Dr|Doctor|Mr|Mrs|Ms|Miss|Mx|Prof|Professor|Nurse|Sister|Matron|Sir|Dame)"
 # a capitalised name word, whole: "O'Brien", "McDonald", "Garcia-Lopez", "Mary's" (a first
 # version stopped at the inner capital, and "Mr O'Brien" was redacted "Mr [NAME]Brien")
