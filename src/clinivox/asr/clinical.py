@@ -177,3 +177,37 @@ def clinical_model(base: str) -> Path:
                     info.get("model_sha256") == sha256(out / "model.bin"):
                 return out
         return build(BUNDLED[base](), patch, out)
+
+
+_GENERAL: dict[Path, Path | None] = {}
+
+
+def general_model(model_dir: Path) -> Path | None:
+    """The bundled model a clinical build in `model_dir` was made from, when its patch
+    changed only the decoder (so the two share their encoder output, and a chunk encoded
+    once can be decoded by either); None for any other model.
+
+    The medical layer decodes a chunk again with it where the clinical model wrote plain
+    English with no clinical term in it (`BiasProfile.general_fallback`): fine-tuned on
+    synthetic clinical speech, the clinical decoder reads real general English worse than
+    the model it came from (docs/models.md "General fallback")."""
+    model_dir = Path(model_dir)
+    if model_dir in _GENERAL:
+        return _GENERAL[model_dir]
+    from clinivox.asr.models import BUNDLED
+
+    out = None
+    try:
+        info = json.loads((model_dir / "clinical.json").read_text(encoding="utf-8"))
+        base = info.get("base") if isinstance(info, dict) else None
+        patch = PATCH_DIR / f"{base}.npz"
+        if isinstance(base, str) and base in BUNDLED and patch.is_file() and \
+                sha256(patch) == info.get("patch_sha256"):
+            header, _, factors = _read(patch)
+            names = [*header["tensors"], *factors]
+            if names and all(n.startswith("decoder/") for n in names):
+                out = Path(BUNDLED[base]())
+    except (OSError, ValueError, KeyError):
+        out = None
+    _GENERAL[model_dir] = out
+    return out

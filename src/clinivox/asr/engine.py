@@ -54,6 +54,8 @@ class ChunkResult:
     hypotheses: list[list[int]] = field(default_factory=list)  # the beam's tokens, best first
     # with a language asked of a multilingual model: what detection heard (code, probability)
     detected_language: tuple[str, float] | None = None
+    # decoded again by the general model of a clinical build (`MedicalBiaser.general_fallback`)
+    general: bool = False
 
 
 @runtime_checkable

@@ -30,7 +30,9 @@ chunk's candidates instead of rewriting (what `clinivox tune` replays).
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,8 @@ from clinivox.medical.lexicon import Lexicon
 from clinivox.medical.lm import NGramLM
 from clinivox.medical.terms import TermIndex, TermMatcher
 
+_WORD = re.compile(r"[A-Za-z]+(?:'[A-Za-z]+)?")
+
 
 class MedicalBiaser:
     """Applies lexicon biasing to decoded chunks (see the module docstring)."""
@@ -65,6 +69,7 @@ class MedicalBiaser:
                                                     key_cache=key_cache,
                                                     plain_word=plain_word)
         self.screen = screen or Screen()
+        self._plain: dict[str, bool] = {}  # word -> plain (`plain_english`)
 
     def with_profile(self, profile: BiasProfile, *, domain_prompt: str | None = None,
                      screen: Screen | None = None) -> MedicalBiaser:
@@ -149,7 +154,60 @@ class MedicalBiaser:
             else:
                 self.rewrite(ctx, cr, kept)
             out[i] = ctx.result
+        if record is None and self.profile.general_fallback:
+            out = self.general_fallback(engine, encoded, chunks, out, options, rows_np)
         return out
+
+    def general_fallback(self, engine: Any, encoded: Any, chunks: list[np.ndarray],
+                         results: list, options: Any, rows_np: np.ndarray | None = None
+                         ) -> list:
+        """`results` with each chunk the clinical model wrote as plain English
+        (`plain_english`) decoded again by the bundled model it was made from
+        (`engine.decode_general`), where the engine has one and that decode passes the
+        engine's guards. English chunks only; the decode uses the caller's prompt, not
+        this hook's term-list prompt, which the bundled model was not trained to read."""
+        decode = getattr(engine, "decode_general", None)
+        has_general = getattr(engine, "general_model", None)
+        if decode is None or has_general is None or has_general() is None:
+            return results
+        todo = [i for i, r in enumerate(results)
+                if r.segments and (r.language or "en") == "en"
+                and self.plain_english(r, engine.hf_tokenizer)]
+        if not todo:
+            return results
+        if rows_np is None:
+            rows_np = encoder_rows(encoded)
+        if self.prompt is not None and options.initial_prompt == self.prompt:
+            options = replace(options, initial_prompt=None)
+        out = list(results)
+        redone = decode(rows_np[todo], [chunks[i] for i in todo],
+                        [results[i].language or "en" for i in todo], options)
+        for i, r in zip(todo, redone, strict=True):
+            if r is None:
+                continue
+            old = results[i]
+            r.language_probability = old.language_probability
+            r.detected_language = old.detected_language
+            r.general = True
+            out[i] = r
+        return out
+
+    def plain_english(self, result: Any, hf_tokenizer: Any) -> bool:
+        """Whether a chunk's text (after rewriting) is plain English: no correction, no
+        lexicon term, and every word one Whisper's vocabulary writes in at most two pieces
+        (a longer word is a name the model tried to spell: "dixifenivate")."""
+        if any(s.corrections for s in result.segments):
+            return False
+        text = " ".join(s.text for s in result.segments)
+        if self.matcher.find(text):
+            return False
+        cache = self._plain
+        for w in _WORD.findall(text):
+            if w not in cache:
+                cache[w] = len(hf_tokenizer.encode(" " + w, add_special_tokens=False).ids) <= 2
+            if not cache[w]:
+                return False
+        return True
 
     # -- the stages, on one chunk ------------------------------------------------------------
     def context(self, engine: Any, encoder_row: np.ndarray, n_samples: int, result: Any,

@@ -64,6 +64,11 @@ class BiasProfile:
     # rewrites the verifier finds less likely than this to be right are skipped (None: the
     # verifier's own threshold; 0: every rewrite passes, as without a verifier)
     verifier_threshold: float | None = None
+    # with a clinical build (`asr.clinical`): a chunk it wrote as plain English, with no
+    # lexicon term, no correction and no word outside Whisper's everyday vocabulary, is
+    # decoded again by the bundled model it was made from, whose text is kept (the
+    # clinical decoder reads general English worse; docs/models.md "General fallback")
+    general_fallback: bool = False
 
     @classmethod
     def load(cls, path: str | Path) -> BiasProfile:
@@ -89,8 +94,9 @@ class BiasProfile:
         for name in ("glossary_prefix", "verifier"):
             if not isinstance(weights.get(name, ""), str):
                 raise InputError(f"{path.name}: {name} must be text")
-        if not isinstance(weights.get("prime", False), bool):
-            raise InputError(f"{path.name}: prime must be true or false")
+        for name in ("prime", "general_fallback"):
+            if not isinstance(weights.get(name, False), bool):
+                raise InputError(f"{path.name}: {name} must be true or false")
         return cls(**weights)
 
     def save(self, path: Path, **meta: object) -> None:

@@ -113,6 +113,8 @@ class WhisperEngine:
         # CTranslate2's `align`; "ctranslate2" always uses `align`.
         self.scorer_backend = "auto"
         self._scorer = None  # DecoderScorer, False once found unusable
+        self._general = None  # the general model of a clinical build, False when none
+        self._threads = (threads, num_workers, device_index)
 
     # -- helpers -------------------------------------------------------------------------
     def tokenizer(self, language: str | None, task: str):
@@ -263,7 +265,7 @@ class WhisperEngine:
         return done
 
     def _generate(self, encoded, languages, options: TranscribeOptions, temperature: float,
-                  audio_s: float = 30.0, n_best: int = 1
+                  audio_s: float = 30.0, n_best: int = 1, model=None
                   ) -> list[tuple[list[int], float, float, bool, list[list[int]]]]:
         prompts = [self._prompt(self.tokenizer(lang, options.task), options)
                    for lang, _ in languages]
@@ -287,7 +289,7 @@ class WhisperEngine:
                 kwargs.update(num_hypotheses=min(n_best, options.beam_size))
         out = []
         eot = self.tokenizer(languages[0][0], options.task).eot
-        for res in self.model.generate(encoded, prompts, **kwargs):
+        for res in (model or self.model).generate(encoded, prompts, **kwargs):
             best = int(np.argmax(res.scores)) if temperature > 0 else 0
             raw = list(res.sequences_ids[best])
             tokens = trim_repetitions(raw, options.max_repeat_ngram, text_below=eot)
@@ -297,6 +299,61 @@ class WhisperEngine:
                 if temperature == 0 else []
             out.append((tokens, float(cum / (seq_len + 1)), float(res.no_speech_prob),
                         len(tokens) < len(raw), others))
+        return out
+
+    # -- the general model of a clinical build ---------------------------------------------
+    def general_model(self):
+        """The bundled Whisper a clinical build was made from (`asr.clinical.general_model`),
+        loaded on first use on this engine's device with its compute type; None for any
+        other model. Its decoder reads this engine's encoder output."""
+        if self._general is None:
+            import ctranslate2
+
+            from clinivox.asr.clinical import general_model
+
+            path = general_model(self.ref.path)
+            self._general = False
+            if path is not None:
+                threads, workers, index = self._threads
+                self._general = ctranslate2.models.Whisper(
+                    str(path), device=self.device, device_index=index,
+                    compute_type=self.compute_type, intra_threads=threads,
+                    inter_threads=workers)
+        return self._general or None
+
+    def decode_general(self, rows: np.ndarray, chunks: list[np.ndarray],
+                       languages: list[str | None], options: TranscribeOptions
+                       ) -> list[ChunkResult | None]:
+        """Decode chunks again with `general_model()` from their encoder output `rows: (B,
+        frames, d)` (temperature 0, the options' beam). A chunk whose decode fails the
+        guards (silence, a loop, too repetitive or too unsure), or all chunks where there is
+        no general model, gives None: the caller keeps what it had."""
+        import ctranslate2
+
+        model = self.general_model()
+        if model is None or not chunks:
+            return [None] * len(chunks)
+        enc = ctranslate2.StorageView.from_array(np.ascontiguousarray(rows))
+        longest = max(c.shape[0] for c in chunks) / SAMPLE_RATE_HZ
+        langs = [(lang, 1.0) for lang in languages]
+        out: list[ChunkResult | None] = []
+        for chunk, (lang, _), (tokens, avg_logprob, no_speech_prob, looped, _o) in zip(
+                chunks, langs, self._generate(enc, langs, options, 0.0, longest, 1, model),
+                strict=True):
+            tok = self.tokenizer(lang, options.task)
+            text = tok.decode([t for t in tokens if t < tok.eot])
+            ratio = compression_ratio(text)
+            if looped or is_silence(no_speech_prob, avg_logprob, options.no_speech_threshold,
+                                    options.log_prob_threshold) or (
+                    options.compression_ratio_threshold is not None
+                    and ratio > options.compression_ratio_threshold) or (
+                    options.log_prob_threshold is not None
+                    and avg_logprob < options.log_prob_threshold):
+                out.append(None)
+                continue
+            result = ChunkResult([], lang, 1.0, avg_logprob, no_speech_prob, ratio, 0.0)
+            result.segments = self.split(tokens, tok, chunk.shape[0] / SAMPLE_RATE_HZ)
+            out.append(result if result.segments else None)
         return out
 
     @staticmethod
