@@ -88,3 +88,24 @@ def test_plain_english_is_decoded_by_the_general_model_and_clinical_speech_is_no
     assert not any(r.general for r in engine.decode_batch([speech["weather"]], options, off))
     assert not any(r.general for r in general.decode_batch([speech["weather"]], options,
                                                            biaser))
+
+
+def test_segments_say_which_model_wrote_them_and_the_flag_turns_it_off(clinical_dir, speech):
+    """A user reviewing a transcript can tell the bundled model's segments (JSON
+    `general_model`) and can keep the clinical model's text everywhere
+    (`--no-general-fallback`)."""
+    import argparse
+
+    from clinivox import Recognizer
+    from clinivox.cli.transcribe import add_medical_args, medical_biaser
+
+    rec = Recognizer(str(clinical_dir), device="cpu", compute_type="int8")
+    p = argparse.ArgumentParser()
+    add_medical_args(p)
+    on = medical_biaser(p.parse_args(["--medical"]), rec.engine)
+    off = medical_biaser(p.parse_args(["--medical", "--no-general-fallback"]), rec.engine)
+    assert on.profile.general_fallback and not off.profile.general_fallback
+    segs = list(rec.transcribe(speech["weather"], biaser=on)[0])
+    assert segs and all(s.general_model and s.to_dict()["general_model"] for s in segs)
+    segs = list(rec.transcribe(speech["weather"], biaser=off)[0])
+    assert segs and not any(s.general_model or "general_model" in s.to_dict() for s in segs)

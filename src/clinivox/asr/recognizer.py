@@ -413,6 +413,7 @@ class Recognizer:
                 avg_logprob=result.avg_logprob, no_speech_prob=result.no_speech_prob,
                 compression_ratio=result.compression_ratio, temperature=result.temperature,
                 language=result.language, channel=channel, corrections=tuple(s.corrections),
+                general_model=result.general,
             )))
         return out
 

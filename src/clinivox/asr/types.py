@@ -107,6 +107,8 @@ class Segment:
     channel: int | None = None  # source channel when channels are transcribed separately
     corrections: tuple[Any, ...] = ()  # medical term corrections (biasing.Correction)
     speaker: str | None = None  # set by speaker attribution (diarization)
+    # decoded by the general model of a clinical build (`BiasProfile.general_fallback`)
+    general_model: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -125,6 +127,7 @@ class Segment:
             **({"speaker": self.speaker} if self.speaker is not None else {}),
             **({"corrections": [c.to_dict() for c in self.corrections]}
                if self.corrections else {}),
+            **({"general_model": True} if self.general_model else {}),
         }
 
 

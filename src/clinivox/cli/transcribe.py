@@ -73,6 +73,11 @@ def add_medical_args(p: argparse.ArgumentParser) -> None:
                    help="with --medical, keep the bundled model instead of its clinical "
                    "build (it reads general English a little better, finds fewer terms "
                    "and writes more wrong ones; docs/models.md)")
+    g.add_argument("--no-general-fallback", action="store_true",
+                   help="with --medical and a clinical model: keep its text everywhere. By "
+                   "default a chunk it wrote as plain English (no clinical term, no "
+                   "correction, no unfamiliar word) is decoded again by the bundled model it "
+                   "was made from, which reads general English better (docs/models.md)")
     g.add_argument("--vocab", type=Path, action="append", default=[], metavar="FILE",
                    help="user terms (txt or csv), may be repeated; without --medical only "
                    "these terms are boosted")
@@ -124,6 +129,9 @@ def medical_biaser(args: argparse.Namespace, engine):
             raise InputError("--verifier-threshold must be between 0 and 1")
         biaser = biaser.with_profile(dataclasses.replace(biaser.profile,
                                                          verifier_threshold=threshold))
+    if getattr(args, "no_general_fallback", False) and biaser.profile.general_fallback:
+        biaser = biaser.with_profile(dataclasses.replace(biaser.profile,
+                                                         general_fallback=False))
     return biaser
 
 

@@ -118,17 +118,19 @@ HISTORICAL_POST = ("years ago", "year ago", "months ago", "month ago", "last yea
                    "months back", "years back", "month back", "year back", "until last",
                    "until recently", "up until", "as a kid", "as a teenager", "as a baby",
                    *RESOLVED)
-FAMILY_PRE = ("mother", "father", "mum", "mom", "dad", "brother", "sister", "son",
-              "daughter", "grandmother", "grandfather", "grandma", "grandpa", "aunt",
-              # in British and family words (sixth session)
-              "grandad", "granddad", "grandpa's", "nan", "nana", "nanna", "gran", "granny",
-              "grandparents", "grandparent", "grandson", "granddaughter", "niece", "nephew",
-              "stepfather", "stepmother", "stepbrother", "stepsister", "half-brother",
-              "half-sister", "twin", "mam", "mummy", "daddy", "father-in-law",
-              "mother-in-law", "brother-in-law", "sister-in-law",
-              "uncle", "cousin", "sibling", "siblings", "parents", "family history of",
-              "family history", "fh of", "fh", "fhx", "relative", "relatives", "husband", "wife",
-              "partner",
+# a relative, as one person or a group: who a finding said after them belongs to
+RELATIVES = ("mother", "father", "mum", "mom", "dad", "brother", "sister", "son",
+             "daughter", "grandmother", "grandfather", "grandma", "grandpa", "aunt", "auntie",
+             # in British and family words (sixth session)
+             "grandad", "granddad", "grandpa's", "nan", "nana", "nanna", "gran", "granny",
+             "grandparents", "grandparent", "grandson", "granddaughter", "niece", "nephew",
+             "stepfather", "stepmother", "stepbrother", "stepsister", "half-brother",
+             "half-sister", "twin", "mam", "mummy", "daddy", "father-in-law",
+             "mother-in-law", "brother-in-law", "sister-in-law",
+             "uncle", "cousin", "sibling", "siblings", "parents", "husband", "wife",
+             "partner")
+FAMILY_PRE = (*RELATIVES, "family history of", "family history", "fh of", "fh", "fhx",
+              "relative", "relatives",
               # "in my family, there's hypothyroidism": the family named as the experiencer
               "in my family", "in our family", "in the family", "my family", "our family",
               "family members", "family member")
@@ -486,10 +488,7 @@ def assertion(text: str, start: int, end: int) -> Assertion:
 RELATIVE_NEXT = re.compile(
     r"^\s*(?:(?:uh+|um+|er+|and|but|so|well|yeah|yes)[\s,]+)*"
     r"(?:(?:my|his|her|our|their)[\s,]+)?(?:my|his|her|our|their)\s+"  # "My, my father"
-    r"(?:" + "|".join(re.escape(f) for f in (
-        "mother", "father", "mum", "mom", "dad", "brother", "sister", "son", "daughter",
-        "grandmother", "grandfather", "grandma", "grandpa", "grandad", "nan", "gran",
-        "granny", "aunt", "auntie", "uncle", "cousin", "parents")) +
+    r"(?:" + "|".join(re.escape(f) for f in sorted(RELATIVES, key=len, reverse=True)) +
     r")(?:\s*,\s*\w+)?\s+(?:(?:also|actually|sadly|unfortunately)\s+)?(?:had|has|got|gets|"
     r"suffered\s+(?:from|with)|suffers\s+(?:from|with)|died\s+(?:of|from|with)|"
     r"passed\s+away\s+(?:of|from|with)|was\s+diagnosed\s+with|is\s+diagnosed\s+with)\s+"

@@ -14,6 +14,7 @@ sentence (in a text without them: "Chest pain? No.").
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from itertools import pairwise
 from typing import Any
 
@@ -75,6 +76,8 @@ def mark_answers(turns: list[tuple[int, str]], entities: list[Any]) -> None:
     """`turns`: (offset, text) of each turn in order, offsets in the text the entities'
     offsets count; the hypothetical entities of a turn's closing question get the next
     turn's plain yes or no as `attributes["answer"]`."""
+    ordered = sorted(entities, key=lambda e: e.start)
+    starts = [e.start for e in ordered]
     for (offset, text), (_, reply) in pairwise(turns):
         question = _last_question(text)
         said = answer_of(reply) if question else None
@@ -82,8 +85,8 @@ def mark_answers(turns: list[tuple[int, str]], entities: list[Any]) -> None:
                 _NOT_YES_NO.search(text[question[0]:question[1]]):
             continue
         a, b = offset + question[0], offset + question[1]
-        asked = [e for e in entities if a <= e.start < b and e.assertion == "hypothetical"
-                 and e.label in ("problem", "drug", "allergy")]
+        asked = [e for e in ordered[bisect_left(starts, a):bisect_left(starts, b)]
+                 if e.assertion == "hypothetical" and e.label in ("problem", "drug", "allergy")]
         if said == "yes" and len({e.normalized for e in asked}) > 1:
             continue  # "A or B? Yes": which of them is not said
         heard = reply.lower()
