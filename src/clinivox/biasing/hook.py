@@ -145,7 +145,7 @@ class MedicalBiaser:
             cr = self.candidates(ctx)
             kept = cr.decide(self.profile)
             if self.profile.propose and self.domain_prompt:
-                more = propose(ctx, cr, kept, self.domain_prompt)
+                more = not_on_names(cr.words, propose(ctx, cr, kept, self.domain_prompt))
                 if more:
                     cr.rewrites += more
                     kept = cr.decide(self.profile)
@@ -224,6 +224,7 @@ class MedicalBiaser:
         found = retrieve(ctx)
         if self.profile.screen and any(found.words):
             found.add_screened(self.screen(ctx, found.words, found.rewrites))
+        found.rewrites = not_on_names(found.words, found.rewrites)
         return rescore(ctx, found)
 
     def rewrite(self, ctx: ChunkContext, cr: ChunkRewrites, chosen: list[Rewrite]) -> None:
@@ -257,6 +258,38 @@ class MedicalBiaser:
     def terms(self, text: str) -> list[dict]:
         """The lexicon terms in `text`, with category and code."""
         return self.knowledge.terms(text)
+
+
+def name_words(words: list[list[str]]) -> set[tuple[int, int]]:
+    """(segment, word index) of each word inside a span the PHI detector reads as a
+    person's name ("I'm Abigail Clafen", "Thank you, Mary", "Mrs Jones")."""
+    from clinivox.privacy.phi import find_phi
+
+    out: set[tuple[int, int]] = set()
+    for s, ws in enumerate(words):
+        text = " ".join(ws)
+        spans = [(p.start, p.end) for p in find_phi(text) if p.category == "NAME"]
+        if not spans:
+            continue
+        at = 0
+        for i, w in enumerate(ws):
+            if any(a < at + len(w) and at < b for a, b in spans):
+                out.add((s, i))
+            at += len(w) + 1
+    return out
+
+
+def not_on_names(words: list[list[str]], rewrites: list[Rewrite]) -> list[Rewrite]:
+    """`rewrites` without those over a person's name (`name_words`). Story: on a real
+    meeting recording the layer rewrote the surname in "I'm Abigail Clafen" into the drug
+    Clofen (baclofen); a name is PHI, and a drug written over it is a wrong drug in the
+    record. Privacy's rule runs the other way too: drug names are never redacted as names."""
+    if not rewrites:
+        return rewrites
+    names = name_words(words)
+    if not names:
+        return rewrites
+    return [r for r in rewrites if not any((r.seg, i) in names for i in range(r.a, r.b))]
 
 
 class CollectingHook:
