@@ -18,8 +18,10 @@ LAYERS = {
     "asr": 2,
     "io": 3,
     "medical": 4,
-    "biasing": 5,
-    "nlp": 6, "nlu": 6, "privacy": 6,
+    "nlp": 5, "nlu": 5, "privacy": 5,
+    # the medical layer of decoding reads the NLU's and privacy's judgements (a person's
+    # name is never rewritten into a term)
+    "biasing": 6,
     "alerts": 7, "diarize": 7, "tts": 7,
     "pipeline": 8,
     "eval": 9, "train": 9, "export": 9,

@@ -93,6 +93,28 @@ class Word:
 
 
 @dataclass(frozen=True)
+class Correction:
+    """A medical term correction the medical layer (`clinivox.biasing`) made in a segment:
+    what Whisper wrote, the term written instead and why. Defined here, with the segment
+    that carries it, so that any layer can read a transcript's corrections."""
+
+    original: str
+    replacement: str
+    score: float  # the rescoring gain that carried it
+    similarity: float
+    category: str
+    code: str | None
+    # the profile's rewrite verifier's probability that the term is right (None: no verifier)
+    verified: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"original": self.original, "replacement": self.replacement,
+                "score": round(self.score, 3), "similarity": round(self.similarity, 3),
+                "category": self.category, "code": self.code,
+                **({"verified": round(self.verified, 3)} if self.verified is not None else {})}
+
+
+@dataclass(frozen=True)
 class Segment:
     id: int
     start_s: float

@@ -12,28 +12,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from clinivox.asr.types import Correction  # noqa: F401  (re-exported: biasing.Correction)
 from clinivox.biasing.profile import BiasProfile
 from clinivox.biasing.verifier import Verifier, load_verifier
 from clinivox.medical.lexicon import LexiconEntry
 from clinivox.medical.terms import preferred_spelling
-
-
-@dataclass(frozen=True)
-class Correction:
-    original: str
-    replacement: str
-    score: float  # the rescoring gain that carried it
-    similarity: float
-    category: str
-    code: str | None
-    # the profile's rewrite verifier's probability that the term is right (None: no verifier)
-    verified: float | None = None
-
-    def to_dict(self) -> dict:
-        return {"original": self.original, "replacement": self.replacement,
-                "score": round(self.score, 3), "similarity": round(self.similarity, 3),
-                "category": self.category, "code": self.code,
-                **({"verified": round(self.verified, 3)} if self.verified is not None else {})}
 
 
 @dataclass

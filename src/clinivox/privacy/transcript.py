@@ -134,8 +134,7 @@ def redact_document(doc: dict, policy: str = "tag", salt: str = "") -> Redaction
     segment's text, its words (a replacement word spans the PHI words' time, so subtitles
     and a later `--redact-audio` still line up) and its corrections' originals; the other
     fields as they were. A first version dropped the words of every segment with PHI."""
-    from clinivox.asr.types import Word
-    from clinivox.biasing.rewrites import Correction
+    from clinivox.asr.types import Correction, Word
 
     def number(v: Any, default: float = 0.0) -> float:
         return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else default
