@@ -109,3 +109,23 @@ def test_segments_say_which_model_wrote_them_and_the_flag_turns_it_off(clinical_
     assert segs and all(s.general_model and s.to_dict()["general_model"] for s in segs)
     segs = list(rec.transcribe(speech["weather"], biaser=off)[0])
     assert segs and not any(s.general_model or "general_model" in s.to_dict() for s in segs)
+
+
+def test_the_server_bodies_say_which_model_wrote_a_segment():
+    """The REST verbose_json segments and a WebSocket final carry `general_model` as the
+    CLI JSON does; nothing is added where the clinical model wrote the text."""
+    from clinivox.asr.streaming import StreamEvent
+    from clinivox.asr.types import Segment
+    from clinivox.serve.formats import transcription_body
+
+    general = Segment(0, 0.0, 1.0, "It was a bright cold day.", general_model=True)
+    clinical = Segment(1, 1.0, 2.0, "Start apixaban.")
+    body, _ = transcription_body("verbose_json", [general, clinical], "en", 2.0, set())
+    assert body["segments"][0]["general_model"] is True
+    assert "general_model" not in body["segments"][1]
+    final = StreamEvent("final", 0, general.text, "", 0.0, 1.0, 1.0, 0.1,
+                        segments=(general,)).to_dict()
+    assert final["general_model"] is True
+    mixed = StreamEvent("final", 1, "x", "", 0.0, 2.0, 2.0, 0.1,
+                        segments=(general, clinical)).to_dict()
+    assert "general_model" not in mixed

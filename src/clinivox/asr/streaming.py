@@ -110,6 +110,8 @@ class StreamEvent:
             fixes = [c.to_dict() for s in self.segments for c in s.corrections]
             if fixes:  # machine substitutions by the medical layer: to review
                 d["corrections"] = fixes
+            if self.segments and all(s.general_model for s in self.segments):
+                d["general_model"] = True  # decoded by the clinical build's general model
         return d
 
 

@@ -32,7 +32,8 @@ def transcription_body(fmt: str, segments: list[Segment], language: str | None,
              "compression_ratio": round(s.compression_ratio, 4),
              "no_speech_prob": round(s.no_speech_prob, 4),
              **({"speaker": s.speaker} if s.speaker else {}),
-             **({"corrections": [c.to_dict() for c in s.corrections]} if s.corrections else {})}
+             **({"corrections": [c.to_dict() for c in s.corrections]} if s.corrections else {}),
+             **({"general_model": True} if s.general_model else {})}
             for s in segments]
     if "word" in granularities:
         body["words"] = [{"word": w.word.strip(), "start": round(w.start_s, 3),
