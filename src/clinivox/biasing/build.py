@@ -4,12 +4,12 @@ with defaults in the clinivox cache (`clinivox lexicon build`, `lm build`, `tune
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from clinivox.asr.models import model_record
 from clinivox.biasing.hook import MedicalBiaser
+from clinivox.biasing.knowledge import bpe_plain_word
 from clinivox.biasing.profile import BiasProfile, resolve_profile
 from clinivox.errors import InputError
 from clinivox.medical.lexicon import Lexicon, LexiconEntry, load_user_vocabulary
@@ -91,11 +91,6 @@ def load_biaser(engine: Any, *, lexicon: str | Path | None = None,
         prof = BiasProfile(**{**prof.__dict__, "lm_weight": 0.0})
     common = common_words_from_tokenizer(engine.hf_tokenizer)
     key_cache = medical_dir() / f"sound_keys.v{SOUND_KEY_VERSION}.json.gz"
-    tok = engine.hf_tokenizer
-
-    @cache
-    def plain_word(word: str) -> bool:
-        return len(tok.encode(" " + word, add_special_tokens=False).ids) <= 2
-
     return MedicalBiaser(lex, lm=lm_model, profile=prof, common_words=common,
-                         key_cache=key_cache, plain_word=plain_word, domain_prompt=prompt)
+                         key_cache=key_cache, plain_word=bpe_plain_word(engine.hf_tokenizer),
+                         domain_prompt=prompt)

@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from clinivox.biasing.context import ChunkContext, encoder_rows
-from clinivox.biasing.knowledge import TermKnowledge
+from clinivox.biasing.knowledge import TermKnowledge, bpe_plain_word
 from clinivox.biasing.profile import BiasProfile
 from clinivox.biasing.proposals import propose
 from clinivox.biasing.reselect import reselect
@@ -69,7 +69,6 @@ class MedicalBiaser:
                                                     key_cache=key_cache,
                                                     plain_word=plain_word)
         self.screen = screen or Screen()
-        self._plain: dict[str, bool] = {}  # word -> plain (`plain_english`)
 
     def with_profile(self, profile: BiasProfile, *, domain_prompt: str | None = None,
                      screen: Screen | None = None) -> MedicalBiaser:
@@ -188,7 +187,6 @@ class MedicalBiaser:
             old = results[i]
             r.language_probability = old.language_probability
             r.detected_language = old.detected_language
-            r.general = True
             out[i] = r
         return out
 
@@ -201,13 +199,10 @@ class MedicalBiaser:
         text = " ".join(s.text for s in result.segments)
         if self.matcher.find(text):
             return False
-        cache = self._plain
-        for w in _WORD.findall(text):
-            if w not in cache:
-                cache[w] = len(hf_tokenizer.encode(" " + w, add_special_tokens=False).ids) <= 2
-            if not cache[w]:
-                return False
-        return True
+        plain = self.knowledge.plain_word
+        if plain is None:  # a biaser built without one (load_biaser gives it the engine's)
+            plain = self.knowledge.plain_word = bpe_plain_word(hf_tokenizer)
+        return all(plain(w) for w in _WORD.findall(text))
 
     # -- the stages, on one chunk ------------------------------------------------------------
     def context(self, engine: Any, encoder_row: np.ndarray, n_samples: int, result: Any,

@@ -8,7 +8,9 @@ that it is built once per biaser (the sound index takes seconds) and shared by e
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
+from typing import Any
 
 from clinivox.biasing.rewrites import Correction, dress
 from clinivox.medical.lexicon import Lexicon, LexiconEntry, everyday_clinical_names
@@ -23,11 +25,21 @@ from clinivox.medical.terms import (
 )
 
 
+def bpe_plain_word(hf_tokenizer: Any) -> Callable[[str], bool]:
+    """word -> whether Whisper's BPE writes it in at most two pieces: an ordinary word, not
+    a name the model tried to spell ("dixifenivate"). Cached per word."""
+    @cache
+    def plain_word(word: str) -> bool:
+        return len(hf_tokenizer.encode(" " + word, add_special_tokens=False).ids) <= 2
+    return plain_word
+
+
 class TermKnowledge:
     def __init__(self, lexicon: Lexicon, *, common_words: frozenset[str] = frozenset(),
                  key_cache: Path | None = None,
                  plain_word: Callable[[str], bool] | None = None) -> None:
         self.lexicon = lexicon
+        self.plain_word = plain_word
         self.matcher = TermMatcher(lexicon, common_words)
         self.index = TermIndex(lexicon, common_words=common_words, key_cache=key_cache,
                                plain_word=plain_word, screen_names=everyday_clinical_names())

@@ -232,12 +232,7 @@ class WhisperEngine:
                     results[i] = result  # no segments: silence or non-speech
                     continue
                 result.segments = self.split(tokens, tok, chunks[i].shape[0] / SAMPLE_RATE_HZ)
-                failed = looped or (
-                    options.compression_ratio_threshold is not None
-                    and ratio > options.compression_ratio_threshold
-                ) or (options.log_prob_threshold is not None
-                      and avg_logprob < options.log_prob_threshold)
-                if not failed:
+                if not decode_failed(looped, ratio, avg_logprob, options):
                     results[i] = result
                     continue
                 attempts.setdefault(i, []).append((result, looped))
@@ -325,9 +320,9 @@ class WhisperEngine:
                        languages: list[str | None], options: TranscribeOptions
                        ) -> list[ChunkResult | None]:
         """Decode chunks again with `general_model()` from their encoder output `rows: (B,
-        frames, d)` (temperature 0, the options' beam). A chunk whose decode fails the
-        guards (silence, a loop, too repetitive or too unsure), or all chunks where there is
-        no general model, gives None: the caller keeps what it had."""
+        frames, d)` (temperature 0, the options' beam); results are marked `general`. A
+        chunk whose decode is silence or fails the guards (`decode_failed`), or all chunks
+        where there is no general model, gives None: the caller keeps what it had."""
         import ctranslate2
 
         model = self.general_model()
@@ -343,15 +338,13 @@ class WhisperEngine:
             tok = self.tokenizer(lang, options.task)
             text = tok.decode([t for t in tokens if t < tok.eot])
             ratio = compression_ratio(text)
-            if looped or is_silence(no_speech_prob, avg_logprob, options.no_speech_threshold,
-                                    options.log_prob_threshold) or (
-                    options.compression_ratio_threshold is not None
-                    and ratio > options.compression_ratio_threshold) or (
-                    options.log_prob_threshold is not None
-                    and avg_logprob < options.log_prob_threshold):
+            if is_silence(no_speech_prob, avg_logprob, options.no_speech_threshold,
+                          options.log_prob_threshold) or \
+                    decode_failed(looped, ratio, avg_logprob, options):
                 out.append(None)
                 continue
-            result = ChunkResult([], lang, 1.0, avg_logprob, no_speech_prob, ratio, 0.0)
+            result = ChunkResult([], lang, 1.0, avg_logprob, no_speech_prob, ratio, 0.0,
+                                 general=True)
             result.segments = self.split(tokens, tok, chunk.shape[0] / SAMPLE_RATE_HZ)
             out.append(result if result.segments else None)
         return out
@@ -523,6 +516,15 @@ class WhisperEngine:
             if seg.words:
                 seg.start_s = seg.words[0].start_s
                 seg.end_s = max(seg.words[-1].end_s, seg.start_s)
+
+
+def decode_failed(looped: bool, ratio: float, avg_logprob: float,
+                  options: TranscribeOptions) -> bool:
+    """Whether a decode fails Whisper's guards and calls for the next temperature: it
+    looped, its text is too repetitive (gzip ratio) or the model was too unsure."""
+    return looped or (options.compression_ratio_threshold is not None
+                      and ratio > options.compression_ratio_threshold) or (
+        options.log_prob_threshold is not None and avg_logprob < options.log_prob_threshold)
 
 
 def _with_previous(tok, prompt: list[int] | None, start: list[int]) -> list[int]:
