@@ -497,7 +497,7 @@ def main() -> None:
               "|---|---|---|---|---|",
               _phi_line("text, unit tests' set (8 templates; rules written against it)",
                         r["phi_text_unit"]),
-              _phi_line("text, second set, test seed (16 templates)", r["phi_text_v2"]),
+              _phi_line("text, second set, test seed (18 templates)", r["phi_text_v2"]),
               _phi_line("speech (Piper, tiny.en), unit tests' set", r["phi_speech_unit"]),
               _phi_line("speech (Piper, tiny.en), second set, test seed",
                         r["phi_speech_v2"]), ""]

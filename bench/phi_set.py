@@ -1,8 +1,8 @@
 """A second synthetic PHI set, with wordings and categories the unit tests' set
 (tests/unit/test_privacy.py: 8 templates) does not use: spoken phone numbers and NHS
 numbers, hospital numbers, postcodes and ZIP codes, spoken dates, ages, facilities, URLs,
-names after other cues. Values from faker, seeded; `split` picks the seed: `validation`
-for decisions, `test` reported once.
+names after other cues, surnames said alone. Values from faker, seeded; `split` picks the
+seed: `validation` for decisions, `test` reported once.
 
 Each row: (sentence, [(category, value)], medical words in it).
 """
@@ -66,7 +66,7 @@ def phi_rows(split: str = "validation", n: int = 120) -> list[tuple[str, list, l
     rows = []
     for _ in range(n):
         first, last = fake.first_name(), fake.last_name()
-        k = rnd.randrange(16)
+        k = rnd.randrange(18)
         if k == 0:
             v = f"{first} {last}"
             rows.append((f"This is {v} calling about my ramipril prescription.",
@@ -133,6 +133,12 @@ def phi_rows(split: str = "validation", n: int = 120) -> list[tuple[str, list, l
         elif k == 14:
             v = f"{rnd.randint(100, 899)}-{rnd.randint(10, 99)}-{rnd.randint(1000, 9999)}"
             rows.append((f"Social security number {v} on the form.", [("SSN", v)], []))
+        elif k == 16:  # a surname alone, as clinicians speak of colleagues and patients
+            rows.append((f"I discussed her with {last} on the ward, and the COPD is stable.",
+                         [("NAME", last)], ["COPD"]))
+        elif k == 17:
+            rows.append((f"Referred to {last} in cardiology for the atrial fibrillation.",
+                         [("NAME", last)], ["atrial fibrillation"]))
         else:
             v = f"{rnd.randint(10000, 99999)}"
             rows.append((f"She moved to Ohio, zip code {v}, with her asthma inhaler.",

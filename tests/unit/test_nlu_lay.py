@@ -165,3 +165,72 @@ def test_a_form_that_is_something_else_does_not_hide_one_inside_it():
     # "cold sore" with it: the cold sore was lost (found by a list of everyday names)
     assert [c for _, c, _, _ in _problems("I have a cold sore.")] == ["B00.1"]
     assert [c for _, c, _, _ in _problems("A cold drink and a cold sore.")] == ["B00.1"]
+
+
+@pytest.mark.parametrize("text, code", [
+    # a fresh validation batch (batch 10, docs/nlu.md) missed these kinds of phrasing; each
+    # pattern is the general form, checked over the 4,559 PriMock57 lines
+    ("Any injuries to your head?", "S09.90"),
+    ("He was knocked on the head.", "S09.90"),
+    ("I banged my head on the cupboard.", "S09.90"),
+    ("I get these funny heartbeats.", "R00.2"),
+    ("My skin is really dry.", "L85.3"),
+    ("Is there any thickened skin?", "L85.9"),
+    ("My breathing gets laboured.", "R06.89"),
+    ("There's a ringing in my ears.", "H93.19"),
+    ("I blacked out at work.", "R55"),
+    ("His speech was slurred.", "R47.81"),
+    ("Her face drooped on one side.", "R29.810"),
+    ("My periods are really heavy.", "N92.0"),
+    ("There's blood when I wipe.", "K62.5"),
+    ("My memory is getting worse.", "R41.3"),
+    ("Food keeps getting stuck.", "R13.10"),
+    ("I'm walking slightly differently.", "R26.9"),
+    ("I've lost some of my vision.", "H54.7"),
+    ("My knee is stiffer than before.", "M25.60"),
+])
+def test_more_everyday_findings(text, code):
+    found = _problems(text)
+    assert [c for _, c, _, _ in found] == [code], found
+
+
+def test_an_injury_to_a_part_is_named_by_the_part():
+    (found,) = _problems("I had an injury to my knee.")
+    assert found[0] == "injury to my knee" and found[3] == "knee"
+
+
+@pytest.mark.parametrize("text", [
+    "Now, the urgency of those blood tests depends on the examination.",  # not the bladder's
+    "I'm banging my head against a brick wall with the council.",
+    "The skin of the peach was dry.",
+])
+def test_everyday_senses_of_the_new_phrasings(text):
+    assert _problems(text) == []
+
+
+@pytest.mark.parametrize("text, assertion", [
+    ("My knee is stiffer than before.", "present"),  # a comparison, not an old episode
+    ("I had eczema before.", "historical"),
+])
+def test_than_before_compares_and_before_places_in_the_past(text, assertion):
+    found = _problems(text)
+    assert [a for _, _, a, _ in found] == [assertion], found
+
+
+@pytest.mark.parametrize("text, drug, assertion", [
+    ("Delayed script for amoxicillin, to start in 48 hours if no better.", "amoxicillin",
+     "hypothetical"),
+    ("Review with the GP to consider prescribing an epipen.", "epipen", "hypothetical"),
+    ("Started amoxicillin today.", "amoxicillin", "present"),
+])
+def test_a_treatment_only_considered_or_held_back_is_hypothetical(text, drug, assertion):
+    drugs = [(e.text, e.assertion) for e in extract(text) if e.label == "drug"]
+    assert drugs == [(drug, assertion)]
+
+
+def test_common_laboratory_tests_by_their_note_names():
+    tests = [e.text for e in extract("Bloods: trop T, rheum factor, urate, lipids, ANA and a "
+                                     "clotting screen; USS abdomen.") if e.label == "test"]
+    assert tests == ["Bloods", "trop T", "rheum factor", "urate", "lipids", "ANA",
+                     "clotting screen", "USS"]
+    assert not [e for e in extract("Fit and well otherwise.") if e.label == "test"]

@@ -442,3 +442,26 @@ def test_privacy_and_the_nlu_import_in_either_order():
 ])
 def test_identifiers_as_the_recogniser_writes_them(heard, left):
     assert redact(heard)[0] == left
+
+
+@pytest.mark.parametrize("text, redacted", [
+    ("I referred him to Smith last week.", "I referred him to [NAME] last week."),
+    ("Discussed with Patel, who agrees.", "Discussed with [NAME], who agrees."),
+    ("Letter from Khan about the knee.", "Letter from [NAME] about the knee."),
+    ("My email is Peter dot Peterson at example dot com.", None),
+    # eponyms stay: the disease's name starts there, or a possessive that starts one
+    ("Known Parkinson's, and Wilson's disease in the family.", "same"),
+    ("Follow-up for Hodgkin lymphoma and Graves disease.", "same"),
+    ("Seen by Jones; his Parkinson's is stable.", "Seen by [NAME]; his Parkinson's is stable."),
+])
+def test_a_surname_said_alone_is_a_name(text, redacted):
+    """Story: clinicians speak of colleagues and patients by surname alone ("referred him
+    to Smith", "discussed with Patel"), and only names after a title, a first name or a
+    cue were found: the surname was left in the clear, and in "Peter dot Peterson at ..."
+    the e-mail's surname too. A capitalised surname of the name lists that is no everyday
+    word and starts no disease's name is a name."""
+    out = redact(text)[0]
+    if redacted is None:
+        assert "Peterson" not in out, out
+    else:
+        assert out == (text if redacted == "same" else redacted)

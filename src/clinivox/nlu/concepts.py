@@ -67,7 +67,9 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("orthopnoea", "R06.01", "orthopnea"),
     ("wheeze", "R06.2", "wheezing|wheezy|wheezes"),
     ("stridor", "R06.1", ""),
-    ("palpitations", "R00.2", "palpitation|heart racing|racing heart|heart pounding"),
+    ("palpitations", "R00.2", "palpitation|heart racing|racing heart|heart pounding"
+     "|funny heartbeats|funny heartbeat|irregular heartbeat|irregular heartbeats"
+     "|extra heartbeats|extra beats|fast heartbeat|racing heartbeat"),
     ("tachycardia", "R00.0", ""), ("bradycardia", "R00.1", ""),
     ("syncope", "R55", "fainting|fainted|passed out|presyncope|blackouts|a faint"
      "|blackout|a blackout"),
@@ -181,7 +183,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("insect sting", None, "bee sting|wasp sting|stung by a bee|stung by a wasp|bee stings"
      "|wasp stings|insect stings"),
     ("diabetes mellitus", "E11.9", "diabetic"),
-    ("stiffness", None, "stiff|joint stiffness|stiff joints|stiffness in joints"),
+    ("stiffness", None, "stiff|stiffer|joint stiffness|stiff joints|stiffness in joints"),
     ("pruritus", "L29.9", "itching|itchy|itchiness|itch"),
     ("swelling", "R60.9", "swollen|oedema|edema"),
     ("ankle swelling", "R60.0", "swollen ankles|swollen ankle|ankle oedema|ankle edema"),
@@ -380,6 +382,25 @@ TESTS: tuple[tuple[str, str], ...] = (
     ("Holter monitor", "24-hour tape|24 hour tape|24-hour ECG|24 hour ECG|heart monitor"),
     ("blood pressure check", "blood pressure checked|blood pressure reading"
      "|blood pressure readings"),
+    # common laboratory tests and investigations by the names and abbreviations of British
+    # notes (written from the usual requests, not from gold sentences)
+    ("troponin", "trop|trop T|trop I|troponins|high-sensitivity troponin"),
+    ("urate", "serum urate|uric acid level|uric acid levels|urate level|urate levels"),
+    ("rheumatoid factor", "rheum factor|RhF"), ("antinuclear antibody", "ANA|ANAs"),
+    ("lipid profile", "lipids|lipid profile|cholesterol test|cholesterol check"),
+    ("vitamin B12 level", "B12 level|B12 levels|B12 and folate|folate level"),
+    ("clotting screen", "clotting|coagulation screen|clotting studies"),
+    ("creatine kinase", "CK level"), ("blood gas", "blood gases|ABG|VBG|arterial blood gas"
+                                      "|venous blood gas"),
+    ("ultrasound scan", "USS|ultrasound scans"), ("gastroscopy", "OGD|upper GI endoscopy"),
+    ("faecal immunochemical test", "FIT test|FIT tests"), ("CA-125", "CA125|CA 125"),
+    ("bone profile", "bone profiles"), ("coeliac screen", "coeliac serology|celiac screen"
+                                         "|TTG|tTG"),
+    ("iron studies", "iron levels|iron profile"),
+    ("glucose tolerance test", "OGTT|glucose tolerance tests"),
+    ("urine microscopy and culture", "urine MC&S|urine M&C|MC&S"),
+    ("nerve conduction studies", "nerve conduction study|nerve conduction test"),
+    ("electroencephalogram", "EEG|EEGs"), ("echocardiogram", "echo|echocardiograms"),
 )
 # drug classes in the words of notes that the shared lexicon (and so the ASR biasing) does
 # not list: canonical (the lexicon's class name where it has one), other forms
@@ -597,9 +618,11 @@ FORM_GUARDS: dict[str, re.Pattern] = {
                           r"and|after|before|again)\b)[a-z]", re.IGNORECASE),
     "anxiety": re.compile(r"^[\s-]+(?:provoking|inducing)\b", re.IGNORECASE),
     "stress": re.compile(r"^[\s-]+(?:test|testing|free|ball)\b", re.IGNORECASE),
+    # "the urgency of those tests", "some urgency to this": a matter's, not the bladder's
+    "urgency": re.compile(r"^\s+(?:of|to|for|about|around|in|with)\b", re.IGNORECASE),
     # followed by a noun they are something else: "diabetic clinic", "a stiff drink", "a
     # cold drink", "collapse multiple buffers" (the verb with an object is not a faint)
-    **dict.fromkeys(("diabetic", "stiff", "a cold", "colds", "head cold", "collapse",
+    **dict.fromkeys(("diabetic", "stiff", "stiffer", "a cold", "colds", "head cold", "collapse",
                      "collapsed", "collapses", "collapsing", "temperature", "temp", "temps",
                      "a temp", "fits", "weak", "weaker", "sore", "frequency", "unwell",
                      "blurry", "pale", "clumsy", "thirsty", "a fit"),

@@ -151,7 +151,13 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
                     "you can take", "you could take", "you can try", "you could try",
                     "you may take", "you might want to", "you might want to try",
                     "the treatment for it is", "the treatment for this is",
-                    "the treatment for that is", "the treatment is")
+                    "the treatment for that is", "the treatment is",
+                    # a treatment only considered, or held back for a condition (a British
+                    # "delayed script" is started only if the illness does not settle)
+                    "consider prescribing", "consider starting", "consider giving",
+                    "consider trying", "consider a trial of", "delayed script for",
+                    "delayed script of", "delayed prescription for", "delayed prescription of",
+                    "back-up prescription for", "backup prescription for")
 # Weakest of all: a mention that is asked about or talked about in general, not asserted of
 # this patient. Conversational transcripts often lack the question mark ("any chest pain",
 # "have you ever had a seizure"), and "denies any chest pain" must stay absent, so these
@@ -384,8 +390,9 @@ def _past_episode(head: str, rest: str) -> bool:
     return bool(REMOTE_TIME.search(head) or REMOTE_TIME.search(rest[:60]))
 
 
-# "I had eczema before.", "anxiety in past": said last in the clause, a time before now
-BEFORE_AFTER = re.compile(r"^\s*(?:[\w']+\s+){0,2}?(?:before|previously|in (?:the )?past)"
+# "I had eczema before.", "anxiety in past": said last in the clause, a time before now;
+# not a comparison with it ("stiffer than before", "worse than before": a finding now)
+BEFORE_AFTER = re.compile(r"^\s*(?:(?!than\b)[\w']+\s+){0,2}?(?:before|previously|in (?:the )?past)"
                           r"\s*(?:[.,;!?)-]|$)", re.IGNORECASE)
 # "if your cough isn't getting any better", "if the weakness progresses": the condition is
 # on how a finding the patient has goes on; the finding itself is there

@@ -69,7 +69,7 @@ _PREDICATES: tuple[tuple[str, str, str | None], ...] = (
     (r"itchy|itching|itches|itch", "pruritus", "L29.9"),
     (r"numb", "numbness", "R20.0"),
     (r"tingly|tingling|tingles", "tingling", "R20.2"),
-    (r"stiff", "stiffness", None),  # joint stiffness M25.60 where the part is a joint
+    (r"stiff|stiffer", "stiffness", None),  # joint stiffness M25.60 where the part is a joint
     (r"weak|weaker", "weakness", "R53.1"),
     (r"tender", "tenderness", None),  # breasts: N64.4
 )
@@ -138,9 +138,9 @@ _FUNCTIONS: tuple[tuple[str, str, str | None], ...] = (
     (r"hear(?:\s+(?:properly|well|very\s+well|clearly|much|anything))?\s+(?:out\s+of|in|with|"
      r"from|on)\s+(?:my|your|his|her|their|the|this|that|one)\s+(?:left\s+|right\s+)?ears?",
      "hearing loss", "H91.90"),
-    (r"see\s+(?:properly|clearly|straight|very\s+well|well|out\s+of\s+(?:my|your|his|her|"
-     r"their|the|this|that|one)\s+(?:left\s+|right\s+)?eyes?)" + _END, "visual disturbance",
-     "H53.9"),
+    (r"see\s+(?:properly|clearly|straight|very\s+well|well|(?:out\s+of|from|with|in)\s+"
+     r"(?:(?:the|my|your|his|her|their|this|that|one),?\s+(?:uh\s+|um\s+)?)+(?:left\s+|"
+     r"right\s+)?eyes?)" + _END, "visual disturbance", "H53.9"),
     (r"walk(?:\s+(?:properly|straight|far|very\s+far|any\s+distance))?" + _END,
      "difficulty walking", "R26.2"),
     (r"(?:move|lift|raise|use|grip\s+with)\s+" + _OWNER + r"\s+" + _SIDE + r"?(?P<part>arm|arms|"
@@ -235,6 +235,54 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
     (r"blisters?", "blister", None),
     (r"(?:flaky|peeling|scaly)\s+skin|skin\s+(?:is\s+|has\s+been\s+)?(?:peeling|flaking|flaky)",
      "skin peeling", "R23.4"),
+    # what the skin is like, in everyday words: "dry and cracked skin", "my skin is thickened"
+    (r"(?:dry|cracked|cracking|rough)\s+(?:and\s+(?:dry|cracked|cracking|rough|itchy|red)\s+)?"
+     r"skin|skin\s+(?:(?:is|was|has\s+been|'s|'s\s+been|gets|got|feels|very|really|so|all|"
+     r"quite|a\s+bit|and)\s+)*(?:dry|cracked|cracking|rough)", "dry skin", "L85.3"),
+    (r"(?:thickened|thick|hardened)\s+skin|skin\s+(?:(?:is|was|has|'s|got|gets|getting|"
+     r"gone|very|really|so|quite|a\s+bit|all)\s+)*(?:thickened|thicker|hardened)",
+     "thickened skin", "L85.9"),
+    (r"(?:darkened|darker|dark|discoloured|discolored)\s+(?:patches|patch|areas|area)\s+"
+     r"(?:on|of)\s+(?:my|your|his|her|the)\s+skin|(?:darkened|discoloured|discolored)\s+"
+     r"(?:skin|patches|areas)", "skin discolouration", "L81.9"),
+    # an injury to a part said with a preposition ("injuries to your head"), a knock to the
+    # head in everyday words
+    (r"(?:injury|injuries|trauma)\s+(?:to|of)\s+(?:my|your|his|her|their|the)\s+"
+     r"(?P<part>head|face|back|neck|chest|knee|knees|ankle|ankles|wrist|wrists|shoulder|"
+     r"shoulders|hand|hands|arm|arms|leg|legs|foot|feet|eye|eyes|hip|hips|elbow|ribs)",
+     "injury", None),
+    (r"(?:banged|bumped|hit|knocked|bashed|bang|bump|knock|bash)\s+(?:my|your|his|her|their)"
+     r"\s+head(?!\s+(?:against\s+a\s+brick\s+wall))|knocked\s+(?:on|in)\s+the\s+head|"
+     r"(?:bang|bump|knock|blow)\s+(?:on|to)\s+(?:the|my|your|his|her)\s+head",
+     "head injury", "S09.90"),
+    (r"(?:breathing\s+(?:(?:is|was|has\s+been|'s|gets|got|getting|feels|very|really|a\s+"
+     r"bit|quite)\s+)*(?:laboured|labored|rattly|noisy))|(?:laboured|labored)\s+breathing|"
+     r"(?:get|gets|getting|got|become|becomes)\s+(?:really\s+|quite\s+|a\s+bit\s+)?"
+     r"(?:laboured|labored)", "abnormal breathing", "R06.89"),
+    (r"(?:ears?)\s+(?:(?:is|are|keep|keeps|have\s+been|has\s+been|been|always|constantly)\s+)*"
+     r"ringing|ringing\s+in\s+(?:my|your|his|her|the|both)\s+ears?", "tinnitus", "H93.19"),
+    (r"blacked\s+out|blacking\s+out|black\s*outs?", "syncope", "R55"),
+    (r"(?:speech|words)\s+(?:(?:is|was|were|has\s+been|went|goes|gets|got|became|a\s+bit|"
+     r"all)\s+)*slurred|slurred\s+(?:speech|words)|slurring\s+(?:my|his|her|your|their)\s+"
+     r"words", "slurred speech", "R47.81"),
+    (r"(?:face|mouth)\s+(?:(?:was|is|has|had|went|started|been|all)\s+)*(?:drooped|"
+     r"drooping|droopy|dropped)|(?:face|mouth)\s+(?:has\s+|had\s+)?(?:dropped|drooped)\s+"
+     r"(?:on\s+one\s+side)?", "facial droop", "R29.810"),
+    (r"(?:periods?)\s+(?:(?:are|is|have\s+been|has\s+been|were|was|'re|really|very|quite|"
+     r"a\s+bit|so|getting|got|much)\s+)*heav(?:y|ier)", "menorrhagia", "N92.0"),
+    (r"blood\s+(?:when|after)\s+(?:I|you|he|she|they)\s+wipe|blood\s+on\s+the\s+"
+     r"(?:toilet\s+)?paper", "rectal bleeding", "K62.5"),
+    (r"memory\s+(?:(?:is|has\s+been|'s|'s\s+been|been|getting|got|gets|gone|a\s+bit|really|"
+     r"quite|very|so)\s+)*(?:worse|bad|poor|terrible|awful|going)", "memory loss", "R41.3"),
+    (r"food\s+(?:(?:gets|getting|keeps|kept|got|is|was|has\s+been|sometimes)\s+)*"
+     r"(?:getting\s+)?stuck", "dysphagia", "R13.10"),
+    (r"walk(?:ing|s|ed)?\s+(?:(?:a\s+bit|slightly|really|quite|very|a\s+little)\s+)?"
+     r"(?:funny|funnily|differently|strangely|oddly|unsteadily|weirdly)", "abnormal gait",
+     "R26.9"),
+    (r"(?:lost|losing|loss\s+of)\s+(?:some\s+(?:of\s+)?|part\s+of\s+|all\s+)?"
+     r"(?:my|your|his|her|the)\s+(?:vision|sight|eyesight)|(?:lost|losing)\s+(?:some\s+|"
+     r"part\s+of\s+)?(?:my|your|his|her|the)?\s*(?:field\s+of\s+vision|visual\s+field)",
+     "vision loss", "H54.7"),
 )
 # an organ or a system with "problems": the organ's unspecified disorder ("a heart problem",
 # "kidney trouble", "problems with my liver", "a bad chest")
@@ -268,7 +316,7 @@ _DYSURIA = (r"(?:hurts?|hurting|stings?|stinging|burns?|burning|painful|sore|pai
 
 
 _ADJECTIVES = frozenset({"sore", "painful", "aching", "achy", "throbbing", "itchy", "numb",
-                         "scratchy", "tingly", "tingling", "stiff", "weak", "tender"})
+                         "scratchy", "tingly", "tingling", "stiff", "stiffer", "weak", "tender"})
 
 
 @dataclass(frozen=True)
@@ -369,6 +417,9 @@ def find_lay_symptoms(text: str) -> list[LaySymptom]:
                         site = None  # a function, not a place
                 elif rule.canonical == "sprain":
                     canonical = _injury(m.group(0).lower(), site)
+                elif rule.canonical == "injury":
+                    canonical, code = (("head injury", "S09.90") if site == "head" else
+                                       (f"injury of {site}", None))
             if rule.kind == "part_first":
                 # "my arm is getting weaker": the finding is what the part does, the part its
                 # site (and an anatomy entity, as the annotation guideline has it); "my knee

@@ -371,6 +371,7 @@ def find_phi(text: str) -> list[PhiSpan]:
         if nhs_number_valid(re.sub(r"\D", "", m.group(0))):
             found.append(PhiSpan("NHS", m.start(), m.end(), m.group(0)))
     found += _listed_names(text)
+    found += _surnames_alone(text)
     found += _moved_to_named_place(text)
     kept = [s for s in found
             if not (s.category == "NAME" and s.text.lower().strip(".,") in medical)]
@@ -418,6 +419,61 @@ def _without_possessive(span: PhiSpan) -> PhiSpan:
         return span
     return PhiSpan(span.category, span.start, span.end - len(tail.group(0)),
                    span.text[:tail.start()])
+
+
+@lru_cache(maxsize=1)
+def _eponyms() -> dict[str, tuple[str, ...]]:
+    """The medical forms by their first word without a possessive ("parkinson" ->
+    "parkinson's disease", ...): a surname that starts one is the disease's name."""
+    out: dict[str, list[str]] = {}
+    for form in _medical_forms():
+        first = form.split(" ", 1)[0]
+        out.setdefault(re.sub(r"['\u2019]s?$", "", first), []).append(form)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+# words English writes with a capital that are no one's name said alone: months, days,
+# languages and nationalities, faiths, "Lord" (some are surnames in the name lists)
+_CAPITALISED_WORDS = frozenset((
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday", "english", "french", "german", "welsh", "irish",
+    "scottish", "scots", "british", "spanish", "italian", "polish", "dutch", "greek",
+    "roman", "latin", "christian", "catholic", "jewish", "muslim", "hindu", "sikh", "lord",
+    "god", "christmas", "easter"))
+
+
+def _surnames_alone(text: str) -> list[PhiSpan]:
+    """A capitalised surname of the name lists said alone, as clinicians speak of colleagues
+    and patients ("referred him to Smith", "discussed with Patel"), where it is no medical
+    name (a surname that is an everyday word, "Hall", only inside a sentence and not after
+    an article or a possessive): not an eponym ("Parkinson's", "Wilson's disease",
+    "Hodgkin lymphoma": the name of a disease that starts there, or the possessive of a
+    word that starts one)."""
+    _, last = _names()
+    if not last:
+        return []
+    eponyms = _eponyms()
+    medical = _medical_forms()
+    lowered = text.lower()
+    out = []
+    for m in re.finditer(rf"{_CAP}", text):
+        token = m.group(0)
+        w = re.sub(r"['\u2019]s?$", "", token)
+        if w not in last or w.lower() in medical or token.lower() in medical or \
+                w.lower() in _CAPITALISED_WORDS:
+            continue
+        # a surname that is also an everyday word ("Hall", "Gray") only where its capital
+        # says it is a name: inside a sentence, not after an article or a possessive
+        if _everyday(w) and (re.search(r"(?:^|[.!?:;\n\"]\s*)$", text[:m.start()]) or
+                             re.search(r"\b(?:the|a|an|this|that|these|those|my|your|his|her|"
+                                       r"our|their|its)\s+$", text[:m.start()], re.IGNORECASE)):
+            continue
+        forms = eponyms.get(w.lower(), ())
+        if forms and (token != w or any(lowered.startswith(f, m.start()) for f in forms)):
+            continue
+        out.append(PhiSpan("NAME", m.start(), m.start() + len(w), w))
+    return out
 
 
 def _listed_names(text: str) -> list[PhiSpan]:
