@@ -105,6 +105,8 @@ if __name__ == "__main__":
     p.add_argument("--sample", type=int, default=120)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--cue-share", type=float, default=0.0)
+    p.add_argument("--note-share", type=float, default=0.4,
+                   help="the share drawn from the notes (the rest from the transcripts)")
     p.add_argument("--exclude", type=Path, default=None,
                    help="a gold .jsonl whose ids are not drawn again")
     p.add_argument("--split", choices=("validation", "test"), default=None,
@@ -112,5 +114,6 @@ if __name__ == "__main__":
     a = p.parse_args()
     excl = frozenset(json.loads(x)["id"] for x in a.exclude.read_text().splitlines()) \
         if a.exclude else frozenset()
-    for sid in sample(a.sample, a.seed, exclude=excl, cue_share=a.cue_share, split=a.split):
+    for sid in sample(a.sample, a.seed, note_share=a.note_share, exclude=excl,
+                      cue_share=a.cue_share, split=a.split):
         print(f"{sid}\t{split_of(consultation(sid))}\t{sentence(sid)}")

@@ -1101,3 +1101,40 @@ def test_a_faint_smell_is_no_faint():
 ])
 def test_advice_brackets_hedges_and_note_clauses(text, mention, expected):
     assert _assertions_of(text, {mention: expected}) == {mention: expected}
+
+
+@pytest.mark.parametrize("text, code", [
+    # Story: reading the code of every word of EVERYDAY_CLINICAL found the lexicon's reading
+    # of the ICD-10-CM index coding five everyday words wrongly: "arthritis" as rheumatic
+    # fever (I00), "burns" as Burns' disease (M92.10, a juvenile osteochondrosis),
+    # "inflammation" as phlebitis (I80.3), "paralysis" G83.3, "tumor" at its category (D49)
+    ("He has arthritis in his hands.", "M19.90"),
+    ("She has burns on her arm.", "T30.0"),
+    ("There is some inflammation.", None),
+    ("Paralysis of the legs.", "G83.9"),
+    ("They found a tumor.", "D49.9"),
+    ("He has rheumatoid arthritis.", "M06.9"),  # the more specific names keep theirs
+])
+def test_everyday_words_the_index_reading_coded_wrongly(text, code):
+    problems = [e for e in extract(text) if e.label == "problem"]
+    assert len(problems) == 1 and problems[0].code == code, problems
+
+
+@pytest.mark.parametrize("text, assertion", [
+    ("This seems like bursitis.", "possible"),  # an impression, hedged
+    ("It looks like eczema to me.", "possible"),
+    ("It looks like a rash.", "present"),  # a sign seen (chapter R), as "I think" has it
+])
+def test_an_impression_that_seems_or_looks_like_a_diagnosis_is_possible(text, assertion):
+    (e,) = [e for e in extract(text) if e.label == "problem"]
+    assert e.assertion == assertion
+
+
+@pytest.mark.parametrize("text, found", [
+    ("I haven't noticed that it really burns.", []),  # the verb, not an injury
+    ("He was vaccinated against measles.", []),  # what a vaccine protects from
+    ("She has had jabs for typhoid and hepatitis A.", []),
+    ("After the vaccination, fever and a rash.", ["fever", "rash"]),  # what followed it
+])
+def test_a_verb_and_a_vaccine_name_no_finding(text, found):
+    assert [e.text for e in extract(text) if e.label == "problem"] == found

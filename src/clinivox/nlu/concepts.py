@@ -513,6 +513,20 @@ NOTE_ABBREVIATIONS: dict[str, tuple[str, str, str | None]] = {
     "BPH": ("problem", "benign prostatic hyperplasia", "N40.0"),
     "TB": ("problem", "tuberculosis", "A15.9"),
 }
+# Everyday words the lexicon's reading of the ICD-10-CM index codes wrongly, found by
+# reading the codes of every word of `EVERYDAY_CLINICAL`: "arthritis" as rheumatic fever
+# (I00), "burns" as Burns' disease (M92.10), "inflammation" as phlebitis (I80.3),
+# "paralysis" as another paralytic syndrome (G83.3), "tumor" at the category (D49). The
+# index's own entry for the word alone: form -> (normalised name, code; None: the index has
+# no code for the word alone).
+LEXICON_CODE_FIXES: dict[str, tuple[str, str | None]] = {
+    "arthritis": ("Arthritis, unspecified", "M19.90"),
+    "burns": ("Burn of unspecified body region, unspecified degree", "T30.0"),
+    "inflammation": ("inflammation", None),
+    "paralysis": ("Paralytic syndrome, unspecified", "G83.9"),
+    **dict.fromkeys(("tumor", "tumour", "tumors", "tumours"),
+                    ("Neoplasm of unspecified behavior of unspecified site", "D49.9")),
+}
 # everyday English words that are the plain name of a condition: kept as terms
 EVERYDAY_CLINICAL = frozenset({
     "acne", "arthritis", "autism", "blindness", "burn", "burns", "cancer", "concussion",
@@ -667,6 +681,10 @@ FORM_NOT_BEFORE: dict[str, re.Pattern] = {
         r"\b(?:after|before|on|upon|until|since|for|pending|hospital|planned|safe|"
         r"early|day|date|of)\s+(?:\w+\s+)?$", re.IGNORECASE)),
     "mouth": re.compile(r"\bby\s+$", re.IGNORECASE),  # "by mouth": a drug's route
+    # the verb, not the injury: "it really burns", "that burns when I pee"
+    **dict.fromkeys(("burns", "burn"), re.compile(
+        r"\b(?:it|that|this|which|really|still|sometimes|also|just|only|kind\s+of|sort\s+of|"
+        r"will|would|might|may|can|could|to)\s+$", re.IGNORECASE)),
 }
 # and "frequency" is urinary frequency only among words about passing urine
 _URINARY = re.compile(r"urin|dysuria|\bpee|\bwee|toilet|urgency|nocturia|pass(?:ing)? water|"

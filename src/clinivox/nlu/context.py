@@ -87,6 +87,8 @@ POSSIBLE_PRE = ("uncertain", "possible", "possibly", "potentially", "perhaps", "
                 "she thinks", "they think",
                 "consistent with", "suggestive of", "in keeping with", "think it's",
                 "i think", "sounds like", "exclude", "to exclude",
+                # an impression hedged: "this seems like bursitis", "looks like eczema"
+                "seems like", "seems to be", "looks like", "appears to be",
                 "worrisome for", "what must be ruled out is",  # these two: medspaCy's
                 # a clinician's provisional conclusion
                 "working diagnosis", "provisional diagnosis", "presumptive", "presumed",

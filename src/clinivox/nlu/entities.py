@@ -28,6 +28,7 @@ from clinivox.nlu.concepts import (
     ABBREVIATIONS,
     EVERYDAY_CLINICAL,
     EXTERNAL_CAUSE,
+    LEXICON_CODE_FIXES,
     NOT_TERMS,
     find_concepts,
     guarded,
@@ -106,7 +107,9 @@ _FREQ = re.compile(r"\b(?P<freq>(?:once|twice|three times|four times) (?:a|per) 
 WORRY = frozenset({"worried about", "concerned about", "worried that", "concerned that",
                    "scared that", "afraid that"})
 # "I think I have been quite tired": of a symptom (chapter R) the speaker hedges one felt;
-# "I think it's a migraine" (G43) stays a doubt
+# "I think it's a migraine" (G43) stays a doubt; likewise "it looks like a rash" (R21) is
+# one seen, "it looks like eczema" a provisional diagnosis
+_SEEMS = frozenset({"i think", "seems like", "seems to be", "looks like", "appears to be"})
 _ALLERGY = re.compile(r"\b(?:allergic to|allergy to|allergies to|allergic reaction to|"
                       r"reaction to|intolerant of|intolerance to|rash with|rash from)\s*$",
                       re.IGNORECASE)
@@ -463,7 +466,9 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
         if category == "symptom":
             code = symptom_code(normalized) or symptom_code(hit.term)
         code = code if label in ("problem", "drug") else None
-        if label == "problem" and code:
+        if label == "problem" and hit.term.lower() in LEXICON_CODE_FIXES:
+            normalized, code = LEXICON_CODE_FIXES[hit.term.lower()]
+        elif label == "problem" and code:
             code = default_code(code, hit.term)
         elif label == "drug" and code:
             code = base_ingredient(code)  # the ingredient, not its salt
@@ -554,6 +559,14 @@ _TESTED = re.compile(r"^[\s-]+(?:tests?|testing|screens?|screening|swabs?|serolo
                      r"antibod(?:y|ies)|levels?|samples?|cultures?)\b", re.IGNORECASE)
 _VACCINE = re.compile(r"^[\s-]+(?:vaccines?|vaccinations?|jabs?|boosters?|"
                       r"immuni[sz]ations?)\b", re.IGNORECASE)
+# and named after one: "vaccinated against measles", "the vaccine for hepatitis B"
+_VACCINE_BEFORE = re.compile(r"\b(?:(?:vaccines?|vaccinations?|jabs?|boosters?|immuni[sz]ations?)"
+                             r"\s+(?:for|against|like|such\s+as|including)|(?:vaccinated|"
+                             r"immuni[sz]ed|jabbed)\s+(?:for|against))\s+"
+                             # the diseases named before it in the same list
+                             r"(?:[\w-]+(?:\s+[\w-]+){0,2}(?:\s*,\s*(?:and\s+|or\s+)?|"
+                             r"\s+(?:and|or)\s+))*(?:the\s+)?$",
+                             re.IGNORECASE)
 
 
 def _tests_named_after(text: str, found: list[Entity], sections: list) -> None:
@@ -569,7 +582,8 @@ def _tests_named_after(text: str, found: list[Entity], sections: list) -> None:
             end = e.end + tested.end()
             out.append(_entity(text, text[e.start:end], "test", e.start, end,
                                text[e.start:end].lower(), None, "lab", sections))
-        elif not _VACCINE.match(text[e.end:]):
+        elif not _VACCINE.match(text[e.end:]) and \
+                not _VACCINE_BEFORE.search(text[max(0, e.start - 60):e.start]):
             out.append(e)
     found[:] = out
 
@@ -673,7 +687,7 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
         value = "present"  # "history of asthma", "history of hypertension, on amlodipine"
     if label == "drug" and value == "present" and _FAILED_TRIAL.match(text[end:]):
         value = "historical"  # "used steroid cream with minimal effect": tried, not taken
-    if value == "possible" and (judged.trigger in WORRY or judged.trigger == "i think") \
+    if value == "possible" and (judged.trigger in WORRY or judged.trigger in _SEEMS) \
             and (code or "").startswith("R"):
         value = "present"  # worry about a symptom (ICD-10-CM's chapter R: symptoms and
         # signs) is about one felt; about a disease, doubt
