@@ -1138,3 +1138,29 @@ def test_an_impression_that_seems_or_looks_like_a_diagnosis_is_possible(text, as
 ])
 def test_a_verb_and_a_vaccine_name_no_finding(text, found):
     assert [e.text for e in extract(text) if e.label == "problem"] == found
+
+
+def test_a_reply_about_a_relative_gives_the_finding_to_the_relative():
+    """Story: "What about your mother?" - "Ohh yes, so uh, probably is worth mentioning uh,
+    she has diabetes." gave the patient diabetes: ConText reads the reply alone, and its
+    pronoun has no referent there. Over the 57 PriMock57 consultations (tiers interleaved by
+    time) three findings change, all right; "has your mum ever said that you had an
+    allergic reaction? Yeah" stays the patient's."""
+    from clinivox.nlu.dialogue import answered
+
+    segs = [{"text": "And what about your mother?", "speaker": "doctor"},
+            {"text": "She has high blood pressure. And I get headaches.", "speaker": "patient"}]
+    assert [(e.text, e.assertion) for e in extract(segs)] == [
+        ("high blood pressure", "family"), ("headaches", "present")]
+    # a yes to a family-history question: the relative has it; a no says nothing of it
+    (asked,) = extract("Any family history of heart disease? Yes, my dad.")
+    assert asked.assertion == "hypothetical" and answered(asked) == "family"
+    (asked,) = extract("Any family history of heart disease? No.")
+    assert answered(asked) == "hypothetical"
+    (own,) = [e for e in extract("Has your mum ever said that you had an allergic reaction? "
+                                 "Yeah.") if e.label == "problem"]
+    assert answered(own) != "family"
+    # the speaker's own findings in the reply stay theirs
+    found = extract("What about your dad? I have asthma myself. He has diabetes.")
+    assert [(e.text, e.assertion) for e in found] == [("asthma", "present"),
+                                                      ("diabetes", "family")]

@@ -96,6 +96,54 @@ def mark_answers(turns: list[tuple[int, str]], entities: list[Any]) -> None:
             e.attributes = {**e.attributes, "answer": said}
 
 
+# a question about the patient's relatives: "what about your mother?", "any family history
+# of heart problems?" (not "your son", "your daughter", "your baby": in a child's
+# consultation the child is the patient)
+_RELATIVE_ASKED = re.compile(
+    r"\b(?:family|mum|mom|mother|dad|father|brothers?|sisters?|siblings?|parents?|"
+    r"grand(?:ma|pa|mother|father|parents?|mum|dad)s?|nan|nana|grandad|aunts?|aunties?|"
+    r"uncles?|cousins?|relatives?|relations?)\b", re.IGNORECASE)
+# a finding the reply says of a third person: "she has diabetes", "he's got high blood
+# pressure", "they had strokes"; not when the speaker speaks of themself before it
+_THIRD_PERSON = re.compile(r"\b(?:she|he|they)(?:'s|'d|'ve|\s+(?:has|had|have|was|were|got|"
+                           r"gets|suffers|suffered|died|passed\s+away|developed))\b",
+                           re.IGNORECASE)
+_OF_YOU = re.compile(r"\byou(?:'ve|\s+(?:had|have|get|got|were|are|suffer|suffered))\b",
+                     re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|me|my|myself)\b", re.IGNORECASE)
+
+
+def mark_relatives(turns: list[tuple[int, str]], entities: list[Any]) -> None:
+    """A reply to a question about the patient's relatives: the findings it says of "she",
+    "he" or "they" (present, said in no first person before them in their sentence) are
+    the relative's, `family` ("What about your mother?" - "She has diabetes."); and a yes to
+    "any family history of X?" gives X's hypothetical `attributes["answer"]` = "family".
+    ConText reads each sentence alone and has no referent for the pronoun."""
+    ordered = sorted(entities, key=lambda e: e.start)
+    starts = [e.start for e in ordered]
+    for (offset, text), (reply_at, reply) in pairwise(turns):
+        question = _last_question(text)
+        if question is None or not _RELATIVE_ASKED.search(text[question[0]:question[1]]):
+            continue
+        # a yes to a relative's finding, unless the question gives it to the patient ("has
+        # your mum ever said that you had an allergic reaction?")
+        if answer_of(reply) == "yes" and not _OF_YOU.search(text[question[0]:question[1]]):
+            a, b = offset + question[0], offset + question[1]
+            for e in ordered[bisect_left(starts, a):bisect_left(starts, b)]:
+                if e.assertion == "hypothetical" and e.label == "problem" and \
+                        e.text.lower() not in reply.lower():
+                    e.attributes = {**e.attributes, "answer": "family"}
+        end = reply_at + len(reply)
+        for e in ordered[bisect_left(starts, reply_at):bisect_left(starts, end)]:
+            if e.label != "problem" or e.assertion != "present":
+                continue
+            at = e.start - reply_at
+            opened = max((m.end() for m in _SENTENCE_END.finditer(reply[:at])), default=0)
+            before = reply[opened:at]
+            if _THIRD_PERSON.search(before) and not _FIRST_PERSON.search(before):
+                e.assertion = "family"
+
+
 def sentence_turns(text: str) -> list[tuple[int, str]]:
     """A text without speakers as turns, each ending with a question: "Any chest pain? |
     No. I have a cough. Any fever? | Yes." (the reply runs to the next question)."""
@@ -112,4 +160,5 @@ def answered(entity: Any) -> str:
     """The assertion of a finding once its question was answered: a hypothetical asked and
     answered no is absent, yes present; anything else is its own assertion."""
     said = entity.attributes.get("answer") if entity.assertion == "hypothetical" else None
-    return {"no": "absent", "yes": "present"}.get(said or "", entity.assertion)
+    return {"no": "absent", "yes": "present", "family": "family"}.get(said or "",
+                                                                      entity.assertion)

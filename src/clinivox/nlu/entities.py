@@ -36,7 +36,7 @@ from clinivox.nlu.concepts import (
     symptom_forms,
 )
 from clinivox.nlu.context import assertion, ended_after
-from clinivox.nlu.dialogue import mark_answers, sentence_turns
+from clinivox.nlu.dialogue import mark_answers, mark_relatives, sentence_turns
 from clinivox.nlu.drugs import base_ingredient, drug_xrefs
 from clinivox.nlu.lay import find_lay_symptoms, site_pain
 from clinivox.nlu.numbers import NUM_DECIMAL
@@ -745,7 +745,9 @@ def extract(source: str | Sequence[Any]) -> list[Entity]:
     "of breath."), and read one by one they lost the term and its negation."""
     if isinstance(source, str):
         found = extract_text(source)
-        mark_answers(sentence_turns(source), found)  # "Chest pain? No."
+        turns = sentence_turns(source)
+        mark_answers(turns, found)  # "Chest pain? No."
+        mark_relatives(turns, found)  # "What about your mother? She has diabetes."
         return found
 
     groups: list[list[Any]] = []
@@ -782,6 +784,7 @@ def extract(source: str | Sequence[Any]) -> list[Entity]:
             out.append(e)
         offset += len(text) + 1
     mark_answers(turns, out)
+    mark_relatives(turns, out)
     return out
 
 
