@@ -745,9 +745,9 @@ def extract(source: str | Sequence[Any]) -> list[Entity]:
     "of breath."), and read one by one they lost the term and its negation."""
     if isinstance(source, str):
         found = extract_text(source)
-        turns = sentence_turns(source)
-        mark_answers(turns, found)  # "Chest pain? No."
-        mark_relatives(turns, found)  # "What about your mother? She has diabetes."
+        said = sentence_turns(source)
+        mark_answers(said, found)  # "Chest pain? No."
+        mark_relatives(said, found)  # "What about your mother? She has diabetes."
         return found
 
     groups: list[list[Any]] = []
