@@ -234,3 +234,7 @@ def test_common_laboratory_tests_by_their_note_names():
     assert tests == ["Bloods", "trop T", "rheum factor", "urate", "lipids", "ANA",
                      "clotting screen", "USS"]
     assert not [e for e in extract("Fit and well otherwise.") if e.label == "test"]
+    # an organ's function or levels is its test, its problems a disorder
+    assert [(e.text, e.label) for e in extract("Your thyroid levels are fine.")] == [
+        ("thyroid levels", "test")]
+    assert [e.label for e in extract("A thyroid problem.")] == ["problem"]

@@ -401,6 +401,9 @@ TESTS: tuple[tuple[str, str], ...] = (
     ("urine microscopy and culture", "urine MC&S|urine M&C|MC&S"),
     ("nerve conduction studies", "nerve conduction study|nerve conduction test"),
     ("electroencephalogram", "EEG|EEGs"), ("echocardiogram", "echo|echocardiograms"),
+    ("thyroid function tests", "thyroid function|thyroid levels|thyroid bloods|thyroid test"
+     "|thyroid tests|thyroid blood test"),
+    ("liver function tests", "liver function|liver bloods|liver tests"),
 )
 # drug classes in the words of notes that the shared lexicon (and so the ASR biasing) does
 # not list: canonical (the lexicon's class name where it has one), other forms
