@@ -77,9 +77,17 @@ CUE = re.compile(
     re.I)
 
 
+# Words of time past, for a batch aimed at the historical class (batch 12): written from
+# ConText's temporality triggers, not from the NLU's table.
+HISTORY_CUE = re.compile(
+    r"\b(?:history|hx|previous\w*|past|used\s+to|before|ago|resolved|had|tried|stopped|"
+    r"years?|months?|childhood|as\s+a\s+(?:child|kid)|when\s+i\s+was|last\s+(?:year|"
+    r"month|time)|once|back\s+then|went\s+away|gone|anymore|any\s+more)\b", re.I)
+
+
 def sample(n: int, seed: int, note_share: float = 0.4, min_words: int = 5,
            exclude: frozenset[str] = frozenset(), cue_share: float = 0.0,
-           split: str | None = None) -> list[str]:
+           split: str | None = None, cue: re.Pattern = CUE) -> list[str]:
     """`n` sentence ids at random (a share `note_share` from the notes), none of
     `exclude`; a share `cue_share` of each kind drawn from the sentences that hold a CUE
     word, the rest from all; `split`: from that half's consultations only."""
@@ -94,7 +102,7 @@ def sample(n: int, seed: int, note_share: float = 0.4, min_words: int = 5,
         pool = [(sid, s) for sid, s in pool if sid not in exclude
                 and (split is None or split_of(consultation(sid)) == split)]
         n_cue = round(k * cue_share)
-        cued = rng.sample([sid for sid, s in pool if CUE.search(s)], n_cue) if n_cue else []
+        cued = rng.sample([sid for sid, s in pool if cue.search(s)], n_cue) if n_cue else []
         rest = [sid for sid, _ in pool if sid not in set(cued)]
         out += cued + rng.sample(rest, k - n_cue)
     return out
@@ -105,6 +113,8 @@ if __name__ == "__main__":
     p.add_argument("--sample", type=int, default=120)
     p.add_argument("--seed", type=int, default=7)
     p.add_argument("--cue-share", type=float, default=0.0)
+    p.add_argument("--history-cues", action="store_true",
+                   help="the cue share from sentences with words of time past (HISTORY_CUE)")
     p.add_argument("--note-share", type=float, default=0.4,
                    help="the share drawn from the notes (the rest from the transcripts)")
     p.add_argument("--exclude", type=Path, default=None,
@@ -115,5 +125,6 @@ if __name__ == "__main__":
     excl = frozenset(json.loads(x)["id"] for x in a.exclude.read_text().splitlines()) \
         if a.exclude else frozenset()
     for sid in sample(a.sample, a.seed, note_share=a.note_share, exclude=excl,
-                      cue_share=a.cue_share, split=a.split):
+                      cue_share=a.cue_share, split=a.split,
+                      cue=HISTORY_CUE if a.history_cues else CUE):
         print(f"{sid}\t{split_of(consultation(sid))}\t{sentence(sid)}")

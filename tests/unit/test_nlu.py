@@ -1164,3 +1164,27 @@ def test_a_reply_about_a_relative_gives_the_finding_to_the_relative():
     found = extract("What about your dad? I have asthma myself. He has diabetes.")
     assert [(e.text, e.assertion) for e in found] == [("asthma", "present"),
                                                       ("diabetes", "family")]
+
+
+@pytest.mark.parametrize("text, label, normalized", [
+    # Story: a PriMock57 patient said "I'm allergic to, Clindamycin." and the NLU listed
+    # clindamycin as a drug the patient takes: the words before an allergen were matched
+    # only said straight. Fillers, commas and a repeated "to" are now read through.
+    ("Uh, yeah, I'm allergic to, Clindamycin.", "allergy", "clindamycin"),
+    ("I'm allergic to, to penicillin.", "allergy", "penicillins"),
+    ("I have an allergy to, uh, penicillin.", "allergy", "penicillins"),
+    ("Um, I'm, I'm allergic to, to peanuts.", "allergy", "peanut"),
+    ("He takes penicillin.", "drug", "penicillins"),
+])
+def test_an_allergy_said_with_fillers_is_an_allergy(text, label, normalized):
+    found = [(e.label, e.normalized) for e in extract(text) if e.label in ("drug", "allergy")]
+    assert found == [(label, normalized)]
+
+
+@pytest.mark.parametrize("text, code", [
+    ("I was having a bit of chest discomfort.", "R07.89"),
+    ("I haven't had any problems with my ears.", "H93.90"),
+    ("It quite hurts when I kind of pee.", "R30.0"),
+])
+def test_more_everyday_findings_of_a_history_batch(text, code):
+    assert [e.code for e in extract(text) if e.label == "problem"] == [code]

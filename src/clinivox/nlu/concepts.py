@@ -54,6 +54,7 @@ CANCERS = tuple(
 # canonical, ICD-10-CM, other forms ("|"-separated)
 SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("chest pain", "R07.9", "pain in my chest|pain in the chest|chest pains"),
+    ("chest discomfort", "R07.89", "discomfort in my chest|discomfort in the chest"),
     ("chest tightness", "R07.89", "tight chest|tightness in my chest|tightness in the chest"
      "|chest feels tight|tight in my chest|tight in your chest|tight in the chest"
      "|chest is tight|chest was tight|chest felt tight|chest pressure|pressure on my chest"
@@ -436,13 +437,14 @@ LAY_DRUGS: tuple[tuple[str, str], ...] = (
     ("sennosides", "senna"),
 )
 # allergies to what is not a drug: the allergen, as the record names it
+FOOD_ALLERGY_NAMES: tuple[tuple[str, str], ...] = (
+    ("peanut", "peanut"), ("peanut", "peanuts"), ("nut", "nut"), ("nut", "nuts"),
+    ("shellfish", "shellfish"), ("egg", "egg"), ("egg", "eggs"), ("milk", "milk"),
+    ("latex", "latex"), ("wheat", "wheat"), ("fish", "fish"), ("sesame", "sesame"))
 FOOD_ALLERGIES: tuple[tuple[str, str], ...] = tuple(
     (allergen, "|".join([f"{form} allergy", f"allergic to {form}", f"{form} allergies",
                          f"allergy to {form}"]))
-    for allergen, form in (("peanut", "peanut"), ("peanut", "peanuts"), ("nut", "nut"),
-                           ("nut", "nuts"), ("shellfish", "shellfish"), ("egg", "egg"),
-                           ("egg", "eggs"), ("milk", "milk"), ("latex", "latex"),
-                           ("wheat", "wheat"), ("fish", "fish"), ("sesame", "sesame")))
+    for allergen, form in FOOD_ALLERGY_NAMES)
 # body parts in everyday words (the lexicon's anatomy is the formal names)
 ANATOMY = ("head", "face", "forehead", "eye", "eyes", "ear", "ears", "nose", "mouth", "lip",
            "lips", "tongue", "teeth", "tooth", "jaw", "throat", "neck", "shoulder",

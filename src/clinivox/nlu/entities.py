@@ -28,6 +28,7 @@ from clinivox.nlu.concepts import (
     ABBREVIATIONS,
     EVERYDAY_CLINICAL,
     EXTERNAL_CAUSE,
+    FOOD_ALLERGY_NAMES,
     LEXICON_CODE_FIXES,
     NOT_TERMS,
     find_concepts,
@@ -110,9 +111,19 @@ WORRY = frozenset({"worried about", "concerned about", "worried that", "concerne
 # "I think it's a migraine" (G43) stays a doubt; likewise "it looks like a rash" (R21) is
 # one seen, "it looks like eczema" a provisional diagnosis
 _SEEMS = frozenset({"i think", "seems like", "seems to be", "looks like", "appears to be"})
+# the words before an allergen, however they were said: "allergic to, to penicillin",
+# "an allergy to, uh, penicillin" (read without the fillers, the drug became one the patient
+# takes)
+_ALLERGY_FILLER = r"(?:[\s,]+(?:uh+|um+|er+|erm+|ah+|to|of|with|from|like|the|a|an))*"
 _ALLERGY = re.compile(r"\b(?:allergic to|allergy to|allergies to|allergic reaction to|"
-                      r"reaction to|intolerant of|intolerance to|rash with|rash from)\s*$",
-                      re.IGNORECASE)
+                      r"reaction to|intolerant of|intolerance to|rash with|rash from)"
+                      + _ALLERGY_FILLER + r"[\s,]*$", re.IGNORECASE)
+# a food or other allergen after the same words with fillers between ("allergic to, um,
+# peanuts"): the tables name these only said straight
+_FOOD_ALLERGEN = re.compile(r"\b(?:allergic|allergy|allergies)\s+to" + _ALLERGY_FILLER
+                            + r"[\s,]+(?P<food>" + "|".join(sorted(
+                                {form for _, form in FOOD_ALLERGY_NAMES}, key=len,
+                                reverse=True)) + r")\b", re.IGNORECASE)
 _ALLERGY_AFTER = re.compile(r"^\s*(?:allergy|allergies|allergic)\b", re.IGNORECASE)
 # ICD-10-CM's allergy status codes: to drugs (Z88) and to anything else (Z91.0: foods,
 # insects, latex): "allergy to shellfish" is an allergy, not a problem found
@@ -475,6 +486,14 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
         out.append(_entity(text, hit.term, label, hit.start, hit.end, normalized,
                            code, category, sections))
         taken.append((hit.start, hit.end))
+    for m in _FOOD_ALLERGEN.finditer(text) if everyday else ():
+        if not _claim(out, taken, m.start(), m.end("food")):
+            continue
+        food = m.group("food").lower()
+        allergen = next(a for a, form in FOOD_ALLERGY_NAMES if form == food)
+        out.append(_entity(text, m.group(0), "allergy", m.start(), m.end("food"), allergen,
+                           None, "allergy", sections))
+        taken.append((m.start(), m.end("food")))
     for c in find_concepts(text) if everyday else ():
         if not _claim(out, taken, c.start, c.end):
             continue  # overlaps a lexicon term it does not strictly contain

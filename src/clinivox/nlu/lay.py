@@ -295,7 +295,8 @@ ORGAN_PROBLEM: dict[str, tuple[str, str | None]] = {
     "bowel": ("bowel symptoms", "R19.8"), "bowels": ("bowel symptoms", "R19.8"),
     "skin": ("skin disorder", "L98.9"), "thyroid": ("thyroid disorder", "E07.9"),
     "prostate": ("prostate disorder", "N42.9"), "eye": ("eye disorder", "H57.9"),
-    "eyes": ("eye disorder", "H57.9"), "mental health": ("mental disorder", "F99"),
+    "eyes": ("eye disorder", "H57.9"), "ear": ("ear disorder", "H93.90"),
+    "ears": ("ear disorder", "H93.90"), "mental health": ("mental disorder", "F99"),
     "joint": ("joint disorder", "M25.9"), "joints": ("joint disorder", "M25.9"),
     "back": ("back disorder", "M53.9"), "sleep": ("sleep disorder", "G47.9"),
     "memory": ("memory loss", "R41.3"), "breathing": ("abnormal breathing", "R06.9"),
@@ -310,7 +311,8 @@ _BAD_PARTS = r"(?P<part>knees?|hips?|shoulders?|ankles?|wrists?|elbows?|neck|bac
 # pain while passing urine in everyday words
 _DYSURIA = (r"(?:hurts?|hurting|stings?|stinging|burns?|burning|painful|sore|pain|discomfort)"
             r"(?:\s+(?:a\s+(?:bit|lot|little)|quite\s+a\s+bit|sometimes|so\s+much|really\s+bad|"
-            r"badly))?\s+(?:when|while|as|whenever|after)\s+(?:I|you|he|she|they|we)\s+(?:go\s+"
+            r"badly))?\s+(?:when|while|as|whenever|after)\s+(?:I|you|he|she|they|we)\s+"
+            r"(?:(?:kind\s+of|sort\s+of|like|just)\s+)?(?:go\s+"
             r"to\s+)?(?:pee|wee|urinate|pass\s+urine|pass\s+water|go\s+to\s+the\s+toilet|"
             r"use\s+the\s+bathroom|do\s+a\s+wee)")
 
