@@ -1188,3 +1188,22 @@ def test_an_allergy_said_with_fillers_is_an_allergy(text, label, normalized):
 ])
 def test_more_everyday_findings_of_a_history_batch(text, code):
     assert [e.code for e in extract(text) if e.label == "problem"] == [code]
+
+
+@pytest.mark.parametrize("text, label", [
+    # Story: trying what patients say of a drug that harmed them, "Codeine makes me sick"
+    # and "I react badly to codeine" listed codeine as a medicine the patient takes; an
+    # adverse reaction belongs in the allergy list (allergies and intolerances)
+    ("I react badly to codeine.", "allergy"),
+    ("Codeine makes me sick.", "allergy"),
+    ("Ibuprofen makes me wheezy.", "allergy"),
+    ("Penicillin gave me hives.", "allergy"),
+    ("I can't take, uh, ibuprofen, it gives me a rash.", "allergy"),
+    ("Amoxicillin doesn't agree with me.", "allergy"),
+    ("I can't tolerate statins.", "allergy"),
+    # not: a drug taken, a dose missed
+    ("I take ibuprofen for my back and it helps.", "drug"),
+    ("I couldn't take my inhaler yesterday.", "drug"),
+])
+def test_an_adverse_reaction_in_everyday_words_is_an_allergy(text, label):
+    assert [e.label for e in extract(text) if e.label in ("drug", "allergy")] == [label]

@@ -116,7 +116,12 @@ _SEEMS = frozenset({"i think", "seems like", "seems to be", "looks like", "appea
 # takes)
 _ALLERGY_FILLER = r"(?:[\s,]+(?:uh+|um+|er+|erm+|ah+|to|of|with|from|like|the|a|an))*"
 _ALLERGY = re.compile(r"\b(?:allergic to|allergy to|allergies to|allergic reaction to|"
-                      r"reaction to|intolerant of|intolerance to|rash with|rash from)"
+                      r"reaction to|intolerant of|intolerance to|rash with|rash from|"
+                      # an adverse reaction said in everyday words (eighth session): the
+                      # drug is no medicine the patient takes
+                      r"intolerant to|react(?:s|ed)?\s+(?:really\s+|very\s+)?badly\s+to|"
+                      r"reacted\s+to|bad\s+reaction\s+to|(?:can't|cannot|can\s+not|couldn't|"
+                      r"could\s+not)\s+tolerate|sensitive\s+to|sensitivity\s+to)"
                       + _ALLERGY_FILLER + r"[\s,]*$", re.IGNORECASE)
 # a food or other allergen after the same words with fillers between ("allergic to, um,
 # peanuts"): the tables name these only said straight
@@ -124,7 +129,15 @@ _FOOD_ALLERGEN = re.compile(r"\b(?:allergic|allergy|allergies)\s+to" + _ALLERGY_
                             + r"[\s,]+(?P<food>" + "|".join(sorted(
                                 {form for _, form in FOOD_ALLERGY_NAMES}, key=len,
                                 reverse=True)) + r")\b", re.IGNORECASE)
-_ALLERGY_AFTER = re.compile(r"^\s*(?:allergy|allergies|allergic)\b", re.IGNORECASE)
+_ALLERGY_AFTER = re.compile(
+    r"^\s*(?:allergy|allergies|allergic\b|(?:[,;]?\s*(?:and\s+|but\s+)?(?:it|which|that|they)"
+    r"\s+)?(?:always\s+|just\s+|really\s+)?(?:makes?|made)\s+"
+    r"(?:me|him|her|them)\s+(?:really\s+|very\s+|so\s+)?(?:sick|ill|vomit|throw\s+up|"
+    r"wheezy|wheeze|itchy|itch|swell|swollen|come\s+out\s+in|break\s+out|rashy)|"
+    r"(?:[,;]?\s*(?:and\s+|but\s+)?(?:it|which|that|they)\s+)?(?:gives?|gave)\s+(?:me|him|"
+    r"her|them)\s+(?:a\s+)?(?:rash|hives|itching|swelling)|"
+    r"(?:doesn't|does\s+not|didn't|did\s+not)\s+agree\s+with\s+(?:me|him|her|them)|"
+    r"(?:brings?|brought)\s+(?:me|him|her|them)\s+out\s+in)", re.IGNORECASE)
 # ICD-10-CM's allergy status codes: to drugs (Z88) and to anything else (Z91.0: foods,
 # insects, latex): "allergy to shellfish" is an allergy, not a problem found
 _ALLERGY_STATUS = ("Z88", "Z91.0")
@@ -719,7 +732,7 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
     if label == "drug":
         e.xrefs = drug_xrefs(code or normalized)
         if _ALLERGY.search(text[max(0, start - 40):start]) or \
-                _ALLERGY_AFTER.search(text[end:end + 20]) or \
+                _ALLERGY_AFTER.search(text[end:end + 40]) or \
                 _in_allergy_list(sections, text, start):
             e.label = "allergy"
         else:
