@@ -1207,3 +1207,19 @@ def test_more_everyday_findings_of_a_history_batch(text, code):
 ])
 def test_an_adverse_reaction_in_everyday_words_is_an_allergy(text, label):
     assert [e.label for e in extract(text) if e.label in ("drug", "allergy")] == [label]
+
+
+@pytest.mark.parametrize("text, assertions", [
+    # Story: trying medication histories, "the doctor took me off amlodipine" and "I've been
+    # off the sertraline for a month" left the drug as one the patient takes, and a
+    # reconciled list would carry it on. Only the drug said right after counts: the drug
+    # switched to stays taken, and "off work with back pain" is no drug's.
+    ("The doctor took me off amlodipine.", [("amlodipine", "historical")]),
+    ("I have been off the sertraline for a month.", [("sertraline", "historical")]),
+    ("She was switched from ramipril to losartan.", [("ramipril", "historical"),
+                                                     ("losartan", "present")]),
+    ("I have been off work with back pain.", [("back pain", "present")]),
+])
+def test_a_drug_the_patient_was_moved_off_is_historical(text, assertions):
+    assert [(e.text, e.assertion) for e in extract(text)
+            if e.label in ("drug", "problem")] == assertions

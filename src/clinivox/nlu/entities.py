@@ -129,6 +129,15 @@ _FOOD_ALLERGEN = re.compile(r"\b(?:allergic|allergy|allergies)\s+to" + _ALLERGY_
                             + r"[\s,]+(?P<food>" + "|".join(sorted(
                                 {form for _, form in FOOD_ALLERGY_NAMES}, key=len,
                                 reverse=True)) + r")\b", re.IGNORECASE)
+# a drug the patient was moved off, said right before it (not a trigger with a scope:
+# "switched from ramipril to losartan" leaves losartan taken, "off work with back pain" is
+# no drug's)
+_MOVED_OFF = re.compile(r"\b(?:took|take|taken|taking|came|come|coming|been|went|go|going|"
+                        r"weaned|get|got|getting)\s+(?:me\s+|him\s+|her\s+|them\s+|you\s+)?"
+                        r"off(?:\s+of)?\s+(?:the\s+|my\s+|his\s+|her\s+|their\s+|your\s+)?$|"
+                        r"\b(?:switched|changed|swapped|moved)\s+(?:me\s+|him\s+|her\s+|you\s+)?"
+                        r"(?:over\s+)?from\s+(?:the\s+|my\s+|his\s+|her\s+|your\s+)?$",
+                        re.IGNORECASE)
 _ALLERGY_AFTER = re.compile(
     r"^\s*(?:allergy|allergies|allergic\b|(?:[,;]?\s*(?:and\s+|but\s+)?(?:it|which|that|they)"
     r"\s+)?(?:always\s+|just\s+|really\s+)?(?:makes?|made)\s+"
@@ -719,6 +728,9 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
         value = "present"  # "history of asthma", "history of hypertension, on amlodipine"
     if label == "drug" and value == "present" and _FAILED_TRIAL.match(text[end:]):
         value = "historical"  # "used steroid cream with minimal effect": tried, not taken
+    if label == "drug" and value == "present" and \
+            _MOVED_OFF.search(text[max(0, start - 40):start]):
+        value = "historical"  # "the doctor took me off amlodipine", "switched from ramipril"
     if value == "possible" and (judged.trigger in WORRY or judged.trigger in _SEEMS) \
             and (code or "").startswith("R"):
         value = "present"  # worry about a symptom (ICD-10-CM's chapter R: symptoms and
