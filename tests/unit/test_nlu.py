@@ -1223,3 +1223,26 @@ def test_an_adverse_reaction_in_everyday_words_is_an_allergy(text, label):
 def test_a_drug_the_patient_was_moved_off_is_historical(text, assertions):
     assert [(e.text, e.assertion) for e in extract(text)
             if e.label in ("drug", "problem")] == assertions
+
+
+@pytest.mark.parametrize("text, labels", [
+    # Story: trying allergy statements, "allergic to penicillin, codeine and morphine"
+    # listed codeine and morphine as drugs the patient takes (only the drug right after
+    # "allergic to" was an allergen), "allergic to both penicillin and codeine" neither, and
+    # "no allergies apart from penicillin" the penicillin as a drug taken
+    ("Allergic to penicillin, codeine and morphine.", ["allergy", "allergy", "allergy"]),
+    ("She is allergic to both penicillin and codeine.", ["allergy", "allergy"]),
+    ("No allergies apart from penicillin.", ["allergy"]),
+    ("Allergic to penicillin and takes codeine for pain.", ["allergy", "drug"]),
+    ("Takes ramipril, amlodipine and aspirin.", ["drug", "drug", "drug"]),
+])
+def test_drugs_listed_after_an_allergen_are_allergens(text, labels):
+    assert [e.label for e in extract(text) if e.label in ("drug", "allergy")] == labels
+
+
+def test_an_exception_to_no_allergies_is_no_statement_of_none():
+    from clinivox.nlu.allergies import no_known_allergies
+
+    assert no_known_allergies("No known allergies.")
+    assert not no_known_allergies("No allergies apart from penicillin.")
+    assert not no_known_allergies("No known drug allergies, but allergic to plasters.")

@@ -29,6 +29,11 @@ ANSWER_NO = re.compile(r"^(?:(?:um+|uh+|er+|erm|well|so)[\s,]+)?(?:no|nope|none|
                        re.IGNORECASE)
 
 
+# "no allergies apart from penicillin": an exception is an allergy there is
+_EXCEPT = re.compile(r"^[\s,]*(?:apart\s+from|except|other\s+than|besides|bar|but|aside\s+from|"
+                     r"save\s+for|only)\b", re.IGNORECASE)
+
+
 def no_known_allergies(text: str) -> bool:
     """Whether `text` states that the patient has no known allergies (not a question about
     them: "no allergies?" or "if you have no allergies" assert nothing), or answers a
@@ -37,6 +42,8 @@ def no_known_allergies(text: str) -> bool:
         if ANSWER_NO.match(text[m.end():]):
             return True
     for m in NO_KNOWN_ALLERGIES.finditer(text):
+        if _EXCEPT.match(text[m.end():]):
+            continue
         said = assertion(text, m.start(), m.end()).value
         # the statement is itself negative: ConText reads its own "no" inside the span as
         # nothing, and a question or a condition around it as hypothetical

@@ -114,14 +114,18 @@ _SEEMS = frozenset({"i think", "seems like", "seems to be", "looks like", "appea
 # the words before an allergen, however they were said: "allergic to, to penicillin",
 # "an allergy to, uh, penicillin" (read without the fillers, the drug became one the patient
 # takes)
-_ALLERGY_FILLER = r"(?:[\s,]+(?:uh+|um+|er+|erm+|ah+|to|of|with|from|like|the|a|an))*"
+_ALLERGY_FILLER = r"(?:[\s,]+(?:uh+|um+|er+|erm+|ah+|to|of|with|from|like|the|a|an|both|" \
+                  r"either|all|also))*"
 _ALLERGY = re.compile(r"\b(?:allergic to|allergy to|allergies to|allergic reaction to|"
                       r"reaction to|intolerant of|intolerance to|rash with|rash from|"
                       # an adverse reaction said in everyday words (eighth session): the
                       # drug is no medicine the patient takes
                       r"intolerant to|react(?:s|ed)?\s+(?:really\s+|very\s+)?badly\s+to|"
                       r"reacted\s+to|bad\s+reaction\s+to|(?:can't|cannot|can\s+not|couldn't|"
-                      r"could\s+not)\s+tolerate|sensitive\s+to|sensitivity\s+to)"
+                      r"could\s+not)\s+tolerate|sensitive\s+to|sensitivity\s+to|"
+                      # "no allergies apart from penicillin": the one allergy there is
+                      r"no\s+(?:known\s+)?(?:drug\s+)?allergies\s+(?:apart\s+from|except(?:\s+for)?|"
+                      r"other\s+than|besides|but))"
                       + _ALLERGY_FILLER + r"[\s,]*$", re.IGNORECASE)
 # a food or other allergen after the same words with fillers between ("allergic to, um,
 # peanuts"): the tables name these only said straight
@@ -578,6 +582,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
     _code_swelling_sites(text, out)
     _code_pain_sites(text, out)
     _share_list_assertions(text, out)
+    _share_allergy_lists(text, out)
     for v in find_vitals(text):
         # the measurement's name inside its value is the vital, not a test ("BP 140/90")
         out[:] = [e for e in out if not (e.label == "test" and e.start < v.end and
@@ -702,6 +707,19 @@ def _share_list_assertions(text: str, found: list[Entity]) -> None:
                 _LIST_GAP.match(text[prev.end:cur.start]) and \
                 assertion(text, cur.start, cur.end).trigger is None:
             cur.assertion = prev.assertion
+
+
+def _share_allergy_lists(text: str, found: list[Entity]) -> None:
+    """Drugs listed right after an allergen are allergens too: "allergic to penicillin,
+    codeine and morphine" listed codeine and morphine as drugs the patient takes (only the
+    drug the words "allergic to" precede was read as one). The assertion is the first's
+    ("not allergic to penicillin or amoxicillin")."""
+    for prev, cur in pairwise(found):
+        if prev.label == "allergy" and cur.label == "drug" and \
+                _LIST_GAP.match(text[prev.end:cur.start]):
+            cur.label, cur.assertion = "allergy", prev.assertion
+            cur.category = prev.category
+            cur.attributes = {}
 
 
 # "history of" names the past medical history, which lists long-term conditions the
