@@ -1246,3 +1246,20 @@ def test_an_exception_to_no_allergies_is_no_statement_of_none():
     assert no_known_allergies("No known allergies.")
     assert not no_known_allergies("No allergies apart from penicillin.")
     assert not no_known_allergies("No known drug allergies, but allergic to plasters.")
+
+
+@pytest.mark.parametrize("text, attributes", [
+    # Story: trying orders and prescriptions, "paracetamol one gram four times daily" gave
+    # the frequency "daily", "methotrexate 15 mg once a week" none (a weekly drug read as
+    # daily is a known fatal error), and "give adrenaline 0.5 mg IM now" no dose or route:
+    # the decimal point ended the clause
+    ("Paracetamol one gram four times daily.", {"dose": "one gram",
+                                                "frequency": "four times daily"}),
+    ("Methotrexate 15 mg once a week.", {"dose": "15 mg", "frequency": "once a week"}),
+    ("Give adrenaline 0.5 mg IM now.", {"dose": "0.5 mg", "route": "IM"}),
+    ("Take 2.5 mg warfarin daily.", {"dose": "2.5 mg", "frequency": "daily"}),
+    ("Ramipril 5mg. Aspirin 75 mg daily.", {"dose": "5mg"}),  # the next sentence is not its
+])
+def test_dose_route_and_frequency_as_orders_say_them(text, attributes):
+    first = next(e for e in extract(text) if e.label == "drug")
+    assert first.attributes == attributes

@@ -94,12 +94,15 @@ _BRITISH_NAMES = re.compile(r"\b(?:" + "|".join(
 _DOSE = re.compile(rf"\b(?P<dose>{NUM_DECIMAL}\s*(?:mg|milligrams?|mcg|micrograms?|g|grams?|"
                    r"ml|millilit(?:re|er)s?|units?|puffs?|tablets?|capsules?|drops?|"
                    r"sprays?))\b", re.IGNORECASE)
+_DOSE_BEFORE = re.compile(_DOSE.pattern + r"\s+(?:of\s+)?$", re.IGNORECASE)
 _ROUTE = re.compile(r"\b(?P<route>by mouth|orally|oral|po|intravenous(?:ly)?|iv|"
                     r"intramuscular(?:ly)?|im|subcut(?:aneous(?:ly)?)?|sc|inhaled|"
                     r"nebuli[sz]ed|topical(?:ly)?|sublingual(?:ly)?|rectal(?:ly)?|"
                     r"transdermal)\b", re.IGNORECASE)
-_FREQ = re.compile(r"\b(?P<freq>(?:once|twice|three times|four times) (?:a|per) day|"
-                   r"(?:once|twice) daily|daily|every (?:\w+ )?(?:hours?|days?|weeks?)|"
+_FREQ = re.compile(r"\b(?P<freq>(?:once|twice|(?:one|two|three|four|five|six|[1-6])\s+times)"
+                   r"\s+(?:a|per|each|every)\s+(?:day|week)|(?:once|twice|(?:two|three|four|"
+                   r"[2-4])\s+times)\s+(?:daily|weekly)|"
+                   r"daily|every (?:\w+ )?(?:hours?|days?|weeks?)|"
                    r"at night|in the morning|as needed|when needed|if needed|prn|od|bd|bid|"
                    r"tds|tid|qds|qid|nocte|stat|weekly)\b", re.IGNORECASE)
 # "worried about", "concerned about": the patient's worry. Of a symptom or sign ("worried
@@ -766,7 +769,7 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
                 _in_allergy_list(sections, text, start):
             e.label = "allergy"
         else:
-            e.attributes = _drug_attributes(text, end)
+            e.attributes = _drug_attributes(text, end, start)
     return e
 
 
@@ -782,10 +785,12 @@ def _in_allergy_list(sections: list, text: str, start: int) -> bool:
     return False
 
 
-def _drug_attributes(text: str, end: int) -> dict[str, str]:
-    """Dose, route and frequency said after a drug, within its clause (a dozen words)."""
+def _drug_attributes(text: str, end: int, start: int | None = None) -> dict[str, str]:
+    """Dose, route and frequency said after a drug, within its clause (a dozen words); a
+    dose said just before it ("take 2.5 mg warfarin daily") where none follows."""
     rest = text[end:]
-    stop = re.search(r"[.;\n]|\b(?:and then|but)\b", rest)
+    # a clause ends at a full stop, not at a decimal point ("adrenaline 0.5 mg IM")
+    stop = re.search(r"(?<!\d)\.|\.(?!\d)|[;\n]|\b(?:and then|but)\b", rest)
     window = " ".join(rest[: stop.start() if stop else len(rest)].split()[:12])
     out = {}
     for key, group, pattern in (("dose", "dose", _DOSE), ("route", "route", _ROUTE),
@@ -793,6 +798,10 @@ def _drug_attributes(text: str, end: int) -> dict[str, str]:
         m = pattern.search(window)
         if m is not None:
             out[key] = m.group(group)
+    if "dose" not in out and start is not None:
+        before = _DOSE_BEFORE.search(text[max(0, start - 30):start])
+        if before is not None:
+            out["dose"] = before.group("dose")
     return out
 
 
