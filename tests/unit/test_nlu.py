@@ -1263,3 +1263,18 @@ def test_an_exception_to_no_allergies_is_no_statement_of_none():
 def test_dose_route_and_frequency_as_orders_say_them(text, attributes):
     first = next(e for e in extract(text) if e.label == "drug")
     assert first.attributes == attributes
+
+
+@pytest.mark.parametrize("text, assertions", [
+    # Story: trying note styles, "Chest pain: none." and "Rash - absent." gave findings the
+    # patient has, and "No longer smoking, no cough." an old cough (the longest trigger in
+    # scope won over the nearer "no")
+    ("Chest pain: none.", ["absent"]),
+    ("Rash - absent.", ["absent"]),
+    ("Chest pain: none, SOB: yes.", ["absent", "present"]),
+    ("Cough - no sputum.", ["present", "absent"]),  # the answer belongs to the next word
+    ("No longer smoking, no cough.", ["absent"]),
+    ("She no longer has a cough.", ["historical"]),
+])
+def test_a_notes_answer_after_a_colon_and_the_nearer_negation(text, assertions):
+    assert [e.assertion for e in extract(text) if e.label == "problem"] == assertions

@@ -580,6 +580,13 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
         if trig is not None and value == "historical" and trig in HISTORICAL_POST and \
                 ONSET.match(sentence_rest):
             continue  # "the cough started two years ago": when it began, and it goes on
+        if trig == "no longer" and value == "absent":
+            # a negation of its own after it is the nearer: "no longer smoking, no cough"
+            last = max((i for i in range(len(scope) - 1) if scope[i:i + 2] == ["no", "longer"]),
+                       default=len(scope))
+            nearer = _find(scope[last + 2:], tuple(t for t in ABSENT_PRE if t != "no longer"))
+            if nearer is not None:
+                return Assertion("absent", nearer)
         if trig is not None and value == "absent" and (
                 trig == "no longer" or NO_MORE.match(sentence_rest)):
             return Assertion("historical", "no more")  # "I don't get the headaches any more"

@@ -94,6 +94,10 @@ _BRITISH_NAMES = re.compile(r"\b(?:" + "|".join(
 _DOSE = re.compile(rf"\b(?P<dose>{NUM_DECIMAL}\s*(?:mg|milligrams?|mcg|micrograms?|g|grams?|"
                    r"ml|millilit(?:re|er)s?|units?|puffs?|tablets?|capsules?|drops?|"
                    r"sprays?))\b", re.IGNORECASE)
+# a note's finding with its answer after a colon or a dash, alone in its clause: "Chest
+# pain: none.", "Rash - absent", "Headache: yes" (not "Cough - no sputum")
+_NOTE_ANSWER = re.compile(r"^\s*[:\-\u2013\u2014]\s*(none|no|nil|absent|negative|denied|"
+                          r"not\s+present|yes|present|positive)\s*(?=[.;,\n)]|$)", re.IGNORECASE)
 _DOSE_BEFORE = re.compile(_DOSE.pattern + r"\s+(?:of\s+)?$", re.IGNORECASE)
 _ROUTE = re.compile(r"\b(?P<route>by mouth|orally|oral|po|intravenous(?:ly)?|iv|"
                     r"intramuscular(?:ly)?|im|subcut(?:aneous(?:ly)?)?|sc|inhaled|"
@@ -742,6 +746,10 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
             code: str | None, category: str, sections: list) -> Entity:
     judged = assertion(text, start, end)
     value = judged.value
+    said = _NOTE_ANSWER.match(text[end:]) if label in ("problem", "drug", "allergy") else None
+    if said is not None:  # a note's "Chest pain: none.", "Rash - yes."
+        value = "present" if said.group(1).lower() in ("yes", "present", "positive") \
+            else "absent"
     if value == "historical" and judged.trigger in HISTORY_OF and (
             (label == "problem" and (code or "").startswith(CHRONIC_CODES)
              and not ended_after(text, end))  # "history of asthma as a child"
