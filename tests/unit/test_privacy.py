@@ -465,3 +465,16 @@ def test_a_surname_said_alone_is_a_name(text, redacted):
         assert "Peterson" not in out, out
     else:
         assert out == (text if redacted == "same" else redacted)
+
+
+@pytest.mark.parametrize("text, redacted", [
+    # Story: trying what clinicians write, "My son Jack has asthma." kept the son's name (a
+    # first name that is an everyday word, "jack", was read only before a surname) and
+    # "Patient ID 12345678" the identifier (no cue for "patient ID")
+    ("My son Jack has asthma.", "My son [NAME] has asthma."),
+    ("My friend, Rose, came with me.", "My friend, [NAME], came with me."),
+    ("Patient ID 12345678, bed 4.", "Patient ID [MRN], bed 4."),
+    ("My son will drive me.", "My son will drive me."),
+])
+def test_a_name_after_a_relative_and_a_patient_id(text, redacted):
+    assert redact(text)[0] == redacted

@@ -165,7 +165,8 @@ _CUES = {
     "ZIP": r"zip(?: code)?",
     "NHS": r"nhs number",
     "MRN": r"mrn|medical record number|hospital number|patient number|record number|"
-           r"unit number|case number|chart number|hospital id",
+           r"unit number|case number|chart number|hospital id|patient id|patient identifier|"
+           r"id number|identification number|reference number|ref number",
     "SSN": r"social security number|ssn",
     "INSURANCE": r"insurance number|policy number|member id|medicare number|"
                  r"medicaid number",
@@ -476,6 +477,12 @@ def _surnames_alone(text: str) -> list[PhiSpan]:
     return out
 
 
+_KIN_BEFORE = re.compile(
+    r"\b(?:son|daughter|wife|husband|partner|boyfriend|girlfriend|fiance|fiancee|mum|mom|"
+    r"mother|dad|father|brother|sister|grandson|granddaughter|nephew|niece|friend|colleague|"
+    r"neighbour|neighbor|carer|baby|child|stepson|stepdaughter)(?:\s*,)?\s+$", re.IGNORECASE)
+
+
 def _listed_names(text: str) -> list[PhiSpan]:
     """Capitalised words in the name lists: a first name (with a capitalised word after it,
     or not an everyday word, or not opening a sentence), and a surname after a first name."""
@@ -492,7 +499,10 @@ def _listed_names(text: str) -> list[PhiSpan]:
         follows = nxt is not None and text[m.end():nxt.start()].strip() == "" and \
             (nxt.group(0) in last or nxt.group(0) in first or not _everyday(nxt.group(0)))
         opens = m.start() == 0 or re.search(r"[.!?]\s*$", text[:m.start()]) is not None
-        if not follows and (_everyday(w) or opens):
+        # "my son Jack", "her husband Will": after a relative or a person, a first name,
+        # however everyday the word
+        kin = _KIN_BEFORE.search(text[max(0, m.start() - 30):m.start()]) is not None
+        if not follows and not kin and (_everyday(w) or opens):
             continue
         end = nxt.end() if follows and nxt is not None else m.end()
         out.append(PhiSpan("NAME", m.start(), end, text[m.start():end]))
