@@ -1278,3 +1278,12 @@ def test_dose_route_and_frequency_as_orders_say_them(text, attributes):
 ])
 def test_a_notes_answer_after_a_colon_and_the_nearer_negation(text, assertions):
     assert [e.assertion for e in extract(text) if e.label == "problem"] == assertions
+
+
+@pytest.mark.parametrize("text", ["Safety-netted re meningitis.", "Warned about drowsiness.",
+                                  "Safety netted re chest pain, SOB and collapse."])
+def test_safety_netting_is_advice_not_a_finding(text):
+    """Story: "Safety-netted re meningitis." (a British note's advice on what to come back
+    for) listed meningitis as a diagnosis the patient has."""
+    found = [e.assertion for e in extract(text) if e.label == "problem"]
+    assert found and set(found) == {"hypothetical"}

@@ -159,7 +159,13 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
                     "consider prescribing", "consider starting", "consider giving",
                     "consider trying", "consider a trial of", "delayed script for",
                     "delayed script of", "delayed prescription for", "delayed prescription of",
-                    "back-up prescription for", "backup prescription for")
+                    "back-up prescription for", "backup prescription for",
+                    # a British note's safety-netting: what to come back for, not had
+                    "safety netted re", "safety-netted re", "safety netting re",
+                    "safety-netting re", "safety netted for", "safety-netted for",
+                    "safety net advice re", "safety-net advice re", "safety netted about",
+                    "safety-netted about", "warned re", "warned about", "red flags re",
+                    "red flags such as", "red flag symptoms such as")
 # Weakest of all: a mention that is asked about or talked about in general, not asserted of
 # this patient. Conversational transcripts often lack the question mark ("any chest pain",
 # "have you ever had a seizure"), and "denies any chest pain" must stay absent, so these
