@@ -1287,3 +1287,19 @@ def test_safety_netting_is_advice_not_a_finding(text):
     for) listed meningitis as a diagnosis the patient has."""
     found = [e.assertion for e in extract(text) if e.label == "problem"]
     assert found and set(found) == {"hypothetical"}
+
+
+@pytest.mark.parametrize("text, assertions", [
+    # Story: trying histories, "He had a stroke last year and now has weakness in his left
+    # arm." gave an old weakness (the past episode's time reached the clause after "and
+    # now"), and "Known epileptic" no epilepsy at all
+    ("He had a stroke last year and now has weakness in his left arm.",
+     [("stroke", "historical"), ("weakness", "present")]),
+    ("He had a heart attack two years ago and is now breathless.",
+     [("heart attack", "historical"), ("breathless", "present")]),
+    ("He had a DVT in 2015.", [("DVT", "historical")]),
+    ("Known epileptic.", [("epileptic", "present")]),
+    ("He had an epileptic fit.", [("epileptic fit", "present")]),
+])
+def test_the_present_after_a_past_episode_and_epilepsy_by_its_adjective(text, assertions):
+    assert [(e.text, e.assertion) for e in extract(text) if e.label == "problem"] == assertions

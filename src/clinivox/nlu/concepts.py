@@ -184,6 +184,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("insect sting", None, "bee sting|wasp sting|stung by a bee|stung by a wasp|bee stings"
      "|wasp stings|insect stings"),
     ("diabetes mellitus", "E11.9", "diabetic"),
+    ("epilepsy", "G40.909", "epileptic"),  # "known epileptic", as "known diabetic"
     ("stiffness", None, "stiff|stiffer|joint stiffness|stiff joints|stiffness in joints"),
     ("pruritus", "L29.9", "itching|itchy|itchiness|itch"),
     ("swelling", "R60.9", "swollen|oedema|edema"),
@@ -193,7 +194,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|loss of sensation|lost sensation|losing sensation"),
     ("tingling", "R20.2", "pins and needles|paraesthesia|paresthesia"),
     ("tremor", "R25.1", "tremors|shaky hands"),
-    ("seizure", "R56.9", "seizures|convulsion|convulsions|fits|a fit"),
+    ("seizure", "R56.9", "seizures|convulsion|convulsions|fits|a fit|epileptic fit"
+     "|epileptic fits"),
     ("confusion", "R41.0", "confused|disorientated|disoriented|delirium"),
     ("memory loss", "R41.3", "forgetful|forgetfulness|memory problems"),
     ("hallucinations", "R44.3", "hallucinating"),
@@ -641,7 +643,8 @@ FORM_GUARDS: dict[str, re.Pattern] = {
     "urgency": re.compile(r"^\s+(?:of|to|for|about|around|in|with)\b", re.IGNORECASE),
     # followed by a noun they are something else: "diabetic clinic", "a stiff drink", "a
     # cold drink", "collapse multiple buffers" (the verb with an object is not a faint)
-    **dict.fromkeys(("diabetic", "stiff", "stiffer", "a cold", "colds", "head cold", "collapse",
+    **dict.fromkeys(("diabetic", "epileptic", "stiff", "stiffer", "a cold", "colds",
+                     "head cold", "collapse",
                      "collapsed", "collapses", "collapsing", "temperature", "temp", "temps",
                      "a temp", "fits", "weak", "weaker", "sore", "frequency", "unwell",
                      "blurry", "pale", "clumsy", "thirsty", "a fit"),

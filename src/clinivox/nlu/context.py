@@ -180,7 +180,9 @@ GENERIC_PRE = ("any", "ever", "ever had", "information about", "leaflet", "what'
 # (`TERMINATE`) and a sentence-opening condition's (`CONTRAST`)
 _CONTRAST_WORDS = r"but|however|although|though|except|apart from|aside from|whereas|yet|because"
 TERMINATE = re.compile(rf"[.;!?\n]|\b(?:{_CONTRAST_WORDS}|other than|besides|which|who|"
-                       r"of note)\b|"  # "No PMH of note, asthma as a child"
+                       # "No PMH of note, asthma as a child"; "had a heart attack two
+                       # years ago and is now breathless"
+                       r"of note|and\s+(?:is\s+|has\s+|have\s+)?now)\b|"
                        r",\s*(?:just|only)\b|"  # "no pain, just some tightness"
                        # a clause with its own subject: "no chest pain, I have a cough"
                        r",\s*(?:i|he|she|they|we)\s+(?:(?:just|also|still|only|do|"
@@ -388,12 +390,20 @@ _SIMPLE_PAST = re.compile(
     r"contracted|picked\s+up)\b(?!\s+(?:been|had)\b)[^.;!?]*$", re.IGNORECASE)
 
 
+# a clause that comes back to the present after the past verb
+_NOW = re.compile(r"\b(?:now|currently|still|these\s+days|at\s+the\s+moment|since\s+then)\b"
+                  r"|\b(?:has|have|is|are)\s+(?:got\s+|developed\s+|had\s+)?$", re.IGNORECASE)
+
+
 def _past_episode(head: str, rest: str) -> bool:
     """A mention between `head` (its sentence before it) and `rest` (its sentence after it)
     is an episode of the past: a remote time in its sentence and a simple-past verb before
     it (`REMOTE_TIME`)."""
-    if not _SIMPLE_PAST.search(head) or re.search(r"\b(?:since|for)\s*$", head, re.I):
+    past = _SIMPLE_PAST.search(head)
+    if not past or re.search(r"\b(?:since|for)\s*$", head, re.I):
         return False
+    if _NOW.search(past.group(0)):
+        return False  # "had a stroke last year and now has weakness": the weakness is now
     # the time said with the episode, not with a later clause's ("had a cough, I was 40")
     return bool(REMOTE_TIME.search(head) or REMOTE_TIME.search(rest[:60]))
 
