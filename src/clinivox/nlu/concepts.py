@@ -443,10 +443,10 @@ FOOD_ALLERGY_NAMES: tuple[tuple[str, str], ...] = (
     ("peanut", "peanut"), ("peanut", "peanuts"), ("nut", "nut"), ("nut", "nuts"),
     ("shellfish", "shellfish"), ("egg", "egg"), ("egg", "eggs"), ("milk", "milk"),
     ("latex", "latex"), ("wheat", "wheat"), ("fish", "fish"), ("sesame", "sesame"))
+# ("allergic to peanuts", "allergy to nuts", with or without fillers between, are
+# `entities._FOOD_ALLERGEN`'s)
 FOOD_ALLERGIES: tuple[tuple[str, str], ...] = tuple(
-    (allergen, "|".join([f"{form} allergy", f"allergic to {form}", f"{form} allergies",
-                         f"allergy to {form}"]))
-    for allergen, form in FOOD_ALLERGY_NAMES)
+    (allergen, f"{form} allergy|{form} allergies") for allergen, form in FOOD_ALLERGY_NAMES)
 # body parts in everyday words (the lexicon's anatomy is the formal names)
 ANATOMY = ("head", "face", "forehead", "eye", "eyes", "ear", "ears", "nose", "mouth", "lip",
            "lips", "tongue", "teeth", "tooth", "jaw", "throat", "neck", "shoulder",

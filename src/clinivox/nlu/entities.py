@@ -136,10 +136,10 @@ _ALLERGY = re.compile(r"\b(?:allergic to|allergy to|allergies to|allergic reacti
                       + _ALLERGY_FILLER + r"[\s,]*$", re.IGNORECASE)
 # a food or other allergen after the same words with fillers between ("allergic to, um,
 # peanuts"): the tables name these only said straight
+_ALLERGEN_OF = {form: allergen for allergen, form in FOOD_ALLERGY_NAMES}
 _FOOD_ALLERGEN = re.compile(r"\b(?:allergic|allergy|allergies)\s+to" + _ALLERGY_FILLER
                             + r"[\s,]+(?P<food>" + "|".join(sorted(
-                                {form for _, form in FOOD_ALLERGY_NAMES}, key=len,
-                                reverse=True)) + r")\b", re.IGNORECASE)
+                                _ALLERGEN_OF, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 # a drug the patient was moved off, said right before it (not a trigger with a scope:
 # "switched from ramipril to losartan" leaves losartan taken, "off work with back pain" is
 # no drug's)
@@ -522,10 +522,8 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
     for m in _FOOD_ALLERGEN.finditer(text) if everyday else ():
         if not _claim(out, taken, m.start(), m.end("food")):
             continue
-        food = m.group("food").lower()
-        allergen = next(a for a, form in FOOD_ALLERGY_NAMES if form == food)
-        out.append(_entity(text, m.group(0), "allergy", m.start(), m.end("food"), allergen,
-                           None, "allergy", sections))
+        out.append(_entity(text, m.group(0), "allergy", m.start(), m.end("food"),
+                           _ALLERGEN_OF[m.group("food").lower()], None, "allergy", sections))
         taken.append((m.start(), m.end("food")))
     for c in find_concepts(text) if everyday else ():
         if not _claim(out, taken, c.start, c.end):
@@ -610,10 +608,10 @@ _SITE_GAP = re.compile(r"^[\s-]*$")
 # vaccine" (neither a problem nor, here, a drug)
 _TESTED = re.compile(r"^[\s-]+(?:tests?|testing|screens?|screening|swabs?|serology|"
                      r"antibod(?:y|ies)|levels?|samples?|cultures?)\b", re.IGNORECASE)
-_VACCINE = re.compile(r"^[\s-]+(?:vaccines?|vaccinations?|jabs?|boosters?|"
-                      r"immuni[sz]ations?)\b", re.IGNORECASE)
+_VACCINE_WORDS = r"(?:vaccines?|vaccinations?|jabs?|boosters?|immuni[sz]ations?)"
+_VACCINE = re.compile(r"^[\s-]+" + _VACCINE_WORDS + r"\b", re.IGNORECASE)
 # and named after one: "vaccinated against measles", "the vaccine for hepatitis B"
-_VACCINE_BEFORE = re.compile(r"\b(?:(?:vaccines?|vaccinations?|jabs?|boosters?|immuni[sz]ations?)"
+_VACCINE_BEFORE = re.compile(r"\b(?:" + _VACCINE_WORDS +
                              r"\s+(?:for|against|like|such\s+as|including)|(?:vaccinated|"
                              r"immuni[sz]ed|jabbed)\s+(?:for|against))\s+"
                              # the diseases named before it in the same list
@@ -793,7 +791,7 @@ def _in_allergy_list(sections: list, text: str, start: int) -> bool:
     return False
 
 
-def _drug_attributes(text: str, end: int, start: int | None = None) -> dict[str, str]:
+def _drug_attributes(text: str, end: int, start: int) -> dict[str, str]:
     """Dose, route and frequency said after a drug, within its clause (a dozen words); a
     dose said just before it ("take 2.5 mg warfarin daily") where none follows."""
     rest = text[end:]
@@ -806,7 +804,7 @@ def _drug_attributes(text: str, end: int, start: int | None = None) -> dict[str,
         m = pattern.search(window)
         if m is not None:
             out[key] = m.group(group)
-    if "dose" not in out and start is not None:
+    if "dose" not in out:
         before = _DOSE_BEFORE.search(text[max(0, start - 30):start])
         if before is not None:
             out["dose"] = before.group("dose")

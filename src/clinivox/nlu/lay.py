@@ -266,8 +266,7 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
      r"all)\s+)*slurred|slurred\s+(?:speech|words)|slurring\s+(?:my|his|her|your|their)\s+"
      r"words", "slurred speech", "R47.81"),
     (r"(?:face|mouth)\s+(?:(?:was|is|has|had|went|started|been|all)\s+)*(?:drooped|"
-     r"drooping|droopy|dropped)|(?:face|mouth)\s+(?:has\s+|had\s+)?(?:dropped|drooped)\s+"
-     r"(?:on\s+one\s+side)?", "facial droop", "R29.810"),
+     r"drooping|droopy|dropped)", "facial droop", "R29.810"),
     (r"(?:periods?)\s+(?:(?:are|is|have\s+been|has\s+been|were|was|'re|really|very|quite|"
      r"a\s+bit|so|getting|got|much)\s+)*heav(?:y|ier)", "menorrhagia", "N92.0"),
     (r"blood\s+(?:when|after)\s+(?:I|you|he|she|they)\s+wipe|blood\s+on\s+the\s+"
