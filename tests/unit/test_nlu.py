@@ -1303,3 +1303,30 @@ def test_safety_netting_is_advice_not_a_finding(text):
 ])
 def test_the_present_after_a_past_episode_and_epilepsy_by_its_adjective(text, assertions):
     assert [(e.text, e.assertion) for e in extract(text) if e.label == "problem"] == assertions
+
+
+def test_tests_not_named_and_a_blood_pressure_taken():
+    """Batch 13 (ninth session) missed "going for tests" and "when did you last take your
+    blood pressure?": a test said without its name, and the measurement (not the problem,
+    which is "high blood pressure")."""
+    found = [(e.text, e.label) for e in extract(
+        "We'll do some more tests and check your blood pressure.")]
+    assert found == [("tests", "test"), ("blood pressure", "test")]
+    assert [(e.text, e.label) for e in extract("He has high blood pressure.")] == [
+        ("high blood pressure", "problem")]
+    assert not [e for e in extract("The tests of the fire alarm are on Monday, "
+                                   "blood pressure aside.") if e.label == "test"][1:]
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a hedge with "to me" between: doubt
+    ("It seems to me like this is eczema.", {"eczema": "possible"}),
+    # "he" the last person named, and a relative named in the sentence before: his
+    ("I'm sorry about your father. How old was he when he had the heart attack?",
+     {"heart attack": "family"}),
+    # ... not when the question turns to "you" after him
+    ("Your father is well. Did he say you had a heart attack?",
+     {"heart attack": "hypothetical"}),
+])
+def test_hedges_and_relatives_a_fresh_batch_showed(text, expected):
+    assert _assertions_of(text, expected) == expected

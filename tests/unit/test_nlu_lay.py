@@ -238,3 +238,43 @@ def test_common_laboratory_tests_by_their_note_names():
     assert [(e.text, e.label) for e in extract("Your thyroid levels are fine.")] == [
         ("thyroid levels", "test")]
     assert [e.label for e in extract("A thyroid problem.")] == ["problem"]
+
+
+# Kinds of finding a ninth session's fresh batch (13, validation consultations) missed: a
+# form said with a hyphen, a sense said to be worse than it was, a migraine's aura, a noisy
+# chest, a reaction with a word that makes it one, the heart said as "it". Sentences here
+# are my own.
+@pytest.mark.parametrize("text, found", [
+    ("I've been feeling really run-down lately.", ("run-down", "R53.81")),
+    ("She gets rattling noises when she breathes.", ("rattling noises", "R06.89")),
+    ("My eyesight isn't what it was.", ("eyesight isn't what it was", "H53.9")),
+    ("My hearing's, I mean, not so good these days.", ("hearing's, I mean, not so good",
+                                                      "H91.90")),
+    ("I saw wavy lines before the migraine.", ("wavy lines", "H53.19")),
+    ("It was beating much faster than normal.", ("beating much faster than normal", "R00.2")),
+    ("I had a nasty reaction to the plaster.", ("nasty reaction", None)),
+    ("Work has been really stressful.", ("stressful", "Z73.3")),
+    ("It's been painful since Monday.", ("painful", "R52")),
+    ("Any bladder symptoms?", ("bladder symptoms", "R39.9")),
+    ("I think it was the virus going around.", ("the virus", "B34.9")),
+])
+def test_everyday_findings_a_fresh_batch_missed(text, found):
+    assert found in [(t, c) for t, c, _, _ in _problems(text)], _problems(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My first reaction was to laugh.",
+    "It was a painful decision to sell the house.",
+    "We opened a joint account.",
+    "She ran a follow-up clinic.",
+])
+def test_no_finding_from_the_everyday_senses(text):
+    assert _problems(text) == []
+    assert not [e for e in extract(text) if e.label == "anatomy"]
+
+
+def test_a_place_on_a_part_is_not_the_back():
+    parts = [e.text for e in extract("There's redness at the back of your throat and a cut "
+                                     "on the back of my hand.") if e.label == "anatomy"]
+    assert parts == ["throat", "hand"]
+    assert [e.text for e in extract("A cut on my back.") if e.label == "anatomy"] == ["back"]

@@ -97,7 +97,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("joint pain", "M25.50", "joint pains|arthralgia|aching joints|painful joints"),
     ("myalgia", "M79.10", "muscle aches|muscle ache|muscle pain|muscle pains"
      "|aching muscles|body aches"),
-    ("pain", "R52", "pains|aching|ache"),
+    ("pain", "R52", "pains|aching|ache|painful"),
     ("fever", "R50.9", "fevers|pyrexia|febrile|feverish|high temperature|temperatures"
      "|a temperature|high temp|a temp|temps|raised temperature|raised temp|temperature|temp"),
     ("rigors", "R68.83", "chills|shivers|shivering|shivery|shivered"),
@@ -125,7 +125,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|blood in your urine"),
     ("frank haematuria", "R31.0", "frank hematuria|visible haematuria|visible hematuria"
      "|gross haematuria|gross hematuria"),
-    ("urinary symptoms", "R39.9", "urinary sx|urinary problems|waterworks problems|LUTS"),
+    ("urinary symptoms", "R39.9", "urinary sx|urinary problems|waterworks problems|LUTS"
+     "|urine symptoms|urine problems|bladder symptoms"),
     ("vaginal discharge", "N89.8", "PV discharge|discharge from the vagina"),
     ("vaginal bleeding", "N93.9", "PV bleeding|PV bleed|bleeding from the vagina"),
     ("incontinence", "R32", "incontinent|leaking urine"),
@@ -142,7 +143,8 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|coryza"),
     ("hay fever", "J30.1", "hayfever"), ("allergic rhinitis", "J30.9", ""),
     ("enlarged tonsils", "J35.1", "swollen tonsils|tonsillar enlargement"),
-    ("viral infection", "B34.9", "viral illness|viral illnesses|a virus|viral infections"),
+    ("viral infection", "B34.9", "viral illness|viral illnesses|a virus|viral infections"
+     "|the virus"),
     ("pregnancy", "Z33.1", "pregnant"),
     ("bowel symptoms", "R19.8", "bowel sx|bowel problems|bowel issues"
      "|problems with my bowels|problems with your bowels|problem with my bowels"
@@ -214,7 +216,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|losing consciousness"),
     ("insomnia", "G47.00", "can't sleep|trouble sleeping|difficulty sleeping|not sleeping"),
     ("anxiety", "F41.9", "anxious"),
-    ("stress", "Z73.3", "stressed|under stress"),
+    ("stress", "Z73.3", "stressed|under stress|stressful"),
     ("low mood", "F32.A", "feeling low|feeling down|feel down|depressed mood"),
     ("dehydration", "E86.0", "dehydrated"),
     ("hypotension", "I95.9", "low blood pressure|low BP"),
@@ -384,7 +386,9 @@ TESTS: tuple[tuple[str, str], ...] = (
     ("urine culture", "urine cultures"), ("angiogram", "angiograms|angiography"),
     ("Holter monitor", "24-hour tape|24 hour tape|24-hour ECG|24 hour ECG|heart monitor"),
     ("blood pressure check", "blood pressure checked|blood pressure reading"
-     "|blood pressure readings"),
+     "|blood pressure readings|blood pressure"),  # "blood pressure": FORM_NEEDS_BEFORE
+    # tests not named ("going for tests", "some more tests"): FORM_NEEDS_BEFORE
+    ("tests", ""),
     # common laboratory tests and investigations by the names and abbreviations of British
     # notes (written from the usual requests, not from gold sentences)
     ("troponin", "trop|trop T|trop I|troponins|high-sensitivity troponin"),
@@ -455,12 +459,13 @@ ANATOMY = ("head", "face", "forehead", "eye", "eyes", "ear", "ears", "nose", "mo
            "lower back", "tummy", "belly", "belly button", "navel", "groin", "hip", "hips",
            "leg", "legs", "thigh", "knee", "knees", "calf", "calves", "shin", "ankle",
            "ankles", "foot", "feet", "toe", "toes", "heel", "skin", "scalp", "spine",
-           "ribs", "lymph nodes", "LNs", "glands", "bowel", "bowels", "brain", "lungs")
+           "ribs", "lymph nodes", "LNs", "glands", "bowel", "bowels", "brain", "lungs",
+           "knuckle", "knuckles", "joint", "joints")
 # words that name a body part only in some uses: the anatomy only after a possessive
 # or "the" ("my back", "the chest"), not "come back", "give me a hand"
 AMBIGUOUS_ANATOMY = frozenset({"back", "hand", "hands", "head", "face", "arm", "arms",
                                "foot", "feet", "heel", "calf", "shin", "skin", "chest",
-                               "breast", "glands"})
+                               "breast", "glands", "joint", "joints"})
 
 # The lexicon's abbreviations (said as words or letters) that name a problem, a test or a
 # procedure: canonical -> (label, normalised name, ICD-10-CM code). The others (BD, OD, PO,
@@ -607,7 +612,8 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
     for part in ANATOMY:
         forms.setdefault(part.lower(), Concept(part.lower(), "anatomy", None))
     lower = sorted(forms, key=len, reverse=True)
-    ci = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(f).replace(r"\ ", r"\s+")
+    # the words of a form said with a hyphen between them too: "run-down" is "run down"
+    ci = re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(f).replace(r"\ ", r"[\s-]+")
                                              for f in lower) + r")(?![\w-])", re.IGNORECASE)
     caps = re.compile(r"(?<![\w&])(?:" + "|".join(re.escape(f) for f in sorted(
         NOTE_ABBREVIATIONS, key=len, reverse=True)) + r")s?(?![\w&])")  # "TIAs"
@@ -633,6 +639,8 @@ FORM_GUARDS: dict[str, re.Pattern] = {
         r"^\s+(?:level|levels|test|tests|result|results|was|were|is|came|blood)\b",
         re.IGNORECASE)),
     "hand": re.compile(r"^[\s-]+side\b", re.IGNORECASE),  # "on the left hand side"
+    # "the back of your head", "at the back of my throat": a place on a part, not the back
+    "back": re.compile(r"^\s+of\b", re.IGNORECASE),
     # "a faint" before a noun is an adjective ("a faint smell"); before a time or the end
     # of the clause it is a faint ("had a faint this morning")
     "a faint": re.compile(r"^\s+(?!(?:this|last|yesterday|today|earlier|at|in|on|when|while|"
@@ -683,6 +691,21 @@ FORM_NEEDS_BEFORE: dict[str, re.Pattern] = {
                        rf"very|quite|so|really|slightly|still|get|gets|getting|looks?|"
                        rf"looking)\s+|{_AFTER_LIST})", re.IGNORECASE),
 }
+# "it's painful", "it's not very painful", "red and painful"; not "a painful decision"
+FORM_NEEDS_BEFORE["painful"] = re.compile(
+    rf"(?:\b(?:is|it's|be|been|feels?|feeling|felt|are|was|were|bit|very|quite|so|really|"
+    rf"slightly|still|get|gets|getting|gone|looks?|looking|not|too|more|less|extremely|"
+    rf"little|of)[\s,]+(?:(?:uh+|um+|er+)[\s,]+)*|{_AFTER_LIST})$", re.IGNORECASE)
+# "take your blood pressure", "checked my blood pressure": the measurement ("high blood
+# pressure" is the problem's own, longer form)
+FORM_NEEDS_BEFORE["blood pressure"] = re.compile(
+    r"\b(?:take|took|taken|taking|check|checked|checking|measure|measured|measuring|monitor|"
+    r"monitored|monitoring|record|recorded)\s+(?:(?:your|my|his|her|their|the)\s+)?$",
+    re.IGNORECASE)
+# tests not named: "going for tests", "we'll do some more tests"
+FORM_NEEDS_BEFORE["tests"] = re.compile(
+    r"\b(?:some|any|few|more|further|other|those|these|the|for|do|run|running|have|had|"
+    r"having|get|getting|doing|routine|basic|simple|urgent)\s+$", re.IGNORECASE)
 # nor after words that make them something else: "after discharge", "hospital discharge"
 FORM_NOT_BEFORE: dict[str, re.Pattern] = {
     **dict.fromkeys(("discharge", "discharges"), re.compile(
@@ -701,10 +724,19 @@ FORM_CONTEXT: dict[str, re.Pattern] = {"frequency": _URINARY}
 _CONTEXT_CHARS = 120
 
 
+def form_key(written: str, forms: dict | frozenset | None = None) -> str:
+    """The form a match written as `written` is of: its words lowercased, one space between;
+    a hyphen between words read as a space where the form has none ("run-down")."""
+    key = " ".join(written.lower().split())
+    if forms is None:
+        forms = _tables()[0]
+    return key if key in forms or "-" not in key else " ".join(re.split(r"[\s-]+", key))
+
+
 def guarded(written: str, text: str, end: int) -> bool:
     """The words around a form, written as `written` and ending at `end`, make it something
     else ("anxiety provoking", "a cold drink", "room temperature", "it fits")."""
-    form = " ".join(written.lower().split())
+    form = form_key(written)
     start = end - len(written)
     guard = FORM_GUARDS.get(form)
     if guard is not None and guard.search(text[end:]):
@@ -741,7 +773,7 @@ def find_concepts(text: str) -> list[ConceptHit]:
     out = []
     pos = 0
     while (m := ci.search(text, pos)) is not None:
-        concept = forms[" ".join(m.group(0).lower().split())]
+        concept = forms[form_key(m.group(0), forms)]
         if (concept.canonical in AMBIGUOUS_ANATOMY and not _OWNED.search(text[:m.start()])) \
                 or guarded(m.group(0), text, m.end()):
             # a form that is something else here may hide one that starts inside it: "a

@@ -89,6 +89,8 @@ POSSIBLE_PRE = ("uncertain", "possible", "possibly", "potentially", "perhaps", "
                 "i think", "sounds like", "exclude", "to exclude",
                 # an impression hedged: "this seems like bursitis", "looks like eczema"
                 "seems like", "seems to be", "looks like", "appears to be",
+                "seems to me like", "looks to me like", "sounds to me like",
+                "seems to me to be", "looks to me to be",
                 "worrisome for", "what must be ruled out is",  # these two: medspaCy's
                 # a clinician's provisional conclusion
                 "working diagnosis", "provisional diagnosis", "presumptive", "presumed",
@@ -320,6 +322,11 @@ THE_IDIOM = frozenset({"flu", "measles", "mumps", "chickenpox", "chicken pox", "
 # "your" before it belongs to the phrase, not to a finding already named
 BODY_WORDS = frozenset({"throat", "chest", "nose", "heart", "head", "vision", "skin", "eyes",
                         "ears", "legs", "arms", "tummy", "stomach", "face", "lips", "tongue"})
+# ... but a body word that begins a disease's name is the name's: "the heart attack", "your
+# chest infection", "the skin rash"
+DISEASE_HEADS = frozenset({"attack", "attacks", "failure", "cancer", "infection", "infections",
+                           "disease", "condition", "injury", "rash", "murmur", "bug", "ulcer",
+                           "pain", "pains"})
 # the speaker repeating what the patient said: "you mentioned you have asthma", "you said"
 REPORTED = re.compile(r"\byou(?:'ve| have)?\s+(?:mentioned|said|told me|described)\b",
                       re.IGNORECASE)
@@ -482,11 +489,21 @@ _YOU_OR_ME = frozenset({*("i", "i'm", "i've", "i'd", "i'll", "me", "my", "myself
                         "you", "you're", "you've", "your"})
 
 
+def _he_or_she_last(head: str) -> bool:
+    """The last person the head names is "he" or "she", with no "I" or "you" after: "Can you
+    remember what age he was when he had the heart attack?"."""
+    words = _words(head)
+    last = max((i for i, w in enumerate(words) if w in ("he", "she", "he's", "she's", "he'd",
+                                                         "she'd")), default=-1)
+    return last >= 0 and not _YOU_OR_ME & set(words[last:])
+
+
 def _relative_before(text: str, sentence: int, head: str) -> bool:
-    """The sentence is about a relative named in the sentence before (`THIRD_PERSON`): its
-    head speaks of him or her, and the sentence before names a relative with no one else
-    after."""
-    if not THIRD_PERSON.match(head) or _YOU_OR_ME & set(_words(head)):
+    """The sentence is about a relative named in the sentence before: its head speaks of him
+    or her (`THIRD_PERSON`, or "he" or "she" the last person it names), and the sentence
+    before names a relative with no one else after."""
+    if not ((THIRD_PERSON.match(head) and not _YOU_OR_ME & set(_words(head)))
+            or _he_or_she_last(head)):
         return False
     prev = text[_sentence_start(text, max(0, sentence - 1)):sentence]
     words = _words(prev)
@@ -550,8 +567,10 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
     # inhaler?", "similar to your eczema?", "you mentioned you have asthma, so what do you
     # take?") takes it as given
     mention = text[start:end].lower()
+    first, *more = mention.split()
     given = bool((DEFINITE.search(head) and mention not in THE_IDIOM
-                  and mention.split()[0] not in BODY_WORDS)  # "your throat is closing"
+                  and (first not in BODY_WORDS  # "your throat is closing"
+                       or (more and more[0] in DISEASE_HEADS)))
                  or REPORTED.search(head) or WHAT_FOR.search(head))
     if stop is not None and stop.group(0) == "?" and not WH_OPENER.match(head) \
             and not TAG_QUESTION.search(question) and not GIVEN.search(head) \

@@ -49,6 +49,7 @@ SITE_PAIN: dict[str, tuple[str, str | None]] = {
     "calf": ("calf pain", "M79.669"), "calves": ("calf pain", "M79.669"),
     "shin": ("shin pain", "M79.669"), "shins": ("shin pain", "M79.669"),
     "joints": ("joint pain", "M25.50"), "joint": ("joint pain", "M25.50"),
+    "knuckle": ("knuckle pain", "M25.549"), "knuckles": ("knuckle pain", "M25.549"),
     "muscles": ("myalgia", "M79.10"), "muscle": ("myalgia", "M79.10"),
     "breast": ("breast pain", "N64.4"), "breasts": ("breast pain", "N64.4"),
     "groin": ("groin pain", "R10.30"), "ribs": ("chest wall pain", "R07.89"),
@@ -160,6 +161,12 @@ _INJURED = (r"(?P<part>ankle|ankles|knee|wrist|back|neck|shoulder|muscle|muscles
 _CANNOT = r"(?:can't|cannot|can\s+not|couldn't|could\s+not|can't\s+really|unable\s+to|" \
           r"struggling\s+to|struggle\s+to|struggled\s+to|hard\s+to|difficult\s+to|" \
           r"trouble\s+to)"
+# a function said to be worse than it was, after its name
+_WORSE = (r"(?:'s|\s+is|\s+was|\s+has\s+been|'s\s+been)?(?:[\s,]+(?:you\s+know|i\s+mean|uh|"
+          r"um|it's|it\s+is|just|really|a\s+bit|definitely))*[\s,]+(?:not\s+(?:as|so|that|"
+          r"very|too)\s+good|not\s+great|isn't\s+(?:as|so|that|very)\s+good|isn't\s+great|"
+          r"(?:not|isn't)\s+what\s+it\s+(?:was|used\s+to\s+be)|(?:getting|got|gone)\s+"
+          r"(?:a\s+bit\s+|much\s+|really\s+)?worse|deteriorat\w+)")
 # sensations and states in everyday words: pattern, canonical, code
 _STATES: tuple[tuple[str, str, str | None], ...] = (
     (r"(?:feel|feels|feeling|felt)\s+(?:very\s+|a\s+bit\s+|quite\s+|really\s+|a\s+little\s+)?"
@@ -193,7 +200,10 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
      r"feels\s+like\s+it's|sometimes|often|always|just)\s+)*(?:fluttering|flutters|skipping|"
      r"skips(?:\s+a\s+beat)?|thumping|thumps|pounding|pounds|racing|races|jumping|missing\s+"
      r"beats|misses\s+beats|missing\s+a\s+beat|beating\s+(?:really\s+|very\s+|so\s+)?fast)|"
-     r"fluttering\s+in\s+(?:my|your|his|her|the)\s+chest|skipped\s+beats?|missed\s+beats",
+     r"fluttering\s+in\s+(?:my|your|his|her|the)\s+chest|skipped\s+beats?|missed\s+beats|"
+     # said of "it" (the heart of the sentence before): compared with what is usual
+     r"(?:beating|pounding|going)\s+(?:a\s+lot\s+|much\s+|a\s+bit\s+|really\s+|so\s+)?"
+     r"(?:faster|quicker|harder)\s+than\s+(?:usual|normal|before)",
      "palpitations", "R00.2"),
     (r"upset\s+(?:stomach|tummy)|(?:stomach|tummy)\s+(?:upset|is\s+upset|'s\s+upset|has\s+been\s+"
      r"upset)", "upset stomach", "K30"),
@@ -205,7 +215,9 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
     (r"burning\s+up|boiling\s+hot", "fever", "R50.9"),
     # not "getting spots" (acne)
     (r"(?:seeing|see|saw|seen)\s+(?:flashing\s+lights|flashes(?:\s+of\s+light)?|spots|stars|"
-     r"floaters)|(?:get|gets|getting|having|noticed)\s+(?:flashing\s+lights|floaters)",
+     r"floaters)|(?:get|gets|getting|having|noticed)\s+(?:flashing\s+lights|floaters)|"
+     # a migraine's aura in everyday words: "zig-zag lines in my vision"
+     r"(?:zig[\s-]?zag|zigzag|wavy|squiggly|shimmering)\s+(?:lines|patterns|shapes|lights)",
      "visual disturbance", "H53.19"),
     (r"(?:keep|kept|keeps)\s+forgetting(?:\s+things)?", "memory loss", "R41.3"),
     (r"(?:metallic|funny|strange|bad|horrible|bitter)\s+taste\s+in\s+(?:my|your|his|her|the)\s+"
@@ -257,11 +269,23 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
      "head injury", "S09.90"),
     (r"(?:breathing\s+(?:(?:is|was|has\s+been|'s|gets|got|getting|feels|very|really|a\s+"
      r"bit|quite)\s+)*(?:laboured|labored|rattly|noisy))|(?:laboured|labored)\s+breathing|"
+     r"(?:rattly|rattling|crackly|crackling|bubbly)\s+(?:noises?|sounds?|chest|breathing)|"
+     r"chest\s+(?:(?:is|was|'s|sounds|feels|a\s+bit|quite|really|very|all)\s+)*"
+     r"(?:rattly|rattling|crackly|bubbly)|"
      r"(?:get|gets|getting|got|become|becomes)\s+(?:really\s+|quite\s+|a\s+bit\s+)?"
      r"(?:laboured|labored)", "abnormal breathing", "R06.89"),
     (r"(?:ears?)\s+(?:(?:is|are|keep|keeps|have\s+been|has\s+been|been|always|constantly)\s+)*"
      r"ringing|ringing\s+in\s+(?:my|your|his|her|the|both)\s+ears?", "tinnitus", "H93.19"),
     (r"blacked\s+out|blacking\s+out|black\s*outs?", "syncope", "R55"),
+    # a sense said to be worse than it was: "my hearing's, you know, it's not as good as it
+    # used to be", "my eyesight isn't what it was"
+    (r"hearing" + _WORSE, "hearing loss", "H91.90"),
+    (r"(?:eyesight|vision|sight)" + _WORSE, "visual disturbance", "H53.9"),
+    # a reaction with a word that makes it one ("a mild reaction to it", "a bit of a
+    # reaction"), not "my first reaction"
+    (r"(?:mild|slight|bad|severe|nasty|small|little|skin|local|localised|localized)\s+"
+     r"reactions?|bit\s+of\s+(?:a\s+)?reaction|reactions?\s+to\s+(?:it|them|that|this)\b",
+     "reaction", None),
     (r"(?:speech|words)\s+(?:(?:is|was|were|has\s+been|went|goes|gets|got|became|a\s+bit|"
      r"all)\s+)*slurred|slurred\s+(?:speech|words)|slurring\s+(?:my|his|her|your|their)\s+"
      r"words", "slurred speech", "R47.81"),
