@@ -278,3 +278,49 @@ def test_a_place_on_a_part_is_not_the_back():
                                      "on the back of my hand.") if e.label == "anatomy"]
     assert parts == ["throat", "hand"]
     assert [e.text for e in extract("A cut on my back.") if e.label == "anatomy"] == ["back"]
+
+
+# A second round (batch 14): urine of a colour that may be blood, blood "at all" in the
+# urine, a sport's injury, a sense that went for a while, sniffles, numbing, light that is
+# too bright, a fit listed with a seizure, a temperature in "a bit of temperature".
+@pytest.mark.parametrize("text, found", [
+    ("Her urine has been a bit pink.", ("urine has been a bit pink", "R82.90")),
+    ("He noticed red urine this morning.", ("red urine", "R82.90")),
+    ("Any blood at all in your urine?", ("blood at all in your urine", "R31.9")),
+    ("It started as a rugby injury.", ("rugby injury", "T14.90")),
+    ("My vision went for about a minute.", ("vision went", "H54.7")),
+    ("His side vision wasn't there for a while.", ("side vision wasn't there", "H54.7")),
+    ("I've had the sniffles all week.", ("the sniffles", "J34.89")),
+    ("The numbing started in my fingers.", ("numbing", "R20.0")),
+    ("Some sensitivity to bright lights.", ("sensitivity to bright lights", "H53.149")),
+    ("No seizures or a fit.", ("a fit", "R56.9")),
+    ("I had a bit of temperature on Monday.", ("temperature", "R50.9")),
+])
+def test_everyday_findings_a_second_fresh_batch_missed(text, found):
+    assert found in [(t, c) for t, c, _, _ in _problems(text)], _problems(text)
+
+
+@pytest.mark.parametrize("text", [
+    "My vision went back to normal.",
+    "It was a good fit for the job.",
+    "Take the pill with water.",
+])
+def test_no_finding_or_drug_from_their_everyday_senses(text):
+    assert not [e for e in extract(text) if e.label in ("problem", "drug")]
+
+
+@pytest.mark.parametrize("text, mention, assertion", [
+    # a condition on a treatment working: the treatment is there ("if your cough isn't
+    # getting any better" already kept the cough)
+    ("If the salbutamol isn't working, call us.", "salbutamol", "present"),
+    ("If the steroid cream doesn't help, come back.", "steroid cream", "present"),
+    ("If you get a fever, come back.", "fever", "hypothetical"),
+])
+def test_a_condition_on_a_treatment_working(text, mention, assertion):
+    assert [(e.text, e.assertion) for e in extract(text)
+            if e.label in ("problem", "drug")] == [(mention, assertion)]
+
+
+def test_the_pill_among_other_medicines():
+    assert [(e.text, e.label) for e in extract("Apart from the pill, I take nothing.")] == [
+        ("the pill", "drug")]

@@ -144,7 +144,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("hay fever", "J30.1", "hayfever"), ("allergic rhinitis", "J30.9", ""),
     ("enlarged tonsils", "J35.1", "swollen tonsils|tonsillar enlargement"),
     ("viral infection", "B34.9", "viral illness|viral illnesses|a virus|viral infections"
-     "|the virus"),
+     "|the virus|virus thing|viral thing"),
     ("pregnancy", "Z33.1", "pregnant"),
     ("bowel symptoms", "R19.8", "bowel sx|bowel problems|bowel issues"
      "|problems with my bowels|problems with your bowels|problem with my bowels"
@@ -159,7 +159,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("collapse", "R55", "collapsed|collapses|collapsing"),
     ("pneumothorax", "J93.9", "collapsed lung|collapsed a lung"),
     ("runny nose", "J34.89", "rhinorrhoea|rhinorrhea|runny noses|nose is running"
-     "|nose has been running|running nose|nose running"),
+     "|nose has been running|running nose|nose running|sniffling|sniffles|the sniffles|sniffly"),
     ("nasal congestion", "R09.81", "blocked nose|stuffy nose|congested nose"),
     ("sneezing", "R06.7", ""),
     ("epistaxis", "R04.0", "nosebleed|nosebleeds|nose bleed|nose bleeds"),
@@ -192,7 +192,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("swelling", "R60.9", "swollen|oedema|edema"),
     ("ankle swelling", "R60.0", "swollen ankles|swollen ankle|ankle oedema|ankle edema"),
     ("lymphadenopathy", "R59.9", "swollen glands|swollen lymph nodes|enlarged lymph nodes"),
-    ("numbness", "R20.0", "numb|losing feeling|lost feeling|loss of feeling"
+    ("numbness", "R20.0", "numb|numbing|losing feeling|lost feeling|loss of feeling"
      "|loss of sensation|lost sensation|losing sensation"),
     ("tingling", "R20.2", "pins and needles|paraesthesia|paresthesia"),
     ("tremor", "R25.1", "tremors|shaky hands"),
@@ -207,7 +207,9 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("diplopia", "H53.2", "double vision"),
     ("visual disturbance", "H53.9", "vision problems|problems with my vision|vision sx"
      "|visual symptoms|visual sx|visual problems"),
-    ("photophobia", "H53.14", "light hurts my eyes|sensitive to light"),
+    ("photophobia", "H53.14", "light hurts my eyes|sensitive to light|sensitivity to light"
+     "|sensitive to bright light|sensitive to bright lights|sensitivity to bright light"
+     "|sensitivity to bright lights|sensitive to the light|sensitivity to lights"),
     ("neck stiffness", None, "stiff neck"),
 
     ("slurred speech", "R47.81", "slurring"),
@@ -352,6 +354,8 @@ CONDITIONS: tuple[tuple[str, str | None, str], ...] = (
     ("fungal infection", "B49", "fungal infections"),
     ("ulcer", None, "an ulcer|ulcers"), ("cyst", None, "a cyst|cysts"),
     ("prolapse", None, "a prolapse"), ("sprain", None, "a sprain|sprains"),
+    ("sports injury", "T14.90", "sport injury|sporting injury|sports injuries|boxing injury"
+     "|rugby injury|football injury"),
     ("trapped nerve", None, "a trapped nerve|pinched nerve|a pinched nerve"),
     ("shin splints", None, ""),
 )
@@ -671,18 +675,20 @@ _AFTER_LIST = r"(?:\b(?:and|or|nor|no|nil|any)\s+|[,/]\s*)$"
 FORM_NEEDS_BEFORE: dict[str, re.Pattern] = {
     # "on the pill": the contraceptive; "take the pill with water": any tablet
     "the pill": re.compile(r"\b(?:on|taking|started|starting|stopped|stopping|off|using|"
-                           r"about)\s+$", re.IGNORECASE),
+                           r"about|apart\s+from|other\s+than|besides|as\s+well\s+as)\s+$",
+                           re.IGNORECASE),
     **dict.fromkeys(("temperature", "temp", "temps"), re.compile(
-        rf"(?:\bwith\s+|{_AFTER_LIST})", re.IGNORECASE)),
+        rf"(?:\bwith\s+|\bbit\s+of\s+(?:a\s+)?|{_AFTER_LIST})", re.IGNORECASE)),
     "a temp": re.compile(r"\b(?:had|have|has|got|having|get|getting|with|running|run|no)\s+$",
                          re.IGNORECASE),
     "fits": re.compile(rf"(?:\b(?:having|had|have|has|of|epileptic|febrile|more)\s+|"
                        rf"{_AFTER_LIST})", re.IGNORECASE),
     # "she had a fit", "had a faint", "gets boils" (not "a good fit", "it boils", "a fit
     # young man")
+    # ... or listed with another: "a seizure or a fit"
     **dict.fromkeys(("a fit", "a faint", "boils"), re.compile(
-        r"\b(?:had|have|has|having|get|gets|getting|got|another|first|recurrent|any|of|"
-        r"with)\s+$", re.IGNORECASE)),
+        rf"(?:\b(?:had|have|has|having|get|gets|getting|got|another|first|recurrent|any|of|"
+        rf"with)\s+|{_AFTER_LIST})$", re.IGNORECASE)),
     **dict.fromkeys(("weak", "weaker"), re.compile(
         rf"(?:\b(?:feel|feels|feeling|felt|very|quite|bit|so|really|been|generally|more|"
         rf"became|becoming|gone|went|go|getting|got|much|even|is|are)\s+|{_AFTER_LIST})",

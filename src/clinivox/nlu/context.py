@@ -423,12 +423,14 @@ BEFORE_AFTER = re.compile(r"^\s*(?:(?!than\b)[\w']+\s+){0,2}?(?:before|previousl
 # on how a finding the patient has goes on; the finding itself is there
 _OWN_FINDING = re.compile(r"\b(?:your|the|this|that|his|her|my)\s+$", re.IGNORECASE)
 _COURSE = re.compile(
-    r"^\s*(?:(?:is|isn't|is not|are|aren't|are not|does|doesn't|does not|do|don't|keeps?|"
+    r"^[\s,]*(?:(?:is|isn't|is not|are|aren't|are not|does|doesn't|does not|do|don't|keeps?|"
     r"has|hasn't|has not|have|haven't|was to|were to|is to)\s+|'s\s+)?"
     r"(?:(?:n't|not|still|also)\s+)*"
     r"(?:(?:getting|get|gets|going|goes|go|got)\s+(?:any\s+|much\s+)?"
     r"(?:better|worse|on)|improv\w*|settl\w*|persist\w*|continu\w*|progress\w*|"
-    r"worsen\w*|spread\w*|last\w*|clear\w*|(?:were to |to )?becom\w*)\b", re.IGNORECASE)
+    r"worsen\w*|spread\w*|last\w*|clear\w*|(?:were to |to )?becom\w*|"
+    # a treatment's effect: "if the Implanon hasn't been working", "if the cream doesn't help"
+    r"(?:been\s+)?(?:work|works|working|help|helps|helping))\b", re.IGNORECASE)
 
 
 def _sentence_start(text: str, start: int) -> int:

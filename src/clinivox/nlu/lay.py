@@ -234,6 +234,21 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
     (r"(?:cloudy|smelly|foul[\s-]smelling|dark|frothy|foamy)\s+(?:urine|pee|wee)|(?:urine|pee|"
      r"wee)\s+(?:is\s+|was\s+|has\s+been\s+|looks\s+|smells\s+)?(?:cloudy|smelly|really\s+dark|"
      r"frothy|foamy)|(?:urine|pee|wee)\s+smells", "urine abnormal", "R39.89"),
+    # urine of a colour that may be blood: "pink urine", "the urine was a little pink"
+    (r"(?:pink|pinkish|red|reddish|brown|cola[\s-]coloured)\s+(?:urine|pee|wee)|(?:urine|pee|"
+     r"wee)\s+(?:(?:is|was|has\s+been|looks|looked|a\s+little|a\s+bit|slightly|quite|"
+     r"really|very|kind\s+of)\s+)+(?:pink|pinkish|red|reddish|brown)", "discoloured urine",
+     "R82.90"),
+    # "any blood at all in your urine": blood where it should not be, with words between
+    (r"blood\s+(?:at\s+all\s+|whatsoever\s+)in\s+(?:your|my|his|her|the)\s+(?:urine|pee|wee)",
+     "haematuria", "R31.9"),
+    (r"blood\s+(?:at\s+all\s+|whatsoever\s+)in\s+(?:your|my|his|her|the)\s+(?:stools?|poo)",
+     "blood in stool", "K92.1"),
+    # a sense lost for a while: "your vision went", "my peripheral vision was not there"
+    (r"(?:(?:peripheral|side)\s+)?(?:vision|sight|eyesight)\s+(?:(?:just|completely|totally|"
+     r"suddenly|kind\s+of)\s+)?(?:went(?=\s*[,.;]|\s+(?:black|dark|blank|for|completely|"
+     r"totally))|was\s+not\s+there|wasn't\s+there|disappeared|went\s+(?:black|dark|blank))",
+     "vision loss", "H54.7"),
     (r"pale\s+(?:stools?|poo|poos)|(?:stools?|poo)\s+(?:is|are|was|were|has\s+been|have\s+been)"
      r"\s+pale", "pale stools", "R19.5"),
     (r"tearful|tearfulness", "tearfulness", "R45.83"),
