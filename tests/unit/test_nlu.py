@@ -1330,3 +1330,18 @@ def test_tests_not_named_and_a_blood_pressure_taken():
 ])
 def test_hedges_and_relatives_a_fresh_batch_showed(text, expected):
     assert _assertions_of(text, expected) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # advice said after the treatment, and "also" inside the advice
+    ("Paracetamol would be advisable.", {"paracetamol": "hypothetical"}),
+    ("You can also try cetirizine.", {"cetirizine": "hypothetical"}),
+    # a differential weighed
+    ("We need to think about things like malaria.", {"malaria": "possible"}),
+    # an episode weeks ago said in the emphatic past
+    ("I did have a similar headache a few weeks ago.", {"headache": "historical"}),
+    # ... not a complaint that has lasted weeks
+    ("I've had a headache for a few weeks.", {"headache": "present"}),
+])
+def test_advice_differentials_and_weeks_ago(text, expected):
+    assert _assertions_of(text, expected) == expected

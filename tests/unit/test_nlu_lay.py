@@ -324,3 +324,29 @@ def test_a_condition_on_a_treatment_working(text, mention, assertion):
 def test_the_pill_among_other_medicines():
     assert [(e.text, e.label) for e in extract("Apart from the pill, I take nothing.")] == [
         ("the pill", "drug")]
+
+
+# A third round (batch 15): a grip that fails, an irritated part, spots and tenderness said
+# of the patient, autoimmune disease in everyday words, a brain scan, the palm.
+@pytest.mark.parametrize("text, found", [
+    ("I keep dropping my cup.", ("keep dropping", "R27.8")),
+    ("Have you been dropping things?", ("dropping things", "R27.8")),
+    ("My eyes are irritated.", ("irritated", None)),
+    ("I've got little red spots on my legs.", ("spots", "R21")),
+    ("Is it tender to touch?", ("tender", None)),
+    ("My sister has some autoimmune condition.", ("autoimmune condition", "M35.9")),
+])
+def test_everyday_findings_a_third_fresh_batch_missed(text, found):
+    assert found in [(t, c) for t, c, _, _ in _problems(text)], _problems(text)
+
+
+@pytest.mark.parametrize("text", ["A few spots of rain.", "At a tender age he left home.",
+                                  "It was a painful decision."])
+def test_spots_and_tender_in_their_everyday_senses(text):
+    assert _problems(text) == []
+
+
+def test_a_brain_scan_and_the_palms():
+    found = [(e.text, e.label) for e in extract("We'll arrange a brain scan; the rash is on "
+                                                "your palms.")]
+    assert ("brain scan", "test") in found and ("palms", "anatomy") in found

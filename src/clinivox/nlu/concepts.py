@@ -178,7 +178,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("blood in stool", "K92.1", "blood in the stool|blood in my stool|blood in stools"
      "|blood in the poo|blood in my poo|fresh blood in stool|hematochezia|haematochezia"),
     ("jaundice", "R17", "jaundiced|yellow skin"),
-    ("rash", "R21", "rashes|skin rash"),
+    ("rash", "R21", "rashes|skin rash|spots"),  # "spots": FORM_NEEDS_BEFORE
     ("erythema", "L53.9", "redness|red skin"),
     ("dry skin", "L85.3", "xerosis"), ("cracked skin", None, "skin cracks"),
     ("insect bite", "T14.8", "insect bites|bug bite|bug bites|bitten by an insect"
@@ -354,6 +354,10 @@ CONDITIONS: tuple[tuple[str, str | None, str], ...] = (
     ("fungal infection", "B49", "fungal infections"),
     ("ulcer", None, "an ulcer|ulcers"), ("cyst", None, "a cyst|cysts"),
     ("prolapse", None, "a prolapse"), ("sprain", None, "a sprain|sprains"),
+    ("autoimmune disease", "M35.9", "autoimmune diseases|autoimmune condition"
+     "|autoimmune conditions|autoimmune disorder|autoimmune disorders|autoimmune problems"
+     "|autoimmune stuff"),
+    ("tenderness", None, "tender"),  # FORM_NEEDS_BEFORE
     ("sports injury", "T14.90", "sport injury|sporting injury|sports injuries|boxing injury"
      "|rugby injury|football injury"),
     ("trapped nerve", None, "a trapped nerve|pinched nerve|a pinched nerve"),
@@ -368,6 +372,8 @@ TESTS: tuple[tuple[str, str], ...] = (
     ("allergy test", "allergy tests|allergy testing|skin prick test|skin prick testing"),
     ("stool sample", "stool samples|stool test|stool tests|stool culture"),
     ("blood film", "blood films"),
+    ("brain scan", "brain scans|head scan|head scans"),
+    ("scan", "scans"),  # a scan not named ("a scan of your brain"): FORM_NEEDS_BEFORE
     ("blood cultures", ""),
     ("urea and electrolytes", "U&E|U&Es|U+E|U+Es|renal function"),
     ("urine test", "urine tests|urine sample|urine samples|urine dip|urine dipstick"
@@ -464,7 +470,7 @@ ANATOMY = ("head", "face", "forehead", "eye", "eyes", "ear", "ears", "nose", "mo
            "leg", "legs", "thigh", "knee", "knees", "calf", "calves", "shin", "ankle",
            "ankles", "foot", "feet", "toe", "toes", "heel", "skin", "scalp", "spine",
            "ribs", "lymph nodes", "LNs", "glands", "bowel", "bowels", "brain", "lungs",
-           "knuckle", "knuckles", "joint", "joints")
+           "knuckle", "knuckles", "joint", "joints", "palm", "palms")
 # words that name a body part only in some uses: the anatomy only after a possessive
 # or "the" ("my back", "the chest"), not "come back", "give me a hand"
 AMBIGUOUS_ANATOMY = frozenset({"back", "hand", "hands", "head", "face", "arm", "arms",
@@ -636,6 +642,8 @@ _FOLLOW = (r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|whi
 _BEFORE_A_NOUN = re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
 FORM_GUARDS: dict[str, re.Pattern] = {
     "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
+    "spots": re.compile(r"^\s+(?:of\s+(?:rain|paint|light)|on\s+the\s+(?:list|team))\b",
+                        re.IGNORECASE),
     "warts": re.compile(r"^\s+and\s+all\b", re.IGNORECASE),  # "warts and all"
     "lump": re.compile(r"^\s+(?:sum|of\s+(?:sugar|wood|coal|clay|metal))\b", re.IGNORECASE),
     # a hormone's level is a test, not the medicine ("her progesterone was checked")
@@ -701,13 +709,23 @@ FORM_NEEDS_BEFORE: dict[str, re.Pattern] = {
 FORM_NEEDS_BEFORE["painful"] = re.compile(
     rf"(?:\b(?:is|it's|be|been|feels?|feeling|felt|are|was|were|bit|very|quite|so|really|"
     rf"slightly|still|get|gets|getting|gone|looks?|looking|not|too|more|less|extremely|"
-    rf"little|of)[\s,]+(?:(?:uh+|um+|er+)[\s,]+)*|{_AFTER_LIST})$", re.IGNORECASE)
+    rf"little|of|it)[\s,]+(?:(?:uh+|um+|er+)[\s,]+)*|{_AFTER_LIST})$", re.IGNORECASE)
 # "take your blood pressure", "checked my blood pressure": the measurement ("high blood
 # pressure" is the problem's own, longer form)
 FORM_NEEDS_BEFORE["blood pressure"] = re.compile(
     r"\b(?:take|took|taken|taking|check|checked|checking|measure|measured|measuring|monitor|"
     r"monitored|monitoring|record|recorded)\s+(?:(?:your|my|his|her|their|the)\s+)?$",
     re.IGNORECASE)
+# "tender" said of a part ("is it very tender", "it's tender to touch"), not "tender meat"
+FORM_NEEDS_BEFORE["tender"] = FORM_NEEDS_BEFORE["painful"]
+# spots on the skin: "any spots", "I've got little red spots" (not "spots of rain": guard)
+FORM_NEEDS_BEFORE["spots"] = re.compile(
+    r"\b(?:any|some|few|no|got|have|has|had|having|red|little|small|itchy|tiny|raised|"
+    r"white|these|those|of)\s+$", re.IGNORECASE)
+# a scan, not the verb ("scan the code")
+FORM_NEEDS_BEFORE["scan"] = FORM_NEEDS_BEFORE["scans"] = re.compile(
+    r"\b(?:a|an|the|some|any|another|urgent|further|more|your|his|her|doing|do|need|"
+    r"having|have|had|book|arrange|organise|organize|request|for)\s+$", re.IGNORECASE)
 # tests not named: "going for tests", "we'll do some more tests"
 FORM_NEEDS_BEFORE["tests"] = re.compile(
     r"\b(?:some|any|few|more|further|other|those|these|the|for|do|run|running|have|had|"

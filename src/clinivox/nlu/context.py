@@ -92,6 +92,8 @@ POSSIBLE_PRE = ("uncertain", "possible", "possibly", "potentially", "perhaps", "
                 "seems to me like", "looks to me like", "sounds to me like",
                 "seems to me to be", "looks to me to be",
                 "worrisome for", "what must be ruled out is",  # these two: medspaCy's
+                # a differential weighed: "we need to think about things like malaria"
+                "need to think about", "have to think about", "think about things like",
                 # a clinician's provisional conclusion
                 "working diagnosis", "provisional diagnosis", "presumptive", "presumed",
                 "possibility of",
@@ -153,6 +155,7 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
                     "side effects such as", "side effects like", "side effect of",
                     # advice on what the patient may do, and treatment said in general
                     "you can take", "you could take", "you can try", "you could try",
+                    "you can also take", "you can also try", "you could also try",
                     "you may take", "you might want to", "you might want to try",
                     "the treatment for it is", "the treatment for this is",
                     "the treatment for that is", "the treatment is",
@@ -168,6 +171,9 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
                     "safety net advice re", "safety-net advice re", "safety netted about",
                     "safety-netted about", "warned re", "warned about", "red flags re",
                     "red flags such as", "red flag symptoms such as")
+# advice said after the treatment: "Paracetamol would be advisable", "cetirizine might help"
+HYPOTHETICAL_POST = ("would be advisable", "would be a good idea", "would be worth trying",
+                     "might help", "may help", "could help", "can help")
 # Weakest of all: a mention that is asked about or talked about in general, not asserted of
 # this patient. Conversational transcripts often lack the question mark ("any chest pain",
 # "have you ever had a seizure"), and "denies any chest pain" must stay absent, so these
@@ -271,7 +277,7 @@ QUESTION_OPENER = re.compile(
 # absent), an experiencer outranks uncertainty and time ("my father had a stroke" is
 # family), and the generic words ("any", "ever") come last.
 TRIGGERS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("hypothetical", HYPOTHETICAL_PRE, ()),
+    ("hypothetical", HYPOTHETICAL_PRE, HYPOTHETICAL_POST),
     ("absent", ABSENT_PRE, ABSENT_POST),
     ("family", FAMILY_PRE, FAMILY_POST),
     ("possible", POSSIBLE_PRE, POSSIBLE_POST),
@@ -381,7 +387,7 @@ def _resolved_next(mention: str, after_all: str, stop: re.Match | None) -> bool:
 # of a complaint that goes on ("I've had a cough since 2015"). ConText's temporality.
 _REMOTE = (r"(?:(?:in|back\s+in|during)\s+(?:19|20)\d\d\b|"
            r"\b(?:\d+|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|"
-           r"twenty|thirty|few|couple\s+of|several|many|some)\s+(?:years?|months?|decades?)\s+"
+           r"twenty|thirty|few|couple\s+of|several|many|some)\s+(?:years?|months?|decades?|weeks)\s+"
            r"(?:ago|back|before|previously)\b|"
            r"\blast\s+(?:year|month|winter|summer|spring|autumn|fall|christmas|easter)\b|"
            r"\b(?:when|while)\s+(?:i|he|she|you|they|we)\s+(?:was|were)\s+(?:younger|little|small|"
@@ -393,7 +399,7 @@ _REMOTE = (r"(?:(?:in|back\s+in|during)\s+(?:19|20)\d\d\b|"
 REMOTE_TIME = re.compile(_REMOTE, re.IGNORECASE)
 _SIMPLE_PAST = re.compile(
     r"(?<!\bi've\s)(?<!\bhave\s)(?<!\bhas\s)(?<!\bve\s)"
-    r"\b(?:had|was|were|got|caught|developed|suffered|took|needed|underwent|broke|"
+    r"\b(?:had|did\s+have|did\s+get|was|were|got|caught|developed|suffered|took|needed|underwent|broke|"
     r"contracted|picked\s+up)\b(?!\s+(?:been|had)\b)[^.;!?]*$", re.IGNORECASE)
 
 

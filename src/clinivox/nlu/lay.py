@@ -73,6 +73,7 @@ _PREDICATES: tuple[tuple[str, str, str | None], ...] = (
     (r"stiff|stiffer", "stiffness", None),  # joint stiffness M25.60 where the part is a joint
     (r"weak|weaker", "weakness", "R53.1"),
     (r"tender", "tenderness", None),  # breasts: N64.4
+    (r"irritated", "irritation", None),
 )
 # a possessive or article before the part (the part of a person, not "back to work")
 _OWNER = r"(?:my|your|his|her|their|the|both|one|a|an)"
@@ -292,6 +293,9 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
     (r"(?:ears?)\s+(?:(?:is|are|keep|keeps|have\s+been|has\s+been|been|always|constantly)\s+)*"
      r"ringing|ringing\s+in\s+(?:my|your|his|her|the|both)\s+ears?", "tinnitus", "H93.19"),
     (r"blacked\s+out|blacking\s+out|black\s*outs?", "syncope", "R55"),
+    # a grip that fails: "have you been dropping things", "I keep dropping my cup"
+    (r"(?:dropping|dropped|drop|drops)\s+(?:things|stuff|objects|cups?|glasses|my\s+cup|"
+     r"everything)|(?:keep|keeps|kept)\s+dropping", "dropping things", "R27.8"),
     # a sense said to be worse than it was: "my hearing's, you know, it's not as good as it
     # used to be", "my eyesight isn't what it was"
     (r"hearing" + _WORSE, "hearing loss", "H91.90"),
