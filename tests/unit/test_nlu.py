@@ -1345,3 +1345,27 @@ def test_hedges_and_relatives_a_fresh_batch_showed(text, expected):
 ])
 def test_advice_differentials_and_weeks_ago(text, expected):
     assert _assertions_of(text, expected) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a fourth round (batch 16): what a finding does in general, a finding described in
+    # general, a question that takes the finding as given, advice after "which"
+    ("Sometimes stress can affect your sleep.", {"stress": "hypothetical"}),
+    ("Like when you black out and start shaking.", {"black out": "hypothetical"}),
+    ("In what way has work been stressful?", {"stressful": "present"}),
+    ("Cetirizine or loratadine, which can help the itch.",
+     {"cetirizine": "hypothetical", "loratadine": "hypothetical"}),
+])
+def test_general_statements_given_findings_and_advice_after_which(text, expected):
+    assert _assertions_of(text, expected) == expected
+
+
+def test_tests_of_a_rheumatology_screen_and_the_empty_stomach():
+    found = [(e.text, e.label) for e in extract(
+        "Bloods for inflammatory markers and autoimmune antibodies. Take it on an empty "
+        "stomach.")]
+    assert ("inflammatory markers", "test") in found
+    assert ("autoimmune antibodies", "test") in found
+    assert ("stomach", "anatomy") not in found
+    assert [(e.text, e.assertion) for e in extract("Any blood in your stools?")] == [
+        ("blood in your stools", "hypothetical")]

@@ -373,6 +373,9 @@ TESTS: tuple[tuple[str, str], ...] = (
     ("stool sample", "stool samples|stool test|stool tests|stool culture"),
     ("blood film", "blood films"),
     ("brain scan", "brain scans|head scan|head scans"),
+    ("inflammatory markers", "inflammatory marker"),
+    ("autoantibodies", "rheumatological antibodies|rheumatology antibodies|autoimmune antibodies"
+     "|autoimmune screen|autoimmune bloods|rheumatology bloods|rheum bloods"),
     ("scan", "scans"),  # a scan not named ("a scan of your brain"): FORM_NEEDS_BEFORE
     ("blood cultures", ""),
     ("urea and electrolytes", "U&E|U&Es|U+E|U+Es|renal function"),
@@ -736,6 +739,7 @@ FORM_NOT_BEFORE: dict[str, re.Pattern] = {
         r"\b(?:after|before|on|upon|until|since|for|pending|hospital|planned|safe|"
         r"early|day|date|of)\s+(?:\w+\s+)?$", re.IGNORECASE)),
     "mouth": re.compile(r"\bby\s+$", re.IGNORECASE),  # "by mouth": a drug's route
+    "stomach": re.compile(r"\bempty\s+$", re.IGNORECASE),  # "not on an empty stomach"
     # the verb, not the injury: "it really burns", "that burns when I pee"
     **dict.fromkeys(("burns", "burn"), re.compile(
         r"\b(?:it|that|this|which|really|still|sometimes|also|just|only|kind\s+of|sort\s+of|"

@@ -173,7 +173,13 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
                     "red flags such as", "red flag symptoms such as")
 # advice said after the treatment: "Paracetamol would be advisable", "cetirizine might help"
 HYPOTHETICAL_POST = ("would be advisable", "would be a good idea", "would be worth trying",
-                     "might help", "may help", "could help", "can help")
+                     "might help", "may help", "could help", "can help",
+                     # what a finding does in general: "stress can really affect your
+                     # immune system"
+                     "can affect", "can really affect", "can cause", "can trigger")
+# ... and after "which": "things like loratadine or piriton, which can help the itch"
+ADVICE_AFTER = re.compile(r"^[\s,]*(?:(?:or|and)\s+[\w-]+[\s,]*)*which\s+(?:can|may|might|"
+                          r"could|should|will|would)\s+(?:\w+\s+)?help\b", re.IGNORECASE)
 # Weakest of all: a mention that is asked about or talked about in general, not asserted of
 # this patient. Conversational transcripts often lack the question mark ("any chest pain",
 # "have you ever had a seizure"), and "denies any chest pain" must stay absent, so these
@@ -183,7 +189,9 @@ GENERIC_PRE = ("any", "ever", "ever had", "information about", "leaflet", "what'
                # people in general, not this patient: "people with multiple sclerosis can
                # have visual problems"
                "people with", "people who have", "patients with", "someone with",
-               "somebody with", "when someone has", "when people have")
+               "somebody with", "when someone has", "when people have",
+               # a finding described in general: "like when you lose consciousness"
+               "like when you", "like when someone", "like when people")
 # the words that turn a sentence against what came before: they end a trigger's scope
 # (`TERMINATE`) and a sentence-opening condition's (`CONTRAST`)
 _CONTRAST_WORDS = r"but|however|although|though|except|apart from|aside from|whereas|yet|because"
@@ -292,6 +300,7 @@ TRIGGERS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 WH_OPENER = re.compile(
     rf"^\s*{_FILLER}(?:where|whereabouts|when|which|who|who's|whose|how long|how often|"
     r"how many|how much|how bad|how severe|what kind of|what sort of|what type of|"
+    r"in what way|what way|in which way|"
     r"what colou?r|what's the nature|what is the nature|tell me about)\b",
     re.IGNORECASE)
 # nor does a statement with a question tag ("it's numb, right?", "you're using the
@@ -613,6 +622,8 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
         scope = _after_last_self(pre) if value == "family" else \
             cond if pre_t is HYPOTHETICAL_PRE else pre
         trig = _find(scope, pre_t) or _find(post, post_t)
+        if trig is None and post_t is HYPOTHETICAL_POST and ADVICE_AFTER.match(after_all):
+            trig = "which can help"
         if trig is not None and pre_t is HYPOTHETICAL_PRE and \
                 _OWN_FINDING.search(text[:start]) and _COURSE.match(after_all):
             continue  # "if your cough isn't getting better": the cough is there

@@ -172,7 +172,8 @@ _WORSE = (r"(?:'s|\s+is|\s+was|\s+has\s+been|'s\s+been)?(?:[\s,]+(?:you\s+know|i
 _STATES: tuple[tuple[str, str, str | None], ...] = (
     (r"(?:feel|feels|feeling|felt)\s+(?:very\s+|a\s+bit\s+|quite\s+|really\s+|a\s+little\s+)?"
      r"faint|faintness", "presyncope", "R55"),
-    (r"(?:I'm|I\s+am|been|was|keep|kept|started|feel|feeling|felt|is|are|were|all)\s+"
+    (r"(?:I'm|I\s+am|been|was|keep|kept|start|starts|started|feel|feeling|felt|is|are|were|"
+     r"all)\s+"
      r"(?:really\s+|a\s+bit\s+|quite\s+)?shaking(?!\s+(?:hands|my\s+head|his\s+head|her\s+"
      r"head|it|the))", "tremor", "R25.1"),
     (r"(?:vision|eyesight|sight)\s+(?:(?:is|was|has\s+been|'s\s+been|'s|goes|went|gone|gets|"
@@ -241,9 +242,9 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
      r"really|very|kind\s+of)\s+)+(?:pink|pinkish|red|reddish|brown)", "discoloured urine",
      "R82.90"),
     # "any blood at all in your urine": blood where it should not be, with words between
-    (r"blood\s+(?:at\s+all\s+|whatsoever\s+)in\s+(?:your|my|his|her|the)\s+(?:urine|pee|wee)",
+    (r"blood\s+(?:at\s+all\s+|whatsoever\s+)?in\s+(?:your|my|his|her|the)\s+(?:urine|pee|wee)",
      "haematuria", "R31.9"),
-    (r"blood\s+(?:at\s+all\s+|whatsoever\s+)in\s+(?:your|my|his|her|the)\s+(?:stools?|poo)",
+    (r"blood\s+(?:at\s+all\s+|whatsoever\s+)?in\s+(?:your|my|his|her|the)\s+(?:stools?|poo)",
      "blood in stool", "K92.1"),
     # a sense lost for a while: "your vision went", "my peripheral vision was not there"
     (r"(?:(?:peripheral|side)\s+)?(?:vision|sight|eyesight)\s+(?:(?:just|completely|totally|"
