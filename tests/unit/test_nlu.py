@@ -1369,3 +1369,14 @@ def test_tests_of_a_rheumatology_screen_and_the_empty_stomach():
     assert ("stomach", "anatomy") not in found
     assert [(e.text, e.assertion) for e in extract("Any blood in your stools?")] == [
         ("blood in your stools", "hypothetical")]
+
+
+def test_a_naming_phrase_does_not_use_up_a_triggers_reach():
+    """Batch 17: "It sounds like you could be going into what we say an a, an anaphylactic
+    reaction" was present: "what we say" pushed "could be" out of the trigger's 8 words."""
+    assert _assertions_of("It sounds like you could be going into what we say an a, an "
+                          "anaphylactic reaction.", {"anaphylactic reaction": ""}) == {
+        "anaphylactic reaction": "possible"}
+    assert _assertions_of("It doesn't look to me like that's something called, excuse me, "
+                          "septic arthritis.", {"septic arthritis": ""}) == {
+        "septic arthritis": "absent"}

@@ -482,10 +482,26 @@ FILLER_WORDS = frozenset({"uh", "uhh", "um", "umm", "er", "erm", "hmm", "mm", "o
                           "ah", "eh"})
 
 
+# words that only introduce a name ("what we call", "something called"): like fillers, they
+# do not use up a trigger's reach ("you could be going into what we say an anaphylactic
+# reaction")
+NAMING = (("what", "we", "call"), ("what", "we", "say"), ("what", "they", "call"),
+          ("what's", "called"), ("what", "is", "called"), ("something", "called"),
+          ("what", "doctors", "call"), ("what", "we", "would", "call"))
+
+
 def _fluent(words: list[str]) -> list[str]:
-    """The words without fillers and without a word said twice in a row ("I, I")."""
+    """The words without fillers, naming phrases (`NAMING`) and a word said twice in a row
+    ("I, I")."""
     out: list[str] = []
-    for w in words:
+    i = 0
+    while i < len(words):
+        w = words[i]
+        naming = next((p for p in NAMING if tuple(words[i:i + len(p)]) == p), None)
+        if naming is not None:
+            i += len(naming)
+            continue
+        i += 1
         if w in FILLER_WORDS or (out and out[-1] == w != "_"):  # "_": a blanked trigger
             continue
         out.append(w)
