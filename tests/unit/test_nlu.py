@@ -1380,3 +1380,32 @@ def test_a_naming_phrase_does_not_use_up_a_triggers_reach():
     assert _assertions_of("It doesn't look to me like that's something called, excuse me, "
                           "septic arthritis.", {"septic arthritis": ""}) == {
         "septic arthritis": "absent"}
+
+
+@pytest.mark.parametrize("text, expected", [
+    # round six (batch 18): the patient's known condition is not doubted, a hedge's clause
+    # goes on after "it's", a drug remembered with "I think" is taken, a restarted article
+    # does not use up the negation's reach, a question of its own after a comma
+    ("Is this similar to your usual eczema, do you think?", {"eczema": "present"}),
+    ("So, it looks like, it's just a viral infection.", {"viral infection": "possible"}),
+    ("I think I take ramipril for that.", {"ramipril": "present"}),
+    ("I don't feel that you're having a, an, an, a life-threatening, uh, allergic reaction.",
+     {"allergic reaction": "absent"}),
+    ("When you say it's not helping, is it bringing the temperature down?",
+     {"temperature": "present"}),
+])
+def test_known_conditions_hedges_and_disfluent_articles(text, expected):
+    assert _assertions_of(text, expected) == expected
+
+
+def test_a_product_of_the_drug_source_is_coded_by_its_ingredient():
+    """"Salbutamol inhalers" is its own canonical name in the drug source; its ingredient
+    is salbutamol's (albuterol)."""
+    assert [(e.code, e.label) for e in extract("I use salbutamol inhalers.")] == [
+        ("albuterol", "drug")]
+
+
+@pytest.mark.parametrize("text", ["Have you been around anyone unwell?",
+                                  "They say you should feed a cold."])
+def test_someone_elses_illness_and_a_saying_are_no_finding(text):
+    assert [e for e in extract(text) if e.label == "problem"] == []

@@ -640,7 +640,7 @@ def _tables() -> tuple[dict[str, Concept], re.Pattern, re.Pattern]:
 # names ("discharge coming from your ears")
 _FOLLOW = (r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|which|but|too|as|"
            r"now|again|from|so|or|i|he|she|you|we|they|it|recently|yesterday|today|lately|"
-           r"coming|leaking|oozing|draining|dripping|"
+           r"coming|leaking|oozing|draining|dripping|down|"
            r"though|either|anymore|still|sometimes|then|all)\b)")
 _BEFORE_A_NOUN = re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
 FORM_GUARDS: dict[str, re.Pattern] = {
@@ -689,7 +689,9 @@ FORM_NEEDS_BEFORE: dict[str, re.Pattern] = {
                            r"about|apart\s+from|other\s+than|besides|as\s+well\s+as)\s+$",
                            re.IGNORECASE),
     **dict.fromkeys(("temperature", "temp", "temps"), re.compile(
-        rf"(?:\bwith\s+|\bbit\s+of\s+(?:a\s+)?|{_AFTER_LIST})", re.IGNORECASE)),
+        rf"(?:\bwith\s+|\bbit\s+of\s+(?:a\s+)?|\b(?:bring|brings|bringing|brought|get|"
+        rf"getting|keep|keeping|lower|lowering)\s+(?:the|your|his|her|my)\s+|{_AFTER_LIST})",
+        re.IGNORECASE)),
     "a temp": re.compile(r"\b(?:had|have|has|got|having|get|getting|with|running|run|no)\s+$",
                          re.IGNORECASE),
     "fits": re.compile(rf"(?:\b(?:having|had|have|has|of|epileptic|febrile|more)\s+|"
@@ -740,6 +742,12 @@ FORM_NOT_BEFORE: dict[str, re.Pattern] = {
         r"early|day|date|of)\s+(?:\w+\s+)?$", re.IGNORECASE)),
     "mouth": re.compile(r"\bby\s+$", re.IGNORECASE),  # "by mouth": a drug's route
     "stomach": re.compile(r"\bempty\s+$", re.IGNORECASE),  # "not on an empty stomach"
+    # someone else: "have you been around anyone unwell"
+    "unwell": re.compile(r"\b(?:anyone|anybody|someone|somebody|people|others|contacts|"
+                         r"everyone|nobody|no\s+one)\s+$", re.IGNORECASE),
+    # the saying "feed a cold, starve a fever"
+    **dict.fromkeys(("a cold", "a fever"), re.compile(r"\b(?:starve|feed)[\s,]+$",
+                                                      re.IGNORECASE)),
     # the verb, not the injury: "it really burns", "that burns when I pee"
     **dict.fromkeys(("burns", "burn"), re.compile(
         r"\b(?:it|that|this|which|really|still|sometimes|also|just|only|kind\s+of|sort\s+of|"

@@ -205,6 +205,9 @@ TERMINATE = re.compile(rf"[.;!?\n]|\b(?:{_CONTRAST_WORDS}|other than|besides|whi
                        r"really)\s+)?(?:have|has|had|'ve|'s|am|'m|is|was|"
                        r"get|got|feel|felt|do|did|noticed|notice)\b|"
                        r",\s*(?:it's|it is|it was|that's|that is)\b|"
+                       # a question of its own after a comma: "when you say it's not
+                       # helping, is it bringing the temperature down?"
+                       r",\s*(?:is|does|has|was|did|do|are|have|can)\s+(?:it|that|this|there)\b|"
                        # a note's next finding with its own predicate: "not on any
                        # medication, allergic to peanuts", "no fever, has a cough"
                        # (not "has", "is": a speaker repeats them, "my mum has, has migraines")
@@ -453,6 +456,15 @@ def _sentence_start(text: str, start: int) -> int:
     return ends[-1].end() if ends else 0
 
 
+HEDGED_IT = re.compile(r",\s*(?:it's|it is|it was|that's|that is)$", re.IGNORECASE)
+HEDGE_END = re.compile(r"\b(?:looks|seems|sounds|looked|seemed|sounded)\s+like\s*$|"
+                       r"\b(?:i\s+think|i\s+guess|i\s+suspect|i\s+believe|probably|"
+                       r"possibly|maybe)\s*$", re.IGNORECASE)
+# the patient's own known condition: "your usual eczema" is not doubted by "do you think"
+ESTABLISHED = re.compile(r"\b(?:your|my|his|her|their)\s+(?:usual|normal|regular|known|"
+                         r"existing)\s+$", re.IGNORECASE)
+
+
 # A speaker looking for a word asks nothing about a finding: "I take, ohh what's it
 # called? Salbutamol inhalers?" (the name offered after it is not asked either)
 WORD_FINDING = re.compile(
@@ -490,9 +502,12 @@ NAMING = (("what", "we", "call"), ("what", "we", "say"), ("what", "they", "call"
           ("what", "doctors", "call"), ("what", "we", "would", "call"))
 
 
+ARTICLES = frozenset({"a", "an", "the"})
+
+
 def _fluent(words: list[str]) -> list[str]:
-    """The words without fillers, naming phrases (`NAMING`) and a word said twice in a row
-    ("I, I")."""
+    """The words without fillers, naming phrases (`NAMING`), a word said twice in a row
+    ("I, I") and an article restarted ("a, an, an, a life-threatening")."""
     out: list[str] = []
     i = 0
     while i < len(words):
@@ -502,7 +517,8 @@ def _fluent(words: list[str]) -> list[str]:
             i += len(naming)
             continue
         i += 1
-        if w in FILLER_WORDS or (out and out[-1] == w != "_"):  # "_": a blanked trigger
+        if w in FILLER_WORDS or (out and out[-1] == w != "_") or \
+                (w in ARTICLES and out and out[-1] in ARTICLES):  # "_": a blanked trigger
             continue
         out.append(w)
     return out
@@ -617,6 +633,11 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
         return Assertion("hypothetical", opener.group(0).strip().lower())
     before = text[:start]
     cuts = list(TERMINATE.finditer(before))
+    # "it looks like, it's just a viral infection": the hedge's clause goes on after the
+    # comma ("it's" opens no clause of its own there)
+    while cuts and HEDGED_IT.match(cuts[-1].group(0)) and \
+            HEDGE_END.search(before[:cuts[-1].start()]):
+        cuts.pop()
     clause = before[cuts[-1].end():] if cuts else before
     # pseudo-triggers first: a window may cut one
     words = _strip_pseudo(_fluent(_words(clause)))
@@ -645,6 +666,8 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
             continue  # "if your cough isn't getting better": the cough is there
         if trig is not None and value == "absent" and LIKE_THIS.match(after_all):
             return Assertion("present", "like this")  # "never had headaches like this"
+        if trig is not None and value == "possible" and ESTABLISHED.search(before):
+            continue  # "is this similar to your usual eczema?"
         if value == "possible" and IF_ANY.match(after_all):
             return Assertion("possible", "(if any)")  # "minimal swelling (if any)"
         if trig is not None and value == "historical" and trig in HISTORICAL_POST and \

@@ -16,16 +16,40 @@ XREFS = {"drugbank_id": "drugbank", "mesh_id": "mesh", "medline_plus_id": "medli
 
 
 @lru_cache(maxsize=1)
-def _table() -> dict[str, dict]:
+def _data() -> dict:
     try:
         from clinivox.medical.lexicon import _package_dir
 
         path = _package_dir("drug_named_entity_recognition") / "drug_ner_dictionary.pkl.bz2"
         with bz2.open(path) as f:
-            data = pickle.load(f)  # the package's own data file
-        return data["drug_canonical_to_data"]
+            return pickle.load(f)  # the package's own data file
     except Exception:  # the package missing: no cross-references
         return {}
+
+
+def _table() -> dict[str, dict]:
+    return _data().get("drug_canonical_to_data", {})
+
+
+# the dose form a product entry of the drug source ends with ("salbutamol inhalers",
+# "budesonide inhalers", "penciclovir cream" are their own canonical names there)
+DOSE_FORMS = frozenset({"inhaler", "inhalers", "tablet", "tablets", "capsule", "capsules",
+                        "cream", "creams", "ointment", "ointments", "drops", "spray",
+                        "sprays", "injection", "injections", "patch", "patches", "syrup",
+                        "gel", "suppositories", "pessaries", "solution", "liquid"})
+
+
+def product_ingredient(ingredient: str) -> str:
+    """The ingredient of a product the drug source names as its own ingredient ("salbutamol
+    inhalers" -> "albuterol"): the name without its dose form, where the source knows that
+    as a drug; else the ingredient as it is."""
+    words = ingredient.split()
+    if len(words) < 2 or words[-1].lower() not in DOSE_FORMS:
+        return ingredient
+    canon = _data().get("drug_variant_to_canonical", {}).get(" ".join(words[:-1]).lower())
+    if isinstance(canon, list | tuple):
+        canon = canon[0] if canon else None
+    return str(canon) if canon else ingredient
 
 
 def drug_xrefs(ingredient: str) -> dict[str, str]:

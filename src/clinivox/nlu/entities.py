@@ -38,7 +38,7 @@ from clinivox.nlu.concepts import (
 )
 from clinivox.nlu.context import assertion, ended_after
 from clinivox.nlu.dialogue import mark_answers, mark_relatives, sentence_turns
-from clinivox.nlu.drugs import base_ingredient, drug_xrefs
+from clinivox.nlu.drugs import base_ingredient, drug_xrefs, product_ingredient
 from clinivox.nlu.lay import find_lay_symptoms, site_pain
 from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
@@ -79,7 +79,8 @@ UK_BRANDS = {"lemsip": "acetaminophen and phenylephrine", "daktarin": "miconazol
              "day and night nurse": "acetaminophen, dextromethorphan and promethazine",
              "beechams": "acetaminophen and phenylephrine", "anusol": "zinc oxide",
              "sudocrem": "zinc oxide", "bonjela": "choline salicylate",
-             **{b: "emollients" for b in ("e45", "diprobase", "doublebase", "oilatum",
+             **{b: "emollients" for b in ("e45", "e forty five", "diprobase", "doublebase",
+                                          "oilatum",
                                           "epaderm", "hydromol", "dermol", "aveeno",
                                           "cetraben", "zerobase")}}
 _BRITISH = {**BRITISH_DRUGS, **UK_BRANDS}
@@ -118,6 +119,15 @@ WORRY = frozenset({"worried about", "concerned about", "worried that", "concerne
 # "I think it's a migraine" (G43) stays a doubt; likewise "it looks like a rash" (R21) is
 # one seen, "it looks like eczema" a provisional diagnosis
 _SEEMS = frozenset({"i think", "seems like", "seems to be", "looks like", "appears to be"})
+# "I think" with the speaker as the one who takes the drug ("I think I do get antihistamines",
+# "I think, in totality, I'm on salbutamol"), not a plan hedged ("I think we can give you")
+_I_THINK_I = re.compile(r"\bi,?\s+think\b[\s,]+(?:[\w']+[\s,]+){0,3}?i(?:'m|'ve|\b)",
+                        re.IGNORECASE)
+
+
+def _line_start(text: str, start: int) -> int:
+    ends = list(re.finditer(r"[.!?\n]", text[:start]))
+    return ends[-1].end() if ends else 0
 # the words before an allergen, however they were said: "allergic to, to penicillin",
 # "an allergy to, uh, penicillin" (read without the fillers, the drug became one the patient
 # takes)
@@ -515,7 +525,8 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
         elif label == "problem" and code:
             code = default_code(code, hit.term)
         elif label == "drug" and code:
-            code = base_ingredient(code)  # the ingredient, not its salt
+            # the ingredient, not its salt or a product of it ("salbutamol inhalers")
+            code = base_ingredient(product_ingredient(code))
         out.append(_entity(text, hit.term, label, hit.start, hit.end, normalized,
                            code, category, sections))
         taken.append((hit.start, hit.end))
@@ -758,6 +769,9 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
     if label == "drug" and value == "present" and \
             _MOVED_OFF.search(text[max(0, start - 40):start]):
         value = "historical"  # "the doctor took me off amlodipine", "switched from ramipril"
+    if value == "possible" and judged.trigger == "i think" and label == "drug" and \
+            _I_THINK_I.search(text[_line_start(text, start):start]):
+        value = "present"  # "I think I do get antihistamines for that": a hedged memory
     if value == "possible" and (judged.trigger in WORRY or judged.trigger in _SEEMS) \
             and (code or "").startswith("R"):
         value = "present"  # worry about a symptom (ICD-10-CM's chapter R: symptoms and
