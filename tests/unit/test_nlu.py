@@ -1409,3 +1409,17 @@ def test_a_product_of_the_drug_source_is_coded_by_its_ingredient():
                                   "They say you should feed a cold."])
 def test_someone_elses_illness_and_a_saying_are_no_finding(text):
     assert [e for e in extract(text) if e.label == "problem"] == []
+
+
+@pytest.mark.parametrize("text, expected", [
+    # round seven (batch 19): advice on what to get or buy; the clinician's own step is no
+    # condition; what a treatment helps with is there
+    ("You can get Piriton over the counter.", {"piriton": "hypothetical"}),
+    ("If I send it to your pharmacy, start the trimethoprim today.",
+     {"trimethoprim": "present"}),
+    ("You can also try cetirizine, it can help with the itchiness.",
+     {"cetirizine": "hypothetical", "itchiness": "present"}),
+    ("If you get a rash, the cream will help with the rash.", {"rash": "hypothetical"}),
+])
+def test_advice_to_buy_the_clinicians_step_and_what_a_treatment_helps(text, expected):
+    assert _assertions_of(text, expected) == expected

@@ -350,3 +350,19 @@ def test_a_brain_scan_and_the_palms():
     found = [(e.text, e.label) for e in extract("We'll arrange a brain scan; the rash is on "
                                                 "your palms.")]
     assert ("brain scan", "test") in found and ("palms", "anatomy") in found
+
+
+@pytest.mark.parametrize("text, found", [
+    ("Any problems with your waterworks?", ("problems with your waterworks", "R39.9")),
+    ("You've got a problem with your knee.", ("problem with your knee", "M25.9")),
+    ("It has bled a couple of times.", ("bled", "R58")),
+])
+def test_organ_and_joint_problems_and_bleeding_said_in_the_past(text, found):
+    assert found in [(t, c) for t, c, _, _ in _problems(text)], _problems(text)
+
+
+def test_the_next_part_of_a_list_and_the_top_of_my_head():
+    parts = [e.text for e in extract("It's all over my chest and hands.")
+             if e.label == "anatomy"]
+    assert parts == ["chest", "hands"]
+    assert not [e for e in extract("Not off the top of my head.") if e.label == "anatomy"]

@@ -240,7 +240,7 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("allergic reaction", "T78.40", "allergic reactions"),
     # single everyday words of symptoms; the ambiguous ones are terms only where the words
     # around them make them one (`FORM_GUARDS`, `FORM_NEEDS_BEFORE`, `FORM_CONTEXT`)
-    ("bleeding", "R58", "bleed|bleeds"),
+    ("bleeding", "R58", "bleed|bleeds|bled"),  # "bled": FORM_NEEDS_BEFORE
     ("cramp", "R25.2", "cramps|cramping|crampy pain|crampy|muscle cramps|muscle cramp"),
     ("abdominal cramps", "R10.9", "stomach cramps|tummy cramps|abdominal cramping"),
     ("soreness", "R52", "sore"),
@@ -731,6 +731,9 @@ FORM_NEEDS_BEFORE["spots"] = re.compile(
 FORM_NEEDS_BEFORE["scan"] = FORM_NEEDS_BEFORE["scans"] = re.compile(
     r"\b(?:a|an|the|some|any|another|urgent|further|more|your|his|her|doing|do|need|"
     r"having|have|had|book|arrange|organise|organize|request|for)\s+$", re.IGNORECASE)
+# "it has bled", "it bled a bit" (not "bled dry")
+FORM_NEEDS_BEFORE["bled"] = re.compile(r"\b(?:has|have|had|it|they|that|which|and|also|"
+                                       r"sometimes|never|ever)\s+$", re.IGNORECASE)
 # tests not named: "going for tests", "we'll do some more tests"
 FORM_NEEDS_BEFORE["tests"] = re.compile(
     r"\b(?:some|any|few|more|further|other|those|these|the|for|do|run|running|have|had|"
@@ -742,6 +745,7 @@ FORM_NOT_BEFORE: dict[str, re.Pattern] = {
         r"early|day|date|of)\s+(?:\w+\s+)?$", re.IGNORECASE)),
     "mouth": re.compile(r"\bby\s+$", re.IGNORECASE),  # "by mouth": a drug's route
     "stomach": re.compile(r"\bempty\s+$", re.IGNORECASE),  # "not on an empty stomach"
+    "head": re.compile(r"\btop\s+of\s+(?:my|your|his|her|the)\s+$", re.IGNORECASE),
     # someone else: "have you been around anyone unwell"
     "unwell": re.compile(r"\b(?:anyone|anybody|someone|somebody|people|others|contacts|"
                          r"everyone|nobody|no\s+one)\s+$", re.IGNORECASE),
@@ -789,7 +793,10 @@ def guarded(written: str, text: str, end: int) -> bool:
         text[max(0, start - _CONTEXT_CHARS):end + _CONTEXT_CHARS])
 
 _OWNED = re.compile(r"\b(?:my|your|his|her|their|our|the|left|right|both|on|in)\s+"
-                    r"(?:(?:left|right|lower|upper)\s+)?$", re.IGNORECASE)
+                    r"(?:(?:left|right|lower|upper)\s+)?$|"
+                    # the next part of a list of a person's parts: "your chest and hands"
+                    r"\b(?:my|your|his|her|their|the)\s+[a-z]+(?:,\s*[a-z]+)*,?\s+(?:and|or)\s+$",
+                    re.IGNORECASE)
 
 
 def symptom_forms() -> frozenset[str]:

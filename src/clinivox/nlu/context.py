@@ -53,7 +53,10 @@ PSEUDO = ("not only", "not just", "no increase", "no change", "no significant ch
           "not helped with", "not helping with", "did not help with", "has not helped with",
           # the cause hedged, not the finding: "I think that's 'cause I'm stressed"
           "i think that's because", "i think that's 'cause", "i think it's because",
-          "i think it's 'cause")
+          "i think it's 'cause",
+          # the clinician's own step, not a condition on a finding: "if I send it to your
+          # pharmacy, start the antibiotics today"
+          "if i send", "once i send", "when i send")
 ABSENT_PRE = ("no", "not", "never", "denies", "denied", "denying", "deny", "without",
               # a denial hedged in conversation (sixth session)
               "wouldn't say", "would not say", "can't say", "cannot say", "couldn't say",
@@ -156,6 +159,7 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
                     # advice on what the patient may do, and treatment said in general
                     "you can take", "you could take", "you can try", "you could try",
                     "you can also take", "you can also try", "you could also try",
+                    "you can get", "you can buy", "you could get", "you could buy",
                     "you may take", "you might want to", "you might want to try",
                     "the treatment for it is", "the treatment for this is",
                     "the treatment for that is", "the treatment is",
@@ -460,6 +464,8 @@ HEDGED_IT = re.compile(r",\s*(?:it's|it is|it was|that's|that is)$", re.IGNORECA
 HEDGE_END = re.compile(r"\b(?:looks|seems|sounds|looked|seemed|sounded)\s+like\s*$|"
                        r"\b(?:i\s+think|i\s+guess|i\s+suspect|i\s+believe|probably|"
                        r"possibly|maybe)\s*$", re.IGNORECASE)
+# what a treatment helps with is there: "they can sometimes help with the itchiness"
+HELP_WITH = re.compile(r"\bhelps?\s+(?:with\s+)?(?:the|your|this|that)\s+$", re.IGNORECASE)
 # the patient's own known condition: "your usual eczema" is not doubted by "do you think"
 ESTABLISHED = re.compile(r"\b(?:your|my|his|her|their)\s+(?:usual|normal|regular|known|"
                          r"existing)\s+$", re.IGNORECASE)
@@ -664,6 +670,9 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
         if trig is not None and pre_t is HYPOTHETICAL_PRE and \
                 _OWN_FINDING.search(text[:start]) and _COURSE.match(after_all):
             continue  # "if your cough isn't getting better": the cough is there
+        if trig is not None and pre_t is HYPOTHETICAL_PRE and HELP_WITH.search(before) \
+                and trig not in ("if", "unless", "in case", "whether"):
+            continue  # "you can get Piriton, it can help with the itchiness": it is there
         if trig is not None and value == "absent" and LIKE_THIS.match(after_all):
             return Assertion("present", "like this")  # "never had headaches like this"
         if trig is not None and value == "possible" and ESTABLISHED.search(before):

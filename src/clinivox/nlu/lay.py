@@ -343,8 +343,12 @@ ORGAN_PROBLEM: dict[str, tuple[str, str | None]] = {
     "joint": ("joint disorder", "M25.9"), "joints": ("joint disorder", "M25.9"),
     "back": ("back disorder", "M53.9"), "sleep": ("sleep disorder", "G47.9"),
     "memory": ("memory loss", "R41.3"), "breathing": ("abnormal breathing", "R06.9"),
+    "waterworks": ("urinary symptoms", "R39.9"), "muscles": ("muscle disorder", "M62.9"),
+    **dict.fromkeys(("elbow", "elbows", "knee", "knees", "hip", "hips", "shoulder",
+                     "shoulders", "wrist", "wrists", "ankle", "ankles"),
+                    ("joint disorder", "M25.9")),
 }
-_NOT_SITES = frozenset({"sleep", "memory", "breathing", "mental health"})
+_NOT_SITES = frozenset({"sleep", "memory", "breathing", "mental health", "waterworks"})
 _ORGANS = "|".join(sorted((re.escape(o).replace(r"\ ", r"\s+") for o in ORGAN_PROBLEM),
                           key=len, reverse=True))
 _TROUBLE = r"(?:problems?|conditions?|troubles?|issues?|disorders?)"
