@@ -1423,3 +1423,15 @@ def test_someone_elses_illness_and_a_saying_are_no_finding(text):
 ])
 def test_advice_to_buy_the_clinicians_step_and_what_a_treatment_helps(text, expected):
     assert _assertions_of(text, expected) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # round eight (batch 20): a movement that makes a finding worse keeps it; a body word
+    # before "discomfort" begins the finding's name; what is "worth using" is advice
+    ("If I lean forward, yeah, the headache gets worse.", {"headache": "present"}),
+    ("If you get a headache that gets worse, come back.", {"headache": "hypothetical"}),
+    ("So you've still got the chest discomfort right now?", {"chest discomfort": "present"}),
+    ("It's also worth using antihistamines.", {"antihistamines": "hypothetical"}),
+])
+def test_aggravating_movements_given_discomfort_and_worth_using(text, expected):
+    assert _assertions_of(text, expected) == expected

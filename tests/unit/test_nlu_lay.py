@@ -366,3 +366,21 @@ def test_the_next_part_of_a_list_and_the_top_of_my_head():
              if e.label == "anatomy"]
     assert parts == ["chest", "hands"]
     assert not [e for e in extract("Not off the top of my head.") if e.label == "anatomy"]
+
+
+# Round eight (batch 20): what the patient cannot do ("can't even sleep", "can't quite move
+# my arm"), dryness, the cracking of the skin, the fingertips.
+@pytest.mark.parametrize("text, found", [
+    ("I can't even sleep at night.", ("can't even sleep at night", "G47.00")),
+    ("I can't quite move my left arm.", ("can't quite move my left arm", "R53.1")),
+    ("It's been dry and itchy.", ("dry", None)),
+    ("There's some cracking of your skin.", ("cracking", "L85.3")),
+])
+def test_what_a_patient_cannot_do_and_dry_skin_in_other_words(text, found):
+    assert found in [(t, c) for t, c, _, _ in _problems(text)], _problems(text)
+
+
+@pytest.mark.parametrize("text", ["Keep it dry.", "Cough is dry, no sputum.",
+                                  "The weather's fine."])
+def test_dry_said_of_something_else_is_no_finding(text):
+    assert ("dry", None) not in [(t, c) for t, c, _, _ in _problems(text)]

@@ -358,6 +358,7 @@ CONDITIONS: tuple[tuple[str, str | None, str], ...] = (
      "|autoimmune conditions|autoimmune disorder|autoimmune disorders|autoimmune problems"
      "|autoimmune stuff"),
     ("tenderness", None, "tender"),  # FORM_NEEDS_BEFORE
+    ("dryness", None, "dry"),  # "dry": FORM_NEEDS_BEFORE ("it's been dry and itchy")
     ("sports injury", "T14.90", "sport injury|sporting injury|sports injuries|boxing injury"
      "|rugby injury|football injury"),
     ("trapped nerve", None, "a trapped nerve|pinched nerve|a pinched nerve"),
@@ -473,7 +474,8 @@ ANATOMY = ("head", "face", "forehead", "eye", "eyes", "ear", "ears", "nose", "mo
            "leg", "legs", "thigh", "knee", "knees", "calf", "calves", "shin", "ankle",
            "ankles", "foot", "feet", "toe", "toes", "heel", "skin", "scalp", "spine",
            "ribs", "lymph nodes", "LNs", "glands", "bowel", "bowels", "brain", "lungs",
-           "knuckle", "knuckles", "joint", "joints", "palm", "palms")
+           "knuckle", "knuckles", "joint", "joints", "palm", "palms", "fingertips",
+           "fingertip")
 # words that name a body part only in some uses: the anatomy only after a possessive
 # or "the" ("my back", "the chest"), not "come back", "give me a hand"
 AMBIGUOUS_ANATOMY = frozenset({"back", "hand", "hands", "head", "face", "arm", "arms",
@@ -731,6 +733,11 @@ FORM_NEEDS_BEFORE["spots"] = re.compile(
 FORM_NEEDS_BEFORE["scan"] = FORM_NEEDS_BEFORE["scans"] = re.compile(
     r"\b(?:a|an|the|some|any|another|urgent|further|more|your|his|her|doing|do|need|"
     r"having|have|had|book|arrange|organise|organize|request|for)\s+$", re.IGNORECASE)
+# "it's been dry and itchy", "is it the skin on your hand that's dry?" (not "keep it dry")
+FORM_NEEDS_BEFORE["dry"] = re.compile(
+    r"(?:\b(?:it's|it\s+is|it\s+was|been|feels?|feeling|felt|very|quite|so|really|bit|little|"
+    r"that's|getting|gets|gone|looks?|slightly|still|and)[\s,]+(?:(?:uh+|um+)[\s,]+)*|"
+    r"[,/]\s*)$", re.IGNORECASE)
 # "it has bled", "it bled a bit" (not "bled dry")
 FORM_NEEDS_BEFORE["bled"] = re.compile(r"\b(?:has|have|had|it|they|that|which|and|also|"
                                        r"sometimes|never|ever)\s+$", re.IGNORECASE)
@@ -746,6 +753,9 @@ FORM_NOT_BEFORE: dict[str, re.Pattern] = {
     "mouth": re.compile(r"\bby\s+$", re.IGNORECASE),  # "by mouth": a drug's route
     "stomach": re.compile(r"\bempty\s+$", re.IGNORECASE),  # "not on an empty stomach"
     "head": re.compile(r"\btop\s+of\s+(?:my|your|his|her|the)\s+$", re.IGNORECASE),
+    # what another finding is like: "cough is dry", "the rash is dry and itchy"
+    "dry": re.compile(r"\b(?:cough|rash|eczema|patch|patches|spots?|lesions?)\s+(?:is|was|'s|"
+                      r"has\s+been|been|feels|looks|seems)\s+(?:\w+\s+)?$", re.IGNORECASE),
     # someone else: "have you been around anyone unwell"
     "unwell": re.compile(r"\b(?:anyone|anybody|someone|somebody|people|others|contacts|"
                          r"everyone|nobody|no\s+one)\s+$", re.IGNORECASE),

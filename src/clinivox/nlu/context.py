@@ -160,6 +160,8 @@ HYPOTHETICAL_PRE = ("if", "in case", "should you", "should he", "should she", "w
                     "you can take", "you could take", "you can try", "you could try",
                     "you can also take", "you can also try", "you could also try",
                     "you can get", "you can buy", "you could get", "you could buy",
+                    "you can use", "you could use", "we can try", "we could try",
+                    "worth using", "worth trying", "worth taking", "worth considering",
                     "you may take", "you might want to", "you might want to try",
                     "the treatment for it is", "the treatment for this is",
                     "the treatment for that is", "the treatment is",
@@ -348,7 +350,12 @@ BODY_WORDS = frozenset({"throat", "chest", "nose", "heart", "head", "vision", "s
 # chest infection", "the skin rash"
 DISEASE_HEADS = frozenset({"attack", "attacks", "failure", "cancer", "infection", "infections",
                            "disease", "condition", "injury", "rash", "murmur", "bug", "ulcer",
-                           "pain", "pains"})
+                           "pain", "pains", "discomfort", "tightness", "pressure"})
+# "if I lean forward, the headache gets worse": a movement that brings the finding on or
+# makes it worse; the finding is there
+AGGRAVATED = re.compile(r"\b(?:if|when|whenever)\s+(?:i|you|he|she)\s+(?:\w+\s+)?(?:lean|bend|"
+                        r"move|walk|cough|sneeze|lie|eat|stand|sit|turn|press|touch|breathe|"
+                        r"run|exercise|lift|climb|swallow|laugh)\b", re.IGNORECASE)
 # the speaker repeating what the patient said: "you mentioned you have asthma", "you said"
 REPORTED = re.compile(r"\byou(?:'ve| have)?\s+(?:mentioned|said|told me|described)\b",
                       re.IGNORECASE)
@@ -667,8 +674,8 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
         trig = _find(scope, pre_t) or _find(post, post_t)
         if trig is None and post_t is HYPOTHETICAL_POST and ADVICE_AFTER.match(after_all):
             trig = "which can help"
-        if trig is not None and pre_t is HYPOTHETICAL_PRE and \
-                _OWN_FINDING.search(text[:start]) and _COURSE.match(after_all):
+        if trig is not None and pre_t is HYPOTHETICAL_PRE and _COURSE.match(after_all) and \
+                (_OWN_FINDING.search(text[:start]) or AGGRAVATED.search(head)):
             continue  # "if your cough isn't getting better": the cough is there
         if trig is not None and pre_t is HYPOTHETICAL_PRE and HELP_WITH.search(before) \
                 and trig not in ("if", "unless", "in case", "whether"):

@@ -156,6 +156,8 @@ _FUNCTIONS: tuple[tuple[str, str, str | None], ...] = (
     (r"stop\s+(?:shaking|trembling)", "tremor", "R25.1"),
     (r"(?:pee|wee|urinate|pass\s+urine|pass\s+water)" + _END, "urinary retention", "R33.9"),
     (r"smell(?:\s+anything)?" + _END, "loss of smell", "R43.0"),
+    (r"sleep(?:\s+(?:properly|well|at\s+night|through\s+the\s+night))?" + _END, "insomnia",
+     "G47.00"),
 )
 _INJURED = (r"(?P<part>ankle|ankles|knee|wrist|back|neck|shoulder|muscle|muscles|hamstring|"
             r"groin|calf|thumb|finger|ligament|ligaments|tendon|achilles|cartilage|meniscus)")
@@ -265,7 +267,9 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
     (r"(?:flaky|peeling|scaly)\s+skin|skin\s+(?:is\s+|has\s+been\s+)?(?:peeling|flaking|flaky)",
      "skin peeling", "R23.4"),
     # what the skin is like, in everyday words: "dry and cracked skin", "my skin is thickened"
-    (r"(?:dry|cracked|cracking|rough)\s+(?:and\s+(?:dry|cracked|cracking|rough|itchy|red)\s+)?"
+    (r"(?P<head>cracking|cracks|cracked|dryness)\s+(?:of|in|on)\s+(?:your|my|his|her|the)\s+"
+     r"skin|"
+     r"(?:dry|cracked|cracking|rough)\s+(?:and\s+(?:dry|cracked|cracking|rough|itchy|red)\s+)?"
      r"skin|skin\s+(?:(?:is|was|has\s+been|'s|'s\s+been|gets|got|feels|very|really|so|all|"
      r"quite|a\s+bit|and)\s+)*(?:dry|cracked|cracking|rough)", "dry skin", "L85.3"),
     (r"(?:thickened|thick|hardened)\s+skin|skin\s+(?:(?:is|was|has|'s|got|gets|getting|"
@@ -402,7 +406,8 @@ def _rules() -> tuple[_Rule, ...]:
     rules.append(_Rule(re.compile(rf"\b(?P<pred>{_DYSURIA})\b", flags), "dysuria", "R30.0",
                        "state"))
     for pattern, canonical, code in _FUNCTIONS:
-        rules.append(_Rule(re.compile(rf"\b(?P<pred>{_CANNOT}\s+(?:really\s+|properly\s+)?"
+        rules.append(_Rule(re.compile(rf"\b(?P<pred>{_CANNOT}\s+(?:(?:really|properly|even|"
+                                      rf"quite|always|ever)\s+)?"
                                       rf"(?:{pattern}))", flags), canonical, code, "cannot"))
     # "a heart problem", "kidney trouble", "problems with my liver", "a bad chest"
     rules.append(_Rule(re.compile(
