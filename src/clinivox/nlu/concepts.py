@@ -180,7 +180,10 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
     ("jaundice", "R17", "jaundiced|yellow skin"),
     ("rash", "R21", "rashes|skin rash|spots"),  # "spots": FORM_NEEDS_BEFORE
     ("erythema", "L53.9", "redness|red skin"),
-    ("dry skin", "L85.3", "xerosis"), ("cracked skin", None, "skin cracks"),
+    # "dry", "dryness" ("it's been dry and itchy", "your dryness"): the skin's where the skin
+    # is talked of (FORM_CONTEXT; "dry": FORM_NEEDS_BEFORE); "it's quite dry" of a cough is
+    # no finding
+    ("dry skin", "L85.3", "xerosis|dry|dryness"), ("cracked skin", None, "skin cracks"),
     ("insect bite", "T14.8", "insect bites|bug bite|bug bites|bitten by an insect"
      "|wasp bite|bee bite|horsefly bite"),
     ("insect sting", None, "bee sting|wasp sting|stung by a bee|stung by a wasp|bee stings"
@@ -358,7 +361,6 @@ CONDITIONS: tuple[tuple[str, str | None, str], ...] = (
      "|autoimmune conditions|autoimmune disorder|autoimmune disorders|autoimmune problems"
      "|autoimmune stuff"),
     ("tenderness", None, "tender"),  # FORM_NEEDS_BEFORE
-    ("dryness", None, "dry"),  # "dry": FORM_NEEDS_BEFORE ("it's been dry and itchy")
     ("sports injury", "T14.90", "sport injury|sporting injury|sports injuries|boxing injury"
      "|rugby injury|football injury"),
     ("trapped nerve", None, "a trapped nerve|pinched nerve|a pinched nerve"),
@@ -770,7 +772,9 @@ FORM_NOT_BEFORE: dict[str, re.Pattern] = {
 # and "frequency" is urinary frequency only among words about passing urine
 _URINARY = re.compile(r"urin|dysuria|\bpee|\bwee|toilet|urgency|nocturia|pass(?:ing)? water|"
                       r"\bUTI|\bLUTS|\bPU\b|haematuria|hematuria|bladder", re.IGNORECASE)
-FORM_CONTEXT: dict[str, re.Pattern] = {"frequency": _URINARY}
+_SKIN = re.compile(r"\bskin|\bitch|\brash|eczema|dermatitis|\bpatch|cracked|cracking|scaly|"
+                   r"flaky|emollient|moisturi[sz]", re.IGNORECASE)
+FORM_CONTEXT: dict[str, re.Pattern] = {"frequency": _URINARY, "dry": _SKIN, "dryness": _SKIN}
 _CONTEXT_CHARS = 120
 
 

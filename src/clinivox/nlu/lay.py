@@ -122,6 +122,8 @@ def _coded(canonical: str, code: str | None, part: str) -> tuple[str, str | None
             (f"{part} tenderness", None)
     if canonical == "weakness":
         return ("weakness", code)
+    if canonical == "irritation" and part:
+        return (f"{part} irritation", code)  # "my throat is irritated"
     return (canonical, code)
 
 
