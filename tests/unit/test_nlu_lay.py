@@ -366,6 +366,8 @@ def test_the_next_part_of_a_list_and_the_top_of_my_head():
              if e.label == "anatomy"]
     assert parts == ["chest", "hands"]
     assert not [e for e in extract("Not off the top of my head.") if e.label == "anatomy"]
+    # ... and only where the word before "and" is a part: not "to the shop and back"
+    assert not [e for e in extract("I walked to the shop and back.") if e.label == "anatomy"]
 
 
 # Round eight (batch 20): what the patient cannot do ("can't even sleep", "can't quite move

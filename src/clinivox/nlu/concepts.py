@@ -807,10 +807,21 @@ def guarded(written: str, text: str, end: int) -> bool:
         text[max(0, start - _CONTEXT_CHARS):end + _CONTEXT_CHARS])
 
 _OWNED = re.compile(r"\b(?:my|your|his|her|their|our|the|left|right|both|on|in)\s+"
-                    r"(?:(?:left|right|lower|upper)\s+)?$|"
-                    # the next part of a list of a person's parts: "your chest and hands"
-                    r"\b(?:my|your|his|her|their|the)\s+[a-z]+(?:,\s*[a-z]+)*,?\s+(?:and|or)\s+$",
-                    re.IGNORECASE)
+                    r"(?:(?:left|right|lower|upper)\s+)?$", re.IGNORECASE)
+# the next part of a list of a person's parts ("your chest and hands"), where the word
+# before "and" is a part itself (not "to the shop and back")
+_OWNED_LIST = re.compile(r"\b(?:my|your|his|her|their|the)\s+(?:[a-z]+,?\s+)*?(?P<last>[a-z]+),?"
+                         r"\s+(?:and|or)\s+$", re.IGNORECASE)
+_PARTS = frozenset(a.lower() for a in ANATOMY)
+
+
+def _owned(before: str) -> bool:
+    """A body part's word is the part here: a possessive or "the" before it, or it is the
+    next part of a list of them."""
+    if _OWNED.search(before):
+        return True
+    m = _OWNED_LIST.search(before[-80:])
+    return m is not None and m.group("last").lower() in _PARTS
 
 
 def symptom_forms() -> frozenset[str]:
@@ -831,7 +842,7 @@ def find_concepts(text: str) -> list[ConceptHit]:
     pos = 0
     while (m := ci.search(text, pos)) is not None:
         concept = forms[form_key(m.group(0), forms)]
-        if (concept.canonical in AMBIGUOUS_ANATOMY and not _OWNED.search(text[:m.start()])) \
+        if (concept.canonical in AMBIGUOUS_ANATOMY and not _owned(text[:m.start()])) \
                 or guarded(m.group(0), text, m.end()):
             # a form that is something else here may hide one that starts inside it: "a
             # cold sore" is not "a cold" before a noun, and is a cold sore
