@@ -1435,3 +1435,19 @@ def test_advice_to_buy_the_clinicians_step_and_what_a_treatment_helps(text, expe
 ])
 def test_aggravating_movements_given_discomfort_and_worth_using(text, expected):
     assert _assertions_of(text, expected) == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    # medicines named by what they treat, and a blood pressure that is a hypertension
+    ("I'm on blood pressure tablets.", [("blood pressure tablets", "drug",
+                                         "antihypertensive agents")]),
+    ("I take water tablets.", [("water tablets", "drug", "diuretics")]),
+    ("What do you take for your blood pressure?", [("blood pressure", "problem", "I10")]),
+    ("I have blood pressure problems.", [("blood pressure problems", "problem", "I10")]),
+    # ... not its check, nor its control
+    ("Come in for your blood pressure check.", [("blood pressure check", "test", None)]),
+    ("There's no problems with your blood pressure control.", []),
+])
+def test_everyday_names_of_blood_pressure_and_its_medicines(text, expected):
+    assert [(e.text, e.label, e.code) for e in extract(text)
+            if e.label in ("drug", "problem", "test")] == expected

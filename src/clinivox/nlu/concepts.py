@@ -231,7 +231,10 @@ SYMPTOMS: tuple[tuple[str, str | None, str], ...] = (
      "|ears are blocked|ears feel bunged up|ear feels bunged up"),
     ("throat closing", None, "closing of the throat|throat is closing|throat feels tight"
      "|tight throat|throat tightness"),
-    ("hypertension", "I10", "high blood pressure|raised blood pressure|high BP|raised BP"),
+    ("hypertension", "I10", "high blood pressure|raised blood pressure|high BP|raised BP"
+     "|blood pressure problems|blood pressure problem|problems with my blood pressure"
+     "|problem with my blood pressure|problems with your blood pressure"
+     "|trouble with my blood pressure"),
     ("hypercholesterolaemia", "E78.00", "high cholesterol|raised cholesterol"
      "|hypercholesterolemia"),
     ("hypoxia", "R09.02", "low oxygen|low sats"), ("cyanosis", "R23.0", "cyanosed|cyanotic"),
@@ -446,6 +449,13 @@ DRUG_CLASS_WORDS: tuple[tuple[str, str], ...] = (
      "|cough linctus|linctus"),
     ("histamine antagonists", "hay fever tablets|hayfever tablets|allergy tablets"
      "|hay fever medication|hayfever medication|antihistamine tablets"),
+    # medicines named by what they treat, in everyday British words
+    ("antihypertensive agents", "blood pressure tablets|blood pressure tablet"
+     "|blood pressure medication|blood pressure medications|blood pressure medicine"
+     "|blood pressure pills|BP tablets|BP meds|BP medication"),
+    ("lipid regulating agents", "cholesterol tablets|cholesterol medication|cholesterol pills"),
+    ("diuretics", "water tablets|water tablet|water pills"),
+    ("hypnotics and sedatives", "sleeping tablets|sleeping pills|sleeping tablet"),
 )
 # drugs known by what they look like in British consultations: the inhaler's colour names
 # the reliever (salbutamol, blue) and the preventer (beclometasone, brown): ingredient, forms
@@ -649,6 +659,11 @@ _FOLLOW = (r"\s*(?:$|[.,;:!?)\-]|(?:and|or|with|for|since|last|at|in|on|that|whi
 _BEFORE_A_NOUN = re.compile(rf"^(?!{_FOLLOW})", re.IGNORECASE)
 FORM_GUARDS: dict[str, re.Pattern] = {
     "tired": re.compile(r"^\s+of\b", re.IGNORECASE),
+    # "no problems with your blood pressure control": the control, not the hypertension
+    **dict.fromkeys(("problems with my blood pressure", "problem with my blood pressure",
+                     "problems with your blood pressure", "trouble with my blood pressure"),
+                    re.compile(r"^\s+(?:control|readings?|checks?|machine|monitor)\b",
+                               re.IGNORECASE)),
     "spots": re.compile(r"^\s+(?:of\s+(?:rain|paint|light)|on\s+the\s+(?:list|team))\b",
                         re.IGNORECASE),
     "warts": re.compile(r"^\s+and\s+all\b", re.IGNORECASE),  # "warts and all"

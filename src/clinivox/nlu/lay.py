@@ -300,6 +300,11 @@ _STATES: tuple[tuple[str, str, str | None], ...] = (
     (r"(?:ears?)\s+(?:(?:is|are|keep|keeps|have\s+been|has\s+been|been|always|constantly)\s+)*"
      r"ringing|ringing\s+in\s+(?:my|your|his|her|the|both)\s+ears?", "tinnitus", "H93.19"),
     (r"blacked\s+out|blacking\s+out|black\s*outs?", "syncope", "R55"),
+    # what is taken for a blood pressure is for its hypertension: "what do you take for your
+    # blood pressure?", "amlodipine for my blood pressure" (not "for your blood pressure
+    # check", "... to be taken")
+    (r"for\s+(?:your|my|his|her)\s+(?P<head>blood\s+pressure)(?!\s+(?:check|reading|"
+     r"readings|test|to\s+be|monitor|machine|cuff))", "hypertension", "I10"),
     # a grip that fails: "have you been dropping things", "I keep dropping my cup"
     (r"(?:dropping|dropped|drop|drops)\s+(?:things|stuff|objects|cups?|glasses|my\s+cup|"
      r"everything)|(?:keep|keeps|kept)\s+dropping", "dropping things", "R27.8"),
