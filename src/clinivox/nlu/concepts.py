@@ -728,40 +728,38 @@ FORM_NEEDS_BEFORE: dict[str, re.Pattern] = {
     "sore": re.compile(rf"(?:\b(?:is|it's|its|be|been|feels?|feeling|felt|are|was|were|bit|"
                        rf"very|quite|so|really|slightly|still|get|gets|getting|looks?|"
                        rf"looking)\s+|{_AFTER_LIST})", re.IGNORECASE),
+    # "it's painful", "it's not very painful", "red and painful", "is it very tender"; not
+    # "a painful decision", "at a tender age"
+    **dict.fromkeys(("painful", "tender"), re.compile(
+        rf"(?:\b(?:is|it's|be|been|feels?|feeling|felt|are|was|were|bit|very|quite|so|really|"
+        rf"slightly|still|get|gets|getting|gone|looks?|looking|not|too|more|less|extremely|"
+        rf"little|of|it)[\s,]+(?:(?:uh+|um+|er+)[\s,]+)*|{_AFTER_LIST})$", re.IGNORECASE)),
+    # "take your blood pressure", "checked my blood pressure": the measurement ("high blood
+    # pressure" is the problem's own, longer form)
+    "blood pressure": re.compile(
+        r"\b(?:take|took|taken|taking|check|checked|checking|measure|measured|measuring|"
+        r"monitor|monitored|monitoring|record|recorded)\s+(?:(?:your|my|his|her|their|the)\s+)?$",
+        re.IGNORECASE),
+    # spots on the skin: "any spots", "I've got little red spots" (not "spots of rain": guard)
+    "spots": re.compile(r"\b(?:any|some|few|no|got|have|has|had|having|red|little|small|itchy|"
+                        r"tiny|raised|white|these|those|of)\s+$", re.IGNORECASE),
+    # a scan, not the verb ("scan the code")
+    **dict.fromkeys(("scan", "scans"), re.compile(
+        r"\b(?:a|an|the|some|any|another|urgent|further|more|your|his|her|doing|do|need|"
+        r"having|have|had|book|arrange|organise|organize|request|for)\s+$", re.IGNORECASE)),
+    # "it's been dry and itchy", "is it the skin on your hand that's dry?" (not "keep it dry")
+    "dry": re.compile(
+        r"(?:\b(?:it's|it\s+is|it\s+was|been|feels?|feeling|felt|very|quite|so|really|bit|"
+        r"little|that's|getting|gets|gone|looks?|slightly|still|and)[\s,]+(?:(?:uh+|um+)[\s,]+)*|"
+        r"[,/]\s*)$", re.IGNORECASE),
+    # "it has bled", "it bled a bit" (not "bled dry")
+    "bled": re.compile(r"\b(?:has|have|had|it|they|that|which|and|also|sometimes|never|ever)"
+                       r"\s+$", re.IGNORECASE),
+    # tests not named: "going for tests", "we'll do some more tests"
+    "tests": re.compile(
+        r"\b(?:some|any|few|more|further|other|those|these|the|for|do|run|running|have|had|"
+        r"having|get|getting|doing|routine|basic|simple|urgent)\s+$", re.IGNORECASE),
 }
-# "it's painful", "it's not very painful", "red and painful"; not "a painful decision"
-FORM_NEEDS_BEFORE["painful"] = re.compile(
-    rf"(?:\b(?:is|it's|be|been|feels?|feeling|felt|are|was|were|bit|very|quite|so|really|"
-    rf"slightly|still|get|gets|getting|gone|looks?|looking|not|too|more|less|extremely|"
-    rf"little|of|it)[\s,]+(?:(?:uh+|um+|er+)[\s,]+)*|{_AFTER_LIST})$", re.IGNORECASE)
-# "take your blood pressure", "checked my blood pressure": the measurement ("high blood
-# pressure" is the problem's own, longer form)
-FORM_NEEDS_BEFORE["blood pressure"] = re.compile(
-    r"\b(?:take|took|taken|taking|check|checked|checking|measure|measured|measuring|monitor|"
-    r"monitored|monitoring|record|recorded)\s+(?:(?:your|my|his|her|their|the)\s+)?$",
-    re.IGNORECASE)
-# "tender" said of a part ("is it very tender", "it's tender to touch"), not "tender meat"
-FORM_NEEDS_BEFORE["tender"] = FORM_NEEDS_BEFORE["painful"]
-# spots on the skin: "any spots", "I've got little red spots" (not "spots of rain": guard)
-FORM_NEEDS_BEFORE["spots"] = re.compile(
-    r"\b(?:any|some|few|no|got|have|has|had|having|red|little|small|itchy|tiny|raised|"
-    r"white|these|those|of)\s+$", re.IGNORECASE)
-# a scan, not the verb ("scan the code")
-FORM_NEEDS_BEFORE["scan"] = FORM_NEEDS_BEFORE["scans"] = re.compile(
-    r"\b(?:a|an|the|some|any|another|urgent|further|more|your|his|her|doing|do|need|"
-    r"having|have|had|book|arrange|organise|organize|request|for)\s+$", re.IGNORECASE)
-# "it's been dry and itchy", "is it the skin on your hand that's dry?" (not "keep it dry")
-FORM_NEEDS_BEFORE["dry"] = re.compile(
-    r"(?:\b(?:it's|it\s+is|it\s+was|been|feels?|feeling|felt|very|quite|so|really|bit|little|"
-    r"that's|getting|gets|gone|looks?|slightly|still|and)[\s,]+(?:(?:uh+|um+)[\s,]+)*|"
-    r"[,/]\s*)$", re.IGNORECASE)
-# "it has bled", "it bled a bit" (not "bled dry")
-FORM_NEEDS_BEFORE["bled"] = re.compile(r"\b(?:has|have|had|it|they|that|which|and|also|"
-                                       r"sometimes|never|ever)\s+$", re.IGNORECASE)
-# tests not named: "going for tests", "we'll do some more tests"
-FORM_NEEDS_BEFORE["tests"] = re.compile(
-    r"\b(?:some|any|few|more|further|other|those|these|the|for|do|run|running|have|had|"
-    r"having|get|getting|doing|routine|basic|simple|urgent)\s+$", re.IGNORECASE)
 # nor after words that make them something else: "after discharge", "hospital discharge"
 FORM_NOT_BEFORE: dict[str, re.Pattern] = {
     **dict.fromkeys(("discharge", "discharges"), re.compile(

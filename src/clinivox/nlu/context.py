@@ -462,7 +462,9 @@ _COURSE = re.compile(
     r"(?:been\s+)?(?:work|works|working|help|helps|helping))\b", re.IGNORECASE)
 
 
-def _sentence_start(text: str, start: int) -> int:
+def sentence_start(text: str, start: int) -> int:
+    """The offset where the sentence holding `start` begins (after the last . ! ? or line
+    break before it)."""
     ends = list(re.finditer(r"[.!?\n]", text[:start]))
     return ends[-1].end() if ends else 0
 
@@ -567,7 +569,7 @@ def _relative_before(text: str, sentence: int, head: str) -> bool:
     if not ((THIRD_PERSON.match(head) and not _YOU_OR_ME & set(_words(head)))
             or _he_or_she_last(head)):
         return False
-    prev = text[_sentence_start(text, max(0, sentence - 1)):sentence]
+    prev = text[sentence_start(text, max(0, sentence - 1)):sentence]
     words = _words(prev)
     at = max((i + len(p) for _, p in _split(FAMILY_PRE) for i in range(len(words))
               if tuple(words[i:i + len(p)]) == p), default=-1)
@@ -579,7 +581,7 @@ def assertion(text: str, start: int, end: int) -> Assertion:
     judged = _assertion(text, start, end)
     if judged.value in ("present", "historical"):
         prepared = _prepared(text)
-        sentence = _sentence_start(prepared, start)
+        sentence = sentence_start(prepared, start)
         if sentence > 0 and _relative_before(prepared, sentence, prepared[sentence:start]):
             return Assertion("family", "relative named before")
         if _relative_next(prepared, start, end):
@@ -607,7 +609,7 @@ def _relative_next(text: str, start: int, end: int) -> bool:
     stop = re.search(r"[.!?]", text[end:])
     if stop is None or stop.group(0) == "?" or len(_words(text[end:end + stop.start()])) > 3:
         return False
-    if _YOU_OR_ME & set(_words(text[_sentence_start(text, start):start])):
+    if _YOU_OR_ME & set(_words(text[sentence_start(text, start):start])):
         return False
     nxt = text[end + stop.end():]
     m = RELATIVE_NEXT.match(nxt)
@@ -617,11 +619,22 @@ def _relative_next(text: str, start: int, end: int) -> bool:
     return not re.search(r"\b(?:too|also|as\s+well)\b", rest, re.IGNORECASE)
 
 
+def _given_under_condition(trig: str, before: str, head: str, after_all: str) -> bool:
+    """A hypothetical trigger's finding is there all the same: the condition is on how the
+    patient's own finding goes on ("if your cough isn't getting better", "if I lean forward,
+    the headache gets worse"), or advice helps with it ("you can get Piriton, it can help
+    with the itchiness"; not under a condition proper: "if you get a rash, ... help with the
+    rash")."""
+    if _COURSE.match(after_all) and (_OWN_FINDING.search(before) or AGGRAVATED.search(head)):
+        return True
+    return bool(HELP_WITH.search(before)) and trig not in ("if", "unless", "in case", "whether")
+
+
 def _assertion(text: str, start: int, end: int) -> Assertion:
     text = _prepared(text)
     after_all = text[end:]
     stop = re.search(r"[.!?\n]", after_all)
-    sentence = _sentence_start(text, start)
+    sentence = sentence_start(text, start)
     head = text[sentence:start]
     question = text[sentence: end + stop.end()] if stop is not None else ""
     request = REQUEST.search(head) or REQUEST.search(after_all[: stop.start()] if stop else "")
@@ -674,12 +687,9 @@ def _assertion(text: str, start: int, end: int) -> Assertion:
         trig = _find(scope, pre_t) or _find(post, post_t)
         if trig is None and post_t is HYPOTHETICAL_POST and ADVICE_AFTER.match(after_all):
             trig = "which can help"
-        if trig is not None and pre_t is HYPOTHETICAL_PRE and _COURSE.match(after_all) and \
-                (_OWN_FINDING.search(text[:start]) or AGGRAVATED.search(head)):
-            continue  # "if your cough isn't getting better": the cough is there
-        if trig is not None and pre_t is HYPOTHETICAL_PRE and HELP_WITH.search(before) \
-                and trig not in ("if", "unless", "in case", "whether"):
-            continue  # "you can get Piriton, it can help with the itchiness": it is there
+        if trig is not None and pre_t is HYPOTHETICAL_PRE and \
+                _given_under_condition(trig, before, head, after_all):
+            continue
         if trig is not None and value == "absent" and LIKE_THIS.match(after_all):
             return Assertion("present", "like this")  # "never had headaches like this"
         if trig is not None and value == "possible" and ESTABLISHED.search(before):

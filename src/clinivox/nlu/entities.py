@@ -36,7 +36,7 @@ from clinivox.nlu.concepts import (
     symptom_code,
     symptom_forms,
 )
-from clinivox.nlu.context import assertion, ended_after
+from clinivox.nlu.context import assertion, ended_after, sentence_start
 from clinivox.nlu.dialogue import mark_answers, mark_relatives, sentence_turns
 from clinivox.nlu.drugs import base_ingredient, drug_xrefs, product_ingredient
 from clinivox.nlu.lay import find_lay_symptoms, site_pain
@@ -80,9 +80,8 @@ UK_BRANDS = {"lemsip": "acetaminophen and phenylephrine", "daktarin": "miconazol
              "beechams": "acetaminophen and phenylephrine", "anusol": "zinc oxide",
              "sudocrem": "zinc oxide", "bonjela": "choline salicylate",
              **{b: "emollients" for b in ("e45", "e forty five", "diprobase", "doublebase",
-                                          "oilatum",
-                                          "epaderm", "hydromol", "dermol", "aveeno",
-                                          "cetraben", "zerobase")}}
+                                          "oilatum", "epaderm", "hydromol", "dermol",
+                                          "aveeno", "cetraben", "zerobase")}}
 _BRITISH = {**BRITISH_DRUGS, **UK_BRANDS}
 # Night Nurse and Day Nurse are medicines only where something is taken: "took some Night
 # Nurse", "Night Nurse at bedtime"; a night nurse is usually a person
@@ -124,10 +123,6 @@ _SEEMS = frozenset({"i think", "seems like", "seems to be", "looks like", "appea
 _I_THINK_I = re.compile(r"\bi,?\s+think\b[\s,]+(?:[\w']+[\s,]+){0,3}?i(?:'m|'ve|\b)",
                         re.IGNORECASE)
 
-
-def _line_start(text: str, start: int) -> int:
-    ends = list(re.finditer(r"[.!?\n]", text[:start]))
-    return ends[-1].end() if ends else 0
 # the words before an allergen, however they were said: "allergic to, to penicillin",
 # "an allergy to, uh, penicillin" (read without the fillers, the drug became one the patient
 # takes)
@@ -770,7 +765,7 @@ def _entity(text: str, written: str, label: str, start: int, end: int, normalize
             _MOVED_OFF.search(text[max(0, start - 40):start]):
         value = "historical"  # "the doctor took me off amlodipine", "switched from ramipril"
     if value == "possible" and judged.trigger == "i think" and label == "drug" and \
-            _I_THINK_I.search(text[_line_start(text, start):start]):
+            _I_THINK_I.search(text[sentence_start(text, start):start]):
         value = "present"  # "I think I do get antihistamines for that": a hedged memory
     if value == "possible" and (judged.trigger in WORRY or judged.trigger in _SEEMS) \
             and (code or "").startswith("R"):
