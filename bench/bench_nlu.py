@@ -101,6 +101,7 @@ def gold_metrics(rows: list[tuple[str, list[dict]]] | None = None,
     from clinivox.nlu import extract
 
     rows = rows if rows is not None else gold_rows("own")
+    t0 = time.perf_counter()
     tp, fp, fn = Counter(), Counter(), Counter()
     asserted, right = Counter(), Counter()
     coded, code_exact, code_cat = Counter(), Counter(), Counter()
@@ -155,6 +156,7 @@ def gold_metrics(rows: list[tuple[str, list[dict]]] | None = None,
     labels = sorted(set(tp) | set(fn) | set(fp))
     return {
         "sentences": len(rows),
+        "seconds": round(time.perf_counter() - t0, 2),
         "repeats": repeats,
         "by_label": {lab: {"recall": tp[lab] / max(1, tp[lab] + fn[lab]),
                            "precision": tp[lab] / max(1, tp[lab] + fp[lab]),
@@ -413,6 +415,20 @@ def scribe_before_after(limit: int | None = None) -> dict:
     return out
 
 
+def with_model(rows: list[tuple[str, list[dict]]]) -> dict:
+    """gold_metrics with the learned assertion model beside the rules
+    (CLINIVOX_NLU_ASSERTION=model, opt-in): what it adds is the difference."""
+    before = os.environ.get("CLINIVOX_NLU_ASSERTION")
+    os.environ["CLINIVOX_NLU_ASSERTION"] = "model"
+    try:
+        return gold_metrics(rows)
+    finally:
+        if before is None:
+            del os.environ["CLINIVOX_NLU_ASSERTION"]
+        else:
+            os.environ["CLINIVOX_NLU_ASSERTION"] = before
+
+
 def _gold_lines(title: str, g: dict) -> list[str]:
     lines = [title, "", "| label | gold | recall | precision | false positives |",
              "|---|---|---|---|---|"]
@@ -460,6 +476,11 @@ def main() -> None:
                "gold_primock_test_by_batch": {
                    b: gold_metrics(gold_rows("primock", "test", b)) for b in TEST_BATCHES},
                "gold_primock_validation": gold_metrics(gold_rows("primock", "validation")),
+               "with_model": {
+                   "test": with_model(gold_rows("primock", "test")),
+                   "test_by_batch": {b: with_model(gold_rows("primock", "test", b))
+                                     for b in TEST_BATCHES},
+                   "validation": with_model(gold_rows("primock", "validation"))},
                "medspacy": medspacy_comparison(args.medspacy) if args.medspacy else None,
                "phi_text_unit": phi_text("unit"), "phi_text_v2": phi_text("v2-test"),
                "phi_speech_unit": phi_speech("unit", args.speech),
@@ -491,6 +512,29 @@ def main() -> None:
         lines.append(f"| {b} | {g['sentences']} | {pr['recall']:.3f} | {pr['precision']:.3f}"
                      f" | {g['assertion_accuracy']:.3f} ({n}) |")
     lines.append("")
+    wm = r["with_model"]
+    lines += ["**Assertions: the ConText rules alone (the default), and with the learned "
+              "model** (`CLINIVOX_NLU_ASSERTION=model`, opt-in: `nlu.assertion_model`, "
+              "trained on the validation half's mentions; docs/nlu.md). Accuracy over the "
+              "mentions each matched:", "",
+              "| set | mentions | rules alone | rules + model | by class, rules / with model "
+              "(n) |", "|---|---|---|---|---|"]
+    for name, alone, both in [("test half", t, wm["test"]),
+                              *[(f"test batch {b}", by_batch[b], wm["test_by_batch"][b])
+                                for b in TEST_BATCHES],
+                              ("validation half (the model was trained on it)", v,
+                               wm["validation"])]:
+        n = sum(m["n"] for m in both["assertion_by_class"].values())
+        lines.append(
+            f"| {name} | {n} | {alone['assertion_accuracy']:.3f} | "
+            f"{both['assertion_accuracy']:.3f} | " + ", ".join(
+                f"{c} {alone['assertion_by_class'][c]['accuracy']:.2f} / "
+                f"{m['accuracy']:.2f} ({m['n']})" for c, m in both["assertion_by_class"].items()
+                if c in alone["assertion_by_class"]) + " |")
+    ratio = wm["test"]["seconds"] / max(t["seconds"], 1e-9)
+    lines += ["", f"Time to extract the test half's {t['sentences']} sentences (one at a "
+              f"time): rules alone {t['seconds']:.1f} s, with the model "
+              f"{wm['test']['seconds']:.1f} s, its loading included ({ratio:.2f}x).", ""]
     lines += _gold_lines("Validation half (the decisions were made here, so optimistic):", v)
     if r["medspacy"]:
         lines += ["**medspaCy's shipped ConText rules** on the same gold mentions (the "

@@ -107,38 +107,45 @@ class SentenceEncoder:
         enc = self.tok.encode_batch(list(texts))
         ids = np.array([e.ids for e in enc], dtype=np.int64)  # (batch, tokens)
         mask = np.array([e.attention_mask for e in enc], dtype=np.float32)
-        w = self.w
-        n_tok = ids.shape[1]
-        x = (w["embeddings.word_embeddings.weight"][ids]
-             + w["embeddings.position_embeddings.weight"][None, :n_tok]
-             + w["embeddings.token_type_embeddings.weight"][0][None, None])
-        x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"],
-                        self.eps)
-        bias = (1.0 - mask)[:, None, None, :] * -1e9  # (batch, 1, 1, tokens)
-        b, t, d = x.shape
-        h, hd = self.heads, d // self.heads
-        for i in range(self.layers):
-            p = f"encoder.layer.{i}."
-
-            def lin(v: np.ndarray, name: str, p: str = p) -> np.ndarray:
-                return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
-
-            q = lin(x, "attention.self.query").reshape(b, t, h, hd).transpose(0, 2, 1, 3)
-            k = lin(x, "attention.self.key").reshape(b, t, h, hd).transpose(0, 2, 3, 1)
-            v = lin(x, "attention.self.value").reshape(b, t, h, hd).transpose(0, 2, 1, 3)
-            att = q @ k / np.sqrt(hd) + bias
-            att = np.exp(att - att.max(-1, keepdims=True))
-            att /= att.sum(-1, keepdims=True)
-            ctx = (att @ v).transpose(0, 2, 1, 3).reshape(b, t, d)
-            x = layer_norm(x + lin(ctx, "attention.output.dense"),
-                            w[p + "attention.output.LayerNorm.weight"],
-                            w[p + "attention.output.LayerNorm.bias"], self.eps)
-            ff = lin(gelu(lin(x, "intermediate.dense")), "output.dense")
-            x = layer_norm(x + ff, w[p + "output.LayerNorm.weight"],
-                            w[p + "output.LayerNorm.bias"], self.eps)
+        x = bert_hidden(self.w, ids, mask, self.heads, self.layers, self.eps)
         pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
         pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return pooled.astype(np.float32)
+
+
+def bert_hidden(w: dict[str, np.ndarray], ids: np.ndarray, mask: np.ndarray, heads: int,
+                layers: int, eps: float) -> np.ndarray:
+    """The last layer's hidden states (batch, tokens, dim) of a BERT encoder whose weights
+    `w` are named as in transformers' BertModel without the `bert.` prefix; `mask` is 1
+    for a token, 0 for padding."""
+    n_tok = ids.shape[1]
+    x = (w["embeddings.word_embeddings.weight"][ids]
+         + w["embeddings.position_embeddings.weight"][None, :n_tok]
+         + w["embeddings.token_type_embeddings.weight"][0][None, None])
+    x = layer_norm(x, w["embeddings.LayerNorm.weight"], w["embeddings.LayerNorm.bias"], eps)
+    bias = (1.0 - mask)[:, None, None, :] * -1e9  # (batch, 1, 1, tokens)
+    b, t, d = x.shape
+    h, hd = heads, d // heads
+    for i in range(layers):
+        p = f"encoder.layer.{i}."
+
+        def lin(v: np.ndarray, name: str, p: str = p) -> np.ndarray:
+            return v @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+
+        q = lin(x, "attention.self.query").reshape(b, t, h, hd).transpose(0, 2, 1, 3)
+        k = lin(x, "attention.self.key").reshape(b, t, h, hd).transpose(0, 2, 3, 1)
+        v = lin(x, "attention.self.value").reshape(b, t, h, hd).transpose(0, 2, 1, 3)
+        att = q @ k / np.sqrt(hd) + bias
+        att = np.exp(att - att.max(-1, keepdims=True))
+        att /= att.sum(-1, keepdims=True)
+        ctx = (att @ v).transpose(0, 2, 1, 3).reshape(b, t, d)
+        x = layer_norm(x + lin(ctx, "attention.output.dense"),
+                       w[p + "attention.output.LayerNorm.weight"],
+                       w[p + "attention.output.LayerNorm.bias"], eps)
+        ff = lin(gelu(lin(x, "intermediate.dense")), "output.dense")
+        x = layer_norm(x + ff, w[p + "output.LayerNorm.weight"],
+                       w[p + "output.LayerNorm.bias"], eps)
+    return x
 
 
 @lru_cache(maxsize=1)

