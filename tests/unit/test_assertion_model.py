@@ -108,9 +108,14 @@ def test_rules_alone_without_the_minilm_package(monkeypatch):
         assertion_model._load.cache_clear()
 
 
-def test_a_missing_model_file_is_a_typed_error(tmp_path):
+def test_a_missing_model_file_is_a_typed_error(tmp_path, monkeypatch):
     with pytest.raises(ModelNotFoundError, match="assertion model missing"):
         assertion_model.AssertionModel(tmp_path / "none.npz")
+    # a user's model path that is wrong is said, not silently replaced by the rules
+    monkeypatch.setenv("CLINIVOX_NLU_ASSERTION", "model")
+    monkeypatch.setenv("CLINIVOX_NLU_ASSERTION_MODEL", str(tmp_path / "none.npz"))
+    with pytest.raises(ModelNotFoundError, match=r"none\.npz"):
+        extract("No chest pain.")
 
 
 def test_extract_with_the_model_never_imports_torch():

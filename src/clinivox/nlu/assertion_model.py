@@ -163,7 +163,9 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _load() -> AssertionModel | None:
+def _load(path: str | None) -> AssertionModel | None:
+    if path:  # a user's model: a wrong path is an error, not a silent fall-back
+        return AssertionModel(path)
     try:
         return AssertionModel()
     except (ModelNotFoundError, ImportError, OSError) as exc:
@@ -172,12 +174,14 @@ def _load() -> AssertionModel | None:
 
 
 def default_model() -> AssertionModel | None:
-    """The shipped model where CLINIVOX_NLU_ASSERTION=model asks for it and it can run (the
-    MiniLM package is installed); None otherwise: the rules alone (the default)."""
+    """The model where CLINIVOX_NLU_ASSERTION=model asks for it and it can run (the MiniLM
+    package is installed): the shipped one, or a user's (CLINIVOX_NLU_ASSERTION_MODEL, an
+    .npz written by `train.finetune.assertion.export`). None otherwise: the rules alone
+    (the default)."""
     if os.environ.get("CLINIVOX_NLU_ASSERTION", "rules").strip().lower() != "model":
         return None
     with _lock:
-        return _load()
+        return _load(os.environ.get("CLINIVOX_NLU_ASSERTION_MODEL", "").strip())
 
 
 ASSERTED = ("problem", "drug", "allergy")
