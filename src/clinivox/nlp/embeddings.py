@@ -13,8 +13,10 @@ import os
 import struct
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -56,58 +58,99 @@ def read_safetensors(path: Path) -> dict[str, np.ndarray]:
     return out
 
 
-class SentenceEncoder:
-    """`encode(texts) -> (n, 384) float32`, unit-norm rows (cosine = dot product).
+def tokenizer(root: Path, max_tokens: int) -> Any:
+    """The model directory's WordPiece tokenizer (`tokenizers`), truncating to `max_tokens`
+    and padding a batch to its longest text."""
+    import tokenizers
 
-    Embeddings are memoised (LRU, `cache_size` texts) because streaming hypotheses repeat the
-    same clauses partial after partial. The cache is keyed by a digest of the text, so it
-    holds no transcript text; it lives in memory only.
-    """
+    tok = tokenizers.Tokenizer.from_file(str(root / "tokenizer.json"))
+    tok.enable_truncation(max_tokens)
+    tok.enable_padding(pad_id=0, pad_token="[PAD]")
+    return tok
 
-    def __init__(self, path: str | os.PathLike | None = None, max_tokens: int = 128,
-                 cache_size: int = 4096) -> None:
-        import tokenizers
 
-        root = find_minilm(path)
+class MiniLM:
+    """A BERT encoder's float32 weights (named without the `bert.` prefix), its shape from
+    config.json and its tokenizer; `hidden(texts)` runs it."""
+
+    def __init__(self, root: Path, max_tokens: int) -> None:
         cfg = json.loads((root / "config.json").read_text())
         self.heads = int(cfg["num_attention_heads"])
         self.layers = int(cfg["num_hidden_layers"])
         self.eps = float(cfg.get("layer_norm_eps", 1e-12))
-        self.w = {k: v.astype(np.float32) if v.dtype != np.int64 else v
+        self.w = {k.removeprefix("bert."): v.astype(np.float32) if v.dtype != np.int64 else v
                   for k, v in read_safetensors(root / "model.safetensors").items()}
-        self.w = {k.removeprefix("bert."): v for k, v in self.w.items()}
-        self.tok = tokenizers.Tokenizer.from_file(str(root / "tokenizer.json"))
-        self.tok.enable_truncation(max_tokens)
-        self.tok.enable_padding(pad_id=0, pad_token="[PAD]")
-        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = threading.Lock()
+        self.dim = int(self.w["embeddings.word_embeddings.weight"].shape[1])
+        self.tok = tokenizer(root, max_tokens)
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.w["embeddings.word_embeddings.weight"].shape[1]),
-                            np.float32)
-        keys = [hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in texts]
-        with self._lock:
-            known = {k: self._cache[k] for k in keys if k in self._cache}
-            for k in known:
-                self._cache.move_to_end(k)
-        todo = list(dict.fromkeys(k for k in keys if k not in known))
-        if todo:
-            text_of = dict(zip(keys, texts, strict=True))
-            fresh = self._forward([text_of[k] for k in todo])
-            with self._lock:
-                for k, row in zip(todo, fresh, strict=True):
-                    known[k] = self._cache[k] = row
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        return np.stack([known[k] for k in keys])
-
-    def _forward(self, texts: list[str]) -> np.ndarray:
+    def hidden(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """The last layer's hidden states (batch, tokens, dim), the attention mask and the
+        tokenizer's encodings (their `offsets` place each token in its text)."""
         enc = self.tok.encode_batch(list(texts))
         ids = np.array([e.ids for e in enc], dtype=np.int64)  # (batch, tokens)
         mask = np.array([e.attention_mask for e in enc], dtype=np.float32)
-        x = bert_hidden(self.w, ids, mask, self.heads, self.layers, self.eps)
+        return bert_hidden(self.w, ids, mask, self.heads, self.layers, self.eps), mask, enc
+
+
+class DigestCache:
+    """Rows computed from texts, memoised (LRU, `size` texts) by a digest of each text, so
+    it holds no transcript text; it lives in memory only."""
+
+    def __init__(self, size: int = 4096) -> None:
+        self._rows: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def __iter__(self) -> Iterator[bytes]:  # the digests
+        with self._lock:
+            return iter(list(self._rows))
+
+    def clear(self) -> None:
+        with self._lock:
+            self._rows.clear()
+
+    def rows(self, texts: list[str],
+             compute: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+        """Each text's row, `compute` called once on the texts (each once) not cached."""
+        keys = [hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in texts]
+        with self._lock:
+            known = {k: self._rows[k] for k in keys if k in self._rows}
+            for k in known:
+                self._rows.move_to_end(k)
+        todo = list(dict.fromkeys(k for k in keys if k not in known))
+        if todo:
+            text_of = dict(zip(keys, texts, strict=True))
+            fresh = compute([text_of[k] for k in todo])
+            with self._lock:
+                for k, row in zip(todo, fresh, strict=True):
+                    known[k] = self._rows[k] = row
+                while len(self._rows) > self._size:
+                    self._rows.popitem(last=False)
+        return np.stack([known[k] for k in keys])
+
+
+class SentenceEncoder:
+    """`encode(texts) -> (n, 384) float32`, unit-norm rows (cosine = dot product).
+
+    Embeddings are memoised (`DigestCache`, `cache_size` texts) because streaming
+    hypotheses repeat the same clauses partial after partial.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, max_tokens: int = 128,
+                 cache_size: int = 4096) -> None:
+        self.bert = MiniLM(find_minilm(path), max_tokens)
+        self._cache = DigestCache(cache_size)
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.bert.dim), np.float32)
+        return self._cache.rows(texts, self._forward)
+
+    def _forward(self, texts: list[str]) -> np.ndarray:
+        x, mask, _ = self.bert.hidden(texts)
         pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
         pooled /= np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
         return pooled.astype(np.float32)

@@ -22,13 +22,11 @@ not learned where a cue's scope ends; until it has, the rules alone are the defa
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
 import re
 import threading
-from collections import OrderedDict
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from clinivox.errors import ModelNotFoundError
-from clinivox.nlp.embeddings import bert_hidden, find_minilm, read_safetensors
+from clinivox.nlp.embeddings import DigestCache, MiniLM, find_minilm
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +73,6 @@ class AssertionModel:
 
     def __init__(self, path: str | os.PathLike | None = None,
                  minilm: str | os.PathLike | None = None) -> None:
-        import tokenizers
-
         f = Path(path) if path is not None else MODEL_FILE
         if not f.is_file():
             raise ModelNotFoundError(f"assertion model missing: {f}")
@@ -84,57 +80,29 @@ class AssertionModel:
         meta = json.loads(str(data["meta"]))
         self.classes: list[str] = list(meta["classes"])
         self.rule_weight = float(meta["rule_weight"])
-        self.max_tokens = int(meta["max_tokens"])
-        root = find_minilm(minilm)
-        cfg = json.loads((root / "config.json").read_text())
-        self.heads = int(cfg["num_attention_heads"])
-        self.layers = int(cfg["num_hidden_layers"])
-        self.eps = float(cfg.get("layer_norm_eps", 1e-12))
-        w = {k.removeprefix("bert."): v.astype(np.float32) if v.dtype != np.int64 else v
-             for k, v in read_safetensors(root / "model.safetensors").items()}
+        self.bert = MiniLM(find_minilm(minilm), int(meta["max_tokens"]))
+        w = self.bert.w
         scale = float(meta["lora_alpha"]) / float(meta["lora_rank"])
         for name in meta["adapted"]:  # W + scale * B A, the adapter merged into its layer
             a = data[f"lora.{name}.a"].astype(np.float32)
             b = data[f"lora.{name}.b"].astype(np.float32)
             w[f"{name}.weight"] = w[f"{name}.weight"] + scale * (b @ a)
-        self.w = w
         self.head_w = data["head.weight"].astype(np.float32)
         self.head_b = data["head.bias"].astype(np.float32)
-        self.tok = tokenizers.Tokenizer.from_file(str(root / "tokenizer.json"))
-        self.tok.enable_truncation(self.max_tokens)
-        self.tok.enable_padding(pad_id=0, pad_token="[PAD]")
-        self._lock = threading.Lock()
-        self._cache: OrderedDict[bytes, np.ndarray] = OrderedDict()
-        self._cache_size = 4096
+        # memoised like the sentence encoder: streaming hypotheses repeat the same
+        # sentences partial after partial
+        self._cache = DigestCache()
 
     def probabilities(self, items: list[tuple[str, int, int, str]]) -> np.ndarray:
-        """Memoised (LRU) by a digest of the marked text, as the sentence encoder is:
-        streaming hypotheses repeat the same sentences partial after partial."""
         if not items:
             return np.zeros((0, len(self.classes)), np.float32)
         inputs = [marked(*it) for it in items]
-        keys = [hashlib.blake2b(s.encode("utf-8"), digest_size=16).digest()
-                for s, _, _ in inputs]
-        with self._lock:
-            known = {k: self._cache[k] for k in keys if k in self._cache}
-            for k in known:
-                self._cache.move_to_end(k)
-        todo = [i for i, k in enumerate(keys) if k not in known]
-        if todo:
-            fresh = self._forward([inputs[i] for i in todo])
-            with self._lock:
-                for i, row in zip(todo, fresh, strict=True):
-                    known[keys[i]] = self._cache[keys[i]] = row
-                while len(self._cache) > self._cache_size:
-                    self._cache.popitem(last=False)
-        return np.stack([known[k] for k in keys])
+        span = {s: (a, b) for s, a, b in inputs}
+        return self._cache.rows([s for s, _, _ in inputs],
+                                lambda texts: self._forward([(t, *span[t]) for t in texts]))
 
     def _forward(self, inputs: list[tuple[str, int, int]]) -> np.ndarray:
-        with self._lock:  # the tokenizer's padding settings are shared state
-            enc = self.tok.encode_batch([s for s, _, _ in inputs])
-        ids = np.array([e.ids for e in enc], dtype=np.int64)
-        mask = np.array([e.attention_mask for e in enc], dtype=np.float32)
-        x = bert_hidden(self.w, ids, mask, self.heads, self.layers, self.eps)
+        x, _, enc = self.bert.hidden([s for s, _, _ in inputs])
         feats = np.zeros((len(inputs), 2 * x.shape[2]), np.float32)
         for i, (e, (_, a, b)) in enumerate(zip(enc, inputs, strict=True)):
             idx = mention_tokens(e.offsets, a, b)

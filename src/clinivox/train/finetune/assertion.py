@@ -4,7 +4,7 @@ all-MiniLM-L6-v2 with LoRA adapters (rank 8) on the query, value and attention-o
 projections and on both feed-forward layers of each of its six layers, and a linear head
 over the hidden states of the mention's opening marker and the mean of its words. The
 base weights stay frozen; what is exported is the adapters' factors and the head
-(about 1 MB), which the numpy model merges into the base at load time.
+(0.6 MB), which the numpy model merges into the base at load time.
 
     examples = [AssertionExample("any chest pain?", 4, 14, "problem", "hypothetical"), ...]
     model = fit(examples)
@@ -98,14 +98,12 @@ def _parent(layer: Any, dotted: str) -> tuple[Any, str]:
 
 
 class _Encoder:
-    """The same tokenisation as the numpy model (tokenizers, truncation, padding)."""
+    """The same tokenisation as the numpy model (`nlp.embeddings.tokenizer`)."""
 
     def __init__(self, root: Path) -> None:
-        import tokenizers
+        from clinivox.nlp.embeddings import tokenizer
 
-        self.tok = tokenizers.Tokenizer.from_file(str(root / "tokenizer.json"))
-        self.tok.enable_truncation(MAX_TOKENS)
-        self.tok.enable_padding(pad_id=0, pad_token="[PAD]")
+        self.tok = tokenizer(root, MAX_TOKENS)
 
     def __call__(self, batch: Sequence[AssertionExample]) -> tuple[torch.Tensor, ...]:
         inputs = [marked(e.text, e.start, e.end, e.label) for e in batch]
