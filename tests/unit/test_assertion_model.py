@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from clinivox.errors import ModelNotFoundError
+from clinivox.errors import InputError, ModelNotFoundError
 from clinivox.nlu import assertion_model, extract
 from clinivox.nlu.context import assertion
 
@@ -126,3 +126,9 @@ def test_extract_with_the_model_never_imports_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out == ["True", "False"]  # the model ran, and torch was not imported
+
+
+def test_an_unknown_assertion_mode_is_a_typed_error(monkeypatch):
+    monkeypatch.setenv("CLINIVOX_NLU_ASSERTION", "modle")
+    with pytest.raises(InputError, match="expected 'rules' or 'model'"):
+        extract("No chest pain.")

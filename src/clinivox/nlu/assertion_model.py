@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from clinivox.errors import ModelNotFoundError
+from clinivox.errors import InputError, ModelNotFoundError
 from clinivox.nlp.embeddings import DigestCache, MiniLM, find_minilm
 
 log = logging.getLogger(__name__)
@@ -146,7 +146,10 @@ def default_model() -> AssertionModel | None:
     package is installed): the shipped one, or a user's (CLINIVOX_NLU_ASSERTION_MODEL, an
     .npz written by `train.finetune.assertion.export`). None otherwise: the rules alone
     (the default)."""
-    if os.environ.get("CLINIVOX_NLU_ASSERTION", "rules").strip().lower() != "model":
+    mode = os.environ.get("CLINIVOX_NLU_ASSERTION", "").strip().lower() or "rules"
+    if mode not in ("rules", "model"):  # a typo must not pass for the rules silently
+        raise InputError(f"CLINIVOX_NLU_ASSERTION={mode!r}: expected 'rules' or 'model'")
+    if mode == "rules":
         return None
     with _lock:
         return _load(os.environ.get("CLINIVOX_NLU_ASSERTION_MODEL", "").strip())
