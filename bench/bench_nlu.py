@@ -415,18 +415,23 @@ def scribe_before_after(limit: int | None = None) -> dict:
     return out
 
 
-def with_model(rows: list[tuple[str, list[dict]]]) -> dict:
-    """gold_metrics with the learned assertion model beside the rules
-    (CLINIVOX_NLU_ASSERTION=model, opt-in): what it adds is the difference."""
-    before = os.environ.get("CLINIVOX_NLU_ASSERTION")
-    os.environ["CLINIVOX_NLU_ASSERTION"] = "model"
+def with_env(rows: list[tuple[str, list[dict]]], name: str, value: str) -> dict:
+    """gold_metrics with environment variable `name` set to `value` for the run."""
+    before = os.environ.get(name)
+    os.environ[name] = value
     try:
         return gold_metrics(rows)
     finally:
         if before is None:
-            del os.environ["CLINIVOX_NLU_ASSERTION"]
+            del os.environ[name]
         else:
-            os.environ["CLINIVOX_NLU_ASSERTION"] = before
+            os.environ[name] = before
+
+
+def with_model(rows: list[tuple[str, list[dict]]]) -> dict:
+    """gold_metrics with the learned assertion model beside the rules
+    (CLINIVOX_NLU_ASSERTION=model, opt-in): what it adds is the difference."""
+    return with_env(rows, "CLINIVOX_NLU_ASSERTION", "model")
 
 
 def _gold_lines(title: str, g: dict) -> list[str]:

@@ -115,6 +115,11 @@ class DigestCache:
     def rows(self, texts: list[str],
              compute: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """Each text's row, `compute` called once on the texts (each once) not cached."""
+        return np.stack(self.items(texts, compute))
+
+    def items(self, texts: list[str], compute: Callable[[list[str]], Any]) -> list[Any]:
+        """Each text's item (anything `compute` returns one of per text, in order), as
+        `rows` computes and memoises them."""
         keys = [hashlib.blake2b(t.encode("utf-8"), digest_size=16).digest() for t in texts]
         with self._lock:
             known = {k: self._rows[k] for k in keys if k in self._rows}
@@ -129,7 +134,18 @@ class DigestCache:
                     known[k] = self._rows[k] = row
                 while len(self._rows) > self._size:
                     self._rows.popitem(last=False)
-        return np.stack([known[k] for k in keys])
+        return [known[k] for k in keys]
+
+
+def merge_lora(w: dict[str, np.ndarray], data: Any, meta: dict[str, Any]) -> None:
+    """Merge a fine-tuned model's low-rank adapters into base weights `w` (in place):
+    W + (alpha / r) B A for each adapted projection (`train.finetune.minilm`'s export:
+    `lora.<name>.a|b` in `data`, the names, rank and alpha in `meta`)."""
+    scale = float(meta["lora_alpha"]) / float(meta["lora_rank"])
+    for name in meta["adapted"]:
+        a = data[f"lora.{name}.a"].astype(np.float32)
+        b = data[f"lora.{name}.b"].astype(np.float32)
+        w[f"{name}.weight"] = w[f"{name}.weight"] + scale * (b @ a)
 
 
 class SentenceEncoder:

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from clinivox.errors import InputError, ModelNotFoundError
-from clinivox.nlp.embeddings import DigestCache, MiniLM, find_minilm
+from clinivox.nlp.embeddings import DigestCache, MiniLM, find_minilm, merge_lora
 
 log = logging.getLogger(__name__)
 
@@ -81,12 +81,7 @@ class AssertionModel:
         self.classes: list[str] = list(meta["classes"])
         self.rule_weight = float(meta["rule_weight"])
         self.bert = MiniLM(find_minilm(minilm), int(meta["max_tokens"]))
-        w = self.bert.w
-        scale = float(meta["lora_alpha"]) / float(meta["lora_rank"])
-        for name in meta["adapted"]:  # W + scale * B A, the adapter merged into its layer
-            a = data[f"lora.{name}.a"].astype(np.float32)
-            b = data[f"lora.{name}.b"].astype(np.float32)
-            w[f"{name}.weight"] = w[f"{name}.weight"] + scale * (b @ a)
+        merge_lora(self.bert.w, data, meta)
         self.head_w = data["head.weight"].astype(np.float32)
         self.head_b = data["head.bias"].astype(np.float32)
         # memoised like the sentence encoder: streaming hypotheses repeat the same

@@ -43,6 +43,7 @@ from clinivox.nlu.drugs import base_ingredient, drug_xrefs, product_ingredient
 from clinivox.nlu.lay import find_lay_symptoms, site_pain
 from clinivox.nlu.numbers import NUM_DECIMAL
 from clinivox.nlu.sections import find_sections, section_at
+from clinivox.nlu.span_model import learned_spans
 from clinivox.nlu.vitals import find_vitals
 
 # the lexicon's procedures that look at the patient rather than treat: tests (i2b2's
@@ -586,6 +587,19 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
             out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
                                _BRITISH[name], "drug", sections))
             taken.append((m.start(), m.end()))
+    for sp in learned_spans(text) if everyday else ():
+        # what the model tags that no table lists: found, and coded only where the symptom
+        # tables know its words
+        if not _free(taken, sp.start, sp.end):
+            continue
+        written = text[sp.start:sp.end]
+        normalized = " ".join(written.lower().split())
+        code = symptom_code(normalized) if sp.label == "problem" else None
+        e = _entity(text, written, sp.label, sp.start, sp.end, normalized, code, "learned",
+                    sections)
+        e.attributes = {**e.attributes, "confidence": f"{sp.score:.2f}"}
+        out.append(e)
+        taken.append((sp.start, sp.end))
     out.sort(key=lambda e: e.start)
     # a problem naming a service ("TIA clinic", "stroke unit", "asthma nurse") is no finding
     out[:] = [e for e in out if not (e.label == "problem" and _SERVICE.match(text[e.end:]))]

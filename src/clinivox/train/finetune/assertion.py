@@ -25,6 +25,7 @@ import numpy as np
 
 from clinivox.nlu.assertion_model import marked, mention_tokens
 from clinivox.nlu.context import ASSERTIONS
+from clinivox.train.finetune.minilm import adapted_minilm, adapter_arrays, linear_schedule
 
 try:
     import torch
@@ -32,8 +33,6 @@ except ImportError as exc:  # pragma: no cover - the [train] extra
     raise ImportError("pip install clinivox[train]") from exc
 
 CLASSES = list(ASSERTIONS)
-ADAPTED = ("attention.self.query", "attention.self.value", "attention.output.dense",
-           "intermediate.dense", "output.dense")
 MAX_TOKENS = 96
 
 
@@ -46,37 +45,12 @@ class AssertionExample:
     assertion: str  # the gold class
 
 
-class LoRALinear(torch.nn.Module):
-    """y = W x + b + (alpha / r) B A x, with W and b frozen; B starts at zero."""
-
-    def __init__(self, base: torch.nn.Linear, rank: int, alpha: float) -> None:
-        super().__init__()
-        self.base = base
-        self.a = torch.nn.Parameter(torch.randn(rank, base.in_features) * 0.01)
-        self.b = torch.nn.Parameter(torch.zeros(base.out_features, rank))
-        self.scale = alpha / rank
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.base(x) + (x @ self.a.T @ self.b.T) * self.scale
-
-
 class AssertionNet(torch.nn.Module):
     def __init__(self, minilm: str | Path | None = None, rank: int = 8,
                  alpha: float = 16.0) -> None:
         super().__init__()
-        from transformers import BertModel
-
-        from clinivox.nlp.embeddings import find_minilm
-
-        self.root = find_minilm(minilm)
-        self.bert = BertModel.from_pretrained(str(self.root), add_pooling_layer=False)
-        for p in self.bert.parameters():
-            p.requires_grad = False
+        self.root, self.bert = adapted_minilm(minilm, rank, alpha)
         self.rank, self.alpha = rank, alpha
-        for layer in self.bert.encoder.layer:
-            for name in ADAPTED:
-                parent, attr = _parent(layer, name)
-                setattr(parent, attr, LoRALinear(getattr(parent, attr), rank, alpha))
         hidden = self.bert.config.hidden_size
         self.drop = torch.nn.Dropout(0.1)
         self.head = torch.nn.Linear(2 * hidden, len(CLASSES))
@@ -87,14 +61,6 @@ class AssertionNet(torch.nn.Module):
         opening = h[torch.arange(h.shape[0]), first]
         mean = (h * words[..., None]).sum(1) / words.sum(1, keepdim=True).clamp(min=1)
         return self.head(self.drop(torch.cat([opening, mean], -1)))
-
-
-def _parent(layer: Any, dotted: str) -> tuple[Any, str]:
-    *path, attr = dotted.split(".")
-    obj = layer
-    for p in path:
-        obj = getattr(obj, p)
-    return obj, attr
 
 
 class _Encoder:
@@ -132,8 +98,7 @@ def fit(examples: Sequence[AssertionExample], epochs: int = 6, lr: float = 1e-3,
     params = [p for p in net.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     steps = epochs * math.ceil(len(examples) / batch_size)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, (steps - s) / steps))
+    sched = linear_schedule(opt, steps)
     y = torch.tensor([CLASSES.index(e.assertion) for e in examples])
     for epoch in range(epochs):
         net.train()
@@ -168,16 +133,7 @@ def export(net: AssertionNet, path: str | Path, rule_weight: float,
            notes: dict[str, Any] | None = None) -> None:
     """Write the adapters' factors and the head (float16 factors, float32 head) with the
     settings the numpy model needs."""
-    arrays: dict[str, np.ndarray] = {}
-    adapted = []
-    for i, layer in enumerate(net.bert.encoder.layer):
-        for name in ADAPTED:
-            parent, attr = _parent(layer, name)
-            mod = getattr(parent, attr)
-            key = f"encoder.layer.{i}.{name}"
-            adapted.append(key)
-            arrays[f"lora.{key}.a"] = mod.a.detach().numpy().astype(np.float16)
-            arrays[f"lora.{key}.b"] = mod.b.detach().numpy().astype(np.float16)
+    arrays, adapted = adapter_arrays(net.bert)
     arrays["head.weight"] = net.head.weight.detach().numpy().astype(np.float32)
     arrays["head.bias"] = net.head.bias.detach().numpy().astype(np.float32)
     meta = {"classes": CLASSES, "rule_weight": rule_weight, "max_tokens": MAX_TOKENS,

