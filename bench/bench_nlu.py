@@ -486,6 +486,14 @@ def main() -> None:
                    "test_by_batch": {b: with_model(gold_rows("primock", "test", b))
                                      for b in TEST_BATCHES},
                    "validation": with_model(gold_rows("primock", "validation"))},
+               "with_span_model": {
+                   "test": with_env(gold_rows("primock", "test"), "CLINIVOX_NLU_SPANS",
+                                    "model"),
+                   "test_by_batch": {b: with_env(gold_rows("primock", "test", b),
+                                                 "CLINIVOX_NLU_SPANS", "model")
+                                     for b in TEST_BATCHES},
+                   "validation": with_env(gold_rows("primock", "validation"),
+                                          "CLINIVOX_NLU_SPANS", "model")},
                "medspacy": medspacy_comparison(args.medspacy) if args.medspacy else None,
                "phi_text_unit": phi_text("unit"), "phi_text_v2": phi_text("v2-test"),
                "phi_speech_unit": phi_speech("unit", args.speech),
@@ -540,6 +548,30 @@ def main() -> None:
     lines += ["", f"Time to extract the test half's {t['sentences']} sentences (one at a "
               f"time): rules alone {t['seconds']:.1f} s, with the model "
               f"{wm['test']['seconds']:.1f} s, its loading included ({ratio:.2f}x).", ""]
+    ws = r["with_span_model"]
+    lines += ["**Entities: the lexicon alone (the default), and with the learned span "
+              "model** (`CLINIVOX_NLU_SPANS=model`, opt-in: `nlu.span_model`, trained on the "
+              "validation half's sentences; docs/nlu.md). Problem recall and precision:", "",
+              "| set | problems (gold) | lexicon alone | with the model | added: found / "
+              "false |", "|---|---|---|---|---|"]
+    for name, alone, both in [("test half", t, ws["test"]),
+                              *[(f"test batch {b}", by_batch[b], ws["test_by_batch"][b])
+                                for b in TEST_BATCHES],
+                              ("validation half (the model was trained on it)", v,
+                               ws["validation"])]:
+        a = alone["by_label"].get("problem", {"recall": 0.0, "precision": 0.0, "gold": 0,
+                                              "false_positives": 0})
+        m = both["by_label"].get("problem", a)
+        found = round((m["recall"] - a["recall"]) * a["gold"])
+        lines.append(f"| {name} | {a['gold']} | {a['recall']:.3f} / {a['precision']:.3f} | "
+                     f"{m['recall']:.3f} / {m['precision']:.3f} | {found} / "
+                     f"{m['false_positives'] - a['false_positives']} |")
+    ratio = ws["test"]["seconds"] / max(t["seconds"], 1e-9)
+    lines += ["", f"Drug recall on the test half: {t['by_label']['drug']['recall']:.3f} "
+              f"alone, {ws['test']['by_label']['drug']['recall']:.3f} with the model (it "
+              f"adds problems only). Time for the {t['sentences']} sentences: "
+              f"{t['seconds']:.1f} s alone, {ws['test']['seconds']:.1f} s with the model, "
+              f"its loading included ({ratio:.2f}x).", ""]
     lines += _gold_lines("Validation half (the decisions were made here, so optimistic):", v)
     if r["medspacy"]:
         lines += ["**medspaCy's shipped ConText rules** on the same gold mentions (the "

@@ -161,6 +161,17 @@ def test_the_model_only_adds_uncoded_spans_beside_the_lexicon(shipped, monkeypat
     assert not with_model["Thanks, see you next week then."]
 
 
+def test_a_learned_span_is_never_coded(shipped) -> None:
+    """Regression: "A weak signal." - the model tagged "weak", and the symptom table's code
+    for it (R53.1, weakness) came with it, an everyday word coded as a finding."""
+    from clinivox.nlu import extract
+
+    for text in ("A weak signal.", "I've been feeling a bit wobbly.", "Labile mood."):
+        learned = [e for e in extract(text) if e.category == "learned"]
+        assert all(e.code is None for e in learned), text
+    assert not [e for e in extract("A weak signal.") if e.code]
+
+
 def test_learned_spans_get_the_rules_assertion(shipped) -> None:
     from clinivox.nlu import extract
 

