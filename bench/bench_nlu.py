@@ -92,6 +92,38 @@ def _over_occurrence(text: str, word: str, start: int, end: int) -> bool:
     return False
 
 
+def match(text: str, gold: list[dict], found: list[tuple[str, int, int]]
+          ) -> tuple[list[tuple[dict, int | None]], list[int], int]:
+    """How found entities, (label, start, end), meet a sentence's gold ones: a found
+    entity matches a gold one with the same label whose text (its first occurrence) it
+    overlaps, each used once. Returns each gold entity with the index of its match (None:
+    missed), the indexes of the found entities that are false positives, and how many
+    unmatched ones are repeats: a word the gold annotates once and the sentence says twice
+    ("it's itchy ... it does get itchy"), found on its other occurrence, which is not a
+    false positive."""
+    used: set[int] = set()
+    pairs: list[tuple[dict, int | None]] = []
+    for g in gold:
+        g0 = text.lower().find(g["text"].lower())
+        g1 = g0 + len(g["text"])
+        hit = next((i for i, (label, s, e) in enumerate(found) if i not in used
+                    and label == g["label"] and s < g1 and e > g0), None)
+        if hit is not None:
+            used.add(hit)
+        pairs.append((g, hit))
+    lowered = text.lower()
+    extra, repeats = [], 0
+    for i, (label, s, e) in enumerate(found):
+        if i in used:
+            continue
+        if any(g["label"] == label and _over_occurrence(lowered, g["text"].lower(), s, e)
+               for g in gold):
+            repeats += 1
+        else:
+            extra.append(i)
+    return pairs, extra, repeats
+
+
 def gold_metrics(rows: list[tuple[str, list[dict]]] | None = None,
                  show_errors: bool = False) -> dict:
     """Entity recall and precision by label (a found entity matches a gold one with the
@@ -108,19 +140,15 @@ def gold_metrics(rows: list[tuple[str, list[dict]]] | None = None,
     code_ok = code_n = repeats = 0
     for text, gold in rows:
         found = extract(text)
-        used = set()
-        for g in gold:
-            g0 = text.lower().find(g["text"].lower())
-            g1 = g0 + len(g["text"])
-            match = next((i for i, e in enumerate(found) if i not in used
-                          and e.label == g["label"] and e.start < g1 and e.end > g0), None)
-            if match is None:
+        pairs, extra, repeated = match(text, gold, [(e.label, e.start, e.end) for e in found])
+        repeats += repeated
+        for g, matched in pairs:
+            if matched is None:
                 fn[g["label"]] += 1
                 if show_errors:
                     print(f"  missed {g['label']} {g['text']!r}: {text[:90]!r}")
                 continue
-            used.add(match)
-            e = found[match]
+            e = found[matched]
             tp[g["label"]] += 1
             if g.get("assertion") and g["label"] in ASSERTED:
                 asserted[g["assertion"]] += 1
@@ -139,20 +167,11 @@ def gold_metrics(rows: list[tuple[str, list[dict]]] | None = None,
                 code_cat[lab] += bool(got) and got[:3] == want[:3]
                 if show_errors and got != want:
                     print(f"  code {e.text!r} {e.code} (gold {g['code']})")
-        lowered = text.lower()
-        for i, e in enumerate(found):
-            if i not in used:
-                # a word the gold annotates once and the sentence says twice ("it's itchy
-                # ... it does get itchy"): the gold gives each text once, so a match on its
-                # other occurrence is a repeat, not a false positive
-                if any(g["label"] == e.label and _over_occurrence(lowered, g["text"].lower(),
-                                                                   e.start, e.end)
-                       for g in gold):
-                    repeats += 1
-                    continue
-                fp[e.label] += 1
-                if show_errors:
-                    print(f"  extra {e.label} {e.text!r} {e.code}: {text[:90]!r}")
+        for i in extra:
+            e = found[i]
+            fp[e.label] += 1
+            if show_errors:
+                print(f"  extra {e.label} {e.text!r} {e.code}: {text[:90]!r}")
     labels = sorted(set(tp) | set(fn) | set(fp))
     return {
         "sentences": len(rows),
@@ -428,10 +447,21 @@ def with_env(rows: list[tuple[str, list[dict]]], name: str, value: str) -> dict:
             os.environ[name] = before
 
 
-def with_model(rows: list[tuple[str, list[dict]]]) -> dict:
-    """gold_metrics with the learned assertion model beside the rules
-    (CLINIVOX_NLU_ASSERTION=model, opt-in): what it adds is the difference."""
-    return with_env(rows, "CLINIVOX_NLU_ASSERTION", "model")
+def halves_with_env(name: str, value: str) -> dict:
+    """with_env on the PriMock57 test half, each of its batches and the validation half
+    (an opt-in model turned on: what it adds is the difference from the default's)."""
+    return {"test": with_env(gold_rows("primock", "test"), name, value),
+            "test_by_batch": {b: with_env(gold_rows("primock", "test", b), name, value)
+                              for b in TEST_BATCHES},
+            "validation": with_env(gold_rows("primock", "validation"), name, value)}
+
+
+def _beside(t: dict, by_batch: dict, v: dict, w: dict) -> list[tuple[str, dict, dict]]:
+    """(set, default's metrics, with the model's) of the test half, its batches and the
+    validation half, for a table of an opt-in model (`w`: halves_with_env's)."""
+    return [("test half", t, w["test"]),
+            *[(f"test batch {b}", by_batch[b], w["test_by_batch"][b]) for b in TEST_BATCHES],
+            ("validation half (the model was trained on it)", v, w["validation"])]
 
 
 def _gold_lines(title: str, g: dict) -> list[str]:
@@ -481,19 +511,8 @@ def main() -> None:
                "gold_primock_test_by_batch": {
                    b: gold_metrics(gold_rows("primock", "test", b)) for b in TEST_BATCHES},
                "gold_primock_validation": gold_metrics(gold_rows("primock", "validation")),
-               "with_model": {
-                   "test": with_model(gold_rows("primock", "test")),
-                   "test_by_batch": {b: with_model(gold_rows("primock", "test", b))
-                                     for b in TEST_BATCHES},
-                   "validation": with_model(gold_rows("primock", "validation"))},
-               "with_span_model": {
-                   "test": with_env(gold_rows("primock", "test"), "CLINIVOX_NLU_SPANS",
-                                    "model"),
-                   "test_by_batch": {b: with_env(gold_rows("primock", "test", b),
-                                                 "CLINIVOX_NLU_SPANS", "model")
-                                     for b in TEST_BATCHES},
-                   "validation": with_env(gold_rows("primock", "validation"),
-                                          "CLINIVOX_NLU_SPANS", "model")},
+               "with_model": halves_with_env("CLINIVOX_NLU_ASSERTION", "model"),
+               "with_span_model": halves_with_env("CLINIVOX_NLU_SPANS", "model"),
                "medspacy": medspacy_comparison(args.medspacy) if args.medspacy else None,
                "phi_text_unit": phi_text("unit"), "phi_text_v2": phi_text("v2-test"),
                "phi_speech_unit": phi_speech("unit", args.speech),
@@ -532,11 +551,7 @@ def main() -> None:
               "mentions each matched:", "",
               "| set | mentions | rules alone | rules + model | by class, rules / with model "
               "(n) |", "|---|---|---|---|---|"]
-    for name, alone, both in [("test half", t, wm["test"]),
-                              *[(f"test batch {b}", by_batch[b], wm["test_by_batch"][b])
-                                for b in TEST_BATCHES],
-                              ("validation half (the model was trained on it)", v,
-                               wm["validation"])]:
+    for name, alone, both in _beside(t, by_batch, v, wm):
         n = sum(m["n"] for m in both["assertion_by_class"].values())
         lines.append(
             f"| {name} | {n} | {alone['assertion_accuracy']:.3f} | "
@@ -554,11 +569,7 @@ def main() -> None:
               "validation half's sentences; docs/nlu.md). Problem recall and precision:", "",
               "| set | problems (gold) | lexicon alone | with the model | added: found / "
               "false |", "|---|---|---|---|---|"]
-    for name, alone, both in [("test half", t, ws["test"]),
-                              *[(f"test batch {b}", by_batch[b], ws["test_by_batch"][b])
-                                for b in TEST_BATCHES],
-                              ("validation half (the model was trained on it)", v,
-                               ws["validation"])]:
+    for name, alone, both in _beside(t, by_batch, v, ws):
         a = alone["by_label"].get("problem", {"recall": 0.0, "precision": 0.0, "gold": 0,
                                               "false_positives": 0})
         m = both["by_label"].get("problem", a)

@@ -46,18 +46,20 @@ WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 ASSERTED = ("problem", "drug", "allergy")
 
 
-def gold(split: str = "validation") -> list[dict]:
-    """Each asserted gold mention: id, batch, text, start, end, label, assertion (the
-    gold text's first occurrence, as the scorer finds it)."""
+def gold_sentences(split: str = "validation") -> list[tuple[dict, str]]:
+    """Each gold record of the `split` half with its sentence's text."""
     sys.path.insert(0, str(REPO / "bench"))
     from nlu_gold_source import sentence
 
+    rows = [json.loads(line) for line in GOLD.read_text().splitlines()]
+    return [(r, sentence(r["id"])) for r in rows if r["split"] == split]
+
+
+def gold(split: str = "validation") -> list[dict]:
+    """Each asserted gold mention: id, batch, text, start, end, label, assertion (the
+    gold text's first occurrence, as the scorer finds it)."""
     out = []
-    for line in GOLD.read_text().splitlines():
-        r = json.loads(line)
-        if r["split"] != split:
-            continue
-        text = sentence(r["id"])
+    for r, text in gold_sentences(split):
         for g in r["entities"]:
             if g["label"] not in ASSERTED or not g.get("assertion"):
                 continue

@@ -34,7 +34,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
-from train_assertion import FOLDS, GOLD, first_run_rules  # noqa: E402
+from train_assertion import FOLDS, first_run_rules, gold_sentences  # noqa: E402
 
 OUT = REPO / "src" / "clinivox" / "nlu" / "models" / "spans.npz"
 REPORT = REPO / "docs" / "bench" / "span_model.json"
@@ -54,14 +54,9 @@ def rows(split: str = "validation") -> list[dict]:
     """Each gold sentence: id, batch, text, gold entities, and the training spans (every
     whole-word occurrence of each gold text; the longer where two overlap)."""
     from clinivox.nlu.span_model import LABELS
-    from nlu_gold_source import sentence
 
     out = []
-    for line in GOLD.read_text().splitlines():
-        r = json.loads(line)
-        if r["split"] != split:
-            continue
-        text = sentence(r["id"])
+    for r, text in gold_sentences(split):
         cands = []
         for g in r["entities"]:
             if g["label"] not in LABELS:
@@ -78,29 +73,18 @@ def rows(split: str = "validation") -> list[dict]:
 
 
 def score(data: list[tuple[str, list[dict], list[dict]]]) -> dict:
-    """bench_nlu.gold_metrics' matching on (text, gold, found [{label, start, end}]):
-    recall and precision by label."""
-    from bench_nlu import _over_occurrence
+    """Recall and precision by label of (text, gold, found [{label, start, end}]), matched
+    as bench_nlu.gold_metrics matches (`bench_nlu.match`)."""
+    from bench_nlu import match
 
     tp, fp, fn = Counter(), Counter(), Counter()
     for text, gold, found in data:
-        used: set[int] = set()
-        for g in gold:
-            g0 = text.lower().find(g["text"].lower())
-            g1 = g0 + len(g["text"])
-            match = next((i for i, e in enumerate(found) if i not in used and
-                          e["label"] == g["label"] and e["start"] < g1 and e["end"] > g0),
-                         None)
-            if match is None:
-                fn[g["label"]] += 1
-            else:
-                used.add(match)
-                tp[g["label"]] += 1
-        for i, e in enumerate(found):
-            if i not in used and not any(
-                    g["label"] == e["label"] and _over_occurrence(
-                        text.lower(), g["text"].lower(), e["start"], e["end"]) for g in gold):
-                fp[e["label"]] += 1
+        pairs, extra, _ = match(text, gold, [(e["label"], e["start"], e["end"])
+                                             for e in found])
+        for g, hit in pairs:
+            (fn if hit is None else tp)[g["label"]] += 1
+        for i in extra:
+            fp[found[i]["label"]] += 1
     return {lab: {"recall": round(tp[lab] / max(1, tp[lab] + fn[lab]), 4),
                   "precision": round(tp[lab] / max(1, tp[lab] + fp[lab]), 4),
                   "tp": tp[lab], "fp": fp[lab], "gold": tp[lab] + fn[lab]}

@@ -1,5 +1,6 @@
 """Numpy layers shared by the networks clinivox runs without a deep-learning framework
-(the MiniLM sentence encoder, the Whisper decoder that scores rewrites)."""
+(the MiniLM sentence encoder and the NLU's fine-tuned heads, the Whisper decoder that
+scores rewrites)."""
 
 from __future__ import annotations
 
@@ -50,3 +51,9 @@ def gelu(x: np.ndarray) -> np.ndarray:
     y += 1.0
     y *= 0.5 * x  # (0.5 * x) * (1 + erf): the same product, in place
     return y
+
+
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Probabilities over the last axis of `x`, shifted by its maximum for stability."""
+    x = np.exp(x - x.max(-1, keepdims=True))
+    return x / x.sum(-1, keepdims=True)

@@ -11,6 +11,7 @@ import sys
 import pytest
 
 from clinivox.errors import InputError, ModelNotFoundError
+from clinivox.nlp import embeddings
 from clinivox.nlu import assertion_model, extract
 from clinivox.nlu.context import assertion
 
@@ -98,7 +99,7 @@ def test_rules_alone_without_the_minilm_package(monkeypatch):
     def missing(path=None):
         raise ModelNotFoundError("sentence-embedding model missing")
 
-    monkeypatch.setattr(assertion_model, "find_minilm", missing)
+    monkeypatch.setattr(embeddings, "find_minilm", missing)
     monkeypatch.setenv("CLINIVOX_NLU_ASSERTION", "model")
     assertion_model._load.cache_clear()
     try:

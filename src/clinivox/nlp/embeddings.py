@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import struct
 import threading
@@ -20,9 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from clinivox.errors import ModelNotFoundError
-from clinivox.numeric import gelu, layer_norm
+from clinivox.errors import InputError, ModelNotFoundError
+from clinivox.numeric import gelu, layer_norm, softmax
 from clinivox.resources import package_dir
+
+log = logging.getLogger(__name__)
 
 _DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64, "BF16": None}
 
@@ -135,6 +138,49 @@ class DigestCache:
                 while len(self._rows) > self._size:
                     self._rows.popitem(last=False)
         return [known[k] for k in keys]
+
+
+class AdaptedMiniLM:
+    """A fine-tuned MiniLM as the NLU's learned models ship it (`train.finetune.minilm`):
+    an .npz of LoRA factors merged into the base weights at load time, a linear head, and
+    the settings in its `meta`. `probabilities(features)` applies the head."""
+
+    def __init__(self, path: Path, what: str,
+                 minilm: str | os.PathLike | None = None) -> None:
+        if not path.is_file():  # said before the MiniLM package is looked for
+            raise ModelNotFoundError(f"{what} missing: {path}")
+        data = np.load(path)
+        self.meta: dict[str, Any] = json.loads(str(data["meta"]))
+        self.bert = MiniLM(find_minilm(minilm), int(self.meta["max_tokens"]))
+        merge_lora(self.bert.w, data, self.meta)
+        self.head_w = data["head.weight"].astype(np.float32)
+        self.head_b = data["head.bias"].astype(np.float32)
+
+    def probabilities(self, features: np.ndarray) -> np.ndarray:
+        return softmax(features @ self.head_w.T + self.head_b).astype(np.float32)
+
+
+def switched_model_path(switch: str, off: str, path_var: str, default: str) -> str | None:
+    """Where an opt-in model is asked for: None where environment variable `switch` (or
+    `default` when unset) is `off`; else the user's model path in `path_var` ("" for the
+    shipped one). Any other value is an InputError: a typo must not pass for a choice."""
+    mode = os.environ.get(switch, "").strip().lower() or default
+    if mode not in (off, "model"):
+        raise InputError(f"{switch}={mode!r}: expected {off!r} or 'model'")
+    return None if mode == off else os.environ.get(path_var, "").strip()
+
+
+def load_or_none(make: Callable[..., Any], path: str, what: str, alone: str) -> Any:
+    """`make(path)` for a user's model (a wrong path is an error, not a silent fall-back);
+    `make()`, the shipped model, or None where it cannot run (logged: `alone` is what
+    the NLU does without the `what`)."""
+    if path:
+        return make(path)
+    try:
+        return make()
+    except (ModelNotFoundError, ImportError, OSError) as exc:
+        log.info("%s unavailable, %s: %s", what, alone, type(exc).__name__)
+        return None
 
 
 def merge_lora(w: dict[str, np.ndarray], data: Any, meta: dict[str, Any]) -> None:

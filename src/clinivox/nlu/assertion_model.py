@@ -22,7 +22,6 @@ not learned where a cue's scope ends; until it has, the rules alone are the defa
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -33,8 +32,12 @@ from typing import Any
 
 import numpy as np
 
-from clinivox.errors import InputError, ModelNotFoundError
-from clinivox.nlp.embeddings import DigestCache, MiniLM, find_minilm, merge_lora
+from clinivox.nlp.embeddings import (
+    AdaptedMiniLM,
+    DigestCache,
+    load_or_none,
+    switched_model_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,16 +77,9 @@ class AssertionModel:
     def __init__(self, path: str | os.PathLike | None = None,
                  minilm: str | os.PathLike | None = None) -> None:
         f = Path(path) if path is not None else MODEL_FILE
-        if not f.is_file():
-            raise ModelNotFoundError(f"assertion model missing: {f}")
-        data = np.load(f)
-        meta = json.loads(str(data["meta"]))
-        self.classes: list[str] = list(meta["classes"])
-        self.rule_weight = float(meta["rule_weight"])
-        self.bert = MiniLM(find_minilm(minilm), int(meta["max_tokens"]))
-        merge_lora(self.bert.w, data, meta)
-        self.head_w = data["head.weight"].astype(np.float32)
-        self.head_b = data["head.bias"].astype(np.float32)
+        self.net = AdaptedMiniLM(f, "assertion model", minilm)
+        self.classes: list[str] = list(self.net.meta["classes"])
+        self.rule_weight = float(self.net.meta["rule_weight"])
         # memoised like the sentence encoder: streaming hypotheses repeat the same
         # sentences partial after partial
         self._cache = DigestCache()
@@ -97,14 +93,12 @@ class AssertionModel:
                                 lambda texts: self._forward([(t, *span[t]) for t in texts]))
 
     def _forward(self, inputs: list[tuple[str, int, int]]) -> np.ndarray:
-        x, _, enc = self.bert.hidden([s for s, _, _ in inputs])
+        x, _, enc = self.net.bert.hidden([s for s, _, _ in inputs])
         feats = np.zeros((len(inputs), 2 * x.shape[2]), np.float32)
         for i, (e, (_, a, b)) in enumerate(zip(enc, inputs, strict=True)):
             idx = mention_tokens(e.offsets, a, b)
             feats[i] = np.concatenate([x[i, idx[0]], x[i, idx].mean(0)])
-        logits = feats @ self.head_w.T + self.head_b
-        p = np.exp(logits - logits.max(1, keepdims=True))
-        return (p / p.sum(1, keepdims=True)).astype(np.float32)
+        return self.net.probabilities(feats)
 
     def decide(self, rule: str, p: np.ndarray) -> str:
         """The combined decision for one mention: the rules' class gets `rule_weight` on
@@ -126,28 +120,21 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _load(path: str | None) -> AssertionModel | None:
-    if path:  # a user's model: a wrong path is an error, not a silent fall-back
-        return AssertionModel(path)
-    try:
-        return AssertionModel()
-    except (ModelNotFoundError, ImportError, OSError) as exc:
-        log.info("learned assertion model unavailable, rules alone: %s", type(exc).__name__)
-        return None
+def _load(path: str) -> AssertionModel | None:
+    return load_or_none(AssertionModel, path, "learned assertion model", "rules alone")
 
 
 def default_model() -> AssertionModel | None:
     """The model where CLINIVOX_NLU_ASSERTION=model asks for it and it can run (the MiniLM
     package is installed): the shipped one, or a user's (CLINIVOX_NLU_ASSERTION_MODEL, an
     .npz written by `train.finetune.assertion.export`). None otherwise: the rules alone
-    (the default)."""
-    mode = os.environ.get("CLINIVOX_NLU_ASSERTION", "").strip().lower() or "rules"
-    if mode not in ("rules", "model"):  # a typo must not pass for the rules silently
-        raise InputError(f"CLINIVOX_NLU_ASSERTION={mode!r}: expected 'rules' or 'model'")
-    if mode == "rules":
+    (the default). Another value of the switch is an InputError."""
+    path = switched_model_path("CLINIVOX_NLU_ASSERTION", "rules",
+                               "CLINIVOX_NLU_ASSERTION_MODEL", "rules")
+    if path is None:
         return None
     with _lock:
-        return _load(os.environ.get("CLINIVOX_NLU_ASSERTION_MODEL", "").strip())
+        return _load(path)
 
 
 ASSERTED = ("problem", "drug", "allergy")

@@ -27,7 +27,6 @@ lexicon alone stays the default until a model finds at least two for each false 
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -39,8 +38,13 @@ from typing import Any
 
 import numpy as np
 
-from clinivox.errors import InputError, ModelNotFoundError
-from clinivox.nlp.embeddings import DigestCache, MiniLM, find_minilm, merge_lora
+from clinivox.errors import ModelNotFoundError
+from clinivox.nlp.embeddings import (
+    AdaptedMiniLM,
+    DigestCache,
+    load_or_none,
+    switched_model_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -142,26 +146,18 @@ class SpanModel:
     def __init__(self, path: str | os.PathLike | None = None,
                  minilm: str | os.PathLike | None = None) -> None:
         f = Path(path) if path is not None else MODEL_FILE
-        if not f.is_file():
-            raise ModelNotFoundError(f"span model missing: {f}")
-        data = np.load(f)
-        meta = json.loads(str(data["meta"]))
+        self.net = AdaptedMiniLM(f, "span model", minilm)
+        meta = self.net.meta
         if tuple(meta["tags"]) != TAGS:
             raise ModelNotFoundError(f"{f.name}: tags {meta['tags']}, expected {list(TAGS)}")
         self.threshold = float(meta["threshold"])
         self.added = tuple(meta["added_labels"])  # the labels extract() takes from it
-        self.bert = MiniLM(find_minilm(minilm), int(meta["max_tokens"]))
-        merge_lora(self.bert.w, data, meta)
-        self.head_w = data["head.weight"].astype(np.float32)
-        self.head_b = data["head.bias"].astype(np.float32)
         self._cache = DigestCache()  # per chunk: streaming repeats sentences
 
     def probabilities(self, texts: list[str]) -> list[tuple[Any, np.ndarray]]:
         """Each text's (tokenizer encoding, token x TAGS probabilities)."""
-        x, _, enc = self.bert.hidden(texts)
-        logits = x @ self.head_w.T + self.head_b
-        p = np.exp(logits - logits.max(-1, keepdims=True))
-        p /= p.sum(-1, keepdims=True)
+        x, _, enc = self.net.bert.hidden(texts)
+        p = self.net.probabilities(x)
         return [(e, p[i, :len(e.ids)]) for i, e in enumerate(enc)]
 
     def _spans_of(self, texts: list[str]) -> list[list[Span]]:
@@ -181,27 +177,21 @@ _lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
-def _load(path: str | None) -> SpanModel | None:
-    if path:  # a user's model: a wrong path is an error, not a silent fall-back
-        return SpanModel(path)
-    try:
-        return SpanModel()
-    except (ModelNotFoundError, ImportError, OSError) as exc:
-        log.info("learned span model unavailable, lexicon alone: %s", type(exc).__name__)
-        return None
+def _load(path: str) -> SpanModel | None:
+    return load_or_none(SpanModel, path, "learned span model", "lexicon alone")
 
 
 def default_model() -> SpanModel | None:
     """The model where CLINIVOX_NLU_SPANS=model asks for it and it can run (the MiniLM
     package is installed): the shipped one, or a user's (CLINIVOX_NLU_SPANS_MODEL). None
-    otherwise: the lexicon alone (the default)."""
-    mode = os.environ.get("CLINIVOX_NLU_SPANS", "").strip().lower() or DEFAULT_MODE
-    if mode not in ("lexicon", "model"):  # a typo must not pass for a choice silently
-        raise InputError(f"CLINIVOX_NLU_SPANS={mode!r}: expected 'lexicon' or 'model'")
-    if mode == "lexicon":
+    otherwise: the lexicon alone (the default). Another value of the switch is an
+    InputError."""
+    path = switched_model_path("CLINIVOX_NLU_SPANS", "lexicon", "CLINIVOX_NLU_SPANS_MODEL",
+                               DEFAULT_MODE)
+    if path is None:
         return None
     with _lock:
-        return _load(os.environ.get("CLINIVOX_NLU_SPANS_MODEL", "").strip())
+        return _load(path)
 
 
 def learned_spans(text: str) -> list[Span]:

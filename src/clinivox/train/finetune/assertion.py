@@ -13,8 +13,6 @@ base weights stay frozen; what is exported is the adapters' factors and the head
 
 from __future__ import annotations
 
-import json
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,7 +23,8 @@ import numpy as np
 
 from clinivox.nlu.assertion_model import marked, mention_tokens
 from clinivox.nlu.context import ASSERTIONS
-from clinivox.train.finetune.minilm import adapted_minilm, adapter_arrays, linear_schedule
+from clinivox.train.finetune.minilm import AdaptedNet, train
+from clinivox.train.finetune.minilm import export as write
 
 try:
     import torch
@@ -45,15 +44,10 @@ class AssertionExample:
     assertion: str  # the gold class
 
 
-class AssertionNet(torch.nn.Module):
+class AssertionNet(AdaptedNet):
     def __init__(self, minilm: str | Path | None = None, rank: int = 8,
                  alpha: float = 16.0) -> None:
-        super().__init__()
-        self.root, self.bert = adapted_minilm(minilm, rank, alpha)
-        self.rank, self.alpha = rank, alpha
-        hidden = self.bert.config.hidden_size
-        self.drop = torch.nn.Dropout(0.1)
-        self.head = torch.nn.Linear(2 * hidden, len(CLASSES))
+        super().__init__(minilm, rank, alpha, 2, len(CLASSES))
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor, first: torch.Tensor,
                 words: torch.Tensor) -> torch.Tensor:
@@ -95,28 +89,18 @@ def fit(examples: Sequence[AssertionExample], epochs: int = 6, lr: float = 1e-3,
     rng = random.Random(seed)
     net = AssertionNet(minilm)
     encode = _Encoder(net.root)
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    steps = epochs * math.ceil(len(examples) / batch_size)
-    sched = linear_schedule(opt, steps)
     y = torch.tensor([CLASSES.index(e.assertion) for e in examples])
-    for epoch in range(epochs):
-        net.train()
+
+    def batches() -> list[list[int]]:
         order = list(range(len(examples)))
         rng.shuffle(order)
-        total = 0.0
-        for i in range(0, len(order), batch_size):
-            b = order[i:i + batch_size]
-            loss = torch.nn.functional.cross_entropy(
-                net(*encode([examples[j] for j in b])), y[b])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(b)
-        if progress is not None:
-            progress(epoch, total / len(examples))
-    net.eval()
+        return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+    def loss_of(b: list[int]) -> torch.Tensor:
+        return torch.nn.functional.cross_entropy(net(*encode([examples[j] for j in b])),
+                                                 y[b])
+
+    train(net, batches, loss_of, len(examples), epochs, lr, batch_size, progress)
     return net
 
 
@@ -133,12 +117,5 @@ def export(net: AssertionNet, path: str | Path, rule_weight: float,
            notes: dict[str, Any] | None = None) -> None:
     """Write the adapters' factors and the head (float16 factors, float32 head) with the
     settings the numpy model needs."""
-    arrays, adapted = adapter_arrays(net.bert)
-    arrays["head.weight"] = net.head.weight.detach().numpy().astype(np.float32)
-    arrays["head.bias"] = net.head.bias.detach().numpy().astype(np.float32)
-    meta = {"classes": CLASSES, "rule_weight": rule_weight, "max_tokens": MAX_TOKENS,
-            "lora_rank": net.rank, "lora_alpha": net.alpha, "adapted": adapted,
-            "base": "all-MiniLM-L6-v2", **(notes or {})}
-    arrays["meta"] = np.array(json.dumps(meta))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **arrays)
+    write(net, path, {"classes": CLASSES, "rule_weight": rule_weight,
+                      "max_tokens": MAX_TOKENS, **(notes or {})})

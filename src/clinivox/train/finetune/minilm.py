@@ -9,6 +9,9 @@ side (`nlp.embeddings.merge_lora`) merges them into the base weights at load tim
 
 from __future__ import annotations
 
+import json
+import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -81,3 +84,55 @@ def linear_schedule(opt: Any, steps: int) -> Any:
     """Linear warm-up over a tenth of the steps, then linear decay to zero."""
     return torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, (s + 1) / (0.1 * steps)) * max(0.0, (steps - s) / steps))
+
+
+class AdaptedNet(torch.nn.Module):
+    """The adapted encoder (`adapted_minilm`), dropout and a linear head of `head_in`
+    features (a multiple of the hidden size) to `outputs`; a subclass's forward reads the
+    hidden states its way."""
+
+    def __init__(self, minilm: str | Path | None, rank: int, alpha: float, head_in: int,
+                 outputs: int) -> None:
+        super().__init__()
+        self.root, self.bert = adapted_minilm(minilm, rank, alpha)
+        self.rank, self.alpha = rank, alpha
+        self.drop = torch.nn.Dropout(0.1)
+        self.head = torch.nn.Linear(head_in * self.bert.config.hidden_size, outputs)
+
+
+def train(net: AdaptedNet, batches: Callable[[], list[list[int]]],
+          loss_of: Callable[[list[int]], Any], n: int, epochs: int, lr: float,
+          batch_size: int, progress: Any = None) -> None:
+    """Train the adapters and the head with AdamW (weight decay 0.01, `linear_schedule`
+    over `epochs` passes of `n` examples in batches of `batch_size`). `batches()` gives an
+    epoch's batches (example indexes); `loss_of(batch)` their mean loss;
+    `progress(epoch, mean_loss)` is called after each epoch. The net is left in eval mode."""
+    params = [p for p in net.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    sched = linear_schedule(opt, epochs * math.ceil(n / batch_size))
+    for epoch in range(epochs):
+        net.train()
+        total = 0.0
+        for batch in batches():
+            loss = loss_of(batch)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(batch)
+        if progress is not None:
+            progress(epoch, total / n)
+    net.eval()
+
+
+def export(net: AdaptedNet, path: str | Path, meta: dict[str, Any]) -> None:
+    """Write the adapters' factors (float16) and the head (float32) with `meta` (what the
+    numpy model reads: its own settings beside the adapters' and `max_tokens`)."""
+    arrays, adapted = adapter_arrays(net.bert)
+    arrays["head.weight"] = net.head.weight.detach().numpy().astype(np.float32)
+    arrays["head.bias"] = net.head.bias.detach().numpy().astype(np.float32)
+    arrays["meta"] = np.array(json.dumps({
+        **meta, "lora_rank": net.rank, "lora_alpha": net.alpha, "adapted": adapted,
+        "base": "all-MiniLM-L6-v2"}))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(path, **arrays)

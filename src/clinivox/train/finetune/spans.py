@@ -12,8 +12,6 @@ the numpy model merges into the base at load time.
 
 from __future__ import annotations
 
-import json
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,7 +21,8 @@ from typing import Any
 import numpy as np
 
 from clinivox.nlu.span_model import CHUNK, TAGS, chunks, token_tags
-from clinivox.train.finetune.minilm import adapted_minilm, adapter_arrays, linear_schedule
+from clinivox.train.finetune.minilm import AdaptedNet, train
+from clinivox.train.finetune.minilm import export as write
 
 try:
     import torch
@@ -46,14 +45,10 @@ def pieces(text: str, spans: list[tuple[int, int, str]]) -> list[SpanExample]:
                                     if a <= s and e <= b]) for a, b in chunks(text)]
 
 
-class SpanNet(torch.nn.Module):
+class SpanNet(AdaptedNet):
     def __init__(self, minilm: str | Path | None = None, rank: int = 8,
                  alpha: float = 16.0) -> None:
-        super().__init__()
-        self.root, self.bert = adapted_minilm(minilm, rank, alpha)
-        self.rank, self.alpha = rank, alpha
-        self.drop = torch.nn.Dropout(0.1)
-        self.head = torch.nn.Linear(self.bert.config.hidden_size, len(TAGS))
+        super().__init__(minilm, rank, alpha, 1, len(TAGS))
 
     def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         h = self.bert(input_ids=ids, attention_mask=mask).last_hidden_state
@@ -101,26 +96,14 @@ def fit(examples: Sequence[SpanExample], epochs: int = 5, lr: float = 1e-3,
     rng = random.Random(seed)
     net = SpanNet(minilm)
     encode = _Encoder(net.root)
-    params = [p for p in net.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
-    steps = epochs * math.ceil(len(examples) / batch_size)
-    sched = linear_schedule(opt, steps)
-    for epoch in range(epochs):
-        net.train()
-        total = 0.0
-        for batch in _batches(examples, batch_size, rng):
-            ids, mask, y, _ = encode([examples[j] for j in batch])
-            logits = net(ids, mask)
-            loss = torch.nn.functional.cross_entropy(logits.reshape(-1, len(TAGS)),
-                                                     y.reshape(-1), ignore_index=-100)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach()) * len(ids)
-        if progress is not None:
-            progress(epoch, total / len(examples))
-    net.eval()
+
+    def loss_of(batch: list[int]) -> torch.Tensor:
+        ids, mask, y, _ = encode([examples[j] for j in batch])
+        return torch.nn.functional.cross_entropy(net(ids, mask).reshape(-1, len(TAGS)),
+                                                 y.reshape(-1), ignore_index=-100)
+
+    train(net, lambda: _batches(examples, batch_size, rng), loss_of, len(examples), epochs,
+          lr, batch_size, progress)
     return net
 
 
@@ -142,12 +125,6 @@ def probabilities(net: SpanNet, texts: Sequence[str]) -> list[tuple[Any, np.ndar
 def export(net: SpanNet, path: str | Path, threshold: float,
            added_labels: Sequence[str], notes: dict[str, Any] | None = None) -> None:
     """Write the adapters' factors and the head with the settings the numpy model needs."""
-    arrays, adapted = adapter_arrays(net.bert)
-    arrays["head.weight"] = net.head.weight.detach().numpy().astype(np.float32)
-    arrays["head.bias"] = net.head.bias.detach().numpy().astype(np.float32)
-    meta = {"tags": list(TAGS), "threshold": threshold, "added_labels": list(added_labels),
-            "max_tokens": MAX_TOKENS, "lora_rank": net.rank, "lora_alpha": net.alpha,
-            "adapted": adapted, "base": "all-MiniLM-L6-v2", **(notes or {})}
-    arrays["meta"] = np.array(json.dumps(meta))
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(path, **arrays)
+    write(net, path, {"tags": list(TAGS), "threshold": threshold,
+                      "added_labels": list(added_labels), "max_tokens": MAX_TOKENS,
+                      **(notes or {})})

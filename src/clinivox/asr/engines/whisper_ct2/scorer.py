@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from clinivox.numeric import gelu, layer_norm
+from clinivox.numeric import gelu, layer_norm, softmax
 
 _DTYPES = ("float32", "int8", "int16", "int32", "float16", "bfloat16")  # CTranslate2 ids
 _GELU = 3  # CTranslate2's ActivationType for exact (erf) GELU, Whisper's activation
@@ -118,11 +118,6 @@ def _log_normalisers(logits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     part(half, n)
     other.result()
     return top, lse
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    x = np.exp(x - x.max(-1, keepdims=True))
-    return x / x.sum(-1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -280,12 +275,12 @@ class DecoderScorer:
             if past is not None:
                 k = np.concatenate([past.keys[i], k], axis=1)
                 v = np.concatenate([past.values[i], v], axis=1)
-            att = _softmax((q @ k.swapaxes(-1, -2)) * scale + mask)  # (heads, n, m + n)
+            att = softmax((q @ k.swapaxes(-1, -2)) * scale + mask)  # (heads, n, m + n)
             x = x + self._merge(att @ v) @ lay.out1[0] + lay.out1[1]
             h = layer_norm(x, *lay.ln2)
             q = self._heads(h @ lay.q2[0] + lay.q2[1])
             mk, mv = memory[i]  # (heads, frames, d_head), the same audio for every row
-            x = x + self._merge(_softmax((q @ mk.swapaxes(-1, -2)) * scale) @ mv) \
+            x = x + self._merge(softmax((q @ mk.swapaxes(-1, -2)) * scale) @ mv) \
                 @ lay.out2[0] + lay.out2[1]
             h = layer_norm(x, *lay.ln3)
             x = x + gelu(h @ lay.ff1[0] + lay.ff1[1]) @ lay.ff2[0] + lay.ff2[1]
