@@ -198,3 +198,30 @@ def test_extract_with_the_span_model_never_imports_torch() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert out[1] == "False"  # torch was not imported (out[0]: the MiniLM package is there)
+
+
+def test_another_models_file_is_a_typed_error_not_a_key_error(monkeypatch, tmp_path) -> None:
+    """Regression: CLINIVOX_NLU_SPANS_MODEL pointed at the assertion model's export (or
+    the other way round) raised KeyError('tags') from deep in the loader; a file that is
+    no export at all, a ValueError from numpy."""
+    from clinivox.nlu import assertion_model, extract
+
+    # told before the MiniLM package is looked for
+    with pytest.raises(ModelNotFoundError, match=r"is not a valid span model: .*lack tags"):
+        span_model.SpanModel(assertion_model.MODEL_FILE)
+    with pytest.raises(ModelNotFoundError,
+                       match=r"is not a valid assertion model: .*lack classes"):
+        assertion_model.AssertionModel(span_model.MODEL_FILE)
+    junk = tmp_path / "junk.npz"
+    junk.write_text("not a model")
+    with pytest.raises(ModelNotFoundError, match=r"junk\.npz is not a valid span model export"):
+        span_model.SpanModel(junk)
+    monkeypatch.setenv("CLINIVOX_NLU_SPANS", "model")
+    monkeypatch.setenv("CLINIVOX_NLU_SPANS_MODEL", str(assertion_model.MODEL_FILE))
+    span_model._load.cache_clear()
+    try:
+        with pytest.raises(ModelNotFoundError, match="is not a valid span model"):
+            extract("I feel a bit wobbly.")
+    finally:
+        span_model._load.cache_clear()
+

@@ -143,14 +143,24 @@ class DigestCache:
 class AdaptedMiniLM:
     """A fine-tuned MiniLM as the NLU's learned models ship it (`train.finetune.minilm`):
     an .npz of LoRA factors merged into the base weights at load time, a linear head, and
-    the settings in its `meta`. `probabilities(features)` applies the head."""
+    the settings in its `meta`. `probabilities(features)` applies the head. `needs`: the
+    settings of its own the model reads; a file without them (another model's export, or
+    no export at all) is a ModelNotFoundError naming it, not a KeyError."""
 
-    def __init__(self, path: Path, what: str,
-                 minilm: str | os.PathLike | None = None) -> None:
+    def __init__(self, path: Path, what: str, minilm: str | os.PathLike | None = None,
+                 needs: tuple[str, ...] = ()) -> None:
         if not path.is_file():  # said before the MiniLM package is looked for
             raise ModelNotFoundError(f"{what} missing: {path}")
-        data = np.load(path)
-        self.meta: dict[str, Any] = json.loads(str(data["meta"]))
+        try:
+            data = np.load(path)
+            self.meta: dict[str, Any] = json.loads(str(data["meta"]))
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelNotFoundError(f"{path.name} is not a valid {what} export "
+                                     f"({type(exc).__name__})") from exc
+        lacking = [k for k in ("max_tokens", "adapted", *needs) if k not in self.meta]
+        if lacking:
+            raise ModelNotFoundError(f"{path.name} is not a valid {what}: its settings lack "
+                                     f"{', '.join(lacking)}")
         self.bert = MiniLM(find_minilm(minilm), int(self.meta["max_tokens"]))
         merge_lora(self.bert.w, data, self.meta)
         self.head_w = data["head.weight"].astype(np.float32)

@@ -77,7 +77,8 @@ class AssertionModel:
     def __init__(self, path: str | os.PathLike | None = None,
                  minilm: str | os.PathLike | None = None) -> None:
         f = Path(path) if path is not None else MODEL_FILE
-        self.net = AdaptedMiniLM(f, "assertion model", minilm)
+        self.net = AdaptedMiniLM(f, "assertion model", minilm,
+                                 needs=("classes", "rule_weight"))
         self.classes: list[str] = list(self.net.meta["classes"])
         self.rule_weight = float(self.net.meta["rule_weight"])
         # memoised like the sentence encoder: streaming hypotheses repeat the same

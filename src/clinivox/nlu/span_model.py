@@ -146,7 +146,8 @@ class SpanModel:
     def __init__(self, path: str | os.PathLike | None = None,
                  minilm: str | os.PathLike | None = None) -> None:
         f = Path(path) if path is not None else MODEL_FILE
-        self.net = AdaptedMiniLM(f, "span model", minilm)
+        self.net = AdaptedMiniLM(f, "span model", minilm,
+                                 needs=("tags", "threshold", "added_labels"))
         meta = self.net.meta
         if tuple(meta["tags"]) != TAGS:
             raise ModelNotFoundError(f"{f.name}: tags {meta['tags']}, expected {list(TAGS)}")
