@@ -10,10 +10,16 @@ of the PriMock57 gold set, and choose how much it trusts the rules.
    was read (the parent of the commit that added its annotations, extracted with
    `git archive`): the current rules were written from these very errors, so their accuracy
    here is not what they do on unseen text; the first-run rules' is.
-3. The rule weight (`p(class) + w [class == rule]`) is chosen on those out-of-fold
-   predictions against the first-run rules' decisions.
+3. The combination with the rules and its weight are chosen on those out-of-fold
+   predictions against the first-run rules' decisions: "weighted" (`p(class) + w [class ==
+   rule]` for every mention) or "rules_first" (a class the rules give other than present
+   stands; the rest is weighted).
 4. The model is trained on every validation mention and written to
    src/clinivox/nlu/models/assertion.npz; the figures go to docs/bench/assertion_model.json.
+
+`--synthetic N` adds N sentences of synthetic examples (clinivox.train.data.assertions:
+templates from ConText's categories, the class known by construction) to every training
+set, the folds' and the final one's.
 
 The test half is not read here (bench_nlu reports it).
 """
@@ -117,6 +123,24 @@ def main() -> None:
     ap.add_argument("--skip-cv", action="store_true",
                     help="train the final model only, with --rule-weight")
     ap.add_argument("--rule-weight", type=float, default=None)
+    ap.add_argument("--combination", choices=("weighted", "rules_first"), default=None,
+                    help="how the model meets the rules (default: the better one on the "
+                         "cross-validation; with --skip-cv, weighted)")
+    ap.add_argument("--synthetic", type=int, default=0,
+                    help="sentences of synthetic assertion examples "
+                         "(clinivox.train.data.assertions) added to every training set")
+    ap.add_argument("--folds", default=None,
+                    help="run these folds only (comma-separated, 1-5): a quick look")
+    ap.add_argument("--out", type=Path, default=OUT, help="where the final model goes")
+    ap.add_argument("--report", type=Path, default=REPORT)
+    ap.add_argument("--rows-in", type=Path, default=None,
+                    help="the out-of-fold rows of an earlier run (--rows-out): choose the "
+                         "combination and weight from them without training the folds")
+    ap.add_argument("--no-final", action="store_true",
+                    help="write the report only, not the final model")
+    ap.add_argument("--rows-out", type=Path, default=None,
+                    help="write the out-of-fold rows (mention, first-run rule, "
+                         "probabilities) as JSON, to compare combinations without training")
     args = ap.parse_args()
     if args.emit_extract is not None:
         emit_extract(args.emit_extract)
@@ -126,6 +150,7 @@ def main() -> None:
 
     hf_logging.set_verbosity_error()  # its load report on the unused pooler, once a fold
 
+    from clinivox.nlu.assertion_model import COMBINATIONS
     from clinivox.train.finetune.assertion import (
         CLASSES,
         AssertionExample,
@@ -143,59 +168,95 @@ def main() -> None:
     mentions = gold()
     report: dict = {"mentions": len(mentions),
                     "classes": dict(Counter(m["assertion"] for m in mentions))}
+    synth: list[AssertionExample] = []
+    if args.synthetic:
+        from clinivox.train.data.assertions import synthesise
+
+        synth = [AssertionExample(x.text, x.start, x.end, x.label, x.assertion)
+                 for x in synthesise(args.synthetic, seed=0)]
+        report["synthetic"] = {"sentences": args.synthetic, "mentions": len(synth),
+                               "classes": dict(Counter(x.assertion for x in synth))}
     weight = args.rule_weight
+    combination: str = args.combination or "weighted"
     if not args.skip_cv:
         t0 = time.time()
-        first = first_run_rules()
-        print(f"first-run rules extracted ({time.time() - t0:.0f} s)", flush=True)
         rows = []
+        if args.rows_in:  # a cross-validation's rows, written by --rows-out
+            rows = [(m, r, np.array(p)) for m, r, p in json.loads(args.rows_in.read_text())]
+        else:
+            first = first_run_rules()
+            print(f"first-run rules extracted ({time.time() - t0:.0f} s)", flush=True)
         for k, fold in enumerate(FOLDS):
+            if args.rows_in:
+                break
+            if args.folds and str(k + 1) not in args.folds.split(","):
+                continue
             train = [m for m in mentions if m["batch"] not in fold]
             held = [m for m in mentions if m["batch"] in fold]
             print(f"fold {k + 1}/{len(FOLDS)}: batches {sorted(fold)}, train {len(train)}, "
                   f"held out {len(held)}", flush=True)
-            net = fit([example(m) for m in train], epochs=args.epochs, progress=say)
+            net = fit([example(m) for m in train] + synth, epochs=args.epochs, progress=say)
             for m, p in zip(held, probabilities(net, [example(m) for m in held]),
                             strict=True):
                 rows.append((m, rule_of(first.get(m["id"], []), m), p))
+        if args.rows_out:
+            args.rows_out.write_text(json.dumps([(m, r, [float(x) for x in p])
+                                                 for m, r, p in rows]))
         both = [(m, r, p) for m, r, p in rows if r is not None]
         eye = np.eye(len(CLASSES))
 
-        def accuracy(w: float | None, subset: list) -> float:
+        def accuracy(w: float | None, subset: list, combination: str = "weighted") -> float:
             right = 0
             for m, r, p in subset:
-                pred = r if w is None else CLASSES[int((p + (w * eye[CLASSES.index(r)]
-                                                           if r else 0)).argmax())]
+                if w is None or (combination == "rules_first" and r not in (None, "present")):
+                    pred = r
+                else:
+                    pred = CLASSES[int((p + (w * eye[CLASSES.index(r)] if r else 0)).argmax())]
                 right += pred == m["assertion"]
             return right / max(1, len(subset))
 
-        combined = {str(w): round(accuracy(w, both), 4) for w in WEIGHTS}
-        best = max(WEIGHTS, key=lambda w: (round(accuracy(w, both), 4), w))
+        combined = {c: {str(w): round(accuracy(w, both, c), 4) for w in WEIGHTS}
+                    for c in COMBINATIONS}
+        # the best combination and weight (ties: the larger weight, then "rules_first",
+        # which leaves more to the rules)
+        best_c, best = max(((c, w) for c in COMBINATIONS for w in WEIGHTS),
+                           key=lambda cw: (combined[cw[0]][str(cw[1])], cw[1],
+                                           cw[0] == "rules_first"))
         weight = best if weight is None else weight
+        combination = best_c if args.combination is None else combination
         by_class = {}
         for c in CLASSES:
             sub = [x for x in both if x[0]["assertion"] == c]
             by_class[c] = {"n": len(sub), "first_run_rules": round(accuracy(None, sub), 3),
                            "model": round(accuracy(0.0, sub), 3),
-                           "combined": round(accuracy(weight, sub), 3)}
+                           "combined": round(accuracy(weight, sub, combination), 3)}
         report["cross_validation"] = {
             "held_out_mentions": len(rows), "with_a_first_run_rule": len(both),
             "model_alone_all_held_out": round(accuracy(0.0, rows), 4),
             "first_run_rules": round(accuracy(None, both), 4),
             "model_plus_rule_weight": combined, "rule_weight": weight,
+            "combination": combination,
             "by_class": by_class, "seconds": round(time.time() - t0)}
         print(json.dumps(report["cross_validation"], indent=1), flush=True)
     if weight is None:
         raise SystemExit("--skip-cv needs --rule-weight")
+    if args.no_final:
+        args.report.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"wrote {args.report} (no final model: --no-final)")
+        return
     print(f"final model: {len(mentions)} mentions", flush=True)
-    net = fit([example(m) for m in mentions], epochs=args.epochs, progress=say)
-    export(net, OUT, rule_weight=weight,
-           notes={"trained_on": f"{len(mentions)} validation mentions of the PriMock57 "
-                                "gold set (bench/data/nlu_gold_primock.jsonl)",
-                  "epochs": args.epochs})
+    net = fit([example(m) for m in mentions] + synth, epochs=args.epochs, progress=say)
+    trained_on = (f"{len(mentions)} validation mentions of the PriMock57 gold set "
+                  "(bench/data/nlu_gold_primock.jsonl)")
+    if synth:
+        trained_on += (f" and {len(synth)} synthetic mentions of {args.synthetic} sentences "
+                       "(clinivox.train.data.assertions, seed 0)")
+    export(net, args.out, rule_weight=weight, combination=combination,
+           notes={"trained_on": trained_on, "epochs": args.epochs})
     report["rule_weight"] = weight
-    REPORT.write_text(json.dumps(report, indent=1) + "\n")
-    print(f"wrote {OUT.relative_to(REPO)} and {REPORT.relative_to(REPO)}")
+    report["combination"] = combination
+    args.report.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {args.out} and {args.report}")
 
 
 if __name__ == "__main__":

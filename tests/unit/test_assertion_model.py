@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from clinivox.errors import InputError, ModelNotFoundError
@@ -133,3 +134,42 @@ def test_an_unknown_assertion_mode_is_a_typed_error(monkeypatch):
     monkeypatch.setenv("CLINIVOX_NLU_ASSERTION", "modle")
     with pytest.raises(InputError, match="expected 'rules' or 'model'"):
         extract("No chest pain.")
+
+
+def _with_meta(tmp_path, **changes):
+    """A copy of the shipped model whose settings differ by `changes` (None: removed)."""
+    import json
+
+    data = dict(np.load(assertion_model.MODEL_FILE, allow_pickle=False))
+    meta = json.loads(str(data["meta"]))
+    for k, v in changes.items():
+        if v is None:
+            meta.pop(k, None)
+        else:
+            meta[k] = v
+    data["meta"] = np.array(json.dumps(meta))
+    out = tmp_path / "assertion.npz"
+    np.savez(out, **data)
+    return out
+
+
+def test_rules_first_leaves_a_class_a_trigger_gave_to_the_rules(model, tmp_path):
+    m = assertion_model.AssertionModel(_with_meta(tmp_path, combination="rules_first"))
+    sure = np.zeros(len(m.classes), np.float32)
+    sure[m.classes.index("hypothetical")] = m.rule_weight + 0.5  # beyond the rules' weight
+    # the rules said absent (a negation trigger fired): that stands, however sure the model
+    assert not m.consults("absent") and m.decide("absent", sure) == "absent"
+    # the rules said present (no trigger, or one they set aside): the model has its say
+    assert m.consults("present") and m.decide("present", sure) == "hypothetical"
+    weighted = assertion_model.AssertionModel(_with_meta(tmp_path, combination="weighted"))
+    assert weighted.consults("absent") and weighted.decide("absent", sure) == "hypothetical"
+
+
+def test_a_model_written_before_the_combination_setting_is_weighted(model, tmp_path):
+    m = assertion_model.AssertionModel(_with_meta(tmp_path, combination=None))
+    assert m.combination == "weighted"
+
+
+def test_an_unknown_combination_is_a_typed_error(model, tmp_path):
+    with pytest.raises(ModelNotFoundError, match="unknown combination 'vote'"):
+        assertion_model.AssertionModel(_with_meta(tmp_path, combination="vote"))

@@ -129,3 +129,35 @@ def test_the_server_bodies_say_which_model_wrote_a_segment():
     mixed = StreamEvent("final", 1, "x", "", 0.0, 2.0, 2.0, 0.1,
                         segments=(general, clinical)).to_dict()
     assert "general_model" not in mixed
+
+
+def test_the_profile_sets_the_second_decodes_beam(bundled, clinical_dir, speech,
+                                                  monkeypatch):
+    """`fallback_beam` (docs/models.md "A cheaper second search"): 0 keeps the caller's
+    beam; 1 decodes the plain-English chunks again greedily, as the bundled model alone
+    would with beam 1."""
+    from dataclasses import replace
+
+    from clinivox.asr.engines.whisper_ct2 import WhisperEngine
+    from clinivox.biasing import load_biaser
+
+    engine = WhisperEngine(str(clinical_dir), device="cpu", compute_type="int8")
+    general = WhisperEngine(str(bundled), device="cpu", compute_type="int8")
+    biaser = load_biaser(engine)
+    assert biaser.profile.fallback_beam == 0  # what ships: the caller's beam
+    beams = []
+    decode = engine.decode_general
+
+    def spy(rows, chunks, languages, options):
+        beams.append(options.beam_size)
+        return decode(rows, chunks, languages, options)
+
+    monkeypatch.setattr(engine, "decode_general", spy)
+    options = TranscribeOptions(beam_size=5)
+    engine.decode_batch([speech["weather"]], options, biaser)
+    greedy = biaser.with_profile(replace(biaser.profile, fallback_beam=1))
+    [redone] = engine.decode_batch([speech["weather"]], options, greedy)
+    assert beams == [5, 1]
+    alone = general.decode_batch([speech["weather"]], replace(options, beam_size=1))[0]
+    assert redone.general
+    assert [s.text for s in redone.segments] == [s.text for s in alone.segments]

@@ -770,7 +770,7 @@ def test_bias_profile_roundtrip_and_errors(tmp_path):
     for field_, value in (("n_best", 0), ("score_tail", -1), ("score_tail", 2.5),
                           ("reprime", -1), ("reprime", "3"), ("screen", -2),
                           ("screen_keep", 0), ("screen_words", 1.5), ("propose", -1),
-                          ("propose", True)):
+                          ("propose", True), ("fallback_beam", -1), ("fallback_beam", 2.0)):
         bad.write_text(json.dumps({"weights": {field_: value}}))
         with pytest.raises(InputError, match=f"{field_} must be a whole number"):
             BiasProfile.load(bad)

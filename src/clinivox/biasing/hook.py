@@ -164,7 +164,8 @@ class MedicalBiaser:
         (`plain_english`) decoded again by the bundled model it was made from
         (`engine.decode_general`), where the engine has one and that decode passes the
         engine's guards. English chunks only; the decode uses the caller's prompt, not
-        this hook's term-list prompt, which the bundled model was not trained to read."""
+        this hook's term-list prompt, which the bundled model was not trained to read, and
+        the caller's beam unless the profile sets `fallback_beam`."""
         decode = getattr(engine, "decode_general", None)
         has_general = getattr(engine, "general_model", None)
         if decode is None or has_general is None or has_general() is None:
@@ -178,6 +179,8 @@ class MedicalBiaser:
             rows_np = encoder_rows(encoded)
         if self.prompt is not None and options.initial_prompt == self.prompt:
             options = replace(options, initial_prompt=None)
+        if self.profile.fallback_beam:
+            options = replace(options, beam_size=self.profile.fallback_beam)
         out = list(results)
         redone = decode(rows_np[todo], [chunks[i] for i in todo],
                         [results[i].language or "en" for i in todo], options)

@@ -69,6 +69,9 @@ class BiasProfile:
     # decoded again by the bundled model it was made from, whose text is kept (the
     # clinical decoder reads general English worse; docs/models.md "General fallback")
     general_fallback: bool = False
+    # the beam of that second decode (0: the caller's beam; 1: greedy). docs/models.md
+    # "A cheaper second search" measures beam 5, 2 and greedy (bench/bench_fallback_beam.py)
+    fallback_beam: int = 0
 
     @classmethod
     def load(cls, path: str | Path) -> BiasProfile:
@@ -83,7 +86,7 @@ class BiasProfile:
             raise InputError(f"{path.name}: not a clinivox bias profile")
         for name, low in (("n_best", 1), ("score_tail", 0), ("reprime", 0), ("screen", 0),
                           ("screen_keep", 1), ("screen_words", 1), ("propose", 0),
-                          ("term_prompt", 0)):
+                          ("term_prompt", 0), ("fallback_beam", 0)):
             v = weights.get(name, low)
             if isinstance(v, bool) or not isinstance(v, int) or v < low:
                 raise InputError(f"{path.name}: {name} must be a whole number >= {low}")

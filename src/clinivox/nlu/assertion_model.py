@@ -10,7 +10,10 @@ adapters are merged into the base weights when the model loads, so no torch is n
 The rules' decision and the model's probabilities are combined: the class that maximises
 `p(class) + rule_weight * [class == rule]`. `rule_weight` was chosen on sentences neither
 the model nor the rules had seen when they were made (docs/nlu.md), so the rules win where
-the model is unsure and the model overrules them where it is confident.
+the model is unsure and the model overrules them where it is confident. A model file may
+ask instead for `rules_first` (its `combination`): a class the rules give other than
+present stands, and only what they call present is combined; the trainer picks the better
+of the two on its cross-validation (the shipped model: weighted).
 
 **Opt-in** (`CLINIVOX_NLU_ASSERTION=model`): on validation batches neither had seen, the
 combination is 3.8 points more accurate than the rules (0.872 against 0.834), but the model
@@ -32,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from clinivox.errors import ModelNotFoundError
 from clinivox.nlp.embeddings import (
     AdaptedMiniLM,
     DigestCache,
@@ -42,6 +46,7 @@ from clinivox.nlp.embeddings import (
 log = logging.getLogger(__name__)
 
 MODEL_FILE = Path(__file__).resolve().parent / "models" / "assertion.npz"
+COMBINATIONS = ("weighted", "rules_first")
 WINDOW = 240  # characters kept on each side of a mention in a long line
 
 
@@ -81,6 +86,15 @@ class AssertionModel:
                                  needs=("classes", "rule_weight"))
         self.classes: list[str] = list(self.net.meta["classes"])
         self.rule_weight = float(self.net.meta["rule_weight"])
+        # "weighted": every decision is p(class) + rule_weight [class == rule];
+        # "rules_first": a class the rules give other than present (one of ConText's
+        # triggers fired) stands, and only what they call present is combined (files
+        # written before the setting existed are "weighted")
+        self.combination = str(self.net.meta.get("combination", "weighted"))
+        if self.combination not in COMBINATIONS:
+            raise ModelNotFoundError(
+                f"{f}: unknown combination {self.combination!r} (known: "
+                f"{', '.join(COMBINATIONS)})")
         # memoised like the sentence encoder: streaming hypotheses repeat the same
         # sentences partial after partial
         self._cache = DigestCache()
@@ -101,9 +115,16 @@ class AssertionModel:
             feats[i] = np.concatenate([x[i, idx[0]], x[i, idx].mean(0)])
         return self.net.probabilities(feats)
 
+    def consults(self, rule: str) -> bool:
+        """Whether the model has a say on a mention the rules gave `rule`."""
+        return self.combination == "weighted" or rule == "present"
+
     def decide(self, rule: str, p: np.ndarray) -> str:
         """The combined decision for one mention: the rules' class gets `rule_weight` on
-        top of the model's probability for it."""
+        top of the model's probability for it (under "rules_first", only where the rules
+        said present; their other classes stand)."""
+        if not self.consults(rule):
+            return rule
         score = p.copy()
         if rule in self.classes:
             score[self.classes.index(rule)] += self.rule_weight
@@ -144,8 +165,10 @@ ASSERTED = ("problem", "drug", "allergy")
 def refine(text: str, found: list[Any]) -> None:
     """Combine each asserted entity's rule decision with the model's (in place)."""
     model = default_model()
-    todo = [e for e in found if e.label in ASSERTED]
-    if model is None or not todo:
+    if model is None:
+        return
+    todo = [e for e in found if e.label in ASSERTED and model.consults(e.assertion)]
+    if not todo:
         return
     items = []
     for e in todo:

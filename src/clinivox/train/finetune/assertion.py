@@ -114,8 +114,14 @@ def probabilities(net: AssertionNet, examples: Sequence[AssertionExample]) -> np
 
 
 def export(net: AssertionNet, path: str | Path, rule_weight: float,
-           notes: dict[str, Any] | None = None) -> None:
+           notes: dict[str, Any] | None = None, combination: str = "weighted") -> None:
     """Write the adapters' factors and the head (float16 factors, float32 head) with the
-    settings the numpy model needs."""
+    settings the numpy model needs (`combination`: how it meets the rules,
+    `nlu.assertion_model.COMBINATIONS`)."""
+    from clinivox.nlu.assertion_model import COMBINATIONS
+
+    if combination not in COMBINATIONS:
+        raise ValueError(f"combination {combination!r} is not one of {COMBINATIONS}")
     write(net, path, {"classes": CLASSES, "rule_weight": rule_weight,
-                      "max_tokens": MAX_TOKENS, **(notes or {})})
+                      "combination": combination, "max_tokens": MAX_TOKENS,
+                      **(notes or {})})
