@@ -41,7 +41,7 @@ def main() -> None:
     from clinivox.asr.recognizer import Recognizer
     from clinivox.biasing import load_biaser
     from clinivox.eval.asr import machine_description
-    from clinivox.eval.metrics import error_counts
+    from clinivox.eval.metrics import ErrorCounts, error_counts
     from clinivox.io.manifest import read_manifest
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -82,16 +82,17 @@ def main() -> None:
     out: dict = {"machine": machine_description(), "date": time.strftime("%Y-%m-%d"),
                  "recordings": len(rows), "passes": args.passes, "systems": {}}
     for name in systems:
+        none = ErrorCounts(0, 0, 0, 0)
         dist = sum((error_counts(b, h) for b, h in zip(pseudo, texts[name], strict=True)),
-                   start=error_counts("", ""))
+                   start=none)
         real = sum((error_counts(r.text, h) for r, h in zip(rows, texts[name], strict=True)
-                    if r.text), start=error_counts("", ""))
+                    if r.text), start=none)
         ratio = statistics.median(s / r for s, r in zip(seconds[name], seconds[ref],
                                                         strict=True))
         out["systems"][name] = {
             "seconds": [round(s, 1) for s in seconds[name]], "time_ratio": round(ratio, 3),
             "distance_from_base": round(dist.rate, 4), "base_words": dist.reference_length,
-            "word_errors": real.substitutions + real.deletions + real.insertions,
+            "word_errors": real.errors,
             "reference_words": real.reference_length}
     lines = [f"### The general fallback's beam ({out['date']})", "",
              f"Machine: {out['machine']}. `python bench/bench_fallback_beam.py`: the 13 "

@@ -150,7 +150,7 @@ def main() -> None:
 
     hf_logging.set_verbosity_error()  # its load report on the unused pooler, once a fold
 
-    from clinivox.nlu.assertion_model import COMBINATIONS
+    from clinivox.nlu.assertion_model import COMBINATIONS, combine
     from clinivox.train.finetune.assertion import (
         CLASSES,
         AssertionExample,
@@ -180,38 +180,34 @@ def main() -> None:
     combination: str = args.combination or "weighted"
     if not args.skip_cv:
         t0 = time.time()
-        rows = []
         if args.rows_in:  # a cross-validation's rows, written by --rows-out
             rows = [(m, r, np.array(p)) for m, r, p in json.loads(args.rows_in.read_text())]
         else:
+            rows = []
             first = first_run_rules()
             print(f"first-run rules extracted ({time.time() - t0:.0f} s)", flush=True)
-        for k, fold in enumerate(FOLDS):
-            if args.rows_in:
-                break
-            if args.folds and str(k + 1) not in args.folds.split(","):
-                continue
-            train = [m for m in mentions if m["batch"] not in fold]
-            held = [m for m in mentions if m["batch"] in fold]
-            print(f"fold {k + 1}/{len(FOLDS)}: batches {sorted(fold)}, train {len(train)}, "
-                  f"held out {len(held)}", flush=True)
-            net = fit([example(m) for m in train] + synth, epochs=args.epochs, progress=say)
-            for m, p in zip(held, probabilities(net, [example(m) for m in held]),
-                            strict=True):
-                rows.append((m, rule_of(first.get(m["id"], []), m), p))
+            for k, fold in enumerate(FOLDS):
+                if args.folds and str(k + 1) not in args.folds.split(","):
+                    continue
+                train = [m for m in mentions if m["batch"] not in fold]
+                held = [m for m in mentions if m["batch"] in fold]
+                print(f"fold {k + 1}/{len(FOLDS)}: batches {sorted(fold)}, train "
+                      f"{len(train)}, held out {len(held)}", flush=True)
+                net = fit([example(m) for m in train] + synth, epochs=args.epochs,
+                          progress=say)
+                for m, p in zip(held, probabilities(net, [example(m) for m in held]),
+                                strict=True):
+                    rows.append((m, rule_of(first.get(m["id"], []), m), p))
         if args.rows_out:
             args.rows_out.write_text(json.dumps([(m, r, [float(x) for x in p])
                                                  for m, r, p in rows]))
         both = [(m, r, p) for m, r, p in rows if r is not None]
-        eye = np.eye(len(CLASSES))
 
         def accuracy(w: float | None, subset: list, combination: str = "weighted") -> float:
+            """w None: the first-run rules alone; else the model with them (`combine`)."""
             right = 0
             for m, r, p in subset:
-                if w is None or (combination == "rules_first" and r not in (None, "present")):
-                    pred = r
-                else:
-                    pred = CLASSES[int((p + (w * eye[CLASSES.index(r)] if r else 0)).argmax())]
+                pred = r if w is None else combine(CLASSES, r, p, w, combination)
                 right += pred == m["assertion"]
             return right / max(1, len(subset))
 

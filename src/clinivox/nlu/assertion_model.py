@@ -116,19 +116,27 @@ class AssertionModel:
         return self.net.probabilities(feats)
 
     def consults(self, rule: str) -> bool:
-        """Whether the model has a say on a mention the rules gave `rule`."""
+        """Whether the model has a say on a mention the rules gave `rule` (`combine`
+        returns a rules_first model's other classes unread)."""
         return self.combination == "weighted" or rule == "present"
 
     def decide(self, rule: str, p: np.ndarray) -> str:
-        """The combined decision for one mention: the rules' class gets `rule_weight` on
-        top of the model's probability for it (under "rules_first", only where the rules
-        said present; their other classes stand)."""
-        if not self.consults(rule):
-            return rule
-        score = p.copy()
-        if rule in self.classes:
-            score[self.classes.index(rule)] += self.rule_weight
-        return self.classes[int(score.argmax())]
+        """The combined decision for one mention (`combine`)."""
+        return combine(self.classes, rule, p, self.rule_weight, self.combination)
+
+
+def combine(classes: list[str], rule: str | None, p: np.ndarray, weight: float,
+            combination: str = "weighted") -> str:
+    """The class of a mention from the model's probabilities `p` (over `classes`) and the
+    rules' class `rule` (None: no rule decision): the rules' class gets `weight` on top of
+    the model's probability for it; under "rules_first" a class the rules give other than
+    present stands. The trainer scores its cross-validation with this same function."""
+    if combination == "rules_first" and rule not in (None, "present"):
+        return rule
+    score = p.copy()
+    if rule in classes:
+        score[classes.index(rule)] += weight
+    return classes[int(score.argmax())]
 
 
 def mention_tokens(offsets: list[tuple[int, int]], a: int, b: int) -> list[int]:

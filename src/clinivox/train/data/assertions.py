@@ -46,7 +46,7 @@ _OPENERS = ("", "", "", "", "Um, ", "So ", "Okay, ", "And ", "Right, ", "Uh, ", 
 
 # (template, {slot: class}); {S} the patient as subject, {s} the same in lower case,
 # {poss} their possessive, {have} {get} {take} {dont} {deny} {be} verb forms, {R} a
-# relative with a possessive, {Rc} capitalised, {dur} {freq} {years}
+# relative with a possessive, {Rc} capitalised, {dur} {freq} (may be empty) {years}
 TEMPLATES: tuple[tuple[str, dict[str, str]], ...] = (
     # negation, and where its scope ends
     ("{S} {dont} have any {P1} or {P2}, but {s} {have} {P3}.",
@@ -86,7 +86,7 @@ TEMPLATES: tuple[tuple[str, dict[str, str]], ...] = (
     ("{P1} runs in the family.", {"P1": "family"}),
     ("{S} {have} {P3}, and {R} {rel_has} {P1} as well.",
      {"P3": "present", "P1": "family"}),
-    ("{Rc} {rel_takes} {D} for {rel_poss} {P1}.", {"D": "family", "P1": "family"}),
+    ("{Rc} takes {D} for {rel_poss} {P1}.", {"D": "family", "P1": "family"}),
     # temporality: what was, against what is
     ("{S} used to get {P1}.", {"P1": "historical"}),
     ("{S} had {P1} as a child.", {"P1": "historical"}),
@@ -160,8 +160,10 @@ class SynthMention:
 def vocabulary() -> tuple[list[str], list[str]]:
     """Problems (the symptom and condition tables' names) and drugs (common ingredients
     and the drug-class words the tables list)."""
+    from clinivox.nlu.concepts import DRUG_CLASS_WORDS
+
     symptoms, conditions = _problems()
-    drugs = sorted({*_DRUGS, *(f.split("|")[0] for _, f in _drug_classes())})
+    drugs = sorted({*_DRUGS, *(f.split("|")[0] for _, f in DRUG_CLASS_WORDS)})
     return sorted({*symptoms, *conditions}), drugs
 
 
@@ -174,12 +176,6 @@ def _problems() -> tuple[list[str], list[str]]:
                        if 1 <= len(n.split()) <= 4 and n.isascii()})
 
     return names(SYMPTOMS), names(CONDITIONS)
-
-
-def _drug_classes() -> tuple[tuple[str, str], ...]:
-    from clinivox.nlu.concepts import DRUG_CLASS_WORDS
-
-    return DRUG_CLASS_WORDS
 
 
 _DRUGS = ("paracetamol", "ibuprofen", "amoxicillin", "omeprazole", "lansoprazole", "metformin",
@@ -197,8 +193,8 @@ def _fill(template: str, slots: dict[str, str], rng: random.Random, problems: li
           ) -> tuple[str, list[tuple[int, int, str, str]]]:
     subj, poss, have, get, take, dont, deny, be = rng.choice(_PATIENTS)
     rel = rng.choice(_RELATIVES)
-    rel_poss = rng.choice(("my", "your", "his", "her")) if subj in ("he", "she") or \
-        subj.startswith(("M", "the", "pt")) else poss
+    # a third-person patient's relative may be named by anyone in the room
+    rel_poss = poss if subj in ("I", "you") else rng.choice(("my", "your", "his", "her"))
     rel_pron = "she" if rel in ("mother", "mum", "sister", "grandmother", "aunt",
                                 "daughter") else "he"
     chosen_p = rng.sample(problems, 3)
@@ -207,7 +203,7 @@ def _fill(template: str, slots: dict[str, str], rng: random.Random, problems: li
              "get": get, "take": take, "was": "were" if subj == "you" else "was",
              "dont": dont, "deny": deny, "be": be,
              "R": f"{rel_poss} {rel}", "Rc": f"{rel_poss.capitalize()} {rel}", "rel": rel,
-             "rel_has": rng.choice(("has", "had")), "rel_takes": "takes",
+             "rel_has": rng.choice(("has", "had")),
              "rel_poss": "her" if rel_pron == "she" else "his", "rel_pron": rel_pron,
              "dur": rng.choice(_DURATIONS), "freq": rng.choice(_FREQ),
              "years": rng.choice(("ten", "20", "five", "a few", "60", "many")),
@@ -218,6 +214,8 @@ def _fill(template: str, slots: dict[str, str], rng: random.Random, problems: li
     for m in _SLOT.finditer(template):
         out.append(template[at:m.start()])
         value = words[m.group(1)]
+        if not value:  # an empty frequency: no space left before the full stop
+            out[-1] = out[-1].rstrip(" ")
         pos = sum(len(x) for x in out)
         if m.group(1) in slots:
             spans.append((pos, pos + len(value), "drug" if m.group(1).startswith("D")
@@ -225,35 +223,7 @@ def _fill(template: str, slots: dict[str, str], rng: random.Random, problems: li
         out.append(value)
         at = m.end()
     out.append(template[at:])
-    text = "".join(out)
-    # an empty frequency leaves a space before the full stop
-    fixed = re.sub(r" +([.;,])", r"\1", text)
-    if fixed != text:
-        return _respan(text, fixed, spans)
-    return text, spans
-
-
-def _respan(text: str, fixed: str, spans: list[tuple[int, int, str, str]]
-            ) -> tuple[str, list[tuple[int, int, str, str]]]:
-    """Spans moved to `fixed`, which is `text` with some spaces removed."""
-    removed = [i for i, (a, b) in enumerate(_align(text, fixed)) if b is None]
-
-    def shift(p: int) -> int:
-        return p - sum(1 for i in removed if i < p)
-
-    return fixed, [(shift(a), shift(b), lab, cls) for a, b, lab, cls in spans]
-
-
-def _align(text: str, fixed: str) -> list[tuple[int, int | None]]:
-    out: list[tuple[int, int | None]] = []
-    j = 0
-    for i, c in enumerate(text):
-        if j < len(fixed) and fixed[j] == c:
-            out.append((i, j))
-            j += 1
-        else:
-            out.append((i, None))
-    return out
+    return "".join(out), spans
 
 
 def synthesise(n: int, seed: int = 0, lowercase_share: float = 0.3) -> Iterator[SynthMention]:
