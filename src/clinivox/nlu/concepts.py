@@ -819,6 +819,22 @@ def guarded(written: str, text: str, end: int) -> bool:
     return context is not None and not context.search(
         text[max(0, start - _CONTEXT_CHARS):end + _CONTEXT_CHARS])
 
+@lru_cache(maxsize=1)
+def _guarded_forms() -> re.Pattern:
+    keys = sorted({*FORM_GUARDS, *FORM_NEEDS_BEFORE, *FORM_NOT_BEFORE, *FORM_CONTEXT},
+                  key=len, reverse=True)
+    return re.compile(r"(?<![\w-])(?:" + "|".join(re.escape(k).replace(r"\ ", r"[\s-]+")
+                                               for k in keys) + r")(?![\w-])", re.IGNORECASE)
+
+
+def declined(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] holds a form the tables decline where it stands (`guarded`:
+    "warts and all", "a sore point", "the kettle boils"): the tables' decision on that word
+    in that context stands over a learned tagger's."""
+    return any(guarded(m.group(0), text, m.end())
+               for m in _guarded_forms().finditer(text, start, end))
+
+
 _OWNED = re.compile(r"\b(?:my|your|his|her|their|our|the|left|right|both|on|in)\s+"
                     r"(?:(?:left|right|lower|upper)\s+)?$", re.IGNORECASE)
 # the next part of a list of a person's parts ("your chest and hands"), where the word

@@ -495,10 +495,13 @@ def _claim(out: list[Entity], taken: list[tuple[int, int]], start: int, end: int
     return True
 
 
-def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[Entity]:
+def extract_text(text: str, matcher: Any = None, everyday: bool = True,
+                 learned: bool = True) -> list[Entity]:
     """The entities of one text, by position. `matcher`: another lexicon's matcher (a
     user's vocabulary); `everyday`: also the symptoms, note abbreviations and body parts
-    said in everyday words (`concepts`)."""
+    said in everyday words (`concepts`); `learned`: also the learned tagger's spans (as
+    `span_model.mode()` says; never coded, so a reader of codes alone, the alert monitor,
+    skips their cost)."""
     matcher = matcher or _matcher()
     sections = find_sections(text)
     out: list[Entity] = []
@@ -587,11 +590,10 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True) -> list[
             out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
                                _BRITISH[name], "drug", sections))
             taken.append((m.start(), m.end()))
-    for sp in learned_spans(text) if everyday else ():
-        # what the model tags that no table lists: found, never coded (a word the tables
+    for sp in learned_spans(text, list(taken)) if everyday and learned else ():
+        # what the model tags that no table lists, beside what they found and not where
+        # they decline a word ("warts and all"): found, never coded (a word the tables
         # guard in this sense, "a weak signal", must not get the symptom's code through it)
-        if not _free(taken, sp.start, sp.end):
-            continue
         written = text[sp.start:sp.end]
         e = _entity(text, written, sp.label, sp.start, sp.end,
                     " ".join(written.lower().split()), None, "learned", sections)

@@ -16,13 +16,18 @@ probability of "outside" is under the shipped threshold, chosen on validation ba
 lexicon had not been written on (docs/nlu.md); a span's score is its words' mean
 probability of being inside one.
 
-**Opt-in** (`CLINIVOX_NLU_SPANS=model`; `lexicon`, the lexicon alone, is the default;
-`CLINIVOX_NLU_SPANS_MODEL` names a user's .npz written by `train.finetune.spans.export`).
-On validation batches the lexicon had not been written on, the shipped model raises
-problem recall from 0.811 to 0.867 and lowers precision from 0.973 to 0.933: 48 mentions
-found for 34 false ones. A wrong term costs more than a missed one in a record, so the
-lexicon alone stays the default until a model finds at least two for each false one
-(docs/nlu.md, docs/bench/span_model.json).
+Its spans are checked before extract() takes them (`nlu.span_check`, the default:
+`CLINIVOX_NLU_SPANS=checked`): the tagger proposes spans at the check's looser threshold
+and a classifier reading each whole span keeps those it calls findings. `lexicon` turns
+the learned spans off; `model` takes the tagger's spans unchecked at the model file's own
+threshold (the eleventh session's opt-in: more found, more false).
+`CLINIVOX_NLU_SPANS_MODEL` names a user's tagger (.npz written by
+`train.finetune.spans.export`), `CLINIVOX_NLU_SPANS_CHECK` a user's check. On validation
+batches the lexicon had not been written on, the unchecked tagger raises problem recall
+from 0.811 to 0.867 and lowers precision from 0.973 to 0.933 (48 mentions found for 34
+false ones); a wrong term costs more than a missed one in a record, so it is not the
+default; the checked spans are, by the rule that they find at least two for each false
+one (docs/nlu.md, docs/bench/span_model.json).
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ import logging
 import os
 import re
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -43,7 +49,7 @@ from clinivox.nlp.embeddings import (
     AdaptedMiniLM,
     DigestCache,
     load_or_none,
-    switched_model_path,
+    switch_mode,
 )
 
 log = logging.getLogger(__name__)
@@ -52,8 +58,10 @@ MODEL_FILE = Path(__file__).resolve().parent / "models" / "spans.npz"
 LABELS = ("problem", "drug", "anatomy", "test")
 TAGS = ("O", *(f"{k}-{lab}" for lab in LABELS for k in ("B", "I")))
 CHUNK = 400  # characters the model reads at once (about 100 word pieces)
-DEFAULT_MODE = "lexicon"
+MODES = ("lexicon", "checked", "model")
+DEFAULT_MODE = "checked"
 _BREAK = re.compile(r"(?<=[.?!;])\s+")
+_WORDS = re.compile(r"[\w'-]+")
 
 
 @dataclass(frozen=True)
@@ -161,17 +169,17 @@ class SpanModel:
         p = self.net.probabilities(x)
         return [(e, p[i, :len(e.ids)]) for i, e in enumerate(enc)]
 
-    def _spans_of(self, texts: list[str]) -> list[list[Span]]:
-        return [decode(t, e.offsets, e.word_ids, p, self.threshold)
-                for t, (e, p) in zip(texts, self.probabilities(texts), strict=True)]
-
-    def spans(self, text: str) -> list[Span]:
+    def spans(self, text: str, threshold: float | None = None) -> list[Span]:
+        """The spans tagged where p(outside) < `threshold` (the model file's own when
+        None)."""
         pieces = chunks(text)
         if not pieces:
             return []
-        found = self._cache.items([text[a:b] for a, b in pieces], self._spans_of)
+        th = self.threshold if threshold is None else threshold
+        found = self._cache.items([text[a:b] for a, b in pieces], self.probabilities)
         return [Span(s.start + a, s.end + a, s.label, s.score)
-                for (a, _), spans in zip(pieces, found, strict=True) for s in spans]
+                for (a, b), (e, p) in zip(pieces, found, strict=True)
+                for s in decode(text[a:b], e.offsets, e.word_ids, p, th)]
 
 
 _lock = threading.Lock()
@@ -182,22 +190,101 @@ def _load(path: str) -> SpanModel | None:
     return load_or_none(SpanModel, path, "learned span model", "lexicon alone")
 
 
+@lru_cache(maxsize=1)
+def _load_check(path: str) -> Any:
+    from clinivox.nlu.span_check import SpanCheck
+
+    return load_or_none(SpanCheck, path, "span check", "lexicon alone")
+
+
+def mode() -> str:
+    """CLINIVOX_NLU_SPANS: `checked` (the default), `lexicon` or `model`; another value
+    is an InputError."""
+    return switch_mode("CLINIVOX_NLU_SPANS", MODES, DEFAULT_MODE)
+
+
 def default_model() -> SpanModel | None:
-    """The model where CLINIVOX_NLU_SPANS=model asks for it and it can run (the MiniLM
-    package is installed): the shipped one, or a user's (CLINIVOX_NLU_SPANS_MODEL). None
-    otherwise: the lexicon alone (the default). Another value of the switch is an
-    InputError."""
-    path = switched_model_path("CLINIVOX_NLU_SPANS", "lexicon", "CLINIVOX_NLU_SPANS_MODEL",
-                               DEFAULT_MODE)
-    if path is None:
+    """The tagger where the mode asks for it and it can run (the MiniLM package is
+    installed): the shipped one, or a user's (CLINIVOX_NLU_SPANS_MODEL). None otherwise:
+    the lexicon alone."""
+    if mode() == "lexicon":
         return None
     with _lock:
-        return _load(path)
+        return _load(os.environ.get("CLINIVOX_NLU_SPANS_MODEL", "").strip())
 
 
-def learned_spans(text: str) -> list[Span]:
-    """The spans of the labels extract() takes from the model (none without it)."""
+def default_check() -> Any:
+    """The check (`nlu.span_check.SpanCheck`) in the `checked` mode: the shipped one or a
+    user's (CLINIVOX_NLU_SPANS_CHECK); None in another mode or where it cannot run."""
+    if mode() != "checked":
+        return None
+    with _lock:
+        return _load_check(os.environ.get("CLINIVOX_NLU_SPANS_CHECK", "").strip())
+
+
+def free_pieces(text: str, span: Span,
+                taken: Sequence[tuple[int, int]]) -> list[Span]:
+    """The stretches of `span` that overlap none of the `taken` (start, end), each without
+    the function words at its ends, where a word is left: "scratch marks on my legs" with
+    "legs" taken is "scratch marks". A piece keeps the span's label and score."""
+    from clinivox.nlu.span_check import FUNCTION_WORDS
+
+    cuts = sorted((max(a, span.start), min(b, span.end)) for a, b in taken
+                  if a < span.end and span.start < b)
+    out, at = [], span.start
+    for a, b in [*cuts, (span.end, span.end)]:
+        words = [m for m in _WORDS.finditer(text, at, a)
+                 if m.group(0).lower() not in FUNCTION_WORDS]
+        if words:
+            out.append(Span(words[0].start(), words[-1].end(), span.label, span.score))
+        at = max(at, b)
+    return out
+
+
+def learned_spans(text: str, taken: Sequence[tuple[int, int]] = ()) -> list[Span]:
+    """The learned spans extract() takes beside what the tables found (`taken`: their
+    (start, end)). In the `checked` mode (the default): the tagger's spans at the check's
+    threshold, cut to their `free_pieces`, without a word the tables decline where it
+    stands (`concepts.declined`), that the check keeps; none where the check cannot run
+    (unchecked spans are not the default). In the `model` mode: the tagger's spans of its
+    added labels at its own threshold that overlap nothing taken. None with the lexicon
+    alone."""
+    from clinivox.nlu.concepts import declined
+
     model = default_model()
     if model is None:
         return []
-    return [s for s in model.spans(text) if s.label in model.added]
+    if mode() == "model":
+        return [s for s in model.spans(text) if s.label in model.added
+                and all(s.end <= a or b <= s.start for a, b in taken)
+                and not declined(text, s.start, s.end)]
+    check = default_check()
+    if check is None:
+        return []
+    return check.keep(text, candidates(text, model.spans(text, check.threshold), taken,
+                                       check.labels))
+
+
+def candidates(text: str, spans: Sequence[Span], taken: Sequence[tuple[int, int]],
+               labels: Sequence[str]) -> list[Span]:
+    """What the check is asked about: the `free_pieces` of the spans of `labels` that hold
+    no word the tables decline where it stands and are more than body parts."""
+    from clinivox.nlu.concepts import declined
+
+    return [p for s in spans if s.label in labels for p in free_pieces(text, s, taken)
+            if not declined(text, p.start, p.end) and not _body_parts(text[p.start:p.end])]
+
+
+def _body_parts(written: str) -> bool:
+    """Only the tables' body parts ("joints" of "swollen joints", the swelling's site):
+    anatomy, not a problem."""
+    from clinivox.nlu.concepts import ANATOMY
+    from clinivox.nlu.span_check import FUNCTION_WORDS
+
+    words = [w for w in _WORDS.findall(written.lower()) if w not in FUNCTION_WORDS]
+    return bool(words) and all(w in _parts(ANATOMY) for w in words)
+
+
+@lru_cache(maxsize=1)
+def _parts(anatomy: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(a.lower() for a in anatomy)
