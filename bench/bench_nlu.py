@@ -124,19 +124,6 @@ def match(text: str, gold: list[dict], found: list[tuple[str, int, int]]
     return pairs, extra, repeats
 
 
-def forget_texts() -> None:
-    """Empty the learned models' caches keyed by text, so that a run's time is not that of
-    reading what an earlier run computed (the models stay loaded: the first run's time
-    includes loading them)."""
-    from clinivox.nlp.embeddings import default_encoder
-    from clinivox.nlu import assertion_model, span_model
-
-    for m in (assertion_model._load(""), span_model._load("")):
-        if m is not None:
-            m._cache.clear()
-    default_encoder()._cache.clear()
-
-
 def gold_metrics(rows: list[tuple[str, list[dict]]] | None = None,
                  show_errors: bool = False) -> dict:
     """Entity recall and precision by label (a found entity matches a gold one with the
@@ -146,7 +133,9 @@ def gold_metrics(rows: list[tuple[str, list[dict]]] | None = None,
     from clinivox.nlu import extract
 
     rows = rows if rows is not None else gold_rows("own")
-    forget_texts()
+    from bench_nlu_latency import clear_text_caches
+
+    clear_text_caches()  # a run's time is not that of reading an earlier run's results
     t0 = time.perf_counter()
     tp, fp, fn = Counter(), Counter(), Counter()
     asserted, right = Counter(), Counter()

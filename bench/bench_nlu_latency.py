@@ -59,10 +59,11 @@ def partials(text: str, duration_s: float) -> list[str]:
     return out
 
 
-def _clear_caches() -> None:
+def clear_text_caches() -> None:
     """Empty every cache keyed by text, so that no setting reads what an earlier one
-    computed: the learned models', the sentence encoder's (the monitor's semantic layer)
-    and the ConText preparation's."""
+    computed: the learned models', the sentence encoder's (the monitor's semantic layer and
+    the span check's) and the ConText preparation's. The models of the current settings
+    are loaded here if they were not."""
     from clinivox.nlp.embeddings import default_encoder
     from clinivox.nlu import assertion_model, span_model
     from clinivox.nlu.codes import default_code
@@ -72,9 +73,6 @@ def _clear_caches() -> None:
         m = mod.default_model()
         if m is not None:
             m._cache.clear()
-    check = span_model.default_check()
-    if check is not None:
-        check.encoder._cache.clear()
     default_encoder()._cache.clear()
     _prepared.cache_clear()
     default_code.cache_clear()
@@ -88,7 +86,7 @@ def run_setting(rows: list[dict]) -> dict:
     for r in rows[:10]:  # lazy tables and models loaded before the clock
         monitor.detect(r["text"])
         extract(r["text"])
-    _clear_caches()
+    clear_text_caches()
     part_ms, final_ms = [], []
     for r in rows:
         for p in partials(r["text"], r["duration"]):

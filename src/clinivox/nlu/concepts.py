@@ -841,7 +841,7 @@ _OWNED = re.compile(r"\b(?:my|your|his|her|their|our|the|left|right|both|on|in)\
 # before "and" is a part itself (not "to the shop and back")
 _OWNED_LIST = re.compile(r"\b(?:my|your|his|her|their|the)\s+(?:[a-z]+,?\s+)*?(?P<last>[a-z]+),?"
                          r"\s+(?:and|or)\s+$", re.IGNORECASE)
-_PARTS = frozenset(a.lower() for a in ANATOMY)
+BODY_PARTS = frozenset(a.lower() for a in ANATOMY)
 
 
 def _owned(before: str) -> bool:
@@ -850,7 +850,7 @@ def _owned(before: str) -> bool:
     if _OWNED.search(before):
         return True
     m = _OWNED_LIST.search(before[-80:])
-    return m is not None and m.group("last").lower() in _PARTS
+    return m is not None and m.group("last").lower() in BODY_PARTS
 
 
 def symptom_forms() -> frozenset[str]:

@@ -590,7 +590,7 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True,
             out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
                                _BRITISH[name], "drug", sections))
             taken.append((m.start(), m.end()))
-    for sp in learned_spans(text, list(taken)) if everyday and learned else ():
+    for sp in learned_spans(text, taken) if everyday and learned else ():
         # what the model tags that no table lists, beside what they found and not where
         # they decline a word ("warts and all"): found, never coded (a word the tables
         # guard in this sense, "a weak signal", must not get the symptom's code through it)

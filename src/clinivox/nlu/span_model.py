@@ -278,13 +278,8 @@ def candidates(text: str, spans: Sequence[Span], taken: Sequence[tuple[int, int]
 def _body_parts(written: str) -> bool:
     """Only the tables' body parts ("joints" of "swollen joints", the swelling's site):
     anatomy, not a problem."""
-    from clinivox.nlu.concepts import ANATOMY
+    from clinivox.nlu.concepts import BODY_PARTS
     from clinivox.nlu.span_check import FUNCTION_WORDS
 
     words = [w for w in _WORDS.findall(written.lower()) if w not in FUNCTION_WORDS]
-    return bool(words) and all(w in _parts(ANATOMY) for w in words)
-
-
-@lru_cache(maxsize=1)
-def _parts(anatomy: tuple[str, ...]) -> frozenset[str]:
-    return frozenset(a.lower() for a in anatomy)
+    return bool(words) and all(w in BODY_PARTS for w in words)
