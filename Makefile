@@ -6,6 +6,9 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip
 PIP_FLAGS := -q --disable-pip-version-check -c constraints.txt
 DEMO_DIR := demo_out
+# pytest-xdist workers for `make test`, one test file per worker at a time (module fixtures
+# load their models once); 2 matches CI's two cores. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: demo test lint venv install-dev install-demo bench eval clean
 
@@ -38,7 +41,7 @@ demo: $(VENV)/.stamp-demo
 test: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check src tests bench
 	$(VENV)/bin/mypy
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
 
 lint: $(VENV)/.stamp-dev
 	$(VENV)/bin/ruff check src tests bench

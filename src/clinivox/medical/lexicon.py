@@ -83,9 +83,8 @@ class Lexicon:
     @classmethod
     def load(cls, path: Path) -> Lexicon:
         with gzip.open(path, "rt", encoding="utf-8") as f:
-            return cls([LexiconEntry(**{**json.loads(line),
-                                        "variants": tuple(json.loads(line)["variants"])})
-                        for line in f if line.strip()])
+            rows = [json.loads(line) for line in f if line.strip()]
+        return cls([LexiconEntry(**{**row, "variants": tuple(row["variants"])}) for row in rows])
 
 
 # -- British / American spelling -----------------------------------------------------------

@@ -49,26 +49,25 @@ def default_code(code: str, name: str = "") -> str:
     is a leaf (or unknown, or simple-icd-10-cm is not installed), else its unspecified or
     uncomplicated descendant where ICD-10-CM has one. `name`: the words said or the
     lexicon's name for it, to choose between two unspecified children."""
-    try:
-        import simple_icd_10_cm as cm
-    except ImportError:
-        return code
-    if not cm.is_valid_item(code):
+    from clinivox.medical.icd10cm import tabular
+
+    icd = tabular()
+    if icd is None or not icd.is_valid(code):
         return code
     current = code
-    while not cm.is_leaf(current):
-        children = [c for c in cm.get_children(current) if "-" not in c]
-        parent = cm.get_description(current)
-        scored = [(*_score(cm.get_description(c), parent, name), -i, c)
+    while not icd.is_leaf(current):
+        children = [c for c in icd.children(current) if "-" not in c]
+        parent = icd.description(current)
+        scored = [(*_score(icd.description(c), parent, name), -i, c)
                   for i, c in enumerate(children)]
         # where ICD-10-CM refines the parent by its own name and an axis ("Parkinson's
         # disease without dyskinesia"), an "unspecified" child named otherwise is a
         # neighbouring concept ("Parkinsonism, unspecified", G20.C), not the default
         refined = [sc for sc in scored if sc[0] == 2 and
-                   cm.get_description(sc[4]).lower().startswith(parent.lower())]
+                   icd.description(sc[4]).lower().startswith(parent.lower())]
         if refined:
             scored = [sc for sc in scored if sc[0] != 3 or
-                      cm.get_description(sc[4]).lower().startswith(parent.lower())] or scored
+                      icd.description(sc[4]).lower().startswith(parent.lower())] or scored
         best = max(scored, default=None)
         if best is None or best[0] == 0:
             return code if current == code else current

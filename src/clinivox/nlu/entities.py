@@ -335,17 +335,17 @@ def _leaf_titles() -> list[tuple[str, Any]]:
     at most ("Antiphospholipid syndrome" D68.61, "Muscle spasm of back" M62.830): the
     shared lexicon lists titles down to four characters only. No external causes or
     factors (V-Z), no "Other ..." or qualified titles."""
-    try:
-        import simple_icd_10_cm as cm
+    from clinivox.medical.icd10cm import tabular
+    from clinivox.medical.lexicon import LexiconEntry
 
-        from clinivox.medical.lexicon import LexiconEntry
-    except ImportError:
+    icd = tabular()
+    if icd is None:
         return []
     out = []
-    for code in cm.get_all_codes(False):
-        if len(code) < 5 or code[0] in "VWXYZ" or not cm.is_leaf(code):
+    for code in icd.codes(with_dots=False):
+        if len(code) < 5 or code[0] in "VWXYZ" or not icd.is_leaf(code):
             continue
-        title = cm.get_description(code)
+        title = icd.description(code)
         words = title.split()
         if re.search(r"[,\[\]()]", title) or len(words) > 4 or \
                 words[0].lower() in ("other", "unspecified") or \
