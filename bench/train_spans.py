@@ -133,19 +133,26 @@ def check_stage(held_rows: list[dict], first: dict, spans_of: Any) -> dict:
     refs = stored_references(enc)
     fold_of = {b: k for k, f in enumerate(FOLDS) for b in f}
 
-    def candidates(th: float) -> list[tuple[int, Any, int]]:
+    def candidates(th: float, as_extract: bool = True) -> list[tuple[int, Any, int]]:
         """What the check is asked about at `th`, as extract() asks it
-        (`span_model.candidates`): (row, span, matches a gold problem)."""
+        (`span_model.candidates`): (row, span, matches a gold problem). The training pool
+        (`as_extract=False`) also holds the pieces of spans that overlap a problem the
+        lexicon found, which extract() does not ask about: more examples of what is no
+        problem of its own (the check was fitted on them before extract() left them out)."""
         out = []
         for i, r in enumerate(held_rows):
             taken = [(e["start"], e["end"]) for e in first[r["id"]]]
-            for s in span_candidates(r["text"], spans_of(i, th), taken, ("problem",)):
+            problems = [(e["start"], e["end"]) for e in first[r["id"]]
+                        if e["label"] == "problem" and as_extract]
+            for s in span_candidates(r["text"], spans_of(i, th), taken, ("problem",),
+                                     problems):
                 e = {"label": s.label, "start": s.start, "end": s.end}
                 hit = score([(r["text"], r["gold"], [e])]).get("problem", {}).get("tp")
                 out.append((i, s, int(bool(hit))))
         return out
 
-    cands = {th: candidates(th) for th in (CHECK_POOL, *CHECK_THRESHOLDS)}
+    cands = {th: candidates(th, as_extract=th != CHECK_POOL)
+             for th in (CHECK_POOL, *CHECK_THRESHOLDS)}
     x = {th: np.vstack([features(enc, refs, held_rows[i]["text"], [s]) for i, s, _ in cs])
          for th, cs in cands.items()}
     y = {th: np.array([hit for _, _, hit in cs]) for th, cs in cands.items()}

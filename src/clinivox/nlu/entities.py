@@ -323,8 +323,9 @@ def _modifier_form(key: str, entry: Any) -> bool:
     # the title is written in American spelling; its British form ("oestrogen" of
     # "Estrogen, and other hormones and factors receptor status") is the same cut
     spellings = (key, *spelling_variants(key))
-    for form in spellings:
-        if re.match(rf"^{re.escape(form)}, [\w\s,-]*?\b(?:and|or)\s+\w+\s+\w", name):
+    for form in spellings:  # (the prefix test first: the pattern compiles once per form)
+        if name.startswith(form + ", ") and \
+                re.match(rf"^{re.escape(form)}, [\w\s,-]*?\b(?:and|or)\s+\w+\s+\w", name):
             return True
     return len(key) >= 5 and bool(_ADJECTIVE.search(key)) and name != key and \
         not any(name.startswith(form + ",") for form in spellings)
@@ -590,7 +591,8 @@ def extract_text(text: str, matcher: Any = None, everyday: bool = True,
             out.append(_entity(text, m.group(0), "drug", m.start(), m.end(), name,
                                _BRITISH[name], "drug", sections))
             taken.append((m.start(), m.end()))
-    for sp in learned_spans(text, taken) if everyday and learned else ():
+    problems = [(e.start, e.end) for e in out if e.label == "problem"]
+    for sp in learned_spans(text, taken, problems) if everyday and learned else ():
         # what the model tags that no table lists, beside what they found and not where
         # they decline a word ("warts and all"): found, never coded (a word the tables
         # guard in this sense, "a weak signal", must not get the symptom's code through it)
