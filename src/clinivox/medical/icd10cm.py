@@ -1,12 +1,12 @@
 """ICD-10-CM's tabular list as clinivox reads it: each item's title and children.
 
 The source is the simple-icd-10-cm package, whose import parses its XML into 98,505 items
-on every start of a process: about 3 s on two CPU cores, the largest part of what
+on every start of a process: about 4 s on two CPU cores, the largest part of what
 `clinivox extract` took before it printed anything. What the NLU asks of it (titles,
 children, the list of codes) is written once to a cache file beside the lexicon
 (`$CLINIVOX_HOME/medical/icd10cm-<package version>.json.gz`, owner-only), which later
-processes read in a tenth of the time. The file is rebuilt when the package's version
-changes, or when it cannot be read.
+processes read in a fifth of the time (bench/bench_cold_start.py). The file is rebuilt
+when the package's version changes, or when it cannot be read.
 
     from clinivox.medical.icd10cm import tabular
 

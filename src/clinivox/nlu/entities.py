@@ -323,7 +323,7 @@ def _modifier_form(key: str, entry: Any) -> bool:
     # the title is written in American spelling; its British form ("oestrogen" of
     # "Estrogen, and other hormones and factors receptor status") is the same cut
     spellings = (key, *spelling_variants(key))
-    for form in spellings:  # (the prefix test first: the pattern compiles once per form)
+    for form in spellings:  # (the prefix first: most forms never build the pattern)
         if name.startswith(form + ", ") and \
                 re.match(rf"^{re.escape(form)}, [\w\s,-]*?\b(?:and|or)\s+\w+\s+\w", name):
             return True
