@@ -124,10 +124,11 @@ def test_spans_are_placed_in_the_whole_text_at_the_threshold_asked() -> None:
 
 def test_a_span_over_a_problem_the_tables_found_is_that_problem_not_a_second_one() -> None:
     """Story: with the checked spans on by default, "Imp: viral URTI" gave "URTI" (J06.9)
-    and a second, uncoded problem "viral"; "diabetes type two" a problem "type two". The
-    tagger read the whole phrase as one problem the tables had found more narrowly: its
-    pieces are qualifiers of that problem (out of fold, none of 27 such pieces was a gold
-    problem the tables had missed). A span cut by a body part keeps its pieces."""
+    and a second, uncoded problem "viral"; "type two" of "diabetes type two" was asked
+    about too (the check declined that one). The tagger read the whole phrase as one
+    problem the tables had found more narrowly: its pieces are qualifiers of that problem
+    (out of fold, none of 27 such pieces was a gold problem the tables had missed). A span
+    cut by a body part keeps its pieces."""
     text = "Imp: viral URTI, diabetes type two, scratch marks on my legs"
     urti = (text.index("URTI"), text.index("URTI") + 4)
     diabetes = (text.index("diabetes"), text.index("diabetes") + 8)
