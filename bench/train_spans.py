@@ -143,7 +143,7 @@ def check_stage(held_rows: list[dict], first: dict, spans_of: Any) -> dict:
         for i, r in enumerate(held_rows):
             taken = [(e["start"], e["end"]) for e in first[r["id"]]]
             problems = [(e["start"], e["end"]) for e in first[r["id"]]
-                        if e["label"] == "problem" and as_extract]
+                        if e["label"] == "problem"] if as_extract else []
             for s in span_candidates(r["text"], spans_of(i, th), taken, ("problem",),
                                      problems):
                 e = {"label": s.label, "start": s.start, "end": s.end}

@@ -24,9 +24,10 @@ import gzip
 import json
 import logging
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
+
+from clinivox.errors import OutputError
 
 log = logging.getLogger(__name__)
 
@@ -74,19 +75,21 @@ class Tabular:
 
     # -- the cache file ------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        """Write atomically, readable by the owner only."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=".icd10cm-", dir=path.parent)
-        try:
+        """Write whole or not at all, readable by the owner only (`write_atomically`; an
+        OutputError when it cannot be written)."""
+        from clinivox.io.writers import write_atomically
+
+        def fill(fd: int, _tmp: str) -> None:
             with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as f:
                 json.dump({"format": FORMAT, "dotted": self._dotted,
                            "undotted": self._undotted, "titles": self._titles,
                            "children": self._children}, f, separators=(",", ":"))
-            os.chmod(tmp, 0o600)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path} ({exc.strerror})") from None
+        write_atomically(path, fill)
 
     @classmethod
     def load(cls, path: Path) -> Tabular:
@@ -152,6 +155,6 @@ def tabular() -> Tabular | None:
         return None
     try:
         table.save(path)
-    except OSError:
+    except OutputError:
         log.warning("cannot cache ICD-10-CM under %s", path.parent)
     return table

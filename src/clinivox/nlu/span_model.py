@@ -258,8 +258,7 @@ def learned_spans(text: str, taken: Sequence[tuple[int, int]] = (),
         return []
     if mode() == "model":
         return [s for s in model.spans(text) if s.label in model.added
-                and all(s.end <= a or b <= s.start for a, b in taken)
-                and not declined(text, s.start, s.end)]
+                and _clear_of(s, taken) and not declined(text, s.start, s.end)]
     check = default_check()
     if check is None:
         return []
@@ -281,10 +280,14 @@ def candidates(text: str, spans: Sequence[Span], taken: Sequence[tuple[int, int]
     with "legs" found is "scratch marks")."""
     from clinivox.nlu.concepts import declined
 
-    return [p for s in spans if s.label in labels
-            and all(s.end <= a or b <= s.start for a, b in problems)
+    return [p for s in spans if s.label in labels and _clear_of(s, problems)
             for p in free_pieces(text, s, taken)
             if not declined(text, p.start, p.end) and not _body_parts(text[p.start:p.end])]
+
+
+def _clear_of(span: Span, spans: Sequence[tuple[int, int]]) -> bool:
+    """`span` overlaps none of the (start, end) `spans`."""
+    return all(span.end <= a or b <= span.start for a, b in spans)
 
 
 def _body_parts(written: str) -> bool:
