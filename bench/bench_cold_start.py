@@ -12,6 +12,9 @@ fresh processes, one after another, in the same run:
 - reading the cache (`icd10cm.tabular()`, the file written beforehand);
 - `clinivox extract SENTENCE` end to end, with the tables alone (CLINIVOX_NLU_SPANS=lexicon)
   and by default (the checked learned spans: the tagger, the check and MiniLM load too);
+- the NLU's forms (lexicon, ICD-10-CM leaf titles, everyday words: the term matcher)
+  built as before the fifteenth session (`entities._build_matcher()`), against the same
+  forms read from their cache (`entities._matcher()`, `clinivox.nlu.matcher_cache`);
 - Python's own start (`python -c pass`) for scale.
 
 Medians and minima of --repeats runs. Writes bench/results/cold_start.json and the
@@ -39,6 +42,12 @@ RUNS = {
     "icd10cm.tabular() from the cache (now)": (
         [sys.executable, "-c", "from clinivox.medical.icd10cm import tabular; "
                                "assert tabular() is not None"], {}),
+    "NLU forms built (before)": (
+        [sys.executable, "-c", "from clinivox.nlu.entities import _build_matcher; "
+                               "assert _build_matcher().forms"], {}),
+    "NLU forms from their cache (now)": (
+        [sys.executable, "-c", "from clinivox.nlu.entities import _matcher; "
+                               "assert _matcher().forms"], {}),
     "clinivox extract, tables alone": (
         [sys.executable, "-m", "clinivox.cli.main", "extract", SENTENCE],
         {"CLINIVOX_NLU_SPANS": "lexicon"}),
@@ -77,11 +86,16 @@ def main() -> None:
     s = out["seconds"]
     before = s["import simple_icd_10_cm (before)"]["median"]
     now = s["icd10cm.tabular() from the cache (now)"]["median"]
+    forms_before = s["NLU forms built (before)"]["median"]
+    forms_now = s["NLU forms from their cache (now)"]["median"]
     lines = [f"### A fresh process's NLU start ({out['date']})", "",
              f"Machine: {out['machine']}. `python bench/bench_cold_start.py`: each row a new "
              f"process, {args.repeats} interleaved rounds after one warm-up (caches written). "
              f"ICD-10-CM from the cache: {now:.2f} s against {before:.2f} s for importing "
-             f"simple-icd-10-cm ({before / now:.1f}x).", "",
+             f"simple-icd-10-cm ({before / now:.1f}x). The NLU's forms from their cache: "
+             f"{forms_now:.2f} s against {forms_before:.2f} s to build them "
+             f"({forms_before / forms_now:.1f}x; both rows include Python's start and the "
+             f"imports).", "",
              "| process | median (s) | min (s) |", "|---|---|---|"]
     lines += [f"| {k} | {v['median']:.2f} | {v['min']:.2f} |" for k, v in s.items()]
     lines.append("")

@@ -106,6 +106,14 @@ class TermMatcher:
         self.max_words = max((k.count(" ") + 1 for k in self.forms), default=1)
         self.max_words = min(self.max_words, 12)
 
+    @classmethod
+    def from_forms(cls, forms: dict[str, LexiconEntry], max_words: int) -> TermMatcher:
+        """A matcher over forms built before (`clinivox.nlu.matcher_cache`)."""
+        matcher = cls.__new__(cls)
+        matcher.forms = forms
+        matcher.max_words = max_words
+        return matcher
+
     def _singular(self, key: str) -> LexiconEntry | None:
         """The term `key` is the regular plural of ("headaches", "panic attacks"): the
         lexicon lists most names in the singular. Not an abbreviation's ("MIs")."""

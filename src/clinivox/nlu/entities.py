@@ -210,15 +210,36 @@ class Entity:
 
 @lru_cache(maxsize=1)
 def _matcher() -> Any:
-    """The lexicon's matcher, loaded once. A one-word drug or diagnosis form that is an
-    everyday English word (one token of Whisper's vocabulary) and not the entry's own name
-    is not a term ("other" for a preterm newborn, "hand" for hand, foot and mouth
-    disease), unless it is the plain name of a condition (`concepts.EVERYDAY_CLINICAL`) or
-    an acronym."""
+    """The lexicon's matcher, loaded once per process: from the cache file when it was
+    built from the same lexicon, tokenizer, ICD-10-CM and code (`matcher_cache`), else
+    built (`_build_matcher`, seconds) and cached."""
+    from clinivox.medical.terms import TermMatcher
+    from clinivox.medical.vocabulary import default_lexicon_path, load_lexicon
+    from clinivox.nlu.matcher_cache import cached_forms
+
+    path = default_lexicon_path()
+    lexicon = None if path.is_file() else load_lexicon()  # built, and saved where it can be
+    if not path.is_file():  # not writable: nothing to key a cache on
+        return _build_matcher(lexicon)
+
+    def build() -> tuple[dict[str, Any], int]:
+        m = _build_matcher(lexicon)
+        return m.forms, m.max_words
+
+    forms, max_words = cached_forms(build, path, _tokenizer_path())
+    return TermMatcher.from_forms(forms, max_words)
+
+
+def _build_matcher(lexicon: Any = None) -> Any:
+    """The lexicon's matcher (`lexicon`, else the default one). A one-word drug or
+    diagnosis form that is an everyday English word (one token of Whisper's vocabulary)
+    and not the entry's own name is not a term ("other" for a preterm newborn, "hand" for
+    hand, foot and mouth disease), unless it is the plain name of a condition
+    (`concepts.EVERYDAY_CLINICAL`) or an acronym."""
     from clinivox.medical.terms import TermMatcher
     from clinivox.medical.vocabulary import load_lexicon
 
-    lexicon = load_lexicon()
+    lexicon = lexicon if lexicon is not None else load_lexicon()
     # an acronym ("ALL") stays a form: it counts only where written in capitals
     acronyms = {f.lower() for e in lexicon.entries
                 for f in (e.term, *e.variants, *_bracketed(e.canonical))
@@ -451,17 +472,29 @@ def clinical_forms() -> frozenset[str]:
     return frozenset(forms | symptom_forms() | set(BRITISH_DRUGS) | set(UK_BRANDS))
 
 
+def _tokenizer_path() -> Any:
+    """The bundled tiny.en tokenizer file; None when the model is not installed."""
+    try:
+        from clinivox.asr.models import resolve_model
+
+        path = resolve_model("tiny.en").path / "tokenizer.json"
+    except Exception:
+        return None
+    return path if path.is_file() else None
+
+
 @lru_cache(maxsize=1)
 def _everyday_words() -> frozenset[str]:
     """Everyday English words: the bundled tiny.en tokenizer's one-token words (the list the
     ASR biasing uses). Empty when the bundled model is not installed."""
+    path = _tokenizer_path()
+    if path is None:
+        return frozenset()
     try:
         import tokenizers
 
-        from clinivox.asr.models import resolve_model
         from clinivox.medical.terms import common_words_from_tokenizer
 
-        path = resolve_model("tiny.en").path / "tokenizer.json"
         return common_words_from_tokenizer(tokenizers.Tokenizer.from_file(str(path)))
     except Exception:
         return frozenset()
