@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -95,6 +96,63 @@ def test_save_and_load_roundtrip(lexicon, tmp_path):
     assert Lexicon.load(tmp_path / "lex.jsonl.gz").entries == small.entries
 
 
+def test_a_saved_lexicon_is_owner_only_and_whole(lexicon, tmp_path):
+    import stat
+
+    path = tmp_path / "lex.jsonl.gz"
+    Lexicon(lexicon.entries[:50]).save(path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["lex.jsonl.gz"]  # no temporary left
+
+
+# Story: `transcribe --medical --lexicon FILE` with a missing file or one that was not gzip
+# printed a Python traceback (exit 1), and a bad line an error that named neither the
+# file nor the entry.
+@pytest.mark.parametrize("content, message", [
+    (None, "no such lexicon file"),
+    (b"term,canonical\nasthma,asthma\n", "is not a lexicon from `clinivox lexicon build`"),
+    (gzip.compress(b'{"term": "asthma", "canonical": "Asthma", "category": "diagnosis"}\n'
+                   b'{"term": "copd"\n'), "lex.gz: entry 2 is not JSON"),
+    (gzip.compress(b'{"term": "asthma", "canonical": "Asthma", "category": "diagnosis"}\n'
+                   b'{"term": "copd", "colour": "red"}\n'), "lex.gz: entry 2 is not a lexicon"),
+    (gzip.compress(b"[1, 2]\n"), "entry 1 is not a lexicon entry"),
+    (gzip.compress(b"\xff\xfe not text"), "is not a lexicon"),
+])
+def test_a_file_that_is_no_lexicon_is_a_typed_error(tmp_path, content, message):
+    from clinivox.errors import InputError
+    from clinivox.medical.lexicon import LexiconFileError
+
+    path = tmp_path / "lex.gz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(LexiconFileError, match=message) as err:
+        Lexicon.load(path)
+    assert isinstance(err.value, InputError)  # exit code 2, HTTP 400
+
+
+def test_entries_without_variants_load(tmp_path):
+    path = tmp_path / "lex.gz"
+    path.write_bytes(gzip.compress(
+        b'{"term": "asthma", "canonical": "Asthma", "category": "diagnosis"}\n\n'))
+    (entry,) = Lexicon.load(path).entries
+    assert entry.term == "asthma" and entry.variants == () and entry.code is None
+
+
+def test_a_damaged_lexicon_cache_is_rebuilt(tmp_path, monkeypatch, caplog):
+    from clinivox.medical import vocabulary
+    from clinivox.medical.lexicon import LexiconEntry
+
+    monkeypatch.setenv("CLINIVOX_HOME", str(tmp_path))
+    path = vocabulary.default_lexicon_path()
+    path.parent.mkdir(parents=True)
+    path.write_bytes(gzip.compress(b'{"term": "asth'))  # cut off mid-write
+    small = Lexicon([LexiconEntry("asthma", "Asthma", "diagnosis", code="J45.909")])
+    monkeypatch.setattr(vocabulary, "build_lexicon", lambda: Lexicon(list(small.entries)))
+    assert vocabulary.load_lexicon().entries == small.entries
+    assert "rebuilding the lexicon cache" in caplog.text
+    assert Lexicon.load(path).entries == small.entries  # rewritten whole
+
+
 def test_user_vocabulary_text_and_csv(tmp_path):
     txt = tmp_path / "terms.txt"
     txt.write_text("# ward terms\napixaban | 2.5 | a pix a ban; apixa ban | Apixaban\n\n"
@@ -138,3 +196,19 @@ def test_cli_build_with_user_terms(tmp_path):
                            "--out", str(out), "--vocab", str(bad)],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "bad.txt:2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_transcribe_with_a_bad_lexicon_exits_2_without_a_traceback(tmp_path, capsys):
+    import numpy as np
+    import soundfile as sf
+
+    from clinivox.cli.main import main
+
+    wav = tmp_path / "a.wav"
+    sf.write(wav, np.zeros(16000, dtype=np.float32), 16000)
+    (tmp_path / "terms.csv").write_text("asthma,asthma\n")
+    for bad, message in [(tmp_path / "missing.gz", "no such lexicon file"),
+                         (tmp_path / "terms.csv", "terms.csv is not a lexicon")]:
+        assert main(["transcribe", str(wav), "--medical", "--lexicon", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert message in err and "Traceback" not in err

@@ -38,6 +38,10 @@ class VocabularyError(InputError):
     """A user vocabulary file is malformed; the message names the line."""
 
 
+class LexiconFileError(InputError):
+    """A lexicon file (`--lexicon`, or the cached build) cannot be read as one."""
+
+
 @dataclass(frozen=True)
 class LexiconEntry:
     term: str  # the written form to recognise
@@ -75,16 +79,60 @@ class Lexicon:
                 self.entries.append(e)
 
     def save(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with gzip.open(path, "wt", encoding="utf-8") as f:
-            for e in self.entries:
-                f.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+        """Gzipped JSON lines, written whole or not at all (a process reading the cache
+        while another writes it never sees half a file), owner-only; an OutputError when
+        it cannot be written."""
+        import os
+
+        from clinivox.errors import OutputError
+        from clinivox.io.writers import write_atomically
+
+        def fill(fd: int, _tmp: str) -> None:
+            with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as f:
+                for e in self.entries:
+                    f.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
+
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot write {path} ({exc.strerror})") from None
+        write_atomically(path, fill)
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            rows = [json.loads(line) for line in f if line.strip()]
-        return cls([LexiconEntry(**{**row, "variants": tuple(row["variants"])}) for row in rows])
+        """A lexicon written by `save` (`clinivox lexicon build`): gzipped JSON lines. A
+        file that is missing, not gzip, or holds a line that is not an entry is a
+        LexiconFileError naming the file (and the line)."""
+        path = Path(path)
+        try:
+            with gzip.open(path, "rt", encoding="utf-8") as f:
+                lines = [line for line in f.read().split("\n") if line.strip()]
+        except FileNotFoundError:
+            raise LexiconFileError(f"no such lexicon file: {path}") from None
+        except (OSError, EOFError, UnicodeDecodeError) as exc:  # BadGzipFile is an OSError
+            raise LexiconFileError(f"{path.name} is not a lexicon from `clinivox lexicon "
+                                   f"build` (gzipped JSON lines): {exc}") from None
+        try:  # one parse of the whole file: 80,000 calls of json.loads cost twice as much
+            rows = json.loads("[" + ",".join(lines) + "]")
+        except ValueError:
+            rows = None
+        if rows is None or len(rows) != len(lines):  # find the line, for the message
+            rows = []
+            for n, line in enumerate(lines, 1):
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as exc:
+                    raise LexiconFileError(f"{path.name}: entry {n} is not JSON ({exc})") \
+                        from None
+        entries = []
+        for n, row in enumerate(rows, 1):
+            try:
+                row["variants"] = tuple(row.get("variants", ()))
+                entries.append(LexiconEntry(**row))
+            except (TypeError, AttributeError):
+                raise LexiconFileError(f"{path.name}: entry {n} is not a lexicon entry "
+                                       f"(term, canonical, category, ...)") from None
+        return cls(entries)
 
 
 # -- British / American spelling -----------------------------------------------------------

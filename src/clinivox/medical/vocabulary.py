@@ -8,7 +8,13 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
-from clinivox.medical.lexicon import Lexicon, build_lexicon, load_user_vocabulary
+from clinivox.errors import OutputError
+from clinivox.medical.lexicon import (
+    Lexicon,
+    LexiconFileError,
+    build_lexicon,
+    load_user_vocabulary,
+)
 from clinivox.medical.phonetics import SOUND_KEY_VERSION
 from clinivox.medical.terms import common_words_from_tokenizer
 
@@ -63,15 +69,19 @@ def caches_ready() -> bool:
 def load_lexicon(path: str | Path | None = None, vocab_files: Sequence[str | Path] = ()
                  ) -> Lexicon:
     """The lexicon at `path`, else the cached build, else a fresh build (then cached)."""
+    lex = None
     if path is not None:
         lex = Lexicon.load(Path(path))
     elif default_lexicon_path().is_file():
-        lex = Lexicon.load(default_lexicon_path())
-    else:
+        try:
+            lex = Lexicon.load(default_lexicon_path())
+        except LexiconFileError as exc:  # a damaged cache (a full disk, an edit): rebuilt
+            log.warning("rebuilding the lexicon cache (%s)", exc)
+    if lex is None:
         lex = build_lexicon()
         try:
             lex.save(default_lexicon_path())
-        except OSError:
+        except OutputError:
             log.warning("cannot cache the lexicon under %s", default_lexicon_path())
     for vocab in vocab_files:
         lex.extend(load_user_vocabulary(vocab))
