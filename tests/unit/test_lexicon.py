@@ -107,7 +107,8 @@ def test_a_saved_lexicon_is_owner_only_and_whole(lexicon, tmp_path):
 
 # Story: `transcribe --medical --lexicon FILE` with a missing file or one that was not gzip
 # printed a Python traceback (exit 1), and a bad line an error that named neither the
-# file nor the entry.
+# file nor the entry. (Named ids: gzip writes the time into its bytes, and pytest-xdist
+# workers must collect the same test names.)
 @pytest.mark.parametrize("content, message", [
     (None, "no such lexicon file"),
     (b"term,canonical\nasthma,asthma\n", "is not a lexicon from `clinivox lexicon build`"),
@@ -117,7 +118,7 @@ def test_a_saved_lexicon_is_owner_only_and_whole(lexicon, tmp_path):
                    b'{"term": "copd", "colour": "red"}\n'), "lex.gz: entry 2 is not a lexicon"),
     (gzip.compress(b"[1, 2]\n"), "entry 1 is not a lexicon entry"),
     (gzip.compress(b"\xff\xfe not text"), "is not a lexicon"),
-])
+], ids=["missing", "csv", "bad json", "unknown field", "not an object", "not utf-8"])
 def test_a_file_that_is_no_lexicon_is_a_typed_error(tmp_path, content, message):
     from clinivox.errors import InputError
     from clinivox.medical.lexicon import LexiconFileError
