@@ -76,7 +76,11 @@ def test_the_rule_weight_decides_between_an_unsure_model_and_the_rules(tmp_path)
     export(net, path, rule_weight=0.5)
     model = AssertionModel(path)
     p = np.full(len(CLASSES), 0.1, np.float32)
-    p[CLASSES.index("absent")] = 0.5
+    p[CLASSES.index("hypothetical")] = 0.5
     assert model.decide("present", p) == "present"  # 0.1 + 0.5 > 0.5 - unsure: the rules
-    p[CLASSES.index("absent")] = 0.9
-    assert model.decide("present", p) == "absent"  # confident: the model
+    p[CLASSES.index("hypothetical")] = 0.9
+    assert model.decide("present", p) == "hypothetical"  # confident: the model
+    # (not for negation, which is the rules' alone however sure the model: `combine`)
+    p = np.full(len(CLASSES), 0.01, np.float32)
+    p[CLASSES.index("absent")] = 0.95
+    assert model.decide("present", p) == "present"

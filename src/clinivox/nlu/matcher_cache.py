@@ -50,10 +50,8 @@ def cache_path() -> Path:
 
 @lru_cache(maxsize=1)
 def _source_digest() -> str:
-    """`tree_digest` of the clinivox package."""
-    import clinivox
-
-    return tree_digest(Path(clinivox.__file__).resolve().parent)
+    """`tree_digest` of the clinivox package (the folder above this module's)."""
+    return tree_digest(Path(__file__).resolve().parents[1])
 
 
 def tree_digest(root: Path) -> str:
