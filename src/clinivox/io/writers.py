@@ -7,7 +7,7 @@ import os
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from clinivox.asr.types import Segment
 from clinivox.errors import OutputError
@@ -96,6 +96,25 @@ def write_atomically(path: Path, fill: Callable[[int, str], None], suffix: str =
     finally:  # any failure, typed or not (an input error inside `fill`), leaves no file
         if tmp is not None and os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def write_gzip_text(path: Path, write: Callable[[TextIO], None], *,
+                    compresslevel: int = 9) -> None:
+    """A gzipped UTF-8 text file (a cache: the lexicon, ICD-10-CM, the NLU's forms, sound
+    keys) written by `write(f)` through `write_atomically`, its folder made first: whole
+    or not at all, owner-only; an OutputError when it cannot be written."""
+    import gzip
+
+    def fill(fd: int, _tmp: str) -> None:
+        with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8",
+                                                   compresslevel=compresslevel) as f:
+            write(f)
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path} ({exc.strerror})") from None
+    write_atomically(path, fill)
 
 
 def _atomic_write(path: Path, text: str) -> None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import gzip
 import json
 import logging
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -75,21 +74,13 @@ class Tabular:
 
     # -- the cache file ------------------------------------------------------------------
     def save(self, path: Path) -> None:
-        """Write whole or not at all, readable by the owner only (`write_atomically`; an
+        """Write whole or not at all, readable by the owner only (`write_gzip_text`; an
         OutputError when it cannot be written)."""
-        from clinivox.io.writers import write_atomically
+        from clinivox.io.writers import write_gzip_text
 
-        def fill(fd: int, _tmp: str) -> None:
-            with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as f:
-                json.dump({"format": FORMAT, "dotted": self._dotted,
-                           "undotted": self._undotted, "titles": self._titles,
-                           "children": self._children}, f, separators=(",", ":"))
-
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"cannot write {path} ({exc.strerror})") from None
-        write_atomically(path, fill)
+        write_gzip_text(path, lambda f: json.dump(
+            {"format": FORMAT, "dotted": self._dotted, "undotted": self._undotted,
+             "titles": self._titles, "children": self._children}, f, separators=(",", ":")))
 
     @classmethod
     def load(cls, path: Path) -> Tabular:

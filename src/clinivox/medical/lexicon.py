@@ -19,6 +19,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import TextIO
 
 from clinivox.errors import InputError
 from clinivox.io.text import read_user_text
@@ -82,21 +83,13 @@ class Lexicon:
         """Gzipped JSON lines, written whole or not at all (a process reading the cache
         while another writes it never sees half a file), owner-only; an OutputError when
         it cannot be written."""
-        import os
+        from clinivox.io.writers import write_gzip_text
 
-        from clinivox.errors import OutputError
-        from clinivox.io.writers import write_atomically
+        def write(f: TextIO) -> None:
+            for e in self.entries:
+                f.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
 
-        def fill(fd: int, _tmp: str) -> None:
-            with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as f:
-                for e in self.entries:
-                    f.write(json.dumps(asdict(e), ensure_ascii=False) + "\n")
-
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise OutputError(f"cannot write {path} ({exc.strerror})") from None
-        write_atomically(path, fill)
+        write_gzip_text(path, write)
 
     @classmethod
     def load(cls, path: Path) -> Lexicon:

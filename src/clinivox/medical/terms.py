@@ -9,11 +9,10 @@ budget and 68,000 forms cost tens of milliseconds per chunk.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -397,18 +396,11 @@ def _save_key_cache(path: Path, cache: dict[str, str]) -> None:
     with one shared name, two processes that built their biasers at once (two workers,
     two evaluations) raced, and the second one's rename failed with FileNotFoundError and
     ended its run. The cache only saves time, so a failed write leaves it for next time."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    except OSError:
-        return
-    tmp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8") as f:
-            json.dump(cache, f)
-        tmp.replace(path)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    from clinivox.errors import OutputError
+    from clinivox.io.writers import write_gzip_text
+
+    with contextlib.suppress(OutputError):
+        write_gzip_text(path, lambda f: json.dump(cache, f))
 
 
 CONTRACTION_ENDINGS = ("n't", "'ll", "'re", "'ve", "'s", "'m", "'d")

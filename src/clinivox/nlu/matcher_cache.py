@@ -28,7 +28,6 @@ import gzip
 import hashlib
 import json
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import astuple, fields
 from functools import lru_cache
@@ -82,7 +81,7 @@ def build_key(lexicon_path: Path, tokenizer_path: Path | None) -> str:
 def save(path: Path, key: str, forms: dict[str, Any], max_words: int) -> None:
     """Write the forms (each distinct entry once) under `key`; an OutputError when the
     file cannot be written."""
-    from clinivox.io.writers import write_atomically
+    from clinivox.io.writers import write_gzip_text
 
     index: dict[int, int] = {}
     entries: list[list[Any]] = []
@@ -94,17 +93,9 @@ def save(path: Path, key: str, forms: dict[str, Any], max_words: int) -> None:
             entries.append(list(astuple(entry)))
         pairs.append([form, i])
 
-    def fill(fd: int, _tmp: str) -> None:
-        with os.fdopen(fd, "wb") as raw, gzip.open(raw, "wt", encoding="utf-8",
-                                                   compresslevel=1) as f:
-            json.dump({"format": FORMAT, "key": key, "max_words": max_words,
-                       "entries": entries, "forms": pairs}, f, separators=(",", ":"))
-
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path} ({exc.strerror})") from None
-    write_atomically(path, fill)
+    write_gzip_text(path, lambda f: json.dump(
+        {"format": FORMAT, "key": key, "max_words": max_words, "entries": entries,
+         "forms": pairs}, f, separators=(",", ":")), compresslevel=1)
 
 
 def load(path: Path, key: str) -> tuple[dict[str, Any], int] | None:
